@@ -1,0 +1,2 @@
+//! The `twinscape` command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Instance validation: whether a JSON value conforms to a resolved schema.

@@ -1,0 +1,3 @@
+//! The resolved model set.
+#[derive(Debug, Default)]
+pub struct ModelSet {}
