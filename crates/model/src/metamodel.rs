@@ -353,6 +353,14 @@ fn class_slice(class: Class) -> &'static [Class] {
     }
 }
 
+/// Whether an element of DTDL version `child` may appear in member `member` of an element of version `parent`: the same version always, and DTDL v3 members that take contents, interfaces or schemas also accept DTDL v2 elements.
+pub(crate) fn version_accepted(parent: DtdlVersion, member: &str, child: DtdlVersion) -> bool {
+    child == parent
+        || (parent == DtdlVersion::V3
+            && child == DtdlVersion::V2
+            && matches!(member, "contents" | "extends" | "schema" | "elementSchema" | "properties"))
+}
+
 /// The DTMI form of a member name (`dtmi:dtdl:property:schema;3`).
 pub(crate) fn property_dtmi(term: &str, version: DtdlVersion) -> String {
     format!("dtmi:dtdl:property:{term};{}", version_suffix(version))

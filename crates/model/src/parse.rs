@@ -118,6 +118,8 @@ struct Slot<'a> {
     member: &'static str,
     name_segment: bool,
     partition: Option<usize>,
+    /// The DTDL version of the parent element.
+    parent_version: Option<DtdlVersion>,
 }
 
 impl Model {
@@ -156,6 +158,7 @@ impl Model {
             member: "",
             name_segment: false,
             partition: None,
+            parent_version: None,
         };
         let bytes = serde_json::to_string(object).map(|s| s.len()).unwrap_or(0);
         if let Some(index) = self.element(document, object, pointer, &context, &slot) {
@@ -305,6 +308,12 @@ impl Model {
             None => parent_context.clone(),
         };
         let version = context.version;
+        if let Some(parent_version) = slot.parent_version
+            && !metamodel::version_accepted(parent_version, slot.member, version)
+        {
+            self.error(document, &pointer, "DTDL0102", Some("TypeConformance"), format!("a DTDL v{} element may not appear in member '{}' of a DTDL v{} element", version.number(), slot.member, parent_version.number()));
+            return None;
+        }
 
         // @type: the material class and the co-types.
         let mut class = None;
@@ -349,6 +358,9 @@ impl Model {
             if let Some(vocabulary) = context.vocabulary()
                 && vocabulary.semantic_type(text).is_some()
             {
+                if text.starts_with("dtmi:") {
+                    self.warning(document, &type_pointer, "DTDL0107", Some("SemanticTypePreferTermToDtmi"), format!("the term of semantic type '{text}' is recommended over its DTMI"));
+                }
                 semantic_types.push((*text).to_owned());
                 continue;
             }
@@ -359,7 +371,7 @@ impl Model {
             // Not defined by the active context: classify as the specification does.
             let kind = classify(text, version);
             let tolerated = match (kind, version) {
-                (Apocrypha::InvalidDtmi, _) => false,
+                (Apocrypha::InvalidDtmi, _) | (Apocrypha::NotDtmiNorTerm, DtdlVersion::V3) => false,
                 (Apocrypha::NotDtmiNorTerm | Apocrypha::UndefinedTerm, DtdlVersion::V2) => true,
                 _ => context.undefined,
             };
@@ -599,6 +611,7 @@ impl Model {
                         member: m.term,
                         name_segment: m.name_segment,
                         partition: Some(partition),
+                        parent_version: Some(version),
                     };
                     self.element_items(document, &member_pointer, value, m, standard, &context, &child_slot, class)
                 }
@@ -620,7 +633,12 @@ impl Model {
             let member_pointer = format!("{pointer}/{}", escape(key));
             if is_unit_key(key, version) {
                 match representational_string(value) {
-                    Some(text) => unit = Some(text),
+                    Some(text) => {
+                        if text.starts_with("dtmi:") {
+                            self.warning(document, &member_pointer, "DTDL0306", Some("CotypePropertyValuePreferTermToDtmi"), format!("a unit term is recommended over '{text}'"));
+                        }
+                        unit = Some(text);
+                    }
                     None => {
                         self.error(document, &member_pointer, "DTDL0601", Some("CotypePropertyValueFromTable"), "\"unit\" must be a unit term");
                         return None;
@@ -761,6 +779,9 @@ impl Model {
                             continue;
                         }
                         if let Some(g) = standard_geospatial(text, version) {
+                            if text.starts_with("dtmi:") {
+                                self.warning(document, &item_pointer, "DTDL0306", Some("PropertySchemaPreferTermToDtmi"), format!("'{}' is recommended over '{text}'", g.term()));
+                            }
                             if version == DtdlVersion::V2 && owner == Class::Property {
                                 self.error(document, &item_pointer, "DTDL0505", Some("PropertySchemaImpliedExclusion"), "a DTDL v2 Property may not have a geospatial schema");
                                 ok = false;
@@ -845,6 +866,14 @@ impl Model {
             Kind::EnumLiteral => match value {
                 Value::String(s) => Item::String(s.clone()),
                 Value::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => Item::Integer(n.as_i64()?),
+                Value::Object(object) if object.get("@value").is_some_and(Value::is_string) => {
+                    let v = self.representational(document, pointer, value, Literal::String, version)?;
+                    Item::String(v.as_str()?.to_owned())
+                }
+                Value::Object(object) if object.contains_key("@value") => {
+                    let v = self.representational(document, pointer, value, Literal::Integer, version)?;
+                    Item::Integer(v.as_i64()?)
+                }
                 _ => {
                     self.error(document, pointer, "DTDL0400", Some("PropertyEnumValue"), "\"enumValue\" must be an integer or a string");
                     return None;
@@ -921,7 +950,11 @@ impl Model {
                     self.error(document, pointer, "DTDL0407", Some(rule_name(family, "ValueType")), format!("\"@value\" must be a {xsd}"));
                     return None;
                 }
-                match object.get("@type") {
+                let type_value = match object.get("@type") {
+                    Some(Value::Array(items)) if items.len() == 1 => items.first(),
+                    other => other,
+                };
+                match type_value {
                     Some(Value::String(t)) if *t == format!("xsd:{xsd}") || *t == format!("http://www.w3.org/2001/XMLSchema#{xsd}") => {}
                     Some(_) => {
                         self.error(document, pointer, "DTDL0407", Some(rule_name(family, "TypeValue")), format!("\"@type\" of a value object must be \"xsd:{xsd}\""));
@@ -1161,6 +1194,7 @@ fn standard_geospatial(text: &str, version: DtdlVersion) -> Option<Geospatial> {
 
 fn representational_string(value: &Value) -> Option<String> {
     match value {
+        Value::Array(items) if items.len() == 1 => representational_string(&items[0]),
         Value::String(s) => Some(s.clone()),
         Value::Object(o) => o.get("@value").and_then(Value::as_str).map(str::to_owned),
         _ => None,

@@ -64,7 +64,7 @@ pub(crate) fn resolve(mut model: Model) -> Outcome {
                         }
                         Some(&target) => {
                             let t = &model.elements[target];
-                            let class_ok = classes.is_some_and(|c| c.contains(&t.class)) && t.version <= e.version;
+                            let class_ok = classes.is_some_and(|c| c.contains(&t.class)) && metamodel::version_accepted(e.version, term, t.version);
                             if !class_ok {
                                 problems.push((e.document, pointer.clone(), "DTDL0102", "TypeConformance", format!("'{dtmi}' is a {} (DTDL v{}), which member '{term}' of a {} does not accept", t.class.term(), t.version.number(), e.class.term())));
                                 continue;
@@ -207,6 +207,11 @@ fn check_schema_depth(model: &mut Model, edges: &[Vec<Edge>]) {
             .map(|e| usize::from(matches!(e.member, "schema" | "elementSchema")) + depth(e.to, edges, elements, memo))
             .max()
             .unwrap_or(0);
+        // A standard schema value is an element too: the member that names it counts.
+        let standard = ["schema", "elementSchema"]
+            .iter()
+            .any(|m| elements[i].member(m).iter().any(|item| matches!(item, Item::Primitive(_) | Item::Geospatial(..))));
+        let d = d.max(usize::from(standard));
         memo[i] = Some(d);
         d
     }
