@@ -104,10 +104,6 @@ impl Class {
         COMPLEX_SCHEMA_CLASSES.contains(&self)
     }
 
-    pub(crate) fn is_content(self) -> bool {
-        CONTENT_CLASSES.contains(&self)
-    }
-
     /// Classes that have a `name` member.
     pub(crate) fn is_named(self) -> bool {
         !matches!(self, Class::Interface | Class::Array | Class::Enum | Class::Map | Class::Object)

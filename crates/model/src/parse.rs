@@ -26,7 +26,6 @@ pub(crate) struct Element {
     /// Index of the element that roots this element's partition.
     pub(crate) partition: usize,
     pub(crate) top_level: bool,
-    pub(crate) parent: Option<usize>,
     pub(crate) name: Option<String>,
     /// Member values by member term, in document order.
     pub(crate) members: Vec<(&'static str, Vec<Item>)>,
@@ -57,7 +56,7 @@ pub(crate) enum Item {
     /// A dependent reference, with the pointer where it was written.
     Reference(Dtmi, String),
     Primitive(Primitive),
-    Geospatial(Geospatial, String),
+    Geospatial(Geospatial),
     /// An instance term such as `integer` (for `valueSchema`) or `synchronous`.
     Instance(&'static str),
     /// A non-dependent reference.
@@ -317,7 +316,6 @@ impl Model {
 
         // @type: the material class and the co-types.
         let mut class = None;
-        let mut material_count = 0;
         let mut semantic_types = Vec::new();
         let mut cotypes = Vec::new();
         let mut informal = false;
@@ -349,7 +347,6 @@ impl Model {
                     self.warning(document, &type_pointer, "DTDL0107", Some("TypeIncludesTermAndDtmi"), format!("\"@type\" names {} twice", c.term()));
                 }
                 class = Some(c);
-                material_count += 1;
                 if dtmi_form {
                     self.warning(document, &type_pointer, "DTDL0107", Some("TypePreferTermToDtmi"), format!("'{}' is recommended over '{text}'", c.term()));
                 }
@@ -391,7 +388,6 @@ impl Model {
             apocryphal = true;
             cotypes.push((*text).to_owned());
         }
-        let _ = material_count;
         let class = match class {
             Some(c) => c,
             None if types.is_empty() => match slot.inferable {
@@ -578,7 +574,6 @@ impl Model {
             pointer: pointer.clone(),
             partition,
             top_level: false,
-            parent: slot.parent,
             name,
             members: Vec::new(),
             semantic_types: semantic_types.clone(),
@@ -787,7 +782,7 @@ impl Model {
                                 ok = false;
                                 continue;
                             }
-                            items.push(Item::Geospatial(g, item_pointer.clone()));
+                            items.push(Item::Geospatial(g));
                             continue;
                         }
                     }
@@ -986,7 +981,7 @@ impl Model {
 
     fn lang_string(&mut self, document: usize, pointer: &str, value: &Value, max_len: usize, version: DtdlVersion) -> Option<LangString> {
         let mut out = LangString::new();
-        let mut check_len = |this: &mut Model, text: &str| -> bool {
+        let check_len = |this: &mut Model, text: &str| -> bool {
             if text.chars().count() > max_len {
                 this.error(document, pointer, "DTDL0401", Some("PropertyStringLength"), format!("a localizable string may be at most {max_len} characters"));
                 return false;

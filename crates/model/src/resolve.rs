@@ -210,7 +210,7 @@ fn check_schema_depth(model: &mut Model, edges: &[Vec<Edge>]) {
         // A standard schema value is an element too: the member that names it counts.
         let standard = ["schema", "elementSchema"]
             .iter()
-            .any(|m| elements[i].member(m).iter().any(|item| matches!(item, Item::Primitive(_) | Item::Geospatial(..))));
+            .any(|m| elements[i].member(m).iter().any(|item| matches!(item, Item::Primitive(_) | Item::Geospatial(_))));
         let d = d.max(usize::from(standard));
         memo[i] = Some(d);
         d
@@ -308,7 +308,7 @@ fn check_v2_property_schemas(model: &mut Model, edges: &[Vec<Edge>]) {
                 continue;
             }
             for item in model.elements[i].member("schema") {
-                if matches!(item, Item::Geospatial(..)) {
+                if matches!(item, Item::Geospatial(_)) {
                     problem = Some(("PropertiesSchemaExcludeArrayImplicant", "a geospatial schema"));
                 }
             }
@@ -496,7 +496,7 @@ fn schema_of(model: &Model, edges: &[Vec<Edge>], i: usize) -> Option<Schema> {
     for item in e.member(member) {
         match item {
             Item::Primitive(p) => return Some(Schema::Primitive(*p)),
-            Item::Geospatial(g, _) => return Some(Schema::Geospatial(*g)),
+            Item::Geospatial(g) => return Some(Schema::Geospatial(*g)),
             _ => {}
         }
     }

@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
+use crate::instance::{self, Violation};
 use crate::schema::Schema;
 use crate::{DtdlVersion, Dtmi};
 
@@ -184,6 +187,42 @@ impl ModelSet {
             ContentKind::Component { schema } => self.property_schema(schema.as_str(), rest),
             _ => None,
         }
+    }
+}
+
+impl ModelSet {
+    /// Validates a value written to content `name` of a twin of `model`: a property's value against its schema, or a component's whole value (an object of the component's property values, with an optional `$metadata`) against the component's interface.
+    /// Telemetry, commands and relationships are not twin values; naming one, or no content at all, is a violation.
+    pub fn validate_content_value(&self, model: &str, name: &str, value: &Value) -> Vec<Violation> {
+        let Some(content) = self.content(model, name) else {
+            return vec![Violation { pointer: String::new(), message: format!("model '{model}' has no property or component named '{name}'") }];
+        };
+        match &content.kind {
+            ContentKind::Property { schema, .. } => instance::validate(schema, value),
+            ContentKind::Component { schema } => self.validate_component(schema.as_str(), value),
+            other => vec![Violation {
+                pointer: String::new(),
+                message: format!("'{name}' is a {} of model '{model}', not a property or component", other.class()),
+            }],
+        }
+    }
+
+    fn validate_component(&self, interface: &str, value: &Value) -> Vec<Violation> {
+        let Value::Object(members) = value else {
+            return vec![Violation { pointer: String::new(), message: "a component's value must be a JSON object".to_owned() }];
+        };
+        let mut out = Vec::new();
+        for (key, member) in members {
+            if key == "$metadata" {
+                continue;
+            }
+            for mut violation in self.validate_content_value(interface, key, member) {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                violation.pointer = format!("/{escaped}{}", violation.pointer);
+                out.push(violation);
+            }
+        }
+        out
     }
 }
 
