@@ -484,7 +484,7 @@ impl Model {
                     Apocrypha::UndefinedTerm => ("DTDL0303", "PropertyUndefinedTerm", "is not defined for this element"),
                     Apocrypha::IrrelevantDtmiOrTerm => ("DTDL0304", "PropertyIrrelevantDtmiOrTerm", "is not a member of this element"),
                 };
-                self.error(document, &member_pointer, code, Some(rule), format!("member '{key}' {what} (a {})", class.term()));
+                self.error(document, &member_pointer, code, Some(rule), format!("member '{key}' {what} (on {} {})", article(class.term()), class.term()));
                 ok = false;
             }
         }
@@ -618,7 +618,8 @@ impl Model {
             }
         }
         if failed {
-            return None;
+            // The element stays, with the members that could be read, so later checks still see what is there; the errors are already reported.
+            return Some(index);
         }
 
         // Members brought by semantic types and adjunct types.
@@ -757,12 +758,11 @@ impl Model {
             return None;
         }
         let mut items = Vec::new();
-        let mut ok = true;
         for (item_pointer, v) in values {
             match v {
                 Value::Object(object) => match self.element(document, object, item_pointer, context, slot) {
                     Some(i) => items.push(Item::Element(i)),
-                    None => ok = false,
+                    None => {}
                 },
                 Value::String(text) => {
                     if standard {
@@ -779,7 +779,6 @@ impl Model {
                             }
                             if version == DtdlVersion::V2 && owner == Class::Property {
                                 self.error(document, &item_pointer, "DTDL0505", Some("PropertySchemaImpliedExclusion"), "a DTDL v2 Property may not have a geospatial schema");
-                                ok = false;
                                 continue;
                             }
                             items.push(Item::Geospatial(g));
@@ -790,17 +789,16 @@ impl Model {
                         Some(dtmi) => items.push(Item::Reference(dtmi, item_pointer)),
                         None => {
                             self.error(document, &item_pointer, "DTDL0406", Some("PropertyElement"), format!("'{text}' is neither a DTMI nor a value allowed for '{}'", member.term));
-                            ok = false;
                         }
                     }
                 }
                 _ => {
                     self.error(document, &item_pointer, "DTDL0406", Some("PropertyElement"), format!("member '{}' must include DTDL elements or DTMI references", member.term));
-                    ok = false;
                 }
             }
         }
-        ok.then_some(items)
+        // Values that could not be read are left out (their errors are reported); the rest stay, so whole-model checks still see them.
+        Some(items)
     }
 
     /// Reads the values of a literal member (strings, integers, booleans, localizable strings, instance terms, targets).
@@ -1216,6 +1214,10 @@ fn language_tag(text: &str) -> bool {
         [a, b] => is_script(a) && is_region(b),
         _ => false,
     }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" }
 }
 
 fn class_list(classes: &[Class]) -> String {

@@ -2,5 +2,6 @@
 
 mod conformance;
 mod corpus;
+mod fixtures;
 mod ontologies;
 mod set;
