@@ -697,7 +697,8 @@ impl Model {
         if distinct.len() < before {
             self.warning(document, pointer, "DTDL0602", Some("DuplicateSemanticTypes"), "a semantic type is named more than once");
         }
-        if distinct.len() > 1 {
+        // DTDL v2 allows one semantic type per element; the v3 QuantitativeTypes extension states no such rule, and there each type constrains the one unit.
+        if distinct.len() > 1 && context.version == DtdlVersion::V2 {
             self.error(document, pointer, "DTDL0600", Some("MultipleSemanticTypes"), format!("at most one semantic type may co-type an element; found {}", distinct.join(", ")));
             return Err(());
         }
@@ -710,7 +711,8 @@ impl Model {
             self.error(document, pointer, "DTDL0601", Some("CotypePropertyValueFromTable"), format!("'{unit}' is not a unit"));
             return Err(());
         };
-        if !vocabulary.accepts(semantic, found) {
+        if let Some(other) = resolved.iter().find(|s| !vocabulary.accepts(s, found)) {
+            let semantic = other;
             self.error(document, pointer, "DTDL0601", Some("CotypePropertyValueMatchesCotype"), format!("unit '{unit}' does not measure {}", semantic.term));
             return Err(());
         }
@@ -1135,7 +1137,11 @@ fn is_reserved_or_extension_term(key: &str, version: DtdlVersion, context: &Cont
 }
 
 fn is_unit_key(key: &str, version: DtdlVersion) -> bool {
-    key == "unit" || key == metamodel::property_dtmi("unit", version)
+    let vocabulary = match version {
+        DtdlVersion::V2 => Vocabulary::V2Core,
+        DtdlVersion::V3 => Vocabulary::QuantitativeTypesV1,
+    };
+    key == "unit" || key == vocabulary.unit_property_iri()
 }
 
 fn same_extension_member(a: &str, b: &str, version: DtdlVersion) -> bool {
