@@ -25,10 +25,7 @@ fn testdata() -> Option<PathBuf> {
         return Some(root);
     }
     eprintln!("==================================================================");
-    eprintln!(
-        "SKIPPED: DTDL benchmarks: shared test data not found at {}",
-        root.display()
-    );
+    eprintln!("SKIPPED: DTDL benchmarks: shared test data not found at {}", root.display());
     eprintln!("(expected ../shared beside the repository); no benchmarks registered");
     eprintln!("==================================================================");
     None
@@ -60,10 +57,7 @@ fn read_folder(dir: &Path) -> Vec<Document> {
         .into_iter()
         .map(|path| {
             let text = fs::read_to_string(&path).expect("read an ontology file");
-            Document {
-                name: path.display().to_string(),
-                text,
-            }
+            Document { name: path.display().to_string(), text }
         })
         .collect()
 }
@@ -73,13 +67,10 @@ fn read_conformance(dir: &Path) -> Vec<Case> {
     let mut cases = Vec::new();
     for path in json_files(dir) {
         let text = fs::read_to_string(&path).expect("read a conformance file");
-        let file: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-            .expect("conformance files are JSON");
+        let file: Value =
+            serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("conformance files are JSON");
         for case in file.as_array().expect("a conformance file is an array") {
-            let options = case["options"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+            let options = case["options"].as_array().map(Vec::as_slice).unwrap_or_default();
             let undefined_extensions = if options.iter().any(|o| o == "AllowUndefinedExtensions") {
                 UndefinedExtensions::Allow
             } else if options.iter().any(|o| o == "DisallowUndefinedExtensions") {
@@ -97,12 +88,7 @@ fn read_conformance(dir: &Path) -> Vec<Case> {
                     text: serde_json::to_string(v).expect("JSON values serialize"),
                 })
                 .collect();
-            cases.push(Case {
-                documents,
-                options: Options {
-                    undefined_extensions,
-                },
-            });
+            cases.push(Case { documents, options: Options { undefined_extensions } });
         }
     }
     cases
@@ -111,28 +97,17 @@ fn read_conformance(dir: &Path) -> Vec<Case> {
 fn parse_validate(c: &mut Criterion) {
     let Some(root) = testdata() else { return };
     let mut group = c.benchmark_group("parse_validate");
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(2))
-        .measurement_time(Duration::from_secs(8));
+    group.sample_size(20).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(8));
 
     for version in ["v3", "v2"] {
-        let documents = read_folder(
-            &root
-                .join("ontologies/realestatecore")
-                .join(format!("dtdl-{version}")),
-        );
+        let documents = read_folder(&root.join("ontologies/realestatecore").join(format!("dtdl-{version}")));
         let interfaces = model::parse(&documents, &Options::default()).set.len();
         let name = format!("realestatecore_{version}_{interfaces}_interfaces");
-        group.bench_function(name, |b| {
-            b.iter(|| model::parse(black_box(&documents), &Options::default()))
-        });
+        group.bench_function(name, |b| b.iter(|| model::parse(black_box(&documents), &Options::default())));
     }
 
     let cases = read_conformance(&root.join("dtdl/DTDL/v3/spec"));
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(10));
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
     group.bench_function(format!("conformance_v3_{}_cases", cases.len()), |b| {
         b.iter(|| {
             for case in &cases {

@@ -20,10 +20,7 @@ fn main() -> ExitCode {
     let mut documents = Vec::with_capacity(files.len());
     for path in files {
         match fs::read_to_string(&path) {
-            Ok(text) => documents.push(Document {
-                name: path.display().to_string(),
-                text,
-            }),
+            Ok(text) => documents.push(Document { name: path.display().to_string(), text }),
             Err(e) => {
                 eprintln!("{}: {e}", path.display());
                 return ExitCode::FAILURE;
@@ -35,18 +32,10 @@ fn main() -> ExitCode {
     let outcome = model::parse(&documents, &Options::default());
     let elapsed = start.elapsed();
 
-    let errors = outcome
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     println!("documents:  {}", documents.len());
     println!("interfaces: {}", outcome.set.len());
-    println!(
-        "valid:      {} ({errors} errors, {} unresolved)",
-        outcome.is_valid(),
-        outcome.unresolved.len()
-    );
+    println!("valid:      {} ({errors} errors, {} unresolved)", outcome.is_valid(), outcome.unresolved.len());
     println!("elapsed:    {:.1} ms", elapsed.as_secs_f64() * 1e3);
     ExitCode::SUCCESS
 }

@@ -6,9 +6,7 @@
 
 use serde_json::{Number, Value};
 
-use crate::schema::{
-    ArraySchema, EnumLiteral, EnumSchema, Geospatial, MapSchema, ObjectSchema, Primitive, Schema,
-};
+use crate::schema::{ArraySchema, EnumLiteral, EnumSchema, Geospatial, MapSchema, ObjectSchema, Primitive, Schema};
 
 /// One way in which a value fails to conform to its schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,10 +38,7 @@ pub struct Violation {
 ///   A position has 2 or 3 numbers; longitude and latitude ranges and ring winding order are not checked, since RFC 7946 does not require parsers to reject them.
 ///   Empty coordinate arrays are accepted for the multi-geometries (RFC 7946 allows empty geometries), but a Polygon needs its exterior ring.
 pub fn validate(schema: &Schema, value: &Value) -> Vec<Violation> {
-    let mut validator = Validator {
-        pointer: String::new(),
-        violations: Vec::new(),
-    };
+    let mut validator = Validator { pointer: String::new(), violations: Vec::new() };
     validator.schema(schema, value);
     validator.violations
 }
@@ -71,10 +66,7 @@ impl Validator {
 
     fn report(&mut self, message: String) {
         if !self.is_full() {
-            self.violations.push(Violation {
-                pointer: self.pointer.clone(),
-                message,
-            });
+            self.violations.push(Violation { pointer: self.pointer.clone(), message });
         }
     }
 
@@ -134,18 +126,11 @@ impl Validator {
     }
 
     fn enumeration(&mut self, schema: &EnumSchema, value: &Value) {
-        if schema
-            .values
-            .iter()
-            .any(|v| literal_matches(&v.value, value))
-        {
+        if schema.values.iter().any(|v| literal_matches(&v.value, value)) {
             return;
         }
         if schema.values.is_empty() {
-            self.report(format!(
-                "the enum has no values, so nothing conforms to it; found {}",
-                found(value)
-            ));
+            self.report(format!("the enum has no values, so nothing conforms to it; found {}", found(value)));
             return;
         }
         let values = listed(schema.values.iter().map(|v| {
@@ -155,10 +140,7 @@ impl Validator {
             };
             format!("{literal} ({})", v.name)
         }));
-        self.report(format!(
-            "expected one of the enum values {values}, found {}",
-            found(value)
-        ));
+        self.report(format!("expected one of the enum values {values}, found {}", found(value)));
     }
 
     fn map(&mut self, schema: &MapSchema, value: &Value) {
@@ -192,16 +174,10 @@ impl Validator {
                 Some(field) => self.at_key(name, |v| v.schema(&field.schema, member)),
                 None => {
                     let message = if schema.fields.is_empty() {
-                        format!(
-                            "no field named {} in the object schema, which has no fields",
-                            quoted(name)
-                        )
+                        format!("no field named {} in the object schema, which has no fields", quoted(name))
                     } else {
                         let fields = listed(schema.fields.iter().map(|f| f.name.clone()));
-                        format!(
-                            "no field named {} in the object schema; fields are: {fields}",
-                            quoted(name)
-                        )
+                        format!("no field named {} in the object schema; fields are: {fields}", quoted(name))
                     };
                     self.at_key(name, |v| v.report(message));
                 }
@@ -212,26 +188,20 @@ impl Validator {
     fn geospatial(&mut self, kind: Geospatial, value: &Value) {
         let geojson_type = kind.geojson_type();
         let Value::Object(members) = value else {
-            self.report(format!(
-                "expected a GeoJSON {geojson_type} object, found {}",
-                found(value)
-            ));
+            self.report(format!("expected a GeoJSON {geojson_type} object, found {}", found(value)));
             return;
         };
         // A wrong or missing type makes every coordinate complaint a guess, so it is the only thing reported.
         match members.get("type") {
             Some(Value::String(t)) if t == geojson_type => {}
             Some(other) => {
-                self.at_key("type", |v| {
-                    v.report(format!(
-                        "expected \"{geojson_type}\", found {}",
-                        found(other)
-                    ))
-                });
+                self.at_key("type", |v| v.report(format!("expected \"{geojson_type}\", found {}", found(other))));
                 return;
             }
             None => {
-                self.report(format!("missing member 'type'; a GeoJSON {geojson_type} has \"type\": \"{geojson_type}\""));
+                self.report(format!(
+                    "missing member 'type'; a GeoJSON {geojson_type} has \"type\": \"{geojson_type}\""
+                ));
                 return;
             }
         }
@@ -249,30 +219,17 @@ impl Validator {
             }
             Geospatial::LineString => v.line(coordinates),
             Geospatial::MultiLineString => {
-                v.array_of(
-                    coordinates,
-                    "an array of LineString coordinate arrays",
-                    Self::line,
-                );
+                v.array_of(coordinates, "an array of LineString coordinate arrays", Self::line);
             }
             Geospatial::Polygon => v.polygon(coordinates),
             Geospatial::MultiPolygon => {
-                v.array_of(
-                    coordinates,
-                    "an array of Polygon coordinate arrays",
-                    Self::polygon,
-                );
+                v.array_of(coordinates, "an array of Polygon coordinate arrays", Self::polygon);
             }
         });
     }
 
     /// Checks that `value` is an array described as `what` and runs `item` on each element; returns the elements so the caller can check their count.
-    fn array_of<'v>(
-        &mut self,
-        value: &'v Value,
-        what: &str,
-        item: fn(&mut Self, &Value),
-    ) -> Option<&'v [Value]> {
+    fn array_of<'v>(&mut self, value: &'v Value, what: &str, item: fn(&mut Self, &Value)) -> Option<&'v [Value]> {
         let Value::Array(items) = value else {
             self.report(format!("expected {what}, found {}", found(value)));
             return None;
@@ -289,9 +246,7 @@ impl Validator {
     fn numbers(&mut self, numbers: &[Value]) {
         for (index, number) in numbers.iter().enumerate() {
             if !number.as_f64().is_some_and(f64::is_finite) {
-                self.at_index(index, |v| {
-                    v.report(format!("expected a number, found {}", found(number)))
-                });
+                self.at_index(index, |v| v.report(format!("expected a number, found {}", found(number))));
             }
         }
     }
@@ -315,17 +270,11 @@ impl Validator {
 
     fn bbox(&mut self, value: &Value) {
         let Value::Array(numbers) = value else {
-            self.report(format!(
-                "expected a bbox (an array of 4 or 6 numbers), found {}",
-                found(value)
-            ));
+            self.report(format!("expected a bbox (an array of 4 or 6 numbers), found {}", found(value)));
             return;
         };
         if numbers.len() != 4 && numbers.len() != 6 {
-            self.report(format!(
-                "a bbox has 4 or 6 numbers, found {}",
-                numbers.len()
-            ));
+            self.report(format!("a bbox has 4 or 6 numbers, found {}", numbers.len()));
         }
         self.numbers(numbers);
     }
@@ -334,26 +283,16 @@ impl Validator {
         if let Some(positions) = self.array_of(value, "an array of positions", Self::position)
             && positions.len() < 2
         {
-            self.report(format!(
-                "a LineString needs at least 2 positions, found {}",
-                positions.len()
-            ));
+            self.report(format!("a LineString needs at least 2 positions, found {}", positions.len()));
         }
     }
 
     fn ring(&mut self, value: &Value) {
-        let Some(positions) = self.array_of(
-            value,
-            "a linear ring (an array of positions)",
-            Self::position,
-        ) else {
+        let Some(positions) = self.array_of(value, "a linear ring (an array of positions)", Self::position) else {
             return;
         };
         if positions.len() < 4 {
-            self.report(format!(
-                "a linear ring needs at least 4 positions, found {}",
-                positions.len()
-            ));
+            self.report(format!("a linear ring needs at least 4 positions, found {}", positions.len()));
             return;
         }
         // A malformed end position has been reported already; comparing it would only add noise.
@@ -383,38 +322,25 @@ fn primitive_problem(primitive: Primitive, value: &Value) -> Option<String> {
         (Primitive::Integer, Value::Number(n)) => {
             integral_value(n).is_some_and(|i| in_range(i, INTEGER_MIN, INTEGER_MAX))
         }
-        (Primitive::Long, Value::Number(n)) => {
-            integral_value(n).is_some_and(|i| in_range(i, i64::MIN, i64::MAX))
-        }
+        (Primitive::Long, Value::Number(n)) => integral_value(n).is_some_and(|i| in_range(i, i64::MIN, i64::MAX)),
         (Primitive::Double, Value::Number(n)) => n.as_f64().is_some_and(f64::is_finite),
         // The cast rounds to the nearest `f32` and gives infinity past the largest one, which is how a JSON number is read as a float.
         (Primitive::Float, Value::Number(n)) => n.as_f64().is_some_and(|f| (f as f32).is_finite()),
-        (
-            Primitive::Date | Primitive::DateTime | Primitive::Time | Primitive::Duration,
-            Value::String(text),
-        ) => {
+        (Primitive::Date | Primitive::DateTime | Primitive::Time | Primitive::Duration, Value::String(text)) => {
             let bytes = text.as_bytes();
             let (invalid, form) = match primitive {
                 Primitive::Date => (date_invalid(bytes), "YYYY-MM-DD"),
-                Primitive::Time => (
-                    time_invalid(bytes),
-                    "hh:mm:ss, an optional fraction, then Z or ±hh:mm",
-                ),
-                Primitive::DateTime => (
-                    date_time_invalid(bytes),
-                    "YYYY-MM-DDThh:mm:ss, an optional fraction, then Z or ±hh:mm",
-                ),
+                Primitive::Time => (time_invalid(bytes), "hh:mm:ss, an optional fraction, then Z or ±hh:mm"),
+                Primitive::DateTime => {
+                    (date_time_invalid(bytes), "YYYY-MM-DDThh:mm:ss, an optional fraction, then Z or ±hh:mm")
+                }
                 _ => (duration_invalid(text).map(Invalid::Reason), ""),
             };
             let reason = match invalid? {
                 Invalid::Shape => format!("expected the form {form}"),
                 Invalid::Reason(reason) => reason,
             };
-            return Some(format!(
-                "{} is not a valid {}: {reason}",
-                quoted(text),
-                primitive.term()
-            ));
+            return Some(format!("{} is not a valid {}: {reason}", quoted(text), primitive.term()));
         }
         _ => false,
     };
@@ -483,19 +409,13 @@ fn date_invalid(bytes: &[u8]) -> Option<Invalid> {
     let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = bytes else {
         return Some(Invalid::Shape);
     };
-    if ![y0, y1, y2, y3, m0, m1, d0, d1]
-        .iter()
-        .all(u8::is_ascii_digit)
-    {
+    if ![y0, y1, y2, y3, m0, m1, d0, d1].iter().all(u8::is_ascii_digit) {
         return Some(Invalid::Shape);
     }
     let year = decimal(&[y0, y1, y2, y3]);
     let month = decimal(&[m0, m1]);
     let day = decimal(&[d0, d1]);
-    let Some(month_name) = month
-        .checked_sub(1)
-        .and_then(|m| MONTH_NAMES.get(m as usize))
-    else {
+    let Some(month_name) = month.checked_sub(1).and_then(|m| MONTH_NAMES.get(m as usize)) else {
         return Some(Invalid::Reason(format!("month {month:02} does not exist")));
     };
     let days = days_in_month(year, month);
@@ -503,9 +423,7 @@ fn date_invalid(bytes: &[u8]) -> Option<Invalid> {
         return Some(Invalid::Reason("day 00 does not exist".to_owned()));
     }
     if day > days {
-        return Some(Invalid::Reason(format!(
-            "{month_name} {year:04} has {days} days"
-        )));
+        return Some(Invalid::Reason(format!("{month_name} {year:04} has {days} days")));
     }
     None
 }
@@ -531,18 +449,12 @@ fn time_invalid(bytes: &[u8]) -> Option<Invalid> {
     let offset = match rest {
         b"Z" => None,
         b"z" => {
-            return Some(Invalid::Reason(
-                "UTC must be written as an uppercase 'Z'".to_owned(),
-            ));
+            return Some(Invalid::Reason("UTC must be written as an uppercase 'Z'".to_owned()));
         }
         b"" => {
-            return Some(Invalid::Reason(
-                "a time zone offset (Z or ±hh:mm) is required".to_owned(),
-            ));
+            return Some(Invalid::Reason("a time zone offset (Z or ±hh:mm) is required".to_owned()));
         }
-        &[b'+' | b'-', oh0, oh1, b':', om0, om1]
-            if [oh0, oh1, om0, om1].iter().all(u8::is_ascii_digit) =>
-        {
+        &[b'+' | b'-', oh0, oh1, b':', om0, om1] if [oh0, oh1, om0, om1].iter().all(u8::is_ascii_digit) => {
             Some((decimal(&[oh0, oh1]), decimal(&[om0, om1])))
         }
         _ => return Some(Invalid::Shape),
@@ -557,9 +469,7 @@ fn time_invalid(bytes: &[u8]) -> Option<Invalid> {
     checks
         .into_iter()
         .find(|&(_, value, max)| value > max)
-        .map(|(field, value, max)| {
-            Invalid::Reason(format!("{field} {value:02} is out of range (00-{max})"))
-        })
+        .map(|(field, value, max)| Invalid::Reason(format!("{field} {value:02} is out of range (00-{max})")))
 }
 
 /// Checks a dateTime: a full-date, an uppercase `T`, and a full-time.
@@ -574,9 +484,7 @@ fn date_time_invalid(bytes: &[u8]) -> Option<Invalid> {
     let time = match rest.split_first() {
         Some((b'T', time)) => time,
         Some((b't', _)) => {
-            return Some(Invalid::Reason(
-                "the date and time must be separated by an uppercase 'T'".to_owned(),
-            ));
+            return Some(Invalid::Reason("the date and time must be separated by an uppercase 'T'".to_owned()));
         }
         _ => return Some(Invalid::Shape),
     };
@@ -659,10 +567,7 @@ fn duration_invalid(text: &str) -> Option<String> {
             }
         }
         if last_rank.is_some_and(|last| last >= rank) {
-            return Some(
-                "components must appear at most once each, in the order Y, M, D, T, H, M, S"
-                    .to_owned(),
-            );
+            return Some("components must appear at most once each, in the order Y, M, D, T, H, M, S".to_owned());
         }
         last_rank = Some(rank);
         if fraction && pos != bytes.len() {
@@ -689,9 +594,7 @@ const MONTH_NAMES: [&str; 12] = [
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -700,9 +603,7 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 
 /// The value of ASCII digits; the caller has checked that they are digits.
 fn decimal(digits: &[u8]) -> u32 {
-    digits
-        .iter()
-        .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    digits.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
 }
 
 fn count_digits(bytes: &[u8]) -> usize {
@@ -814,10 +715,7 @@ mod tests {
     }
 
     fn array(element: Schema) -> Schema {
-        Schema::Array(ArraySchema {
-            id: id("array"),
-            element: Box::new(element),
-        })
+        Schema::Array(ArraySchema { id: id("array"), element: Box::new(element) })
     }
 
     fn map(value: Schema) -> Schema {
@@ -832,13 +730,7 @@ mod tests {
     fn object(fields: Vec<(&str, Schema)>) -> Schema {
         Schema::Object(ObjectSchema {
             id: id("object"),
-            fields: fields
-                .into_iter()
-                .map(|(name, schema)| Field {
-                    name: name.to_owned(),
-                    schema,
-                })
-                .collect(),
+            fields: fields.into_iter().map(|(name, schema)| Field { name: name.to_owned(), schema }).collect(),
         })
     }
 
@@ -848,10 +740,7 @@ mod tests {
             value_schema: Primitive::Integer,
             values: values
                 .iter()
-                .map(|&(name, v)| EnumValue {
-                    name: name.to_owned(),
-                    value: EnumLiteral::Integer(v),
-                })
+                .map(|&(name, v)| EnumValue { name: name.to_owned(), value: EnumLiteral::Integer(v) })
                 .collect(),
         })
     }
@@ -862,10 +751,7 @@ mod tests {
             value_schema: Primitive::String,
             values: values
                 .iter()
-                .map(|&(name, v)| EnumValue {
-                    name: name.to_owned(),
-                    value: EnumLiteral::String(v.to_owned()),
-                })
+                .map(|&(name, v)| EnumValue { name: name.to_owned(), value: EnumLiteral::String(v.to_owned()) })
                 .collect(),
         })
     }
@@ -974,13 +860,7 @@ mod tests {
     fn double() {
         check_each(
             &primitive(Primitive::Double),
-            &[
-                "0",
-                "-1.5",
-                "1.7976931348623157e308",
-                "18446744073709551615",
-                "\"1.5\"",
-            ],
+            &["0", "-1.5", "1.7976931348623157e308", "18446744073709551615", "\"1.5\""],
             expect![[r#"
                 0 => ok
                 -1.5 => ok
@@ -995,15 +875,7 @@ mod tests {
     fn float() {
         check_each(
             &primitive(Primitive::Float),
-            &[
-                "1.5",
-                "3.4028235e38",
-                "-3.4028235e38",
-                "3.5e38",
-                "-3.5e38",
-                "1e-50",
-                "\"1.5\"",
-            ],
+            &["1.5", "3.4028235e38", "-3.4028235e38", "3.5e38", "-3.5e38", "1e-50", "\"1.5\""],
             expect![[r#"
                 1.5 => ok
                 3.4028235e38 => ok
@@ -1258,13 +1130,7 @@ mod tests {
         let matrix = array(array(primitive(Primitive::Integer)));
         check_each(
             &matrix,
-            &[
-                "[]",
-                "[[1, 2], [], [3]]",
-                "[[1, \"2\"], 3, [true, 4, 5.5]]",
-                "{\"0\": [1]}",
-                "null",
-            ],
+            &["[]", "[[1, 2], [], [3]]", "[[1, \"2\"], 3, [true, 4, 5.5]]", "{\"0\": [1]}", "null"],
             expect![[r#"
                 [] => ok
                 [[1, 2], [], [3]] => ok
@@ -1311,10 +1177,7 @@ mod tests {
 
     #[test]
     fn objects() {
-        let address = object(vec![
-            ("street", primitive(Primitive::String)),
-            ("number", primitive(Primitive::Integer)),
-        ]);
+        let address = object(vec![("street", primitive(Primitive::String)), ("number", primitive(Primitive::Integer))]);
         let person = object(vec![
             ("name", primitive(Primitive::String)),
             ("born", primitive(Primitive::Date)),
@@ -1491,9 +1354,7 @@ mod tests {
         check_each(
             &Schema::Geospatial(Geospatial::MultiPolygon),
             &[
-                &format!(
-                    r#"{{"type": "MultiPolygon", "coordinates": [[{square}], [{square}, {hole}]]}}"#
-                ),
+                &format!(r#"{{"type": "MultiPolygon", "coordinates": [[{square}], [{square}, {hole}]]}}"#),
                 r#"{"type": "MultiPolygon", "coordinates": []}"#,
                 &format!(
                     r#"{{"type": "MultiPolygon", "coordinates": [[{square}], [[[0, 0], [1, 0], [1, 1], [0, 1]]], []]}}"#
@@ -1530,10 +1391,8 @@ mod tests {
         let many = format!("[{}]", vec!["\"x\""; 150].join(", "));
         let rendered = check(&numbers, &many);
         let last = rendered.lines().last().unwrap_or_default().to_owned();
-        expect![[r#"100 violations; last: #/99: expected an integer between -2147483648 and 2147483647, found "x""#]].assert_eq(&format!(
-            "{} violations; last: {last}",
-            rendered.lines().count()
-        ));
+        expect![[r#"100 violations; last: #/99: expected an integer between -2147483648 and 2147483647, found "x""#]]
+            .assert_eq(&format!("{} violations; last: {last}", rendered.lines().count()));
         // Nested containers stop too, not only the outermost loop.
         let nested = array(map(primitive(Primitive::Boolean)));
         let rows = format!("[{}]", vec![r#"{"a": 1, "b": 2, "c": 3}"#; 50].join(", "));

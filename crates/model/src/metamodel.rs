@@ -121,18 +121,34 @@ pub(crate) fn version_suffix(version: DtdlVersion) -> &'static str {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {
     /// A representational string, optionally constrained by a pattern check.
-    String { max_len: usize, pattern: Option<Pattern> },
+    String {
+        max_len: usize,
+        pattern: Option<Pattern>,
+    },
     /// A representational integer within bounds.
-    Integer { min: Option<i64>, max: Option<i64> },
+    Integer {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     Boolean,
     /// An EnumValue's `enumValue`: an integer or a string, checked against the Enum's `valueSchema` later.
     EnumLiteral,
     /// A localizable string.
-    LangString { max_len: usize },
+    LangString {
+        max_len: usize,
+    },
     /// DTDL elements or dependent references to them, of the given classes; `standard` also admits the primitive and geospatial schema terms.
-    Elements { classes: &'static [Class], standard: bool, inferable: Option<Class>, id_required: bool },
+    Elements {
+        classes: &'static [Class],
+        standard: bool,
+        inferable: Option<Class>,
+        id_required: bool,
+    },
     /// One of a fixed set of instance terms (`integer`, `string`, `synchronous`).
-    Instance { terms: &'static [&'static str], prefix: &'static str },
+    Instance {
+        terms: &'static [&'static str],
+        prefix: &'static str,
+    },
     /// A DTMI that is a non-dependent reference (a relationship's `target`).
     Target,
 }
@@ -158,7 +174,9 @@ impl Pattern {
 
     pub(crate) fn describe(self) -> &'static str {
         match self {
-            Pattern::Name => "contain only letters, digits and underscores, start with a letter and end with a letter or digit",
+            Pattern::Name => {
+                "contain only letters, digits and underscores, start with a letter and end with a letter or digit"
+            }
         }
     }
 }
@@ -256,7 +274,12 @@ pub(crate) fn members(class: Class, version: DtdlVersion) -> Vec<Member> {
             ));
             out.push(member(
                 "response",
-                Kind::Elements { classes: class_slice(resp), standard: false, inferable: Some(resp), id_required: false },
+                Kind::Elements {
+                    classes: class_slice(resp),
+                    standard: false,
+                    inferable: Some(resp),
+                    id_required: false,
+                },
             ));
             let mut command_type = member(
                 "commandType",
@@ -322,14 +345,18 @@ pub(crate) fn members(class: Class, version: DtdlVersion) -> Vec<Member> {
                 },
             ));
         }
-        Class::MapKey => out.push(required(
-            "schema",
-            Kind::Instance { terms: &["string"], prefix: "dtmi:dtdl:instance:Schema:" },
-        )),
+        Class::MapKey => {
+            out.push(required("schema", Kind::Instance { terms: &["string"], prefix: "dtmi:dtdl:instance:Schema:" }))
+        }
         Class::Object => {
             let mut fields = plural(
                 "fields",
-                Kind::Elements { classes: &[Class::Field], standard: false, inferable: Some(Class::Field), id_required: false },
+                Kind::Elements {
+                    classes: &[Class::Field],
+                    standard: false,
+                    inferable: Some(Class::Field),
+                    id_required: false,
+                },
                 if v2 { 1 } else { 0 },
                 if v2 { Some(30) } else { None },
             );
@@ -520,7 +547,11 @@ impl Extension {
                     term: "Mqtt",
                     iri: "dtmi:dtdl:extension:mqtt:v1:Mqtt",
                     classes: &[Class::Interface],
-                    members: &[("telemetryTopic", STR, false), ("commandTopic", STR, false), ("payloadFormat", STR, true)],
+                    members: &[
+                        ("telemetryTopic", STR, false),
+                        ("commandTopic", STR, false),
+                        ("payloadFormat", STR, true),
+                    ],
                 },
                 AdjunctType {
                     term: "Idempotent",

@@ -12,7 +12,7 @@ use crate::metamodel::{self, Class, Extension, Kind, Member};
 use crate::schema::{Geospatial, Primitive};
 use crate::semantic::Vocabulary;
 use crate::set::LangString;
-use crate::{DtdlVersion, Document, Options, Outcome, UndefinedExtensions, resolve};
+use crate::{Document, DtdlVersion, Options, Outcome, UndefinedExtensions, resolve};
 
 /// A parsed DTDL element, addressed by its index in `Model::elements`.
 #[derive(Debug)]
@@ -133,16 +133,34 @@ impl Model {
                         }
                     }
                 } else {
-                    self.error(index, "", "DTDL0001", Some("RootArrayOrObj"), "a document must be an object or an array of objects");
+                    self.error(
+                        index,
+                        "",
+                        "DTDL0001",
+                        Some("RootArrayOrObj"),
+                        "a document must be an object or an array of objects",
+                    );
                 }
             }
-            _ => self.error(index, "", "DTDL0001", Some("RootArrayOrObj"), "a document must be an object or an array of objects"),
+            _ => self.error(
+                index,
+                "",
+                "DTDL0001",
+                Some("RootArrayOrObj"),
+                "a document must be an object or an array of objects",
+            ),
         }
     }
 
     fn top_level(&mut self, document: usize, object: &Map<String, Value>, pointer: String) {
         let Some(context_value) = object.get("@context") else {
-            self.error(document, &pointer, "DTDL0003", Some("TopLevelDtdlContext"), "a top-level element must have an \"@context\" that includes the DTDL context");
+            self.error(
+                document,
+                &pointer,
+                "DTDL0003",
+                Some("TopLevelDtdlContext"),
+                "a top-level element must have an \"@context\" that includes the DTDL context",
+            );
             return;
         };
         let Some(context) = self.context(document, &format!("{pointer}/@context"), context_value, None, true) else {
@@ -183,7 +201,13 @@ impl Model {
                     match item {
                         Value::String(s) => out.push(s.as_str()),
                         _ => {
-                            self.error(document, pointer, "DTDL0010", Some("ContextArrayAllStrings"), "every value of \"@context\" must be a string");
+                            self.error(
+                                document,
+                                pointer,
+                                "DTDL0010",
+                                Some("ContextArrayAllStrings"),
+                                "every value of \"@context\" must be a string",
+                            );
                             return None;
                         }
                     }
@@ -191,7 +215,13 @@ impl Model {
                 out
             }
             _ => {
-                self.error(document, pointer, "DTDL0010", Some("ContextStringOrArray"), "\"@context\" must be a string or an array of strings");
+                self.error(
+                    document,
+                    pointer,
+                    "DTDL0010",
+                    Some("ContextStringOrArray"),
+                    "\"@context\" must be a string or an array of strings",
+                );
                 return None;
             }
         };
@@ -214,29 +244,65 @@ impl Model {
                     (Some(2), None) => version = Some(DtdlVersion::V2),
                     (Some(3), None) => version = Some(DtdlVersion::V3),
                     _ => {
-                        self.error(document, pointer, "DTDL0012", Some("ContextDefinedLanguageExtension"), format!("'{text}' is not a DTDL version this engine supports (2 or 3)"));
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0012",
+                            Some("ContextDefinedLanguageExtension"),
+                            format!("'{text}' is not a DTDL version this engine supports (2 or 3)"),
+                        );
                         return None;
                     }
                 }
                 if dtdl_position.is_some() {
-                    self.warning(document, pointer, "DTDL0013", Some("ContextDtdlOnlyOne"), "\"@context\" should name the DTDL context only once");
+                    self.warning(
+                        document,
+                        pointer,
+                        "DTDL0013",
+                        Some("ContextDtdlOnlyOne"),
+                        "\"@context\" should name the DTDL context only once",
+                    );
                 }
                 dtdl_position = Some(i);
             }
             if own.iter().any(|(_, full)| full == text) {
-                self.warning(document, pointer, "DTDL0013", Some("ContextUniqueValues"), format!("context value '{text}' is repeated"));
+                self.warning(
+                    document,
+                    pointer,
+                    "DTDL0013",
+                    Some("ContextUniqueValues"),
+                    format!("context value '{text}' is repeated"),
+                );
             } else if own.iter().any(|(v, _)| v == dtmi.versionless()) {
-                self.warning(document, pointer, "DTDL0013", Some("ContextRepeatsDeversionedValue"), format!("context value '{text}' repeats another version of the same context"));
+                self.warning(
+                    document,
+                    pointer,
+                    "DTDL0013",
+                    Some("ContextRepeatsDeversionedValue"),
+                    format!("context value '{text}' repeats another version of the same context"),
+                );
             }
             own.retain(|(v, _)| v != dtmi.versionless());
             own.push((dtmi.versionless().to_owned(), (*text).to_owned()));
         }
         let Some(version) = version else {
-            self.error(document, pointer, "DTDL0003", Some("TopLevelDtdlContext"), "\"@context\" must include \"dtmi:dtdl:context;3\" or \"dtmi:dtdl:context;2\"");
+            self.error(
+                document,
+                pointer,
+                "DTDL0003",
+                Some("TopLevelDtdlContext"),
+                "\"@context\" must include \"dtmi:dtdl:context;3\" or \"dtmi:dtdl:context;2\"",
+            );
             return None;
         };
         if top_level && dtdl_position.is_none() {
-            self.error(document, pointer, "DTDL0003", Some("TopLevelDtdlContext"), "a top-level element's \"@context\" must include the DTDL context");
+            self.error(
+                document,
+                pointer,
+                "DTDL0003",
+                Some("TopLevelDtdlContext"),
+                "a top-level element's \"@context\" must include the DTDL context",
+            );
             return None;
         }
         if let Some(position) = dtdl_position {
@@ -245,10 +311,22 @@ impl Model {
                     continue;
                 }
                 if version == DtdlVersion::V2 && *text == "dtmi:iotcentral:context;2" {
-                    self.warning(document, pointer, "DTDL0013", Some("ContextDtdlPrecedesOrOnlyException"), "the IoT Central context should follow the DTDL context");
+                    self.warning(
+                        document,
+                        pointer,
+                        "DTDL0013",
+                        Some("ContextDtdlPrecedesOrOnlyException"),
+                        "the IoT Central context should follow the DTDL context",
+                    );
                     continue;
                 }
-                self.error(document, pointer, "DTDL0011", Some("ContextDtdlPrecedesOrOnly"), "the DTDL context must come before any extension context");
+                self.error(
+                    document,
+                    pointer,
+                    "DTDL0011",
+                    Some("ContextDtdlPrecedesOrOnly"),
+                    "the DTDL context must come before any extension context",
+                );
                 return None;
             }
         }
@@ -303,14 +381,27 @@ impl Model {
         slot: &Slot<'_>,
     ) -> Option<usize> {
         let context = match object.get("@context") {
-            Some(value) => self.context(document, &format!("{pointer}/@context"), value, Some(parent_context), false)?,
+            Some(value) => {
+                self.context(document, &format!("{pointer}/@context"), value, Some(parent_context), false)?
+            }
             None => parent_context.clone(),
         };
         let version = context.version;
         if let Some(parent_version) = slot.parent_version
             && !metamodel::version_accepted(parent_version, slot.member, version)
         {
-            self.error(document, &pointer, "DTDL0102", Some("TypeConformance"), format!("a DTDL v{} element may not appear in member '{}' of a DTDL v{} element", version.number(), slot.member, parent_version.number()));
+            self.error(
+                document,
+                &pointer,
+                "DTDL0102",
+                Some("TypeConformance"),
+                format!(
+                    "a DTDL v{} element may not appear in member '{}' of a DTDL v{} element",
+                    version.number(),
+                    slot.member,
+                    parent_version.number()
+                ),
+            );
             return None;
         }
 
@@ -328,7 +419,13 @@ impl Model {
                 items.iter().filter_map(Value::as_str).collect()
             }
             Some(_) => {
-                self.error(document, &type_pointer, "DTDL0100", Some("TypeStringOrArray"), "\"@type\" must be a string or an array of strings");
+                self.error(
+                    document,
+                    &type_pointer,
+                    "DTDL0100",
+                    Some("TypeStringOrArray"),
+                    "\"@type\" must be a string or an array of strings",
+                );
                 return None;
             }
         };
@@ -336,19 +433,47 @@ impl Model {
         for text in &types {
             if let Some((c, dtmi_form)) = Class::from_type_string(text, version) {
                 if material_terms.contains(text) {
-                    self.warning(document, &type_pointer, "DTDL0107", Some("TypeDuplicatesMaterial"), format!("\"@type\" includes '{text}' more than once"));
+                    self.warning(
+                        document,
+                        &type_pointer,
+                        "DTDL0107",
+                        Some("TypeDuplicatesMaterial"),
+                        format!("\"@type\" includes '{text}' more than once"),
+                    );
                 }
                 material_terms.push(text);
                 if class.is_some_and(|k| k != c) {
-                    self.error(document, &type_pointer, "DTDL0101", Some("TypeIncludesMaterial"), format!("\"@type\" names two element classes, {} and {}", class.map(Class::term).unwrap_or_default(), c.term()));
+                    self.error(
+                        document,
+                        &type_pointer,
+                        "DTDL0101",
+                        Some("TypeIncludesMaterial"),
+                        format!(
+                            "\"@type\" names two element classes, {} and {}",
+                            class.map(Class::term).unwrap_or_default(),
+                            c.term()
+                        ),
+                    );
                     return None;
                 }
                 if class == Some(c) {
-                    self.warning(document, &type_pointer, "DTDL0107", Some("TypeIncludesTermAndDtmi"), format!("\"@type\" names {} twice", c.term()));
+                    self.warning(
+                        document,
+                        &type_pointer,
+                        "DTDL0107",
+                        Some("TypeIncludesTermAndDtmi"),
+                        format!("\"@type\" names {} twice", c.term()),
+                    );
                 }
                 class = Some(c);
                 if dtmi_form {
-                    self.warning(document, &type_pointer, "DTDL0107", Some("TypePreferTermToDtmi"), format!("'{}' is recommended over '{text}'", c.term()));
+                    self.warning(
+                        document,
+                        &type_pointer,
+                        "DTDL0107",
+                        Some("TypePreferTermToDtmi"),
+                        format!("'{}' is recommended over '{text}'", c.term()),
+                    );
                 }
                 continue;
             }
@@ -356,7 +481,13 @@ impl Model {
                 && vocabulary.semantic_type(text).is_some()
             {
                 if text.starts_with("dtmi:") {
-                    self.warning(document, &type_pointer, "DTDL0107", Some("SemanticTypePreferTermToDtmi"), format!("the term of semantic type '{text}' is recommended over its DTMI"));
+                    self.warning(
+                        document,
+                        &type_pointer,
+                        "DTDL0107",
+                        Some("SemanticTypePreferTermToDtmi"),
+                        format!("the term of semantic type '{text}' is recommended over its DTMI"),
+                    );
                 }
                 semantic_types.push((*text).to_owned());
                 continue;
@@ -375,9 +506,15 @@ impl Model {
             if !tolerated {
                 let (code, rule, what) = match kind {
                     Apocrypha::InvalidDtmi => ("DTDL0103", "TypeIncludesInvalidDtmi", "is not a valid DTMI"),
-                    Apocrypha::NotDtmiNorTerm => ("DTDL0104", "TypeIncludesNotDtmiNorTerm", "is neither a DTMI nor a term"),
-                    Apocrypha::UndefinedTerm => ("DTDL0105", "TypeIncludesUndefinedTerm", "is not a term defined by the active context"),
-                    Apocrypha::IrrelevantDtmiOrTerm => ("DTDL0106", "TypeIncludesIrrelevantDtmiOrTerm", "is not a type that can co-type this element"),
+                    Apocrypha::NotDtmiNorTerm => {
+                        ("DTDL0104", "TypeIncludesNotDtmiNorTerm", "is neither a DTMI nor a term")
+                    }
+                    Apocrypha::UndefinedTerm => {
+                        ("DTDL0105", "TypeIncludesUndefinedTerm", "is not a term defined by the active context")
+                    }
+                    Apocrypha::IrrelevantDtmiOrTerm => {
+                        ("DTDL0106", "TypeIncludesIrrelevantDtmiOrTerm", "is not a type that can co-type this element")
+                    }
                 };
                 self.error(document, &type_pointer, code, Some(rule), format!("\"@type\" value '{text}' {what}"));
                 return None;
@@ -398,26 +535,51 @@ impl Model {
                 }
             },
             None => {
-                self.error(document, &type_pointer, "DTDL0101", Some("TypeIncludesMaterial"), format!("\"@type\" must include one of: {}", class_list(slot.classes)));
+                self.error(
+                    document,
+                    &type_pointer,
+                    "DTDL0101",
+                    Some("TypeIncludesMaterial"),
+                    format!("\"@type\" must include one of: {}", class_list(slot.classes)),
+                );
                 return None;
             }
         };
         if !slot.classes.contains(&class) {
             let rule = if slot.parent.is_none() { "TopLevelRootable" } else { "TypeConformance" };
-            self.error(document, &type_pointer, "DTDL0102", Some(rule), format!("a {} is not allowed here; expected {}", class.term(), class_list(slot.classes)));
+            self.error(
+                document,
+                &type_pointer,
+                "DTDL0102",
+                Some(rule),
+                format!("a {} is not allowed here; expected {}", class.term(), class_list(slot.classes)),
+            );
             return None;
         }
         // Adjunct types must suit the class.
         for cotype in &cotypes {
-            if let Some(adjunct) = context.extensions.iter().flat_map(|e| e.adjunct_types()).find(|a| a.term == cotype || a.iri == cotype)
+            if let Some(adjunct) =
+                context.extensions.iter().flat_map(|e| e.adjunct_types()).find(|a| a.term == cotype || a.iri == cotype)
                 && !adjunct.classes.contains(&class)
             {
-                self.error(document, &type_pointer, "DTDL0106", Some("TypeIncludesIrrelevantDtmiOrTerm"), format!("'{cotype}' cannot co-type a {}", class.term()));
+                self.error(
+                    document,
+                    &type_pointer,
+                    "DTDL0106",
+                    Some("TypeIncludesIrrelevantDtmiOrTerm"),
+                    format!("'{cotype}' cannot co-type a {}", class.term()),
+                );
                 return None;
             }
         }
         if !semantic_types.is_empty() && !semantic_classes(version).contains(&class) {
-            self.error(document, &type_pointer, "DTDL0600", Some("SemanticTypeCotype"), format!("a semantic type cannot co-type a {}", class.term()));
+            self.error(
+                document,
+                &type_pointer,
+                "DTDL0600",
+                Some("SemanticTypeCotype"),
+                format!("a semantic type cannot co-type a {}", class.term()),
+            );
             return None;
         }
         let co_typed = apocryphal || (version == DtdlVersion::V2 && !cotypes.is_empty());
@@ -435,11 +597,24 @@ impl Model {
             let member_pointer = format!("{pointer}/{}", escape(key));
             if key.starts_with('@') {
                 if version == DtdlVersion::V3 || key == "@graph" {
-                    let rule = if key == "@graph" && version == DtdlVersion::V2 { "GraphKeyword" } else { "InvalidKeywords" };
-                    self.error(document, &member_pointer, "DTDL0300", Some(rule), format!("keyword '{key}' is not allowed on an element"));
+                    let rule =
+                        if key == "@graph" && version == DtdlVersion::V2 { "GraphKeyword" } else { "InvalidKeywords" };
+                    self.error(
+                        document,
+                        &member_pointer,
+                        "DTDL0300",
+                        Some(rule),
+                        format!("keyword '{key}' is not allowed on an element"),
+                    );
                     ok = false;
                 } else {
-                    self.warning(document, &member_pointer, "DTDL0300", Some("InvalidKeywords"), format!("keyword '{key}' should not be used on an element"));
+                    self.warning(
+                        document,
+                        &member_pointer,
+                        "DTDL0300",
+                        Some("InvalidKeywords"),
+                        format!("keyword '{key}' should not be used on an element"),
+                    );
                 }
                 continue;
             }
@@ -448,19 +623,37 @@ impl Model {
             });
             if let Some((term, dtmi_form)) = found {
                 if seen.contains_key(term) {
-                    self.error(document, &member_pointer, "DTDL0305", Some("PropertyTermAndDtmi"), format!("member '{term}' is given both as a term and as a DTMI"));
+                    self.error(
+                        document,
+                        &member_pointer,
+                        "DTDL0305",
+                        Some("PropertyTermAndDtmi"),
+                        format!("member '{term}' is given both as a term and as a DTMI"),
+                    );
                     ok = false;
                     continue;
                 }
                 if dtmi_form {
-                    self.warning(document, &member_pointer, "DTDL0306", Some("PropertyTerm"), format!("'{term}' is recommended over '{key}'"));
+                    self.warning(
+                        document,
+                        &member_pointer,
+                        "DTDL0306",
+                        Some("PropertyTerm"),
+                        format!("'{term}' is recommended over '{key}'"),
+                    );
                 }
                 seen.insert(term, (key, value));
                 continue;
             }
             if is_extension_member(key, &semantic_types, &cotypes, &context, version) {
                 if extension_members.iter().any(|(k, _)| same_extension_member(k, key, version)) {
-                    self.error(document, &member_pointer, "DTDL0305", Some("CotypePropertyTermAndDtmi"), format!("member '{key}' is given both as a term and as a DTMI"));
+                    self.error(
+                        document,
+                        &member_pointer,
+                        "DTDL0305",
+                        Some("CotypePropertyTermAndDtmi"),
+                        format!("member '{key}' is given both as a term and as a DTMI"),
+                    );
                     ok = false;
                     continue;
                 }
@@ -481,10 +674,20 @@ impl Model {
                 let (code, rule, what) = match kind {
                     Apocrypha::InvalidDtmi => ("DTDL0301", "PropertyInvalidDtmi", "is not a valid DTMI"),
                     Apocrypha::NotDtmiNorTerm => ("DTDL0302", "PropertyNotDtmiNorTerm", "is neither a DTMI nor a term"),
-                    Apocrypha::UndefinedTerm => ("DTDL0303", "PropertyUndefinedTerm", "is not defined for this element"),
-                    Apocrypha::IrrelevantDtmiOrTerm => ("DTDL0304", "PropertyIrrelevantDtmiOrTerm", "is not a member of this element"),
+                    Apocrypha::UndefinedTerm => {
+                        ("DTDL0303", "PropertyUndefinedTerm", "is not defined for this element")
+                    }
+                    Apocrypha::IrrelevantDtmiOrTerm => {
+                        ("DTDL0304", "PropertyIrrelevantDtmiOrTerm", "is not a member of this element")
+                    }
                 };
-                self.error(document, &member_pointer, code, Some(rule), format!("member '{key}' {what} (on {} {})", article(class.term()), class.term()));
+                self.error(
+                    document,
+                    &member_pointer,
+                    code,
+                    Some(rule),
+                    format!("member '{key}' {what} (on {} {})", article(class.term()), class.term()),
+                );
                 ok = false;
             }
         }
@@ -493,7 +696,13 @@ impl Model {
         }
         for m in &members {
             if m.required && !seen.contains_key(m.term) {
-                self.error(document, &pointer, "DTDL0307", Some("RequiredProperties"), format!("a {} must have member '{}'", class.term(), m.term));
+                self.error(
+                    document,
+                    &pointer,
+                    "DTDL0307",
+                    Some("RequiredProperties"),
+                    format!("a {} must have member '{}'", class.term(), m.term),
+                );
                 return None;
             }
         }
@@ -506,7 +715,13 @@ impl Model {
                 match items.first() {
                     Some(Item::String(s)) => Some(s.clone()),
                     _ => {
-                        self.error(document, &pointer, "DTDL0307", Some("RequiredProperties"), "\"name\" must have a value");
+                        self.error(
+                            document,
+                            &pointer,
+                            "DTDL0307",
+                            Some("RequiredProperties"),
+                            "\"name\" must have a value",
+                        );
                         return None;
                     }
                 }
@@ -524,34 +739,79 @@ impl Model {
                     } else {
                         "IdIsDtmi"
                     };
-                    self.error(document, &id_pointer, "DTDL0200", Some(rule), format!("'{text}' is not a valid DTMI for DTDL v{}", version.number()));
+                    self.error(
+                        document,
+                        &id_pointer,
+                        "DTDL0200",
+                        Some(rule),
+                        format!("'{text}' is not a valid DTMI for DTDL v{}", version.number()),
+                    );
                     return None;
                 };
                 if dtmi.is_reserved() {
-                    self.error(document, &id_pointer, "DTDL0203", Some("DtmiReservedPrefixes"), format!("'{text}' uses a prefix reserved for the language"));
+                    self.error(
+                        document,
+                        &id_pointer,
+                        "DTDL0203",
+                        Some("DtmiReservedPrefixes"),
+                        format!("'{text}' uses a prefix reserved for the language"),
+                    );
                     return None;
                 }
                 if class == Class::Interface && text.len() > INTERFACE_DTMI_BYTES_MAX {
-                    self.error(document, &id_pointer, "DTDL0204", Some("IdLong"), format!("an Interface id may be at most {INTERFACE_DTMI_BYTES_MAX} characters; this one has {}", text.len()));
+                    self.error(
+                        document,
+                        &id_pointer,
+                        "DTDL0204",
+                        Some("IdLong"),
+                        format!(
+                            "an Interface id may be at most {INTERFACE_DTMI_BYTES_MAX} characters; this one has {}",
+                            text.len()
+                        ),
+                    );
                     return None;
                 }
                 if text.len() > USER_DTMI_BYTES_MAX {
-                    self.error(document, &id_pointer, "DTDL0200", Some("IdIsDtmi"), "an id may be at most 2048 characters");
+                    self.error(
+                        document,
+                        &id_pointer,
+                        "DTDL0200",
+                        Some("IdIsDtmi"),
+                        "an id may be at most 2048 characters",
+                    );
                     return None;
                 }
                 (dtmi, true)
             }
             Some(Value::Array(_)) => {
-                self.error(document, &format!("{pointer}/@id"), "DTDL0200", Some("IdNotArray"), "\"@id\" must be a single DTMI string, not an array");
+                self.error(
+                    document,
+                    &format!("{pointer}/@id"),
+                    "DTDL0200",
+                    Some("IdNotArray"),
+                    "\"@id\" must be a single DTMI string, not an array",
+                );
                 return None;
             }
             Some(_) => {
-                self.error(document, &format!("{pointer}/@id"), "DTDL0200", Some("IdIsDtmi"), "\"@id\" must be a DTMI string");
+                self.error(
+                    document,
+                    &format!("{pointer}/@id"),
+                    "DTDL0200",
+                    Some("IdIsDtmi"),
+                    "\"@id\" must be a DTMI string",
+                );
                 return None;
             }
             None => {
                 if slot.id_required || class == Class::Interface {
-                    self.error(document, &pointer, "DTDL0202", Some("IdRequired"), format!("this {} must have an \"@id\"", class.term()));
+                    self.error(
+                        document,
+                        &pointer,
+                        "DTDL0202",
+                        Some("IdRequired"),
+                        format!("this {} must have an \"@id\"", class.term()),
+                    );
                     return None;
                 }
                 let parent_id = slot.parent_id?;
@@ -593,7 +853,13 @@ impl Model {
             let Some((key, value)) = seen.get(m.term) else { continue };
             let member_pointer = format!("{pointer}/{}", escape(key));
             if m.deprecated {
-                self.warning(document, &member_pointer, "DTDL0308", Some("Deprecated"), format!("member '{}' is deprecated", m.term));
+                self.warning(
+                    document,
+                    &member_pointer,
+                    "DTDL0308",
+                    Some("Deprecated"),
+                    format!("member '{}' is deprecated", m.term),
+                );
             }
             let items = match m.kind {
                 Kind::Elements { classes, standard, inferable, id_required } => {
@@ -631,17 +897,35 @@ impl Model {
                 match representational_string(value) {
                     Some(text) => {
                         if text.starts_with("dtmi:") {
-                            self.warning(document, &member_pointer, "DTDL0306", Some("CotypePropertyValuePreferTermToDtmi"), format!("a unit term is recommended over '{text}'"));
+                            self.warning(
+                                document,
+                                &member_pointer,
+                                "DTDL0306",
+                                Some("CotypePropertyValuePreferTermToDtmi"),
+                                format!("a unit term is recommended over '{text}'"),
+                            );
                         }
                         unit = Some(text);
                     }
                     None => {
-                        self.error(document, &member_pointer, "DTDL0601", Some("CotypePropertyValueFromTable"), "\"unit\" must be a unit term");
+                        self.error(
+                            document,
+                            &member_pointer,
+                            "DTDL0601",
+                            Some("CotypePropertyValueFromTable"),
+                            "\"unit\" must be a unit term",
+                        );
                         return None;
                     }
                 }
                 if key.starts_with("dtmi:") {
-                    self.warning(document, &member_pointer, "DTDL0306", Some("CotypePropertyTerm"), "'unit' is recommended over its DTMI");
+                    self.warning(
+                        document,
+                        &member_pointer,
+                        "DTDL0306",
+                        Some("CotypePropertyTerm"),
+                        "'unit' is recommended over its DTMI",
+                    );
                 }
                 continue;
             }
@@ -653,26 +937,49 @@ impl Model {
                 .flat_map(|a| a.members.iter())
                 .find(|(term, _, _)| term == key);
             if let Some((term, kind, _)) = spec {
-                let m = Member { term, kind: *kind, required: false, max_count: Some(1), min_count: 0, name_segment: false, deprecated: false };
+                let m = Member {
+                    term,
+                    kind: *kind,
+                    required: false,
+                    max_count: Some(1),
+                    min_count: 0,
+                    name_segment: false,
+                    deprecated: false,
+                };
                 self.literal_items(document, &member_pointer, value, m, version)?;
             }
         }
         for cotype in &self.elements[index].cotypes.clone() {
-            if let Some(adjunct) = context.extensions.iter().flat_map(|e| e.adjunct_types()).find(|a| a.term == cotype || a.iri == cotype) {
+            if let Some(adjunct) =
+                context.extensions.iter().flat_map(|e| e.adjunct_types()).find(|a| a.term == cotype || a.iri == cotype)
+            {
                 for (term, _, required) in adjunct.members {
                     if *required && !extension_members.iter().any(|(k, _)| k == term) {
-                        self.error(document, &pointer, "DTDL0307", Some("RequiredProperties"), format!("a {cotype} must have member '{term}'"));
+                        self.error(
+                            document,
+                            &pointer,
+                            "DTDL0307",
+                            Some("RequiredProperties"),
+                            format!("a {cotype} must have member '{term}'"),
+                        );
                         return None;
                     }
                 }
             }
         }
         if unit_needed {
-            if let Err(()) = self.check_semantics(document, &pointer, index, &semantic_types, unit.as_deref(), &context) {
+            if let Err(()) = self.check_semantics(document, &pointer, index, &semantic_types, unit.as_deref(), &context)
+            {
                 return None;
             }
         } else if unit.is_some() {
-            self.error(document, &pointer, "DTDL0601", Some("CotypePropertyPresent"), "\"unit\" is allowed only with a semantic type");
+            self.error(
+                document,
+                &pointer,
+                "DTDL0601",
+                Some("CotypePropertyPresent"),
+                "\"unit\" is allowed only with a semantic type",
+            );
             return None;
         }
         self.elements[index].unit = unit;
@@ -695,25 +1002,55 @@ impl Model {
         let before = distinct.len();
         distinct.dedup();
         if distinct.len() < before {
-            self.warning(document, pointer, "DTDL0602", Some("DuplicateSemanticTypes"), "a semantic type is named more than once");
+            self.warning(
+                document,
+                pointer,
+                "DTDL0602",
+                Some("DuplicateSemanticTypes"),
+                "a semantic type is named more than once",
+            );
         }
         // DTDL v2 allows one semantic type per element; the v3 QuantitativeTypes extension states no such rule, and there each type constrains the one unit.
         if distinct.len() > 1 && context.version == DtdlVersion::V2 {
-            self.error(document, pointer, "DTDL0600", Some("MultipleSemanticTypes"), format!("at most one semantic type may co-type an element; found {}", distinct.join(", ")));
+            self.error(
+                document,
+                pointer,
+                "DTDL0600",
+                Some("MultipleSemanticTypes"),
+                format!("at most one semantic type may co-type an element; found {}", distinct.join(", ")),
+            );
             return Err(());
         }
         let Some(semantic) = resolved.first() else { return Ok(()) };
         let Some(unit) = unit else {
-            self.error(document, pointer, "DTDL0601", Some("CotypePropertyPresent"), format!("an element co-typed {} must have a \"unit\"", semantic.term));
+            self.error(
+                document,
+                pointer,
+                "DTDL0601",
+                Some("CotypePropertyPresent"),
+                format!("an element co-typed {} must have a \"unit\"", semantic.term),
+            );
             return Err(());
         };
         let Some(found) = vocabulary.unit(unit) else {
-            self.error(document, pointer, "DTDL0601", Some("CotypePropertyValueFromTable"), format!("'{unit}' is not a unit"));
+            self.error(
+                document,
+                pointer,
+                "DTDL0601",
+                Some("CotypePropertyValueFromTable"),
+                format!("'{unit}' is not a unit"),
+            );
             return Err(());
         };
         if let Some(other) = resolved.iter().find(|s| !vocabulary.accepts(s, found)) {
             let semantic = other;
-            self.error(document, pointer, "DTDL0601", Some("CotypePropertyValueMatchesCotype"), format!("unit '{unit}' does not measure {}", semantic.term));
+            self.error(
+                document,
+                pointer,
+                "DTDL0601",
+                Some("CotypePropertyValueMatchesCotype"),
+                format!("unit '{unit}' does not measure {}", semantic.term),
+            );
             return Err(());
         }
         // The schema must be numeric.
@@ -724,7 +1061,16 @@ impl Model {
             None => true,
         };
         if !schema_ok {
-            self.error(document, pointer, "DTDL0603", Some("CotypeRequiresPropertySchemaValue"), format!("an element co-typed {} must have a numeric schema (double, float, integer or long)", semantic.term));
+            self.error(
+                document,
+                pointer,
+                "DTDL0603",
+                Some("CotypeRequiresPropertySchemaValue"),
+                format!(
+                    "an element co-typed {} must have a numeric schema (double, float, integer or long)",
+                    semantic.term
+                ),
+            );
             return Err(());
         }
         Ok(())
@@ -752,35 +1098,66 @@ impl Model {
             && values.len() > max
         {
             let rule = if max == 1 { "PropertyElement" } else { "PropertyMaxCount" };
-            self.error(document, pointer, "DTDL0404", Some(rule), format!("member '{}' may include at most {max} value(s); it has {}", member.term, values.len()));
+            self.error(
+                document,
+                pointer,
+                "DTDL0404",
+                Some(rule),
+                format!("member '{}' may include at most {max} value(s); it has {}", member.term, values.len()),
+            );
             return None;
         }
         if values.len() < member.min_count {
-            self.error(document, pointer, "DTDL0404", Some("PropertyMinCount"), format!("member '{}' must include at least {} value(s)", member.term, member.min_count));
+            self.error(
+                document,
+                pointer,
+                "DTDL0404",
+                Some("PropertyMinCount"),
+                format!("member '{}' must include at least {} value(s)", member.term, member.min_count),
+            );
             return None;
         }
         let mut items = Vec::new();
         for (item_pointer, v) in values {
             match v {
-                Value::Object(object) => match self.element(document, object, item_pointer, context, slot) {
-                    Some(i) => items.push(Item::Element(i)),
-                    None => {}
-                },
+                Value::Object(object) => {
+                    if let Some(i) = self.element(document, object, item_pointer, context, slot) {
+                        items.push(Item::Element(i));
+                    }
+                }
                 Value::String(text) => {
                     if standard {
                         if let Some(p) = standard_primitive(text, version) {
                             if text.starts_with("dtmi:") {
-                                self.warning(document, &item_pointer, "DTDL0306", Some("PropertySchemaPreferTermToDtmi"), format!("'{}' is recommended over '{text}'", p.term()));
+                                self.warning(
+                                    document,
+                                    &item_pointer,
+                                    "DTDL0306",
+                                    Some("PropertySchemaPreferTermToDtmi"),
+                                    format!("'{}' is recommended over '{text}'", p.term()),
+                                );
                             }
                             items.push(Item::Primitive(p));
                             continue;
                         }
                         if let Some(g) = standard_geospatial(text, version) {
                             if text.starts_with("dtmi:") {
-                                self.warning(document, &item_pointer, "DTDL0306", Some("PropertySchemaPreferTermToDtmi"), format!("'{}' is recommended over '{text}'", g.term()));
+                                self.warning(
+                                    document,
+                                    &item_pointer,
+                                    "DTDL0306",
+                                    Some("PropertySchemaPreferTermToDtmi"),
+                                    format!("'{}' is recommended over '{text}'", g.term()),
+                                );
                             }
                             if version == DtdlVersion::V2 && owner == Class::Property {
-                                self.error(document, &item_pointer, "DTDL0505", Some("PropertySchemaImpliedExclusion"), "a DTDL v2 Property may not have a geospatial schema");
+                                self.error(
+                                    document,
+                                    &item_pointer,
+                                    "DTDL0505",
+                                    Some("PropertySchemaImpliedExclusion"),
+                                    "a DTDL v2 Property may not have a geospatial schema",
+                                );
                                 continue;
                             }
                             items.push(Item::Geospatial(g));
@@ -790,12 +1167,24 @@ impl Model {
                     match Dtmi::parse_user(text, version) {
                         Some(dtmi) => items.push(Item::Reference(dtmi, item_pointer)),
                         None => {
-                            self.error(document, &item_pointer, "DTDL0406", Some("PropertyElement"), format!("'{text}' is neither a DTMI nor a value allowed for '{}'", member.term));
+                            self.error(
+                                document,
+                                &item_pointer,
+                                "DTDL0406",
+                                Some("PropertyElement"),
+                                format!("'{text}' is neither a DTMI nor a value allowed for '{}'", member.term),
+                            );
                         }
                     }
                 }
                 _ => {
-                    self.error(document, &item_pointer, "DTDL0406", Some("PropertyElement"), format!("member '{}' must include DTDL elements or DTMI references", member.term));
+                    self.error(
+                        document,
+                        &item_pointer,
+                        "DTDL0406",
+                        Some("PropertyElement"),
+                        format!("member '{}' must include DTDL elements or DTMI references", member.term),
+                    );
                 }
             }
         }
@@ -804,7 +1193,14 @@ impl Model {
     }
 
     /// Reads the values of a literal member (strings, integers, booleans, localizable strings, instance terms, targets).
-    fn literal_items(&mut self, document: usize, pointer: &str, value: &Value, member: Member, version: DtdlVersion) -> Option<Vec<Item>> {
+    fn literal_items(
+        &mut self,
+        document: usize,
+        pointer: &str,
+        value: &Value,
+        member: Member,
+        version: DtdlVersion,
+    ) -> Option<Vec<Item>> {
         if let Kind::LangString { max_len } = member.kind {
             return self.lang_string(document, pointer, value, max_len, version).map(|l| vec![Item::Lang(l)]);
         }
@@ -813,12 +1209,24 @@ impl Model {
             other => vec![other],
         };
         if values.len() > 1 {
-            self.error(document, pointer, "DTDL0400", Some("PropertyString"), format!("member '{}' takes a single value", member.term));
+            self.error(
+                document,
+                pointer,
+                "DTDL0400",
+                Some("PropertyString"),
+                format!("member '{}' takes a single value", member.term),
+            );
             return None;
         }
         let Some(value) = values.first() else {
             if member.required {
-                self.error(document, pointer, "DTDL0400", Some("PropertyString"), format!("member '{}' must have a value", member.term));
+                self.error(
+                    document,
+                    pointer,
+                    "DTDL0400",
+                    Some("PropertyString"),
+                    format!("member '{}' must have a value", member.term),
+                );
                 return None;
             }
             return Some(Vec::new());
@@ -828,13 +1236,25 @@ impl Model {
                 let text = self.representational(document, pointer, value, Literal::String, version)?;
                 let Value::String(text) = text else { return None };
                 if text.chars().count() > max_len {
-                    self.error(document, pointer, "DTDL0401", Some("PropertyStringLength"), format!("'{}' may be at most {max_len} characters", member.term));
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0401",
+                        Some("PropertyStringLength"),
+                        format!("'{}' may be at most {max_len} characters", member.term),
+                    );
                     return None;
                 }
                 if let Some(pattern) = pattern
                     && !pattern.matches(&text)
                 {
-                    self.error(document, pointer, "DTDL0402", Some("PropertyNamePattern"), format!("'{text}' must {}", pattern.describe()));
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0402",
+                        Some("PropertyNamePattern"),
+                        format!("'{text}' must {}", pattern.describe()),
+                    );
                     return None;
                 }
                 Item::String(text)
@@ -849,7 +1269,13 @@ impl Model {
                         (None, Some(b)) => format!("at most {b}"),
                         (None, None) => String::new(),
                     };
-                    self.error(document, pointer, "DTDL0403", Some("PropertyValueRange"), format!("'{}' must be {bounds}; found {n}", member.term));
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0403",
+                        Some("PropertyValueRange"),
+                        format!("'{}' must be {bounds}; found {n}", member.term),
+                    );
                     return None;
                 }
                 Item::Integer(n)
@@ -870,13 +1296,25 @@ impl Model {
                     Item::Integer(v.as_i64()?)
                 }
                 _ => {
-                    self.error(document, pointer, "DTDL0400", Some("PropertyEnumValue"), "\"enumValue\" must be an integer or a string");
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0400",
+                        Some("PropertyEnumValue"),
+                        "\"enumValue\" must be an integer or a string",
+                    );
                     return None;
                 }
             },
             Kind::Instance { terms, prefix } => {
                 let Value::String(text) = value else {
-                    self.error(document, pointer, "DTDL0405", Some("PropertySpecificValues"), format!("'{}' must be one of: {}", member.term, terms.join(", ")));
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0405",
+                        Some("PropertySpecificValues"),
+                        format!("'{}' must be one of: {}", member.term, terms.join(", ")),
+                    );
                     return None;
                 };
                 let suffix = format!(";{}", metamodel::version_suffix(version));
@@ -887,25 +1325,49 @@ impl Model {
                 match found {
                     Some(t) => {
                         if text.starts_with("dtmi:") {
-                            self.warning(document, pointer, "DTDL0306", Some("PropertyValuePreferTermToDtmi"), format!("'{t}' is recommended over '{text}'"));
+                            self.warning(
+                                document,
+                                pointer,
+                                "DTDL0306",
+                                Some("PropertyValuePreferTermToDtmi"),
+                                format!("'{t}' is recommended over '{text}'"),
+                            );
                         }
                         Item::Instance(t)
                     }
                     None => {
-                        self.error(document, pointer, "DTDL0405", Some("PropertySpecificValues"), format!("'{}' must be one of: {}; found '{text}'", member.term, terms.join(", ")));
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0405",
+                            Some("PropertySpecificValues"),
+                            format!("'{}' must be one of: {}; found '{text}'", member.term, terms.join(", ")),
+                        );
                         return None;
                     }
                 }
             }
             Kind::Target => {
                 let Value::String(text) = value else {
-                    self.error(document, pointer, "DTDL0400", Some("PropertyTargetDtmi"), "\"target\" must be a DTMI string");
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0400",
+                        Some("PropertyTargetDtmi"),
+                        "\"target\" must be a DTMI string",
+                    );
                     return None;
                 };
                 match Dtmi::parse_user(text, version) {
                     Some(d) => Item::Target(d),
                     None => {
-                        self.error(document, pointer, "DTDL0402", Some("PropertyTargetPattern"), format!("'{text}' is not a valid DTMI"));
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0402",
+                            Some("PropertyTargetPattern"),
+                            format!("'{text}' is not a valid DTMI"),
+                        );
                         return None;
                     }
                 }
@@ -916,7 +1378,14 @@ impl Model {
     }
 
     /// A representational literal: a bare value, or an object with `@value` (and optionally `@type`).
-    fn representational(&mut self, document: usize, pointer: &str, value: &Value, literal: Literal, version: DtdlVersion) -> Option<Value> {
+    fn representational(
+        &mut self,
+        document: usize,
+        pointer: &str,
+        value: &Value,
+        literal: Literal,
+        version: DtdlVersion,
+    ) -> Option<Value> {
         let (family, xsd) = match literal {
             Literal::String => ("RepresentationalString", "string"),
             Literal::Integer => ("RepresentationalInteger", "integer"),
@@ -930,19 +1399,45 @@ impl Model {
         match value {
             Value::Object(object) => {
                 if object.keys().any(|k| !k.starts_with('@')) {
-                    self.error(document, pointer, "DTDL0407", Some(rule_name(family, "OnlyKeywords")), "a value object may have only keyword members");
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some(rule_name(family, "OnlyKeywords")),
+                        "a value object may have only keyword members",
+                    );
                     return None;
                 }
-                if version == DtdlVersion::V2 && object.keys().any(|k| matches!(k.as_str(), "@id" | "@context" | "@graph")) {
-                    self.error(document, pointer, "DTDL0407", Some(rule_name(family, "NoIdContextGraph")), "a value object may not have \"@id\", \"@context\" or \"@graph\"");
+                if version == DtdlVersion::V2
+                    && object.keys().any(|k| matches!(k.as_str(), "@id" | "@context" | "@graph"))
+                {
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some(rule_name(family, "NoIdContextGraph")),
+                        "a value object may not have \"@id\", \"@context\" or \"@graph\"",
+                    );
                     return None;
                 }
                 let Some(inner) = object.get("@value") else {
-                    self.error(document, pointer, "DTDL0407", Some(rule_name(family, "HasValue")), "a value object must have \"@value\"");
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some(rule_name(family, "HasValue")),
+                        "a value object must have \"@value\"",
+                    );
                     return None;
                 };
                 if !bare_ok(inner) {
-                    self.error(document, pointer, "DTDL0407", Some(rule_name(family, "ValueType")), format!("\"@value\" must be a {xsd}"));
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some(rule_name(family, "ValueType")),
+                        format!("\"@value\" must be a {xsd}"),
+                    );
                     return None;
                 }
                 let type_value = match object.get("@type") {
@@ -950,19 +1445,44 @@ impl Model {
                     other => other,
                 };
                 match type_value {
-                    Some(Value::String(t)) if *t == format!("xsd:{xsd}") || *t == format!("http://www.w3.org/2001/XMLSchema#{xsd}") => {}
+                    Some(Value::String(t))
+                        if *t == format!("xsd:{xsd}") || *t == format!("http://www.w3.org/2001/XMLSchema#{xsd}") => {}
                     Some(_) => {
-                        self.error(document, pointer, "DTDL0407", Some(rule_name(family, "TypeValue")), format!("\"@type\" of a value object must be \"xsd:{xsd}\""));
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0407",
+                            Some(rule_name(family, "TypeValue")),
+                            format!("\"@type\" of a value object must be \"xsd:{xsd}\""),
+                        );
                         return None;
                     }
-                    None => self.warning(document, pointer, "DTDL0407", Some(rule_name(family, "HasType")), "a value object should have \"@type\""),
+                    None => self.warning(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some(rule_name(family, "HasType")),
+                        "a value object should have \"@type\"",
+                    ),
                 }
                 if object.keys().any(|k| !matches!(k.as_str(), "@value" | "@type")) {
                     if version == DtdlVersion::V3 {
-                        self.error(document, pointer, "DTDL0407", Some(rule_name(family, "OnlyValueAndType")), "a value object may have only \"@value\" and \"@type\"");
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0407",
+                            Some(rule_name(family, "OnlyValueAndType")),
+                            "a value object may have only \"@value\" and \"@type\"",
+                        );
                         return None;
                     }
-                    self.warning(document, pointer, "DTDL0407", Some(rule_name(family, "OnlyValueAndType")), "a value object should have only \"@value\" and \"@type\"");
+                    self.warning(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some(rule_name(family, "OnlyValueAndType")),
+                        "a value object should have only \"@value\" and \"@type\"",
+                    );
                 }
                 Some(inner.clone())
             }
@@ -979,11 +1499,24 @@ impl Model {
         }
     }
 
-    fn lang_string(&mut self, document: usize, pointer: &str, value: &Value, max_len: usize, version: DtdlVersion) -> Option<LangString> {
+    fn lang_string(
+        &mut self,
+        document: usize,
+        pointer: &str,
+        value: &Value,
+        max_len: usize,
+        version: DtdlVersion,
+    ) -> Option<LangString> {
         let mut out = LangString::new();
         let check_len = |this: &mut Model, text: &str| -> bool {
             if text.chars().count() > max_len {
-                this.error(document, pointer, "DTDL0401", Some("PropertyStringLength"), format!("a localizable string may be at most {max_len} characters"));
+                this.error(
+                    document,
+                    pointer,
+                    "DTDL0401",
+                    Some("PropertyStringLength"),
+                    format!("a localizable string may be at most {max_len} characters"),
+                );
                 return false;
             }
             true
@@ -998,11 +1531,23 @@ impl Model {
             Value::Object(map) => {
                 for (lang, text) in map {
                     if !language_tag(lang) {
-                        self.error(document, pointer, "DTDL0407", Some("LocalizableStringObjectMemberNameRegex"), format!("'{lang}' is not a language code"));
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0407",
+                            Some("LocalizableStringObjectMemberNameRegex"),
+                            format!("'{lang}' is not a language code"),
+                        );
                         return None;
                     }
                     let Value::String(text) = text else {
-                        self.error(document, pointer, "DTDL0407", Some("LocalizableStringObjectMemberValueString"), "each language's text must be a string");
+                        self.error(
+                            document,
+                            pointer,
+                            "DTDL0407",
+                            Some("LocalizableStringObjectMemberValueString"),
+                            "each language's text must be a string",
+                        );
                         return None;
                     };
                     if !check_len(self, text) {
@@ -1024,19 +1569,45 @@ impl Model {
                         }
                         Value::Object(object) => {
                             if object.keys().any(|k| !k.starts_with('@')) {
-                                self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementOnlyKeywords"), "a language-tagged value may have only keyword members");
+                                self.error(
+                                    document,
+                                    pointer,
+                                    "DTDL0407",
+                                    Some("LocalizableStringArrayElementOnlyKeywords"),
+                                    "a language-tagged value may have only keyword members",
+                                );
                                 return None;
                             }
-                            if version == DtdlVersion::V2 && object.keys().any(|k| matches!(k.as_str(), "@id" | "@context" | "@graph")) {
-                                self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementNoIdContextGraph"), "a language-tagged value may not have \"@id\", \"@context\" or \"@graph\"");
+                            if version == DtdlVersion::V2
+                                && object.keys().any(|k| matches!(k.as_str(), "@id" | "@context" | "@graph"))
+                            {
+                                self.error(
+                                    document,
+                                    pointer,
+                                    "DTDL0407",
+                                    Some("LocalizableStringArrayElementNoIdContextGraph"),
+                                    "a language-tagged value may not have \"@id\", \"@context\" or \"@graph\"",
+                                );
                                 return None;
                             }
                             let Some(v) = object.get("@value") else {
-                                self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementHasValue"), "a language-tagged value must have \"@value\"");
+                                self.error(
+                                    document,
+                                    pointer,
+                                    "DTDL0407",
+                                    Some("LocalizableStringArrayElementHasValue"),
+                                    "a language-tagged value must have \"@value\"",
+                                );
                                 return None;
                             };
                             let Value::String(text) = v else {
-                                self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementValueString"), "\"@value\" must be a string");
+                                self.error(
+                                    document,
+                                    pointer,
+                                    "DTDL0407",
+                                    Some("LocalizableStringArrayElementValueString"),
+                                    "\"@value\" must be a string",
+                                );
                                 return None;
                             };
                             if !check_len(self, text) {
@@ -1045,54 +1616,130 @@ impl Model {
                             let lang = match object.get("@language") {
                                 Some(Value::String(l)) if language_tag(l) => l.clone(),
                                 Some(_) => {
-                                    self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementLanguageValueRegex"), "\"@language\" must be a language code");
+                                    self.error(
+                                        document,
+                                        pointer,
+                                        "DTDL0407",
+                                        Some("LocalizableStringArrayElementLanguageValueRegex"),
+                                        "\"@language\" must be a language code",
+                                    );
                                     return None;
                                 }
                                 None => {
-                                    self.warning(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementHasLanguage"), "a language-tagged value should have \"@language\"");
+                                    self.warning(
+                                        document,
+                                        pointer,
+                                        "DTDL0407",
+                                        Some("LocalizableStringArrayElementHasLanguage"),
+                                        "a language-tagged value should have \"@language\"",
+                                    );
                                     "en".to_owned()
                                 }
                             };
                             if object.keys().any(|k| !matches!(k.as_str(), "@value" | "@language")) {
                                 if version == DtdlVersion::V3 {
-                                    self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementOnlyValueAndLanguage"), "a language-tagged value may have only \"@value\" and \"@language\"");
+                                    self.error(
+                                        document,
+                                        pointer,
+                                        "DTDL0407",
+                                        Some("LocalizableStringArrayElementOnlyValueAndLanguage"),
+                                        "a language-tagged value may have only \"@value\" and \"@language\"",
+                                    );
                                     return None;
                                 }
-                                self.warning(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementOnlyValueAndLanguage"), "a language-tagged value should have only \"@value\" and \"@language\"");
+                                self.warning(
+                                    document,
+                                    pointer,
+                                    "DTDL0407",
+                                    Some("LocalizableStringArrayElementOnlyValueAndLanguage"),
+                                    "a language-tagged value should have only \"@value\" and \"@language\"",
+                                );
                             }
                             if lang == "en" || !object.contains_key("@language") {
                                 defaults += 1;
                             } else if out.contains_key(&lang) {
-                                self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementLanguageValueUnique"), format!("language '{lang}' is given twice"));
+                                self.error(
+                                    document,
+                                    pointer,
+                                    "DTDL0407",
+                                    Some("LocalizableStringArrayElementLanguageValueUnique"),
+                                    format!("language '{lang}' is given twice"),
+                                );
                                 return None;
                             }
                             out.insert(lang, text.clone());
                         }
                         _ => {
-                            self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayElementStringOrObject"), "each value of a localizable string must be a string or an object");
+                            self.error(
+                                document,
+                                pointer,
+                                "DTDL0407",
+                                Some("LocalizableStringArrayElementStringOrObject"),
+                                "each value of a localizable string must be a string or an object",
+                            );
                             return None;
                         }
                     }
                 }
                 if defaults > 1 {
-                    self.error(document, pointer, "DTDL0407", Some("LocalizableStringArrayOnlyOneDefault"), "a localizable string may have only one default-language value");
+                    self.error(
+                        document,
+                        pointer,
+                        "DTDL0407",
+                        Some("LocalizableStringArrayOnlyOneDefault"),
+                        "a localizable string may have only one default-language value",
+                    );
                     return None;
                 }
             }
             _ => {
-                self.error(document, pointer, "DTDL0407", Some("LocalizableStringOrArrayOrObject"), "a localizable string must be a string, an array or a language map");
+                self.error(
+                    document,
+                    pointer,
+                    "DTDL0407",
+                    Some("LocalizableStringOrArrayOrObject"),
+                    "a localizable string must be a string, an array or a language map",
+                );
                 return None;
             }
         }
         Some(out)
     }
 
-    pub(crate) fn error(&mut self, document: usize, pointer: &str, code: &'static str, rule: Option<&'static str>, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic { code, rule, severity: Severity::Error, document, pointer: pointer.to_owned(), message: message.into() });
+    pub(crate) fn error(
+        &mut self,
+        document: usize,
+        pointer: &str,
+        code: &'static str,
+        rule: Option<&'static str>,
+        message: impl Into<String>,
+    ) {
+        self.diagnostics.push(Diagnostic {
+            code,
+            rule,
+            severity: Severity::Error,
+            document,
+            pointer: pointer.to_owned(),
+            message: message.into(),
+        });
     }
 
-    pub(crate) fn warning(&mut self, document: usize, pointer: &str, code: &'static str, rule: Option<&'static str>, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic { code, rule, severity: Severity::Warning, document, pointer: pointer.to_owned(), message: message.into() });
+    pub(crate) fn warning(
+        &mut self,
+        document: usize,
+        pointer: &str,
+        code: &'static str,
+        rule: Option<&'static str>,
+        message: impl Into<String>,
+    ) {
+        self.diagnostics.push(Diagnostic {
+            code,
+            rule,
+            severity: Severity::Warning,
+            document,
+            pointer: pointer.to_owned(),
+            message: message.into(),
+        });
     }
 }
 
@@ -1133,7 +1780,11 @@ fn is_reserved_or_extension_term(key: &str, version: DtdlVersion, context: &Cont
     {
         return true;
     }
-    context.extensions.iter().flat_map(|e| e.adjunct_types()).any(|a| a.term == key || a.members.iter().any(|(m, _, _)| *m == key))
+    context
+        .extensions
+        .iter()
+        .flat_map(|e| e.adjunct_types())
+        .any(|a| a.term == key || a.members.iter().any(|(m, _, _)| *m == key))
 }
 
 fn is_unit_key(key: &str, version: DtdlVersion) -> bool {
@@ -1149,7 +1800,13 @@ fn same_extension_member(a: &str, b: &str, version: DtdlVersion) -> bool {
 }
 
 /// Whether a member is brought by a co-type of the element (a semantic type's `unit`, an adjunct type's members).
-fn is_extension_member(key: &str, semantic_types: &[String], cotypes: &[String], context: &Context, version: DtdlVersion) -> bool {
+fn is_extension_member(
+    key: &str,
+    semantic_types: &[String],
+    cotypes: &[String],
+    context: &Context,
+    version: DtdlVersion,
+) -> bool {
     if is_unit_key(key, version) && !semantic_types.is_empty() {
         return true;
     }
@@ -1212,7 +1869,8 @@ fn language_tag(text: &str) -> bool {
         s.len() == 4 && s.as_bytes()[0].is_ascii_uppercase() && s.bytes().skip(1).all(|b| b.is_ascii_lowercase())
     };
     let is_region = |s: &str| {
-        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())) || (s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()))
+            || (s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
     };
     match rest.as_slice() {
         [] => true,

@@ -6,7 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::metamodel::{self, Class, Kind};
 use crate::parse::{Element, Item, Model};
-use crate::schema::{ArraySchema, EnumLiteral, EnumSchema, EnumValue, Field, MapSchema, ObjectSchema, Primitive, Schema};
+use crate::schema::{
+    ArraySchema, EnumLiteral, EnumSchema, EnumValue, Field, MapSchema, ObjectSchema, Primitive, Schema,
+};
 use crate::set::{CommandPayload, Content, ContentKind, Interface, LangString, ModelSet, RelationshipProperty};
 use crate::{DtdlVersion, Outcome};
 
@@ -41,7 +43,13 @@ pub(crate) fn resolve(mut model: Model) -> Outcome {
             let e = &model.elements[i];
             (e.document, e.pointer.clone(), e.id.to_string())
         };
-        model.error(doc, &format!("{pointer}/@id"), "DTDL0201", Some("IdDuplicate"), format!("'{id}' is the id of more than one element"));
+        model.error(
+            doc,
+            &format!("{pointer}/@id"),
+            "DTDL0201",
+            Some("IdDuplicate"),
+            format!("'{id}' is the id of more than one element"),
+        );
     }
 
     // Resolve references and collect edges.
@@ -58,25 +66,37 @@ pub(crate) fn resolve(mut model: Model) -> Outcome {
             for item in items {
                 match item {
                     Item::Element(child) => edges[i].push(Edge { member: term, to: *child }),
-                    Item::Reference(dtmi, pointer) => match ids.get(dtmi.as_str()) {
-                        None => {
-                            unresolved.insert(dtmi.to_string());
-                        }
-                        Some(&target) => {
-                            let t = &model.elements[target];
-                            let class_ok = classes.is_some_and(|c| c.contains(&t.class)) && metamodel::version_accepted(e.version, term, t.version);
-                            if !class_ok {
-                                problems.push((e.document, pointer.clone(), "DTDL0102", "TypeConformance", format!("'{dtmi}' is a {} (DTDL v{}), which member '{term}' of a {} does not accept", t.class.term(), t.version.number(), e.class.term())));
-                                continue;
+                    Item::Reference(dtmi, pointer) => {
+                        match ids.get(dtmi.as_str()) {
+                            None => {
+                                unresolved.insert(dtmi.to_string());
                             }
-                            let referenceable = t.class == Class::Interface || t.top_level || t.partition == e.partition;
-                            if !referenceable {
-                                problems.push((e.document, pointer.clone(), "DTDL0501", "DependencyReferenceable", format!("'{dtmi}' is nested in another interface and cannot be referenced from here")));
-                                continue;
+                            Some(&target) => {
+                                let t = &model.elements[target];
+                                let class_ok = classes.is_some_and(|c| c.contains(&t.class))
+                                    && metamodel::version_accepted(e.version, term, t.version);
+                                if !class_ok {
+                                    problems.push((e.document, pointer.clone(), "DTDL0102", "TypeConformance", format!("'{dtmi}' is a {} (DTDL v{}), which member '{term}' of a {} does not accept", t.class.term(), t.version.number(), e.class.term())));
+                                    continue;
+                                }
+                                let referenceable =
+                                    t.class == Class::Interface || t.top_level || t.partition == e.partition;
+                                if !referenceable {
+                                    problems.push((
+                                        e.document,
+                                        pointer.clone(),
+                                        "DTDL0501",
+                                        "DependencyReferenceable",
+                                        format!(
+                                            "'{dtmi}' is nested in another interface and cannot be referenced from here"
+                                        ),
+                                    ));
+                                    continue;
+                                }
+                                edges[i].push(Edge { member: term, to: target });
                             }
-                            edges[i].push(Edge { member: term, to: target });
                         }
-                    },
+                    }
                     _ => {}
                 }
             }
@@ -100,7 +120,13 @@ pub(crate) fn resolve(mut model: Model) -> Outcome {
         let e = &model.elements[i];
         if e.class == Class::Interface && e.version == DtdlVersion::V3 && e.json_bytes > INTERFACE_BYTES_MAX {
             let (doc, pointer) = (e.document, e.pointer.clone());
-            model.error(doc, &pointer, "DTDL0800", Some("InterfaceSize"), format!("an Interface's JSON text may be at most {INTERFACE_BYTES_MAX} bytes"));
+            model.error(
+                doc,
+                &pointer,
+                "DTDL0800",
+                Some("InterfaceSize"),
+                format!("an Interface's JSON text may be at most {INTERFACE_BYTES_MAX} bytes"),
+            );
         }
     }
 
@@ -165,7 +191,12 @@ fn check_extends(model: &mut Model, edges: &[Vec<Edge>]) {
         if let Some(d) = memo[i] {
             return d;
         }
-        let d = edges[i].iter().filter(|e| e.member == "extends").map(|e| 1 + extends_depth(e.to, edges, memo)).max().unwrap_or(0);
+        let d = edges[i]
+            .iter()
+            .filter(|e| e.member == "extends")
+            .map(|e| 1 + extends_depth(e.to, edges, memo))
+            .max()
+            .unwrap_or(0);
         memo[i] = Some(d);
         d
     }
@@ -186,10 +217,22 @@ fn check_extends(model: &mut Model, edges: &[Vec<Edge>]) {
         let e = &model.elements[i];
         let (doc, pointer, id, version) = (e.document, e.pointer.clone(), e.id.to_string(), e.version);
         if d > EXTENDS_DEPTH_MAX {
-            model.error(doc, &pointer, "DTDL0503", Some("PropertiesExtendsMaxDepth"), format!("'{id}' has an extends chain {d} deep; at most {EXTENDS_DEPTH_MAX} is allowed"));
+            model.error(
+                doc,
+                &pointer,
+                "DTDL0503",
+                Some("PropertiesExtendsMaxDepth"),
+                format!("'{id}' has an extends chain {d} deep; at most {EXTENDS_DEPTH_MAX} is allowed"),
+            );
         }
         if version == DtdlVersion::V3 && v > EXTENDS_VALUES_MAX {
-            model.error(doc, &pointer, "DTDL0503", Some("PropertiesExtendsMaxCount"), format!("'{id}' has {v} extends values in its hierarchy; at most {EXTENDS_VALUES_MAX} are allowed"));
+            model.error(
+                doc,
+                &pointer,
+                "DTDL0503",
+                Some("PropertiesExtendsMaxCount"),
+                format!("'{id}' has {v} extends values in its hierarchy; at most {EXTENDS_VALUES_MAX} are allowed"),
+            );
         }
     }
 }
@@ -223,7 +266,13 @@ fn check_schema_depth(model: &mut Model, edges: &[Vec<Edge>]) {
         if d > SCHEMA_DEPTH_MAX {
             let e = &model.elements[i];
             let (doc, pointer, class) = (e.document, e.pointer.clone(), e.class);
-            model.error(doc, &pointer, "DTDL0504", Some("PropertiesElementSchemaSchemaMaxDepth"), format!("this {} nests schemas {d} deep; at most {SCHEMA_DEPTH_MAX} is allowed", class.term()));
+            model.error(
+                doc,
+                &pointer,
+                "DTDL0504",
+                Some("PropertiesElementSchemaSchemaMaxDepth"),
+                format!("this {} nests schemas {d} deep; at most {SCHEMA_DEPTH_MAX} is allowed", class.term()),
+            );
         }
     }
 }
@@ -254,14 +303,30 @@ fn check_components(model: &mut Model, edges: &[Vec<Edge>]) {
         if hit {
             let e = &model.elements[start];
             let (doc, pointer) = (e.document, e.pointer.clone());
-            model.error(doc, &pointer, "DTDL0505", Some("PropertiesSchemaContentsExcludeComponent"), "a Component's interface may not itself contain a Component");
+            model.error(
+                doc,
+                &pointer,
+                "DTDL0505",
+                Some("PropertiesSchemaContentsExcludeComponent"),
+                "a Component's interface may not itself contain a Component",
+            );
         }
     }
 }
 
 /// DTDL v3: at most 100,000 values in the hierarchy of an Interface, counting inherited contents.
 fn check_hierarchy_size(model: &mut Model, edges: &[Vec<Edge>]) {
-    const COUNTED: &[&str] = &["contents", "fields", "enumValues", "request", "response", "properties", "schema", "elementSchema", "mapValue"];
+    const COUNTED: &[&str] = &[
+        "contents",
+        "fields",
+        "enumValues",
+        "request",
+        "response",
+        "properties",
+        "schema",
+        "elementSchema",
+        "mapValue",
+    ];
     let n = model.elements.len();
     let mut memo: Vec<Option<usize>> = vec![None; n];
     fn count(i: usize, edges: &[Vec<Edge>], memo: &mut [Option<usize>]) -> usize {
@@ -288,7 +353,13 @@ fn check_hierarchy_size(model: &mut Model, edges: &[Vec<Edge>]) {
         if c > HIERARCHY_VALUES_MAX {
             let e = &model.elements[i];
             let (doc, pointer) = (e.document, e.pointer.clone());
-            model.error(doc, &pointer, "DTDL0508", Some("PropertiesContentsMaxCount"), format!("this Interface's hierarchy has {c} elements; at most {HIERARCHY_VALUES_MAX} are allowed"));
+            model.error(
+                doc,
+                &pointer,
+                "DTDL0508",
+                Some("PropertiesContentsMaxCount"),
+                format!("this Interface's hierarchy has {c} elements; at most {HIERARCHY_VALUES_MAX} are allowed"),
+            );
         }
     }
 }
@@ -366,7 +437,11 @@ fn check_names(model: &mut Model, edges: &[Vec<Edge>]) {
             if let Some(name) = model.elements[*c].name.as_deref()
                 && names.insert(name, *c).is_some()
             {
-                problems.push((e.document, e.pointer.clone(), format!("name '{name}' is used by more than one element of this {}", e.class.term())));
+                problems.push((
+                    e.document,
+                    e.pointer.clone(),
+                    format!("name '{name}' is used by more than one element of this {}", e.class.term()),
+                ));
             }
         }
     }
@@ -377,8 +452,7 @@ fn check_names(model: &mut Model, edges: &[Vec<Edge>]) {
 
 fn check_enums(model: &mut Model, edges: &[Vec<Edge>]) {
     let mut problems = Vec::new();
-    for i in 0..model.elements.len() {
-        let e = &model.elements[i];
+    for (e, out) in model.elements.iter().zip(edges) {
         if e.class != Class::Enum {
             continue;
         }
@@ -387,19 +461,31 @@ fn check_enums(model: &mut Model, edges: &[Vec<Edge>]) {
             _ => continue,
         };
         let mut seen: Vec<String> = Vec::new();
-        for edge in edges[i].iter().filter(|edge| edge.member == "enumValues") {
+        for edge in out.iter().filter(|edge| edge.member == "enumValues") {
             let v = &model.elements[edge.to];
             let literal = match v.member("enumValue").first() {
                 Some(Item::Integer(n)) => {
                     if value_schema != "integer" {
-                        problems.push((v.document, v.pointer.clone(), "DTDL0507", "EnumValueDatatype", format!("enum value {n} must be a string, as the Enum's valueSchema says")));
+                        problems.push((
+                            v.document,
+                            v.pointer.clone(),
+                            "DTDL0507",
+                            "EnumValueDatatype",
+                            format!("enum value {n} must be a string, as the Enum's valueSchema says"),
+                        ));
                         continue;
                     }
                     n.to_string()
                 }
                 Some(Item::String(s)) => {
                     if value_schema != "string" {
-                        problems.push((v.document, v.pointer.clone(), "DTDL0507", "EnumValueDatatype", format!("enum value '{s}' must be an integer, as the Enum's valueSchema says")));
+                        problems.push((
+                            v.document,
+                            v.pointer.clone(),
+                            "DTDL0507",
+                            "EnumValueDatatype",
+                            format!("enum value '{s}' must be an integer, as the Enum's valueSchema says"),
+                        ));
                         continue;
                     }
                     format!("\"{s}\"")
@@ -407,7 +493,13 @@ fn check_enums(model: &mut Model, edges: &[Vec<Edge>]) {
                 _ => continue,
             };
             if seen.contains(&literal) {
-                problems.push((v.document, v.pointer.clone(), "DTDL0507", "EnumValueUnique", format!("enum value {literal} appears more than once")));
+                problems.push((
+                    v.document,
+                    v.pointer.clone(),
+                    "DTDL0507",
+                    "EnumValueUnique",
+                    format!("enum value {literal} appears more than once"),
+                ));
             }
             seen.push(literal);
         }
@@ -423,12 +515,10 @@ fn build_set(model: &Model, edges: &[Vec<Edge>]) -> ModelSet {
         if e.class != Class::Interface {
             continue;
         }
-        let extends = edges[i].iter().filter(|x| x.member == "extends").map(|x| model.elements[x.to].id.clone()).collect();
-        let contents = edges[i]
-            .iter()
-            .filter(|x| x.member == "contents")
-            .filter_map(|x| content(model, edges, x.to))
-            .collect();
+        let extends =
+            edges[i].iter().filter(|x| x.member == "extends").map(|x| model.elements[x.to].id.clone()).collect();
+        let contents =
+            edges[i].iter().filter(|x| x.member == "contents").filter_map(|x| content(model, edges, x.to)).collect();
         set.insert(Interface {
             id: e.id.clone(),
             version: e.version,
@@ -447,7 +537,9 @@ fn content(model: &Model, edges: &[Vec<Edge>], i: usize) -> Option<Content> {
     let e = &model.elements[i];
     let child = |member: &str| edges[i].iter().find(|x| x.member == member).map(|x| x.to);
     let kind = match e.class {
-        Class::Property => ContentKind::Property { schema: schema_of(model, edges, i)?, writable: boolean(e, "writable") },
+        Class::Property => {
+            ContentKind::Property { schema: schema_of(model, edges, i)?, writable: boolean(e, "writable") }
+        }
         Class::Telemetry => ContentKind::Telemetry { schema: schema_of(model, edges, i)? },
         Class::Command => {
             let payload = |member: &str| {
@@ -467,7 +559,11 @@ fn content(model: &Model, edges: &[Vec<Edge>], i: usize) -> Option<Content> {
                 .filter(|x| x.member == "properties")
                 .filter_map(|x| {
                     let p = &model.elements[x.to];
-                    Some(RelationshipProperty { name: p.name.clone()?, schema: schema_of(model, edges, x.to)?, writable: boolean(p, "writable") })
+                    Some(RelationshipProperty {
+                        name: p.name.clone()?,
+                        schema: schema_of(model, edges, x.to)?,
+                        writable: boolean(p, "writable"),
+                    })
                 })
                 .collect(),
             min_multiplicity: integer(e, "minMultiplicity"),
@@ -540,7 +636,9 @@ fn complex(model: &Model, edges: &[Vec<Edge>], i: usize) -> Option<Schema> {
         Class::Object => Schema::Object(ObjectSchema {
             id: e.id.clone(),
             fields: children("fields")
-                .filter_map(|f| Some(Field { name: model.elements[f].name.clone()?, schema: schema_of(model, edges, f)? }))
+                .filter_map(|f| {
+                    Some(Field { name: model.elements[f].name.clone()?, schema: schema_of(model, edges, f)? })
+                })
                 .collect(),
         }),
         _ => return None,

@@ -27,14 +27,8 @@ pub const V2_COTYPE_CLASSES: &[&str] = &["Property", "Telemetry"];
 ///
 /// The extension states no rule against several semantic types on one element; each one then constrains the single `unit`.
 /// No case in the v3 conformance suite co-types an element with these semantic types.
-pub const QUANTITATIVE_COTYPE_CLASSES: &[&str] = &[
-    "CommandRequest",
-    "CommandResponse",
-    "Field",
-    "MapValue",
-    "Property",
-    "Telemetry",
-];
+pub const QUANTITATIVE_COTYPE_CLASSES: &[&str] =
+    &["CommandRequest", "CommandResponse", "Field", "MapValue", "Property", "Telemetry"];
 
 /// Which vocabulary: the v2 core language, or the v3 QuantitativeTypes extension (version 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,9 +84,7 @@ impl Vocabulary {
     pub fn unit_property_iri(self) -> &'static str {
         match self {
             Vocabulary::V2Core => "dtmi:dtdl:property:unit;2",
-            Vocabulary::QuantitativeTypesV1 => {
-                "dtmi:dtdl:extension:quantitativeTypes:v1:property:unit"
-            }
+            Vocabulary::QuantitativeTypesV1 => "dtmi:dtdl:extension:quantitativeTypes:v1:property:unit",
         }
     }
 
@@ -102,9 +94,7 @@ impl Vocabulary {
             Vocabulary::V2Core => &NUMERIC_SCHEMAS_V2,
             Vocabulary::QuantitativeTypesV1 => &NUMERIC_SCHEMAS_V3,
         };
-        schemas
-            .iter()
-            .any(|&(term, iri)| term_or_iri == term || term_or_iri == iri)
+        schemas.iter().any(|&(term, iri)| term_or_iri == term || term_or_iri == iri)
     }
 
     /// The semantic type with this term (`Temperature`) or IRI, if this vocabulary defines one.
@@ -126,8 +116,7 @@ impl Vocabulary {
     /// In v2 this is the spec's "same row of the Semantic types table" rule: the table pairs semantic types with units directly, and two semantic types there share either all their units or none.
     pub fn accepts(self, semantic_type: &SemanticType, unit: &Unit) -> bool {
         // The same term has different IRIs in the two vocabularies, so a pair from the other one is not accepted here.
-        let ours = self.semantic_type(semantic_type.iri) == Some(semantic_type)
-            && self.unit(unit.iri) == Some(unit);
+        let ours = self.semantic_type(semantic_type.iri) == Some(semantic_type) && self.unit(unit.iri) == Some(unit);
         ours && semantic_type.unit_type == unit.unit_type
     }
 
@@ -139,10 +128,7 @@ impl Vocabulary {
         let semantic_types = tables.semantic_types.iter().map(|s| s.term);
         let unit_types = tables.unit_types.iter().map(|t| t.term);
         let units = tables.units.iter().map(|u| u.term);
-        semantic_types
-            .chain(unit_types)
-            .chain(units)
-            .chain(tables.other_terms.iter().copied())
+        semantic_types.chain(unit_types).chain(units).chain(tables.other_terms.iter().copied())
     }
 
     /// Every semantic type of this vocabulary, sorted by term.
@@ -225,21 +211,14 @@ fn lookup<T: Entry>(table: &'static [T], term_or_iri: &str) -> Option<&'static T
     if term_or_iri.contains(':') {
         table.iter().find(|entry| entry.iri() == term_or_iri)
     } else {
-        table
-            .binary_search_by(|entry| entry.term().cmp(term_or_iri))
-            .ok()
-            .and_then(|i| table.get(i))
+        table.binary_search_by(|entry| entry.term().cmp(term_or_iri)).ok().and_then(|i| table.get(i))
     }
 }
 
 // Every IRI is its vocabulary's namespace, the term, and (in v2) the version suffix; the macros spell it so the tables cannot disagree with it.
 macro_rules! semantic_type {
     (v2 $term:literal, $unit_type:literal) => {
-        SemanticType {
-            term: $term,
-            iri: concat!("dtmi:standard:class:", $term, ";2"),
-            unit_type: $unit_type,
-        }
+        SemanticType { term: $term, iri: concat!("dtmi:standard:class:", $term, ";2"), unit_type: $unit_type }
     };
     (qt $term:literal, $unit_type:literal) => {
         SemanticType {
@@ -252,26 +231,16 @@ macro_rules! semantic_type {
 
 macro_rules! unit_type {
     (v2 $term:literal) => {
-        UnitType {
-            term: $term,
-            iri: concat!("dtmi:standard:class:", $term, ";2"),
-        }
+        UnitType { term: $term, iri: concat!("dtmi:standard:class:", $term, ";2") }
     };
     (qt $term:literal) => {
-        UnitType {
-            term: $term,
-            iri: concat!("dtmi:dtdl:extension:quantitativeTypes:v1:enum:", $term),
-        }
+        UnitType { term: $term, iri: concat!("dtmi:dtdl:extension:quantitativeTypes:v1:enum:", $term) }
     };
 }
 
 macro_rules! unit {
     (v2 $term:literal, $unit_type:literal) => {
-        Unit {
-            term: $term,
-            iri: concat!("dtmi:standard:unit:", $term, ";2"),
-            unit_type: $unit_type,
-        }
+        Unit { term: $term, iri: concat!("dtmi:standard:unit:", $term, ";2"), unit_type: $unit_type }
     };
     (qt $term:literal, $unit_type:literal) => {
         Unit {
@@ -1015,19 +984,13 @@ mod tests {
 
     /// Says whether `vocabulary` accepts `unit` for `semantic_type`, or which of the two it does not know.
     fn check(vocabulary: Vocabulary, semantic_type: &str, unit: &str, expect: &str) {
-        let outcome = match (
-            vocabulary.semantic_type(semantic_type),
-            vocabulary.unit(unit),
-        ) {
+        let outcome = match (vocabulary.semantic_type(semantic_type), vocabulary.unit(unit)) {
             (None, _) => "unknown semantic type",
             (_, None) => "unknown unit",
             (Some(s), Some(u)) if vocabulary.accepts(s, u) => "accepted",
             (Some(_), Some(_)) => "rejected",
         };
-        assert_eq!(
-            outcome, expect,
-            "{semantic_type} with {unit} in {vocabulary:?}"
-        );
+        assert_eq!(outcome, expect, "{semantic_type} with {unit} in {vocabulary:?}");
     }
 
     fn check_summary(vocabulary: Vocabulary, expect: Expect) {
@@ -1071,25 +1034,15 @@ mod tests {
         for vocabulary in BOTH {
             let tables = vocabulary.tables();
             let sorted = |terms: Vec<&str>| terms.windows(2).all(|w| w[0] < w[1]);
-            assert!(sorted(
-                tables.semantic_types.iter().map(|s| s.term).collect()
-            ));
+            assert!(sorted(tables.semantic_types.iter().map(|s| s.term).collect()));
             assert!(sorted(tables.unit_types.iter().map(|t| t.term).collect()));
             assert!(sorted(tables.units.iter().map(|u| u.term).collect()));
             for s in tables.semantic_types {
                 assert!(vocabulary.is_unit_type(s.unit_type), "{}", s.term);
-                assert!(
-                    tables.units.iter().any(|u| u.unit_type == s.unit_type),
-                    "{}",
-                    s.term
-                );
+                assert!(tables.units.iter().any(|u| u.unit_type == s.unit_type), "{}", s.term);
             }
             for t in tables.unit_types {
-                assert!(
-                    tables.units.iter().any(|u| u.unit_type == t.term),
-                    "{} has no units",
-                    t.term
-                );
+                assert!(tables.units.iter().any(|u| u.unit_type == t.term), "{} has no units", t.term);
                 assert!(lookup(tables.unit_types, t.iri).is_some());
             }
             for u in tables.units {
@@ -1098,10 +1051,7 @@ mod tests {
             }
             let mut seen = HashSet::new();
             for term in vocabulary.terms() {
-                assert!(
-                    !term.contains(':') && seen.insert(term),
-                    "{term} in {vocabulary:?}"
-                );
+                assert!(!term.contains(':') && seen.insert(term), "{term} in {vocabulary:?}");
             }
         }
     }
@@ -1110,15 +1060,11 @@ mod tests {
     fn v2_units_keep_their_unit_type_in_quantitative_types() {
         // The v2 unit types are named after QuantitativeTypes v1; this holds the two tables to the same grouping.
         for s in Vocabulary::V2Core.semantic_types() {
-            let later = Vocabulary::QuantitativeTypesV1
-                .semantic_type(s.term)
-                .map(|s| s.unit_type);
+            let later = Vocabulary::QuantitativeTypesV1.semantic_type(s.term).map(|s| s.unit_type);
             assert_eq!(later, Some(s.unit_type), "{}", s.term);
         }
         for u in V2_UNITS {
-            let later = Vocabulary::QuantitativeTypesV1
-                .unit(u.term)
-                .map(|u| u.unit_type);
+            let later = Vocabulary::QuantitativeTypesV1.unit(u.term).map(|u| u.unit_type);
             assert_eq!(later, Some(u.unit_type), "{}", u.term);
         }
     }
@@ -1135,12 +1081,7 @@ mod tests {
         check(v2, "Luminosity", "lumen", "rejected");
         check(v2, "Latitude", "degreeOfArc", "accepted");
         check(v2, "Distance", "nauticalMile", "accepted");
-        check(
-            v2,
-            "dtmi:standard:class:Area;2",
-            "dtmi:standard:unit:acre;2",
-            "accepted",
-        );
+        check(v2, "dtmi:standard:class:Area;2", "dtmi:standard:unit:acre;2", "accepted");
         check(v2, "Area", "dtmi:standard:unit:farad;2", "rejected");
         check(v2, "Area", "boolean", "unknown unit");
         check(v2, "Area", "Foobar", "unknown unit");
@@ -1148,18 +1089,8 @@ mod tests {
         check(v2, "Area", "AreaUnit", "unknown unit");
         check(v2, "Concentration", "percent", "unknown semantic type");
         check(v2, "Current", "kiloampere", "unknown unit");
-        check(
-            v2,
-            "dtmi:standard:class:Area;3",
-            "acre",
-            "unknown semantic type",
-        );
-        check(
-            v2,
-            "dtmi:dtdl:extension:quantitativeTypes:v1:class:Area",
-            "acre",
-            "unknown semantic type",
-        );
+        check(v2, "dtmi:standard:class:Area;3", "acre", "unknown semantic type");
+        check(v2, "dtmi:dtdl:extension:quantitativeTypes:v1:class:Area", "acre", "unknown semantic type");
     }
 
     #[test]
@@ -1179,18 +1110,8 @@ mod tests {
             "dtmi:dtdl:extension:quantitativeTypes:v1:unit:kelvin",
             "accepted",
         );
-        check(
-            qt,
-            "Temperature",
-            "dtmi:standard:unit:kelvin;2",
-            "unknown unit",
-        );
-        check(
-            qt,
-            "dtmi:standard:class:Temperature;2",
-            "kelvin",
-            "unknown semantic type",
-        );
+        check(qt, "Temperature", "dtmi:standard:unit:kelvin;2", "unknown unit");
+        check(qt, "dtmi:standard:class:Temperature;2", "kelvin", "unknown semantic type");
     }
 
     #[test]
@@ -1198,9 +1119,7 @@ mod tests {
         let temperature = Vocabulary::V2Core.semantic_type("Temperature");
         let kelvin = Vocabulary::QuantitativeTypesV1.unit("kelvin");
         for vocabulary in BOTH {
-            let accepted = temperature
-                .zip(kelvin)
-                .map(|(s, u)| vocabulary.accepts(s, u));
+            let accepted = temperature.zip(kelvin).map(|(s, u)| vocabulary.accepts(s, u));
             assert_eq!(accepted, Some(false), "{vocabulary:?}");
         }
     }

@@ -195,7 +195,10 @@ impl ModelSet {
     /// Telemetry, commands and relationships are not twin values; naming one, or no content at all, is a violation.
     pub fn validate_content_value(&self, model: &str, name: &str, value: &Value) -> Vec<Violation> {
         let Some(content) = self.content(model, name) else {
-            return vec![Violation { pointer: String::new(), message: format!("model '{model}' has no property or component named '{name}'") }];
+            return vec![Violation {
+                pointer: String::new(),
+                message: format!("model '{model}' has no property or component named '{name}'"),
+            }];
         };
         match &content.kind {
             ContentKind::Property { schema, .. } => instance::validate(schema, value),
@@ -209,7 +212,10 @@ impl ModelSet {
 
     fn validate_component(&self, interface: &str, value: &Value) -> Vec<Violation> {
         let Value::Object(members) = value else {
-            return vec![Violation { pointer: String::new(), message: "a component's value must be a JSON object".to_owned() }];
+            return vec![Violation {
+                pointer: String::new(),
+                message: "a component's value must be a JSON object".to_owned(),
+            }];
         };
         let mut out = Vec::new();
         for (key, member) in members {

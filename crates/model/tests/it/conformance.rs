@@ -69,15 +69,18 @@ fn check_version(version: &str, expected_cases: usize) {
 }
 
 fn run_suite(dir: &Path) -> Vec<Trial> {
-    let mut files: Vec<_> = fs::read_dir(dir).expect("read the conformance folder").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> =
+        fs::read_dir(dir).expect("read the conformance folder").filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     let mut trials = Vec::new();
     for path in files {
         let file = path.file_stem().and_then(|s| s.to_str()).expect("file names are UTF-8").to_owned();
         let category = file.split('-').next().unwrap_or_default().to_owned();
         let text = fs::read_to_string(&path).expect("read a conformance file");
-        let cases: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("conformance files are JSON");
-        let version = path.parent().and_then(Path::parent).and_then(Path::file_name).and_then(|s| s.to_str()).unwrap_or_default();
+        let cases: Value =
+            serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("conformance files are JSON");
+        let version =
+            path.parent().and_then(Path::parent).and_then(Path::file_name).and_then(|s| s.to_str()).unwrap_or_default();
         for (i, case) in cases.as_array().expect("a conformance file is an array").iter().enumerate() {
             let (passed, detail) = check_case(case);
             trials.push(Trial { key: format!("{version}/{file}#{i}"), category: category.clone(), passed, detail });
@@ -105,7 +108,8 @@ fn check_case(case: &Value) -> (bool, String) {
         .map(|(i, v)| Document { name: format!("input{i}.json"), text: v.to_string() })
         .collect();
     let outcome = model::parse(&documents, &Options { undefined_extensions });
-    let errors: Vec<String> = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(ToString::to_string).collect();
+    let errors: Vec<String> =
+        outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(ToString::to_string).collect();
     let warnings = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
 
     if let Some(expected) = case.pointer("/expect/unresolvedIdentifiers").and_then(Value::as_array) {
@@ -117,7 +121,11 @@ fn check_case(case: &Value) -> (bool, String) {
         return (true, String::new());
     }
     if expect_valid != outcome.is_valid() {
-        let why = if expect_valid { format!("rejected: {errors:?} unresolved {:?}", outcome.unresolved) } else { "accepted".to_owned() };
+        let why = if expect_valid {
+            format!("rejected: {errors:?} unresolved {:?}", outcome.unresolved)
+        } else {
+            "accepted".to_owned()
+        };
         return (false, format!("{why} input {}", case["input"]));
     }
     if case["desirable"] == Value::Bool(false) && warnings == 0 {

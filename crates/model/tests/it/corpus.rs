@@ -11,6 +11,9 @@ pub(crate) fn testdata(what: &str) -> Option<PathBuf> {
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     assert!(!ci, "CI=true but the shared test data is missing at {}; {what} cannot run", root.display());
-    eprintln!("SKIPPED: {what}: shared test data not found at {} (expected ../shared beside the repository)", root.display());
+    eprintln!(
+        "SKIPPED: {what}: shared test data not found at {} (expected ../shared beside the repository)",
+        root.display()
+    );
     None
 }

@@ -19,7 +19,11 @@ fn invalid_fixtures_report_their_errors() {
 
 fn check_folder(kind: &str, expect_valid: bool) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test_data/dtdl").join(kind);
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir).expect("read the fixture folder").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "dtdl-test")).collect();
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("read the fixture folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "dtdl-test"))
+        .collect();
     files.sort();
     assert!(!files.is_empty(), "no fixtures in {}", dir.display());
     let mut mismatches = Vec::new();
@@ -30,7 +34,16 @@ fn check_folder(kind: &str, expect_valid: bool) {
         let mut rendered: Vec<String> = outcome
             .diagnostics
             .iter()
-            .map(|d| format!("{} {} {}#{}: {}", d.code, d.severity.as_str(), documents[d.document].name, d.pointer, d.message))
+            .map(|d| {
+                format!(
+                    "{} {} {}#{}: {}",
+                    d.code,
+                    d.severity.as_str(),
+                    documents[d.document].name,
+                    d.pointer,
+                    d.message
+                )
+            })
             .collect();
         rendered.extend(outcome.unresolved.iter().map(|u| format!("unresolved {u}")));
         let actual = rendered.join("\n") + "\n";
@@ -68,7 +81,9 @@ fn compare_snapshot(path: &Path, actual: &str) -> Option<String> {
             fs::write(path, actual).expect("write a new snapshot");
             None
         }
-        Ok(expected) => Some(format!("{}: snapshot differs\n--- expected\n{expected}--- actual\n{actual}", path.display())),
+        Ok(expected) => {
+            Some(format!("{}: snapshot differs\n--- expected\n{expected}--- actual\n{actual}", path.display()))
+        }
         Err(_) => Some(format!("{}: snapshot missing under CI", path.display())),
     }
 }

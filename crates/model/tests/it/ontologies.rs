@@ -52,7 +52,12 @@ fn sample_graph_models_load() {
             }
             outcome = model::parse(&documents, &Options::default());
         }
-        let errors: Vec<String> = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| format!("{}: {d}", documents[d.document].name)).collect();
+        let errors: Vec<String> = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}: {d}", documents[d.document].name))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
         assert!(outcome.unresolved.is_empty(), "{}: unresolved {:?}", path.display(), outcome.unresolved);
         let expected = documents.iter().map(|d| count_json(&d.text).interfaces).sum::<usize>();
@@ -73,11 +78,20 @@ fn top_ids(text: &str) -> Vec<String> {
 fn check_ontology(dir: &Path, interfaces: usize) {
     let documents: Vec<Document> = json_files(dir)
         .into_iter()
-        .map(|p| Document { name: p.display().to_string(), text: fs::read_to_string(&p).expect("read an ontology file") })
+        .map(|p| Document {
+            name: p.display().to_string(),
+            text: fs::read_to_string(&p).expect("read an ontology file"),
+        })
         .filter(|d| is_dtdl(&d.text))
         .collect();
     let outcome = model::parse(&documents, &Options::default());
-    let errors: Vec<String> = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(|d| format!("{}: {d}", documents[d.document].name)).take(20).collect();
+    let errors: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("{}: {d}", documents[d.document].name))
+        .take(20)
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(outcome.unresolved.is_empty(), "unresolved: {:?}", outcome.unresolved);
     assert!(outcome.is_valid());

@@ -51,14 +51,19 @@ const BUILDING: &str = r#"[
 ]"#;
 
 fn building() -> ModelSet {
-    let outcome = model::parse(&[Document { name: "building.json".to_owned(), text: BUILDING.to_owned() }], &Options::default());
+    let outcome =
+        model::parse(&[Document { name: "building.json".to_owned(), text: BUILDING.to_owned() }], &Options::default());
     assert!(outcome.is_valid(), "{:?}", outcome.diagnostics);
     outcome.set
 }
 
 fn check_contents(model: &str, expect: Expect) {
     let set = building();
-    let rendered: Vec<String> = set.contents(model).iter().map(|(origin, c)| format!("{} {} from {}", c.kind.class(), c.name, origin.id)).collect();
+    let rendered: Vec<String> = set
+        .contents(model)
+        .iter()
+        .map(|(origin, c)| format!("{} {} from {}", c.kind.class(), c.name, origin.id))
+        .collect();
     expect.assert_eq(&rendered.join("\n"));
 }
 
@@ -69,7 +74,11 @@ fn check_is_a(model: &str, ancestor: &str, how: ModelMatch, expected: bool) {
 fn check_value(model: &str, name: &str, value: &str, expect: Expect) {
     let set = building();
     let value: serde_json::Value = serde_json::from_str(value).expect("test values are JSON");
-    let rendered: Vec<String> = set.validate_content_value(model, name, &value).iter().map(|v| format!("{}: {}", v.pointer, v.message)).collect();
+    let rendered: Vec<String> = set
+        .validate_content_value(model, name, &value)
+        .iter()
+        .map(|v| format!("{}: {}", v.pointer, v.message))
+        .collect();
     expect.assert_eq(&rendered.join("\n"));
 }
 
@@ -104,7 +113,8 @@ fn is_a_follows_extends_and_later_versions() {
 fn property_paths_walk_fields_and_components() {
     let set = building();
     let room = "dtmi:twinscape:test:Room;2";
-    let render = |path: &[&str]| set.property_schema(room, path).map(|s| format!("{s:?}").chars().take(40).collect::<String>());
+    let render =
+        |path: &[&str]| set.property_schema(room, path).map(|s| format!("{s:?}").chars().take(40).collect::<String>());
     expect![[r#"Some("Primitive(Double)")"#]].assert_eq(&format!("{:?}", render(&["climate", "setpoint"])));
     expect![[r#"Some("Primitive(Double)")"#]].assert_eq(&format!("{:?}", render(&["thermostat", "target"])));
     expect![[r#"Some("Primitive(String)")"#]].assert_eq(&format!("{:?}", render(&["thermostat", "labels", "anyKey"])));
@@ -117,18 +127,48 @@ fn property_paths_walk_fields_and_components() {
 fn content_values_are_validated_against_their_schemas() {
     let room = "dtmi:twinscape:test:Room;2";
     check_value(room, "capacity", "12", expect![[""]]);
-    check_value(room, "capacity", "12.5", expect![": expected an integer between -2147483648 and 2147483647, found 12.5"]);
-    check_value(room, "opened", r#""2024-02-30""#, expect![": '2024-02-30' is not a valid date: February 2024 has 29 days"]);
+    check_value(
+        room,
+        "capacity",
+        "12.5",
+        expect![": expected an integer between -2147483648 and 2147483647, found 12.5"],
+    );
+    check_value(
+        room,
+        "opened",
+        r#""2024-02-30""#,
+        expect![": '2024-02-30' is not a valid date: February 2024 has 29 days"],
+    );
     check_value(room, "climate", r#"{"setpoint": 21.5, "mode": "heat"}"#, expect![[""]]);
-    check_value(room, "climate", r#"{"setpoint": "warm", "mode": "dry", "fan": 1}"#, expect![[r#"
+    check_value(
+        room,
+        "climate",
+        r#"{"setpoint": "warm", "mode": "dry", "fan": 1}"#,
+        expect![[r#"
         /setpoint: expected a number, found "warm"
         /mode: expected one of the enum values "heat" (heat), "cool" (cool), found "dry"
-        /fan: no field named 'fan' in the object schema; fields are: setpoint, mode"#]]);
+        /fan: no field named 'fan' in the object schema; fields are: setpoint, mode"#]],
+    );
     check_value(room, "thermostat", r#"{"$metadata": {}, "target": 20, "labels": {"a": "b"}}"#, expect![[""]]);
-    check_value(room, "thermostat", r#"{"target": true, "speed": 3}"#, expect![[r#"
+    check_value(
+        room,
+        "thermostat",
+        r#"{"target": true, "speed": 3}"#,
+        expect![[r#"
         /target: expected a number, found true
-        /speed: model 'dtmi:twinscape:test:Thermostat;1' has no property or component named 'speed'"#]]);
+        /speed: model 'dtmi:twinscape:test:Thermostat;1' has no property or component named 'speed'"#]],
+    );
     check_value(room, "thermostat", "[]", expect![": a component's value must be a JSON object"]);
-    check_value(room, "co2", "400", expect![": 'co2' is a Telemetry of model 'dtmi:twinscape:test:Room;2', not a property or component"]);
-    check_value(room, "nothing", "1", expect![": model 'dtmi:twinscape:test:Room;2' has no property or component named 'nothing'"]);
+    check_value(
+        room,
+        "co2",
+        "400",
+        expect![": 'co2' is a Telemetry of model 'dtmi:twinscape:test:Room;2', not a property or component"],
+    );
+    check_value(
+        room,
+        "nothing",
+        "1",
+        expect![": model 'dtmi:twinscape:test:Room;2' has no property or component named 'nothing'"],
+    );
 }
