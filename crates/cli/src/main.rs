@@ -1,2 +1,133 @@
-//! The `twinscape` command line.
-fn main() {}
+//! The `twinscape` command line: parses arguments, runs one command, prints what the command returns and turns its verdict into an exit code.
+//!
+//! Only this file writes to the terminal; command modules return text, so they stay testable and the printing rule of STYLE.md holds.
+//! Exit codes: 0 when the command's answer is "yes" (a valid, complete model set; an interface found in one), 1 when it is "no", 2 for usage and I/O errors.
+//! Until the server exists the CLI has only `models`; `serve` and the other commands arrive with their crates.
+
+mod input;
+mod interface;
+mod report;
+mod schema;
+mod table;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use model::{Dtmi, Options, UndefinedExtensions};
+
+/// Twinscape, the spatial digital twin platform.
+#[derive(Parser)]
+#[command(name = "twinscape", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check and inspect DTDL models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Validate files and folders as one model set; exits 0 only when the set is valid and complete.
+    Validate(ValidateArgs),
+    /// Print an interface as resolved: its lineage and every content, own and inherited, with where it comes from.
+    Show(ShowArgs),
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// DTDL files, or folders searched recursively for `*.json` files; all of them form one model set.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    extensions: ExtensionArgs,
+    /// Print a JSON report instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ShowArgs {
+    /// The interface to show.
+    #[arg(value_parser = parse_dtmi)]
+    dtmi: Dtmi,
+    /// DTDL files, or folders searched recursively for `*.json` files; all of them form one model set.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    extensions: ExtensionArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Without either flag, the reference parser's default applies: DTDL v2 tolerates undefined extensions, v3 does not.
+#[derive(Args)]
+struct ExtensionArgs {
+    /// Accept contexts and terms of extensions this engine does not define, in every DTDL version.
+    #[arg(long, conflicts_with = "disallow_undefined_extensions")]
+    allow_undefined_extensions: bool,
+    /// Reject contexts and terms of extensions this engine does not define, in every DTDL version.
+    #[arg(long)]
+    disallow_undefined_extensions: bool,
+}
+
+impl ExtensionArgs {
+    fn options(&self) -> Options {
+        let undefined_extensions = match (self.allow_undefined_extensions, self.disallow_undefined_extensions) {
+            (true, _) => UndefinedExtensions::Allow,
+            (_, true) => UndefinedExtensions::Disallow,
+            (false, false) => UndefinedExtensions::VersionDefault,
+        };
+        Options { undefined_extensions }
+    }
+}
+
+/// What a command produced: text for each stream and whether its answer was "yes".
+pub(crate) struct Output {
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) success: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(output) => {
+            // A closed pipe (`twinscape … | head`) is not worth a panic; the exit code still tells the verdict.
+            let _ = std::io::stdout().lock().write_all(output.stdout.as_bytes());
+            let _ = std::io::stderr().lock().write_all(output.stderr.as_bytes());
+            if output.success { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Output> {
+    match cli.command {
+        Command::Models(ModelsCommand::Validate(args)) => {
+            let documents = input::read(&args.paths)?;
+            let outcome = model::parse(&documents, &args.extensions.options());
+            Ok(report::validation(&documents, &outcome, args.json))
+        }
+        Command::Models(ModelsCommand::Show(args)) => {
+            let documents = input::read(&args.paths)?;
+            let outcome = model::parse(&documents, &args.extensions.options());
+            Ok(interface::show(&documents, &outcome, &args.dtmi, args.json))
+        }
+    }
+}
+
+fn parse_dtmi(text: &str) -> Result<Dtmi, String> {
+    Dtmi::parse(text).ok_or_else(|| format!("`{text}` is not a DTMI (expected something like dtmi:example:Room;1)"))
+}
