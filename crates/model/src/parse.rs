@@ -36,6 +36,8 @@ pub(crate) struct Element {
     pub(crate) cotypes: Vec<String>,
     /// Size of the element's JSON text, for Interfaces (the 1 MiB limit).
     pub(crate) json_bytes: usize,
+    /// The `annotates` member of a ValueAnnotation: the name of the sibling content it annotates.
+    pub(crate) annotates: Option<String>,
 }
 
 impl Element {
@@ -840,6 +842,7 @@ impl Model {
             unit: None,
             cotypes,
             json_bytes: 0,
+            annotates: None,
         });
         if class == Class::Interface {
             self.elements[index].json_bytes = serde_json::to_string(object).map(|s| s.len()).unwrap_or(0);
@@ -948,6 +951,24 @@ impl Model {
                 };
                 self.literal_items(document, &member_pointer, value, m, version)?;
             }
+        }
+        // Adjunct types that require another adjunct type beside them.
+        let cotypes_now = self.elements[index].cotypes.clone();
+        let has = |term: &str| cotypes_now.iter().any(|c| c == term || c.ends_with(&format!(":{term}")));
+        for (needs, needed) in [("Override", "ValueAnnotation"), ("Cacheable", "Idempotent")] {
+            if has(needs) && !has(needed) {
+                self.error(
+                    document,
+                    &type_pointer,
+                    "DTDL0700",
+                    Some("AdjunctTypeRequiresCotype"),
+                    format!("'{needs}' requires '{needed}' in the same \"@type\""),
+                );
+                return None;
+            }
+        }
+        if let Some((_, value)) = extension_members.iter().find(|(k, _)| *k == "annotates") {
+            self.elements[index].annotates = representational_string(value);
         }
         for cotype in &self.elements[index].cotypes.clone() {
             if let Some(adjunct) =

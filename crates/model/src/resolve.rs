@@ -116,6 +116,7 @@ pub(crate) fn resolve(mut model: Model) -> Outcome {
         check_names(&mut model, &edges);
     }
     check_enums(&mut model, &edges);
+    check_annotations(&mut model, &edges);
     for i in 0..model.elements.len() {
         let e = &model.elements[i];
         if e.class == Class::Interface && e.version == DtdlVersion::V3 && e.json_bytes > INTERFACE_BYTES_MAX {
@@ -506,6 +507,44 @@ fn check_enums(model: &mut Model, edges: &[Vec<Edge>]) {
     }
     for (doc, pointer, code, rule, message) in problems {
         model.error(doc, &pointer, code, Some(rule), message);
+    }
+}
+
+/// A ValueAnnotation's `annotates` names a sibling Property or Telemetry (own or inherited) that is not itself an annotation.
+fn check_annotations(model: &mut Model, edges: &[Vec<Edge>]) {
+    let mut problems = Vec::new();
+    for (i, e) in model.elements.iter().enumerate() {
+        if e.class != Class::Interface {
+            continue;
+        }
+        let mut lineage = vec![i];
+        let mut k = 0;
+        while k < lineage.len() {
+            for edge in &edges[lineage[k]] {
+                if edge.member == "extends" && !lineage.contains(&edge.to) {
+                    lineage.push(edge.to);
+                }
+            }
+            k += 1;
+        }
+        let contents: Vec<&Element> = lineage
+            .iter()
+            .flat_map(|l| edges[*l].iter().filter(|x| x.member == "contents").map(|x| &model.elements[x.to]))
+            .collect();
+        for annotation in edges[i].iter().filter(|x| x.member == "contents").map(|x| &model.elements[x.to]) {
+            let Some(target) = annotation.annotates.as_deref() else { continue };
+            let ok = contents.iter().any(|c| {
+                c.name.as_deref() == Some(target)
+                    && matches!(c.class, Class::Property | Class::Telemetry)
+                    && c.annotates.is_none()
+            });
+            if !ok {
+                problems.push((annotation.document, annotation.pointer.clone(), format!("'annotates' names '{target}', which is not a Property or Telemetry of this Interface that could be annotated")));
+            }
+        }
+    }
+    for (doc, pointer, message) in problems {
+        model.error(doc, &pointer, "DTDL0701", Some("AnnotatesSibling"), message);
     }
 }
 
