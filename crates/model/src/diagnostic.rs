@@ -26,7 +26,7 @@ pub struct Diagnostic {
     /// A stable code such as `DTDL0412`; its meaning never changes once released.
     pub code: &'static str,
     /// The name of the specification rule enforced, as the conformance suite names it (for example `ClassPropertyTypeIncludesMaterial`), when there is one.
-    pub rule: Option<&'static str>,
+    pub rule: Option<String>,
     pub severity: Severity,
     /// Index of the document in the model, in the order given.
     pub document: usize,

@@ -640,7 +640,7 @@ impl Model {
                         document,
                         &member_pointer,
                         "DTDL0306",
-                        Some("PropertyTerm"),
+                        Some(&member_rule(term, "Term")),
                         format!("'{term}' is recommended over '{key}'"),
                     );
                 }
@@ -860,7 +860,7 @@ impl Model {
                     document,
                     &member_pointer,
                     "DTDL0308",
-                    Some("Deprecated"),
+                    Some(&member_rule(m.term, "Deprecated")),
                     format!("member '{}' is deprecated", m.term),
                 );
             }
@@ -1023,13 +1023,13 @@ impl Model {
         let before = distinct.len();
         distinct.dedup();
         if distinct.len() < before {
-            self.warning(
-                document,
-                pointer,
-                "DTDL0602",
-                Some("DuplicateSemanticTypes"),
-                "a semantic type is named more than once",
-            );
+            // The same type named twice as written, or once as a term and once as its DTMI.
+            let mut written = semantic_types.to_vec();
+            written.sort_unstable();
+            written.dedup();
+            let rule =
+                if written.len() < semantic_types.len() { "DuplicateSemanticTypes" } else { "SemanticTypeTermAndDtmi" };
+            self.warning(document, pointer, "DTDL0602", Some(rule), "a semantic type is named more than once");
         }
         // DTDL v2 allows one semantic type per element; the v3 QuantitativeTypes extension states no such rule, and there each type constrains the one unit.
         if distinct.len() > 1 && context.version == DtdlVersion::V2 {
@@ -1154,7 +1154,7 @@ impl Model {
                                     document,
                                     &item_pointer,
                                     "DTDL0306",
-                                    Some("PropertySchemaPreferTermToDtmi"),
+                                    Some(&member_rule(member.term, "PreferTermToDtmi")),
                                     format!("'{}' is recommended over '{text}'", p.term()),
                                 );
                             }
@@ -1167,7 +1167,7 @@ impl Model {
                                     document,
                                     &item_pointer,
                                     "DTDL0306",
-                                    Some("PropertySchemaPreferTermToDtmi"),
+                                    Some(&member_rule(member.term, "PreferTermToDtmi")),
                                     format!("'{}' is recommended over '{text}'", g.term()),
                                 );
                             }
@@ -1350,7 +1350,7 @@ impl Model {
                                 document,
                                 pointer,
                                 "DTDL0306",
-                                Some("PropertyValuePreferTermToDtmi"),
+                                Some(&member_rule(member.term, &format!("Value{}PreferToDtmi", capitalize(t)))),
                                 format!("'{t}' is recommended over '{text}'"),
                             );
                         }
@@ -1732,12 +1732,12 @@ impl Model {
         document: usize,
         pointer: &str,
         code: &'static str,
-        rule: Option<&'static str>,
+        rule: Option<&str>,
         message: impl Into<String>,
     ) {
         self.diagnostics.push(Diagnostic {
             code,
-            rule,
+            rule: rule.map(str::to_owned),
             severity: Severity::Error,
             document,
             pointer: pointer.to_owned(),
@@ -1750,12 +1750,12 @@ impl Model {
         document: usize,
         pointer: &str,
         code: &'static str,
-        rule: Option<&'static str>,
+        rule: Option<&str>,
         message: impl Into<String>,
     ) {
         self.diagnostics.push(Diagnostic {
             code,
-            rule,
+            rule: rule.map(str::to_owned),
             severity: Severity::Warning,
             document,
             pointer: pointer.to_owned(),
@@ -1898,6 +1898,19 @@ fn language_tag(text: &str) -> bool {
         [a] => is_script(a) || is_region(a),
         [a, b] => is_script(a) && is_region(b),
         _ => false,
+    }
+}
+
+/// The conformance name of a rule about one member (`PropertyCommentTerm`).
+fn member_rule(term: &str, suffix: &str) -> String {
+    format!("Property{}{suffix}", capitalize(term))
+}
+
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
