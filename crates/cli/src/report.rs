@@ -131,7 +131,7 @@ mod tests {
     fn diagnostic(code: &'static str, severity: Severity, document: usize, pointer: &str) -> Diagnostic {
         Diagnostic {
             code,
-            rule: Some("SomeRule"),
+            rule: Some("SomeRule".to_owned()),
             severity,
             document,
             pointer: pointer.into(),
