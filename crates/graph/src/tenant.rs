@@ -1,0 +1,880 @@
+//! One tenant's graph: its models, twins and relationships, the indexes over them, and every write operation with its validation.
+//!
+//! Operations are pure: they take the time as an argument, validate against the models, apply the change in memory only if all of it is valid, and return the `Change`s for the caller to persist and publish.
+//! Durability, locking and events belong to the caller.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use model::set::{ContentKind, ModelMatch};
+use model::{Document, Dtmi, ModelSet, Options, Severity};
+use serde_json::{Map, Value};
+
+use crate::error::{Clash, GraphError, Invalid, Missing};
+use crate::patch::{self, OpKind, Operation};
+use crate::record::{Relationship, StoredModel, Twin, etag_text};
+
+/// Limits of one tenant's graph; every write checks them where data arrives.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Longest twin or relationship id, in bytes.
+    pub id_bytes_max: usize,
+    /// Longest string property value, in bytes (ADT: 4 KiB).
+    pub string_bytes_max: usize,
+    /// Largest twin document, in bytes of JSON (ADT: 32 KiB).
+    pub twin_bytes_max: usize,
+    /// Most outgoing relationships of one twin (ADT: 50,000).
+    pub outgoing_per_twin_max: usize,
+    /// Most incoming relationships of one twin (ADT: 50,000).
+    pub incoming_per_twin_max: usize,
+    /// Most models in one upload (ADT: 250).
+    pub models_per_upload_max: usize,
+    /// Most models of a tenant (ADT: 10,000).
+    pub models_max: usize,
+    /// Most twins of a tenant (ADT: 2,000,000 by default).
+    pub twins_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            id_bytes_max: 512,
+            string_bytes_max: 4 * 1024,
+            twin_bytes_max: 32 * 1024,
+            outgoing_per_twin_max: 50_000,
+            incoming_per_twin_max: 50_000,
+            models_per_upload_max: 250,
+            models_max: 10_000,
+            twins_max: 10_000_000,
+        }
+    }
+}
+
+/// A conditional request header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Precondition {
+    #[default]
+    None,
+    /// `If-Match`: an ETag, or `*` for "exists".
+    IfMatch(String),
+    /// `If-None-Match: *`: create only.
+    IfNoneMatchAny,
+}
+
+/// What a write did, for the caller to persist and publish.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    ModelPut(StoredModel),
+    ModelDeleted(String),
+    TwinCreated(Twin),
+    /// A replaced or patched twin, with the JSON Patch that describes the change.
+    TwinUpdated { twin: Twin, patch: Vec<Value> },
+    TwinDeleted(Twin),
+    RelationshipCreated(Relationship),
+    RelationshipUpdated { relationship: Relationship, source_model: String, patch: Vec<Value> },
+    RelationshipDeleted(Relationship),
+}
+
+#[derive(Debug, Default)]
+pub struct TenantGraph {
+    limits: Limits,
+    set: ModelSet,
+    models: BTreeMap<String, StoredModel>,
+    twins: HashMap<String, Twin>,
+    /// Source twin → relationship id → relationship.
+    outgoing: HashMap<String, BTreeMap<String, Relationship>>,
+    /// Target twin → (source twin, relationship id).
+    incoming: HashMap<String, BTreeSet<(String, String)>>,
+    /// Model id → twins of exactly that model.
+    by_model: HashMap<String, BTreeSet<String>>,
+    relationships: usize,
+    /// The last version handed out; ETags are versions, unique within the tenant.
+    version: u64,
+}
+
+impl TenantGraph {
+    pub fn new(limits: Limits) -> Self {
+        TenantGraph { limits, ..TenantGraph::default() }
+    }
+
+    pub fn model_set(&self) -> &ModelSet {
+        &self.set
+    }
+
+    pub fn twin_count(&self) -> usize {
+        self.twins.len()
+    }
+
+    pub fn relationship_count(&self) -> usize {
+        self.relationships
+    }
+
+    pub fn model_count(&self) -> usize {
+        self.models.len()
+    }
+
+    // ---- loading (start-up) ----
+
+    /// Restores stored models, then rebuilds the model set once; call before loading twins.
+    pub fn load_models(&mut self, models: Vec<StoredModel>) -> Result<(), GraphError> {
+        for m in models {
+            self.models.insert(m.id.to_string(), m);
+        }
+        self.set = self.parse_models(&[])?;
+        Ok(())
+    }
+
+    pub fn load_twin(&mut self, twin: Twin) {
+        self.version = self.version.max(twin.etag);
+        self.by_model.entry(twin.model().to_owned()).or_default().insert(twin.id.clone());
+        self.twins.insert(twin.id.clone(), twin);
+    }
+
+    pub fn load_relationship(&mut self, relationship: Relationship) {
+        self.version = self.version.max(relationship.etag);
+        self.index_relationship(relationship);
+    }
+
+    // ---- models ----
+
+    pub fn models(&self) -> impl Iterator<Item = &StoredModel> {
+        self.models.values()
+    }
+
+    pub fn model(&self, id: &str) -> Option<&StoredModel> {
+        self.models.get(id)
+    }
+
+    /// The given models and everything they depend on (extends and component schemas, transitively), in id order.
+    pub fn models_with_dependencies(&self, ids: &[String]) -> Result<Vec<&StoredModel>, GraphError> {
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        let mut stack: Vec<String> = Vec::new();
+        for id in ids {
+            if !self.models.contains_key(id) {
+                return Err(GraphError::not_found(Missing::Model, format!("there is no model with id '{id}'")));
+            }
+            stack.push(id.clone());
+        }
+        while let Some(id) = stack.pop() {
+            if !wanted.insert(id.clone()) {
+                continue;
+            }
+            if let Some(interface) = self.set.get(&id) {
+                stack.extend(interface.extends.iter().map(ToString::to_string));
+                for c in &interface.contents {
+                    if let ContentKind::Component { schema } = &c.kind {
+                        stack.push(schema.to_string());
+                    }
+                }
+            }
+        }
+        Ok(wanted.iter().filter_map(|id| self.models.get(id)).collect())
+    }
+
+    /// Uploads models all-or-nothing, validated as one set with the models already stored.
+    pub fn upload_models(&mut self, documents: Vec<Value>, now: &str) -> Result<(Vec<StoredModel>, Vec<Change>), GraphError> {
+        if documents.is_empty() {
+            return Err(GraphError::invalid(Invalid::InvalidArgument, "the request must contain at least one model"));
+        }
+        if documents.len() > self.limits.models_per_upload_max {
+            return Err(GraphError::LimitExceeded {
+                what: "models per upload",
+                limit: self.limits.models_per_upload_max,
+                actual: documents.len(),
+            });
+        }
+        if self.models.len() + documents.len() > self.limits.models_max {
+            return Err(GraphError::LimitExceeded {
+                what: "models",
+                limit: self.limits.models_max,
+                actual: self.models.len() + documents.len(),
+            });
+        }
+        let mut new_ids = Vec::with_capacity(documents.len());
+        for (i, doc) in documents.iter().enumerate() {
+            let Some(id) = doc.get("@id").and_then(Value::as_str) else {
+                return Err(GraphError::invalid(
+                    Invalid::DtdlParserError,
+                    format!("model {i}: a top-level element needs an \"@id\" that is a DTMI"),
+                ));
+            };
+            let Some(dtmi) = Dtmi::parse(id) else {
+                return Err(GraphError::invalid(Invalid::DtdlParserError, format!("model {i}: '{id}' is not a valid DTMI")));
+            };
+            if self.models.contains_key(id) {
+                return Err(GraphError::conflict(Clash::ModelAlreadyExists, format!("model '{id}' already exists")));
+            }
+            if new_ids.contains(&dtmi) {
+                return Err(GraphError::invalid(Invalid::DtdlParserError, format!("model '{id}' appears twice in the request")));
+            }
+            new_ids.push(dtmi);
+        }
+        let set = self.parse_models(&documents)?;
+        let stored: Vec<StoredModel> = new_ids
+            .into_iter()
+            .zip(documents)
+            .map(|(id, document)| StoredModel { id, document, upload_time: now.to_owned(), decommissioned: false })
+            .collect();
+        for m in &stored {
+            self.models.insert(m.id.to_string(), m.clone());
+        }
+        self.set = set;
+        let changes = stored.iter().cloned().map(Change::ModelPut).collect();
+        Ok((stored, changes))
+    }
+
+    /// Applies a model's JSON Patch: only `replace /decommissioned` with `true` is allowed (decommissioning cannot be undone).
+    pub fn patch_model(&mut self, id: &str, patch_doc: &Value) -> Result<Vec<Change>, GraphError> {
+        let ops = patch::parse(patch_doc)?;
+        let Some(current) = self.models.get(id) else {
+            return Err(GraphError::not_found(Missing::Model, format!("there is no model with id '{id}'")));
+        };
+        let mut updated = current.clone();
+        for op in &ops {
+            let ok = op.op == OpKind::Replace && op.path == ["decommissioned"] && op.value == Some(Value::Bool(true));
+            if !ok {
+                return Err(GraphError::invalid(
+                    Invalid::JsonPatchInvalid,
+                    "only {\"op\": \"replace\", \"path\": \"/decommissioned\", \"value\": true} is allowed on a model",
+                ));
+            }
+            updated.decommissioned = true;
+        }
+        self.models.insert(id.to_owned(), updated.clone());
+        Ok(vec![Change::ModelPut(updated)])
+    }
+
+    /// Deletes a model that no other model and no twin references.
+    pub fn delete_model(&mut self, id: &str) -> Result<Vec<Change>, GraphError> {
+        if !self.models.contains_key(id) {
+            return Err(GraphError::not_found(Missing::Model, format!("there is no model with id '{id}'")));
+        }
+        let dependents: Vec<String> = self
+            .models
+            .keys()
+            .filter(|other| other.as_str() != id)
+            .filter(|other| self.models_with_dependencies(std::slice::from_ref(*other)).is_ok_and(|deps| deps.iter().any(|d| d.id.as_str() == id)))
+            .cloned()
+            .collect();
+        if !dependents.is_empty() {
+            return Err(GraphError::conflict(
+                Clash::ModelReferencesNotDeleted,
+                format!("model '{id}' is referenced by {}; delete those first", dependents.join(", ")),
+            ));
+        }
+        if self.by_model.get(id).is_some_and(|t| !t.is_empty()) {
+            return Err(GraphError::conflict(
+                Clash::ModelReferencesNotDeleted,
+                format!("model '{id}' is the model of {} twin(s); delete them first", self.by_model[id].len()),
+            ));
+        }
+        let removed = self.models.remove(id);
+        match self.parse_models(&[]) {
+            Ok(set) => self.set = set,
+            Err(e) => {
+                if let Some(m) = removed {
+                    self.models.insert(id.to_owned(), m);
+                }
+                return Err(e);
+            }
+        }
+        Ok(vec![Change::ModelDeleted(id.to_owned())])
+    }
+
+    /// Parses the stored models together with `extra` as one set; any error or missing dependency rejects.
+    fn parse_models(&self, extra: &[Value]) -> Result<ModelSet, GraphError> {
+        let documents: Vec<Document> = self
+            .models
+            .values()
+            .map(|m| &m.document)
+            .chain(extra)
+            .enumerate()
+            .map(|(i, d)| Document { name: format!("model {i}"), text: d.to_string() })
+            .collect();
+        let outcome = model::parse(&documents, &Options::default());
+        let errors: Vec<String> = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| {
+                let id = documents[d.document].text.as_str();
+                let id = serde_json::from_str::<Value>(id)
+                    .ok()
+                    .and_then(|v| v.get("@id").and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{id}: {} at {}: {}", d.code, if d.pointer.is_empty() { "/" } else { &d.pointer }, d.message)
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(GraphError::invalid(
+                Invalid::DtdlParserError,
+                format!("none of the models in this request could be created: {}", errors.join("; ")),
+            ));
+        }
+        if outcome.is_incomplete() {
+            return Err(GraphError::invalid(
+                Invalid::DtdlParserError,
+                format!(
+                    "none of the models in this request could be created: these models are referenced but neither uploaded nor in the request: {}",
+                    outcome.unresolved.join(", ")
+                ),
+            ));
+        }
+        Ok(outcome.set)
+    }
+
+    // ---- twins ----
+
+    pub fn twin(&self, id: &str) -> Option<&Twin> {
+        self.twins.get(id)
+    }
+
+    /// Every twin, in no particular order.
+    pub fn twins(&self) -> impl Iterator<Item = &Twin> {
+        self.twins.values()
+    }
+
+    /// Creates or replaces a twin (PUT).
+    pub fn put_twin(&mut self, id: &str, body: Value, condition: &Precondition, now: &str) -> Result<(Twin, Vec<Change>), GraphError> {
+        self.check_id(id, "twin")?;
+        let existing = self.twins.get(id);
+        check_precondition(condition, existing.map(|t| t.etag), "twin", id)?;
+        let Value::Object(mut doc) = body else {
+            return Err(GraphError::invalid(Invalid::InvalidArgument, "a twin must be a JSON object"));
+        };
+        doc.remove("$dtId");
+        doc.remove("$etag");
+        let model_id = doc
+            .get("$metadata")
+            .and_then(|m| m.get("$model"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| GraphError::invalid(Invalid::ValidationFailed, "a twin needs \"$metadata\": {\"$model\": \"<model id>\"}"))?;
+        self.check_model_usable(&model_id)?;
+        if existing.is_none() && self.twins.len() >= self.limits.twins_max {
+            return Err(GraphError::LimitExceeded { what: "twins", limit: self.limits.twins_max, actual: self.twins.len() + 1 });
+        }
+        let doc = self.stamp_new_document(&model_id, doc, now)?;
+        self.validate_twin(&model_id, &doc)?;
+        self.version += 1;
+        let twin = Twin { id: id.to_owned(), etag: self.version, doc };
+        let change = match self.twins.get(id) {
+            None => Change::TwinCreated(twin.clone()),
+            Some(old) => Change::TwinUpdated { twin: twin.clone(), patch: replacement_patch(old, &twin) },
+        };
+        self.insert_twin(twin.clone());
+        Ok((twin, vec![change]))
+    }
+
+    /// Applies a JSON Patch to a twin (PATCH): properties, components, `$metadata/$model` and `$metadata/<property>/sourceTime`.
+    pub fn patch_twin(&mut self, id: &str, patch_doc: &Value, condition: &Precondition, now: &str) -> Result<(Twin, Vec<Change>), GraphError> {
+        let Some(current) = self.twins.get(id) else {
+            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
+        };
+        check_precondition(condition, Some(current.etag), "twin", id)?;
+        let ops = patch::parse(patch_doc)?;
+        let mut doc = current.doc.clone();
+        let mut model_id = current.model().to_owned();
+        for op in &ops {
+            self.check_twin_patch_path(op)?;
+            if op.path == ["$metadata", "$model"] {
+                let Some(Value::String(new_model)) = &op.value else {
+                    return Err(GraphError::invalid(Invalid::JsonPatchInvalid, "\"$metadata/$model\" must be replaced with a model id"));
+                };
+                if op.op != OpKind::Replace {
+                    return Err(GraphError::invalid(Invalid::JsonPatchInvalid, "\"$metadata/$model\" can only be replaced"));
+                }
+                self.check_model_usable(new_model)?;
+                model_id = new_model.clone();
+            }
+            patch::apply(&mut doc, op)?;
+            stamp_after_op(&mut doc, op, now);
+        }
+        if let Some(Value::Object(meta)) = doc.get_mut("$metadata") {
+            meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+        }
+        self.validate_twin(&model_id, &doc)?;
+        self.version += 1;
+        let twin = Twin { id: id.to_owned(), etag: self.version, doc };
+        let patch = ops.iter().map(op_json).collect();
+        self.insert_twin(twin.clone());
+        Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))
+    }
+
+    /// Deletes a twin; with relationships left it is refused unless `cascade` removes them too.
+    pub fn delete_twin(&mut self, id: &str, condition: &Precondition, cascade: bool) -> Result<Vec<Change>, GraphError> {
+        let Some(current) = self.twins.get(id) else {
+            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
+        };
+        check_precondition(condition, Some(current.etag), "twin", id)?;
+        let outgoing: Vec<(String, String)> =
+            self.outgoing.get(id).map(|m| m.keys().map(|r| (id.to_owned(), r.clone())).collect()).unwrap_or_default();
+        let incoming: Vec<(String, String)> = self.incoming.get(id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        if (!outgoing.is_empty() || !incoming.is_empty()) && !cascade {
+            return Err(GraphError::invalid(
+                Invalid::RelationshipsNotDeleted,
+                format!(
+                    "twin '{id}' still has {} outgoing and {} incoming relationship(s); delete them first",
+                    outgoing.len(),
+                    incoming.len()
+                ),
+            ));
+        }
+        let mut changes = Vec::new();
+        for (source, rel) in outgoing.into_iter().chain(incoming) {
+            if let Some(r) = self.unindex_relationship(&source, &rel) {
+                changes.push(Change::RelationshipDeleted(r));
+            }
+        }
+        let twin = self.twins.remove(id).expect("checked above");
+        if let Some(set) = self.by_model.get_mut(twin.model()) {
+            set.remove(id);
+        }
+        changes.push(Change::TwinDeleted(twin));
+        Ok(changes)
+    }
+
+    /// A component of a twin, as ADT returns it.
+    pub fn component(&self, id: &str, name: &str) -> Result<(Value, u64), GraphError> {
+        let twin = self.twins.get(id).ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")))?;
+        let is_component = matches!(self.set.content(twin.model(), name).map(|c| &c.kind), Some(ContentKind::Component { .. }));
+        match twin.doc.get(name) {
+            Some(v) if is_component => Ok((v.clone(), twin.etag)),
+            _ => Err(GraphError::not_found(Missing::Component, format!("twin '{id}' has no component '{name}'"))),
+        }
+    }
+
+    /// Applies a JSON Patch relative to one component of a twin.
+    pub fn patch_component(&mut self, id: &str, name: &str, patch_doc: &Value, condition: &Precondition, now: &str) -> Result<(Twin, Vec<Change>), GraphError> {
+        self.component(id, name)?;
+        let ops = patch::parse(patch_doc)?;
+        let prefixed: Vec<Value> = ops
+            .iter()
+            .map(|op| {
+                let mut path = vec![name.to_owned()];
+                path.extend(op.path.iter().cloned());
+                op_json(&Operation { op: op.op, path, value: op.value.clone() })
+            })
+            .collect();
+        self.patch_twin(id, &Value::Array(prefixed), condition, now)
+    }
+
+    // ---- relationships ----
+
+    pub fn relationship(&self, source: &str, id: &str) -> Result<&Relationship, GraphError> {
+        if !self.twins.contains_key(source) {
+            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")));
+        }
+        self.outgoing
+            .get(source)
+            .and_then(|m| m.get(id))
+            .ok_or_else(|| GraphError::not_found(Missing::Relationship, format!("twin '{source}' has no relationship '{id}'")))
+    }
+
+    /// Outgoing relationships of a twin, by relationship id, optionally only those with a name.
+    pub fn relationships(&self, source: &str, name: Option<&str>) -> Result<Vec<&Relationship>, GraphError> {
+        if !self.twins.contains_key(source) {
+            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")));
+        }
+        Ok(self
+            .outgoing
+            .get(source)
+            .map(|m| m.values().filter(|r| name.is_none_or(|n| r.name == n)).collect())
+            .unwrap_or_default())
+    }
+
+    /// Incoming relationships of a twin, ordered by source and relationship id.
+    pub fn incoming(&self, target: &str) -> Result<Vec<&Relationship>, GraphError> {
+        if !self.twins.contains_key(target) {
+            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{target}'")));
+        }
+        Ok(self
+            .incoming
+            .get(target)
+            .map(|s| s.iter().filter_map(|(src, rel)| self.outgoing.get(src).and_then(|m| m.get(rel))).collect())
+            .unwrap_or_default())
+    }
+
+    /// Every relationship, in no particular order.
+    pub fn all_relationships(&self) -> impl Iterator<Item = &Relationship> {
+        self.outgoing.values().flat_map(|m| m.values())
+    }
+
+    /// Creates or replaces a relationship (PUT).
+    pub fn put_relationship(&mut self, source: &str, id: &str, body: Value, condition: &Precondition, now: &str) -> Result<(Relationship, Vec<Change>), GraphError> {
+        let _ = now;
+        self.check_id(id, "relationship")?;
+        let source_twin = self.twins.get(source).ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")))?;
+        let existing = self.outgoing.get(source).and_then(|m| m.get(id));
+        check_precondition(condition, existing.map(|r| r.etag), "relationship", id)?;
+        let Value::Object(mut doc) = body else {
+            return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship must be a JSON object"));
+        };
+        let mut take = |k: &str| doc.remove(k);
+        let target = match take("$targetId") {
+            Some(Value::String(t)) => t,
+            _ => return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship needs \"$targetId\"")),
+        };
+        let name = match take("$relationshipName") {
+            Some(Value::String(n)) => n,
+            _ => return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship needs \"$relationshipName\"")),
+        };
+        for k in ["$relationshipId", "$sourceId", "$etag"] {
+            take(k);
+        }
+        if let Some(k) = doc.keys().find(|k| k.starts_with('$')) {
+            return Err(GraphError::invalid(Invalid::InvalidArgument, format!("'{k}' is not a relationship member")));
+        }
+        if target == source {
+            return Err(GraphError::invalid(Invalid::OperationNotAllowed, "a relationship cannot connect a digital twin to itself"));
+        }
+        let target_twin =
+            self.twins.get(&target).ok_or_else(|| GraphError::not_found(Missing::TargetTwin, format!("the target twin '{target}' does not exist")))?;
+        let source_model = source_twin.model().to_owned();
+        let declared = match self.set.content(&source_model, &name).map(|c| &c.kind) {
+            Some(ContentKind::Relationship { target: declared_target, properties, .. }) => (declared_target.clone(), properties.clone()),
+            _ => {
+                return Err(GraphError::invalid(
+                    Invalid::InvalidRelationship,
+                    format!("model '{source_model}' of twin '{source}' declares no relationship named '{name}'"),
+                ));
+            }
+        };
+        if let Some(t) = &declared.0
+            && !self.set.is_a(target_twin.model(), t.as_str(), ModelMatch::SubtypesAndLaterVersions)
+        {
+            return Err(GraphError::invalid(
+                Invalid::InvalidRelationship,
+                format!("relationship '{name}' must target a twin of model '{t}'; '{target}' is of model '{}'", target_twin.model()),
+            ));
+        }
+        for (k, v) in &doc {
+            let Some(p) = declared.1.iter().find(|p| &p.name == k) else {
+                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("relationship '{name}' has no property '{k}'")));
+            };
+            let violations = model::instance::validate(&p.schema, v);
+            if let Some(first) = violations.first() {
+                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("property '{k}{}': {}", first.pointer, first.message)));
+            }
+            self.check_strings(k, v)?;
+        }
+        let is_new = existing.is_none();
+        if is_new {
+            let out = self.outgoing.get(source).map_or(0, BTreeMap::len);
+            if out >= self.limits.outgoing_per_twin_max {
+                return Err(GraphError::LimitExceeded { what: "outgoing relationships of a twin", limit: self.limits.outgoing_per_twin_max, actual: out + 1 });
+            }
+            let inc = self.incoming.get(&target).map_or(0, BTreeSet::len);
+            if inc >= self.limits.incoming_per_twin_max {
+                return Err(GraphError::LimitExceeded { what: "incoming relationships of a twin", limit: self.limits.incoming_per_twin_max, actual: inc + 1 });
+            }
+        }
+        self.version += 1;
+        let relationship = Relationship { id: id.to_owned(), source: source.to_owned(), target, name, etag: self.version, properties: doc };
+        let change = match self.unindex_relationship(source, id) {
+            None => Change::RelationshipCreated(relationship.clone()),
+            Some(old) => Change::RelationshipUpdated {
+                relationship: relationship.clone(),
+                source_model,
+                patch: replacement_properties_patch(&old.properties, &relationship.properties),
+            },
+        };
+        self.index_relationship(relationship.clone());
+        Ok((relationship, vec![change]))
+    }
+
+    /// Applies a JSON Patch to a relationship's properties.
+    pub fn patch_relationship(&mut self, source: &str, id: &str, patch_doc: &Value, condition: &Precondition) -> Result<(Relationship, Vec<Change>), GraphError> {
+        let current = self.relationship(source, id)?.clone();
+        check_precondition(condition, Some(current.etag), "relationship", id)?;
+        let ops = patch::parse(patch_doc)?;
+        let mut properties = current.properties.clone();
+        for op in &ops {
+            if op.path[0].starts_with('$') {
+                return Err(GraphError::invalid(Invalid::JsonPatchInvalid, format!("'{}' cannot be patched on a relationship", patch::pointer(&op.path))));
+            }
+            patch::apply(&mut properties, op)?;
+        }
+        let source_model = self.twins.get(source).map(|t| t.model().to_owned()).unwrap_or_default();
+        let declared = match self.set.content(&source_model, &current.name).map(|c| &c.kind) {
+            Some(ContentKind::Relationship { properties, .. }) => properties.clone(),
+            _ => Vec::new(),
+        };
+        for (k, v) in &properties {
+            let Some(p) = declared.iter().find(|p| &p.name == k) else {
+                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("relationship '{}' has no property '{k}'", current.name)));
+            };
+            if let Some(first) = model::instance::validate(&p.schema, v).first() {
+                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("property '{k}{}': {}", first.pointer, first.message)));
+            }
+            self.check_strings(k, v)?;
+        }
+        self.version += 1;
+        let relationship = Relationship { properties, etag: self.version, ..current };
+        self.unindex_relationship(source, id);
+        self.index_relationship(relationship.clone());
+        let patch = ops.iter().map(op_json).collect();
+        Ok((relationship.clone(), vec![Change::RelationshipUpdated { relationship, source_model, patch }]))
+    }
+
+    pub fn delete_relationship(&mut self, source: &str, id: &str, condition: &Precondition) -> Result<Vec<Change>, GraphError> {
+        let current = self.relationship(source, id)?;
+        check_precondition(condition, Some(current.etag), "relationship", id)?;
+        let removed = self.unindex_relationship(source, id).expect("checked above");
+        Ok(vec![Change::RelationshipDeleted(removed)])
+    }
+
+    // ---- helpers ----
+
+    fn insert_twin(&mut self, twin: Twin) {
+        if let Some(old) = self.twins.get(&twin.id)
+            && old.model() != twin.model()
+            && let Some(set) = self.by_model.get_mut(old.model())
+        {
+            set.remove(&twin.id);
+        }
+        self.by_model.entry(twin.model().to_owned()).or_default().insert(twin.id.clone());
+        self.twins.insert(twin.id.clone(), twin);
+    }
+
+    fn index_relationship(&mut self, r: Relationship) {
+        self.incoming.entry(r.target.clone()).or_default().insert((r.source.clone(), r.id.clone()));
+        if self.outgoing.entry(r.source.clone()).or_default().insert(r.id.clone(), r).is_none() {
+            self.relationships += 1;
+        }
+    }
+
+    fn unindex_relationship(&mut self, source: &str, id: &str) -> Option<Relationship> {
+        let removed = self.outgoing.get_mut(source)?.remove(id)?;
+        self.relationships -= 1;
+        if let Some(set) = self.incoming.get_mut(&removed.target) {
+            set.remove(&(source.to_owned(), id.to_owned()));
+            if set.is_empty() {
+                self.incoming.remove(&removed.target);
+            }
+        }
+        if self.outgoing.get(source).is_some_and(BTreeMap::is_empty) {
+            self.outgoing.remove(source);
+        }
+        Some(removed)
+    }
+
+    fn check_id(&self, id: &str, what: &str) -> Result<(), GraphError> {
+        if id.is_empty() || id.len() > self.limits.id_bytes_max || id.contains('\u{0}') {
+            return Err(GraphError::invalid(
+                Invalid::InvalidArgument,
+                format!("a {what} id must be 1 to {} bytes without NUL characters", self.limits.id_bytes_max),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_model_usable(&self, model_id: &str) -> Result<(), GraphError> {
+        match self.models.get(model_id) {
+            None => Err(GraphError::invalid(Invalid::ValidationFailed, format!("model '{model_id}' is not uploaded"))),
+            Some(m) if m.decommissioned => {
+                Err(GraphError::invalid(Invalid::ModelDecommissioned, format!("model '{model_id}' is decommissioned; no new twins may use it")))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Rejects `$` paths other than a model change and a property's `sourceTime`.
+    fn check_twin_patch_path(&self, op: &Operation) -> Result<(), GraphError> {
+        let p = &op.path;
+        let ok = match p[0].as_str() {
+            "$metadata" => {
+                p.len() == 2 && p[1] == "$model" || (p.len() == 3 && !p[1].starts_with('$') && p[2] == "sourceTime")
+            }
+            first if first.starts_with('$') => false,
+            _ => !p.iter().any(|t| t == "$metadata") || (p.len() >= 3 && p[1] == "$metadata"),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(GraphError::invalid(Invalid::JsonPatchInvalid, format!("path '{}' cannot be patched", patch::pointer(p))))
+        }
+    }
+
+    /// Builds the stored document of a new or replacing twin: service times on every property and component.
+    fn stamp_new_document(&self, model_id: &str, mut doc: Map<String, Value>, now: &str) -> Result<Map<String, Value>, GraphError> {
+        let given_meta = match doc.remove("$metadata") {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        let mut meta = Map::new();
+        meta.insert("$model".to_owned(), Value::String(model_id.to_owned()));
+        meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+        for (k, v) in doc.iter_mut() {
+            let is_component = matches!(self.set.content(model_id, k).map(|c| &c.kind), Some(ContentKind::Component { .. }));
+            if is_component {
+                if let Value::Object(component) = v {
+                    let mut cmeta = Map::new();
+                    cmeta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+                    for ck in component.keys().filter(|k| !k.starts_with('$')) {
+                        cmeta.insert(ck.clone(), serde_json::json!({ "lastUpdateTime": now }));
+                    }
+                    component.insert("$metadata".to_owned(), Value::Object(cmeta));
+                }
+            } else {
+                let mut pmeta = Map::new();
+                pmeta.insert("lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+                if let Some(source_time) = given_meta.get(k).and_then(|m| m.get("sourceTime")) {
+                    pmeta.insert("sourceTime".to_owned(), source_time.clone());
+                }
+                meta.insert(k.clone(), Value::Object(pmeta));
+            }
+        }
+        doc.insert("$metadata".to_owned(), Value::Object(meta));
+        Ok(doc)
+    }
+
+    /// Checks a twin document against its model: every member a property or component of the model with a conforming value, every component present, sizes within limits.
+    fn validate_twin(&self, model_id: &str, doc: &Map<String, Value>) -> Result<(), GraphError> {
+        let bytes = serde_json::to_string(doc).map(|s| s.len()).unwrap_or(0);
+        if bytes > self.limits.twin_bytes_max {
+            return Err(GraphError::LimitExceeded { what: "twin bytes", limit: self.limits.twin_bytes_max, actual: bytes });
+        }
+        for (k, v) in doc {
+            if k == "$metadata" {
+                if let Value::Object(meta) = v {
+                    for (mk, mv) in meta {
+                        if mk.starts_with('$') {
+                            continue;
+                        }
+                        if !doc.contains_key(mk) {
+                            return Err(GraphError::invalid(Invalid::ValidationFailed, format!("\"$metadata\" names '{mk}', which the twin does not have")));
+                        }
+                        if let Some(st) = mv.get("sourceTime")
+                            && !model::instance::validate(&model::Schema::Primitive(model::schema::Primitive::DateTime), st).is_empty()
+                        {
+                            return Err(GraphError::invalid(Invalid::ValidationFailed, format!("the sourceTime of '{mk}' must be an RFC 3339 date-time")));
+                        }
+                    }
+                }
+                continue;
+            }
+            if k.starts_with('$') {
+                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("'{k}' is not a twin member")));
+            }
+            let violations = self.set.validate_content_value(model_id, k, v);
+            if let Some(first) = violations.first() {
+                let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("'{k}{}': {}{more}", first.pointer, first.message)));
+            }
+            self.check_strings(k, v)?;
+        }
+        for (_, content) in self.set.contents(model_id) {
+            if matches!(content.kind, ContentKind::Component { .. }) && !doc.contains_key(&content.name) {
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("component '{}' is required; give it as an object (at least {{\"$metadata\": {{}}}})", content.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_strings(&self, name: &str, value: &Value) -> Result<(), GraphError> {
+        let max = self.limits.string_bytes_max;
+        let mut stack = vec![value];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::String(s) if s.len() > max => {
+                    return Err(GraphError::invalid(
+                        Invalid::ValidationFailed,
+                        format!("a string in '{name}' is {} bytes; at most {max} are allowed", s.len()),
+                    ));
+                }
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => stack.extend(map.values()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_precondition(condition: &Precondition, current: Option<u64>, what: &str, id: &str) -> Result<(), GraphError> {
+    match (condition, current) {
+        (Precondition::None, _) => Ok(()),
+        (Precondition::IfNoneMatchAny, None) => Ok(()),
+        (Precondition::IfNoneMatchAny, Some(_)) => {
+            Err(GraphError::conflict(Clash::PreconditionFailed, format!("the {what} '{id}' already exists (If-None-Match: *)")))
+        }
+        (Precondition::IfMatch(_), None) => Ok(()),
+        (Precondition::IfMatch(tag), Some(version)) => {
+            if tag == "*" || *tag == etag_text(version) {
+                Ok(())
+            } else {
+                Err(GraphError::conflict(
+                    Clash::PreconditionFailed,
+                    format!("the {what} '{id}' has ETag {}, not {tag}", etag_text(version)),
+                ))
+            }
+        }
+    }
+}
+
+/// Updates the service times after one patch operation: the touched property (or component property) gets `lastUpdateTime`; a removed one loses its metadata.
+fn stamp_after_op(doc: &mut Map<String, Value>, op: &Operation, now: &str) {
+    let p = &op.path;
+    if p[0] == "$metadata" {
+        return;
+    }
+    let component = p.len() >= 2 && doc.get(&p[0]).and_then(|v| v.get("$metadata")).is_some();
+    let (meta_owner, property): (Option<&str>, &str) = if component && p[1] != "$metadata" { (Some(&p[0]), &p[1]) } else { (None, &p[0]) };
+    let meta = match meta_owner {
+        Some(c) => doc.get_mut(c).and_then(|v| v.get_mut("$metadata")),
+        None => doc.get_mut("$metadata"),
+    };
+    let Some(Value::Object(meta)) = meta else { return };
+    let removed_whole = op.op == OpKind::Remove && p.len() == if meta_owner.is_some() { 2 } else { 1 };
+    if removed_whole {
+        meta.remove(property);
+    } else if property != "$metadata" {
+        let entry = meta.entry(property.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            m.insert("lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+        }
+    }
+    if meta_owner.is_some() {
+        meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+    }
+}
+
+fn op_json(op: &Operation) -> Value {
+    let mut out = Map::new();
+    out.insert("op".to_owned(), Value::String(op.op.as_str().to_owned()));
+    out.insert("path".to_owned(), Value::String(patch::pointer(&op.path)));
+    if let Some(v) = &op.value {
+        out.insert("value".to_owned(), v.clone());
+    }
+    Value::Object(out)
+}
+
+/// The JSON Patch that turns an old twin into its replacement (for the update event of a PUT).
+fn replacement_patch(old: &Twin, new: &Twin) -> Vec<Value> {
+    let mut ops = Vec::new();
+    if old.model() != new.model() {
+        ops.push(serde_json::json!({"op": "replace", "path": "/$metadata/$model", "value": new.model()}));
+    }
+    let strip = |doc: &Map<String, Value>| -> Map<String, Value> { doc.iter().filter(|(k, _)| *k != "$metadata").map(|(k, v)| (k.clone(), v.clone())).collect() };
+    ops.extend(replacement_properties_patch(&strip(&old.doc), &strip(&new.doc)));
+    ops
+}
+
+fn replacement_properties_patch(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<Value> {
+    let mut ops = Vec::new();
+    for (k, v) in new {
+        let path = patch::pointer(std::slice::from_ref(k));
+        match old.get(k) {
+            None => ops.push(serde_json::json!({"op": "add", "path": path, "value": v})),
+            Some(o) if o != v => ops.push(serde_json::json!({"op": "replace", "path": path, "value": v})),
+            Some(_) => {}
+        }
+    }
+    for k in old.keys().filter(|k| !new.contains_key(*k)) {
+        ops.push(serde_json::json!({"op": "remove", "path": patch::pointer(std::slice::from_ref(k))}));
+    }
+    ops
+}
