@@ -1,8 +1,9 @@
 //! The twin graph of one tenant: twins, relationships and models, with the indexes that make reads cheap, and every write validated against the tenant's DTDL models.
 //!
-//! Layout: `record` holds the record types and their wire JSON, `patch` applies JSON Patch documents, `tenant` owns the graph and its operations, `error` says why an operation was refused.
+//! Layout: `bulk` reads and writes bulk import files, `record` holds the record types and their wire JSON, `patch` applies JSON Patch documents, `tenant` owns the graph and its operations, `error` says why an operation was refused.
 //! The graph does no I/O and reads no clock: callers pass the time, persist the returned `Change`s and publish them as events.
 
+pub mod bulk;
 pub mod error;
 pub mod patch;
 pub mod record;

@@ -36,7 +36,10 @@ impl OpKind {
 /// Parses a JSON Patch document: an array of `{op, path, value?}` objects.
 pub fn parse(document: &Value) -> Result<Vec<Operation>, GraphError> {
     let Value::Array(items) = document else {
-        return Err(GraphError::invalid(Invalid::JsonPatchInvalid, "a JSON Patch document must be an array of operations"));
+        return Err(GraphError::invalid(
+            Invalid::JsonPatchInvalid,
+            "a JSON Patch document must be an array of operations",
+        ));
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -58,7 +61,10 @@ pub fn parse(document: &Value) -> Result<Vec<Operation>, GraphError> {
             }
         };
         let Some(path) = fields.get("path").and_then(Value::as_str) else {
-            return Err(GraphError::invalid(Invalid::JsonPatchInvalid, format!("operation {i} has no \"path\" string")));
+            return Err(GraphError::invalid(
+                Invalid::JsonPatchInvalid,
+                format!("operation {i} has no \"path\" string"),
+            ));
         };
         let path = parse_pointer(path)
             .map_err(|why| GraphError::invalid(Invalid::JsonPatchInvalid, format!("operation {i}: {why}")))?;
@@ -112,10 +118,13 @@ pub fn pointer(tokens: &[String]) -> String {
 /// Applies one operation to an object.
 pub fn apply(target: &mut Map<String, Value>, op: &Operation) -> Result<(), GraphError> {
     let (last, parents) = op.path.split_last().expect("parse never yields an empty path");
-    let fail = |why: &str| GraphError::invalid(Invalid::JsonPatchInvalid, format!("{} {}: {why}", op.op.as_str(), pointer(&op.path)));
+    let fail = |why: &str| {
+        GraphError::invalid(Invalid::JsonPatchInvalid, format!("{} {}: {why}", op.op.as_str(), pointer(&op.path)))
+    };
     let mut current = target;
     for (depth, token) in parents.iter().enumerate() {
-        let next = current.get_mut(token).ok_or_else(|| fail(&format!("'{}' does not exist", pointer(&op.path[..=depth]))))?;
+        let next =
+            current.get_mut(token).ok_or_else(|| fail(&format!("'{}' does not exist", pointer(&op.path[..=depth]))))?;
         current = match next {
             Value::Object(map) => map,
             _ => return Err(fail(&format!("'{}' is not an object", pointer(&op.path[..=depth])))),
@@ -164,13 +173,37 @@ mod tests {
 
     #[test]
     fn errors_are_precise() {
-        check(json!({}), json!([{"op": "move", "from": "/a", "path": "/b"}]), expect!["error: operation 0: 'move' is not supported; use add, replace or remove"]);
-        check(json!({}), json!([{"op": "replace", "path": "/a", "value": 1}]), expect!["error: replace /a: the value to replace does not exist"]);
-        check(json!({}), json!([{"op": "add", "path": "/a/b", "value": 1}]), expect!["error: add /a/b: '/a' does not exist"]);
-        check(json!({"a": 1}), json!([{"op": "add", "path": "/a/b", "value": 1}]), expect!["error: add /a/b: '/a' is not an object"]);
-        check(json!({}), json!([{"op": "add", "path": "a", "value": 1}]), expect!["error: operation 0: 'a' is not a JSON pointer to a member (it must start with '/')"]);
+        check(
+            json!({}),
+            json!([{"op": "move", "from": "/a", "path": "/b"}]),
+            expect!["error: operation 0: 'move' is not supported; use add, replace or remove"],
+        );
+        check(
+            json!({}),
+            json!([{"op": "replace", "path": "/a", "value": 1}]),
+            expect!["error: replace /a: the value to replace does not exist"],
+        );
+        check(
+            json!({}),
+            json!([{"op": "add", "path": "/a/b", "value": 1}]),
+            expect!["error: add /a/b: '/a' does not exist"],
+        );
+        check(
+            json!({"a": 1}),
+            json!([{"op": "add", "path": "/a/b", "value": 1}]),
+            expect!["error: add /a/b: '/a' is not an object"],
+        );
+        check(
+            json!({}),
+            json!([{"op": "add", "path": "a", "value": 1}]),
+            expect!["error: operation 0: 'a' is not a JSON pointer to a member (it must start with '/')"],
+        );
         check(json!({}), json!({"op": "add"}), expect!["error: a JSON Patch document must be an array of operations"]);
-        check(json!({}), json!([{"op": "add", "path": "/a"}]), expect![[r#"error: operation 0 (add) needs a "value""#]]);
+        check(
+            json!({}),
+            json!([{"op": "add", "path": "/a"}]),
+            expect![[r#"error: operation 0 (add) needs a "value""#]],
+        );
     }
 
     #[test]

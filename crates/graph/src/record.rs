@@ -34,8 +34,8 @@ impl Twin {
     /// Reads a twin back from `to_json` output (the stored form).
     pub fn from_json(value: Value) -> Option<Twin> {
         let Value::Object(mut doc) = value else { return None };
-        let id = doc.remove("$dtId")?.as_str()?.to_owned();
-        let etag = parse_etag(doc.remove("$etag")?.as_str()?)?;
+        let id = doc.shift_remove("$dtId")?.as_str()?.to_owned();
+        let etag = parse_etag(doc.shift_remove("$etag")?.as_str()?)?;
         Some(Twin { id, etag, doc })
     }
 }
@@ -77,7 +77,7 @@ impl Relationship {
 
     pub fn from_json(value: Value) -> Option<Relationship> {
         let Value::Object(mut doc) = value else { return None };
-        let mut take = |k: &str| doc.remove(k).and_then(|v| v.as_str().map(str::to_owned));
+        let mut take = |k: &str| doc.shift_remove(k).and_then(|v| v.as_str().map(str::to_owned));
         let id = take("$relationshipId")?;
         let etag = parse_etag(&take("$etag")?)?;
         let source = take("$sourceId")?;

@@ -67,10 +67,17 @@ pub enum Change {
     ModelDeleted(String),
     TwinCreated(Twin),
     /// A replaced or patched twin, with the JSON Patch that describes the change.
-    TwinUpdated { twin: Twin, patch: Vec<Value> },
+    TwinUpdated {
+        twin: Twin,
+        patch: Vec<Value>,
+    },
     TwinDeleted(Twin),
     RelationshipCreated(Relationship),
-    RelationshipUpdated { relationship: Relationship, source_model: String, patch: Vec<Value> },
+    RelationshipUpdated {
+        relationship: Relationship,
+        source_model: String,
+        patch: Vec<Value>,
+    },
     RelationshipDeleted(Relationship),
 }
 
@@ -171,7 +178,11 @@ impl TenantGraph {
     }
 
     /// Uploads models all-or-nothing, validated as one set with the models already stored.
-    pub fn upload_models(&mut self, documents: Vec<Value>, now: &str) -> Result<(Vec<StoredModel>, Vec<Change>), GraphError> {
+    pub fn upload_models(
+        &mut self,
+        documents: Vec<Value>,
+        now: &str,
+    ) -> Result<(Vec<StoredModel>, Vec<Change>), GraphError> {
         if documents.is_empty() {
             return Err(GraphError::invalid(Invalid::InvalidArgument, "the request must contain at least one model"));
         }
@@ -198,13 +209,19 @@ impl TenantGraph {
                 ));
             };
             let Some(dtmi) = Dtmi::parse(id) else {
-                return Err(GraphError::invalid(Invalid::DtdlParserError, format!("model {i}: '{id}' is not a valid DTMI")));
+                return Err(GraphError::invalid(
+                    Invalid::DtdlParserError,
+                    format!("model {i}: '{id}' is not a valid DTMI"),
+                ));
             };
             if self.models.contains_key(id) {
                 return Err(GraphError::conflict(Clash::ModelAlreadyExists, format!("model '{id}' already exists")));
             }
             if new_ids.contains(&dtmi) {
-                return Err(GraphError::invalid(Invalid::DtdlParserError, format!("model '{id}' appears twice in the request")));
+                return Err(GraphError::invalid(
+                    Invalid::DtdlParserError,
+                    format!("model '{id}' appears twice in the request"),
+                ));
             }
             new_ids.push(dtmi);
         }
@@ -252,7 +269,10 @@ impl TenantGraph {
             .models
             .keys()
             .filter(|other| other.as_str() != id)
-            .filter(|other| self.models_with_dependencies(std::slice::from_ref(*other)).is_ok_and(|deps| deps.iter().any(|d| d.id.as_str() == id)))
+            .filter(|other| {
+                self.models_with_dependencies(std::slice::from_ref(*other))
+                    .is_ok_and(|deps| deps.iter().any(|d| d.id.as_str() == id))
+            })
             .cloned()
             .collect();
         if !dependents.is_empty() {
@@ -334,24 +354,37 @@ impl TenantGraph {
     }
 
     /// Creates or replaces a twin (PUT).
-    pub fn put_twin(&mut self, id: &str, body: Value, condition: &Precondition, now: &str) -> Result<(Twin, Vec<Change>), GraphError> {
+    pub fn put_twin(
+        &mut self,
+        id: &str,
+        body: Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Twin, Vec<Change>), GraphError> {
         self.check_id(id, "twin")?;
         let existing = self.twins.get(id);
         check_precondition(condition, existing.map(|t| t.etag), "twin", id)?;
         let Value::Object(mut doc) = body else {
             return Err(GraphError::invalid(Invalid::InvalidArgument, "a twin must be a JSON object"));
         };
-        doc.remove("$dtId");
-        doc.remove("$etag");
-        let model_id = doc
-            .get("$metadata")
-            .and_then(|m| m.get("$model"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| GraphError::invalid(Invalid::ValidationFailed, "a twin needs \"$metadata\": {\"$model\": \"<model id>\"}"))?;
+        doc.shift_remove("$dtId");
+        doc.shift_remove("$etag");
+        let model_id =
+            doc.get("$metadata").and_then(|m| m.get("$model")).and_then(Value::as_str).map(str::to_owned).ok_or_else(
+                || {
+                    GraphError::invalid(
+                        Invalid::ValidationFailed,
+                        "a twin needs \"$metadata\": {\"$model\": \"<model id>\"}",
+                    )
+                },
+            )?;
         self.check_model_usable(&model_id)?;
         if existing.is_none() && self.twins.len() >= self.limits.twins_max {
-            return Err(GraphError::LimitExceeded { what: "twins", limit: self.limits.twins_max, actual: self.twins.len() + 1 });
+            return Err(GraphError::LimitExceeded {
+                what: "twins",
+                limit: self.limits.twins_max,
+                actual: self.twins.len() + 1,
+            });
         }
         let doc = self.stamp_new_document(&model_id, doc, now)?;
         self.validate_twin(&model_id, &doc)?;
@@ -366,7 +399,13 @@ impl TenantGraph {
     }
 
     /// Applies a JSON Patch to a twin (PATCH): properties, components, `$metadata/$model` and `$metadata/<property>/sourceTime`.
-    pub fn patch_twin(&mut self, id: &str, patch_doc: &Value, condition: &Precondition, now: &str) -> Result<(Twin, Vec<Change>), GraphError> {
+    pub fn patch_twin(
+        &mut self,
+        id: &str,
+        patch_doc: &Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Twin, Vec<Change>), GraphError> {
         let Some(current) = self.twins.get(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
@@ -378,10 +417,16 @@ impl TenantGraph {
             self.check_twin_patch_path(op)?;
             if op.path == ["$metadata", "$model"] {
                 let Some(Value::String(new_model)) = &op.value else {
-                    return Err(GraphError::invalid(Invalid::JsonPatchInvalid, "\"$metadata/$model\" must be replaced with a model id"));
+                    return Err(GraphError::invalid(
+                        Invalid::JsonPatchInvalid,
+                        "\"$metadata/$model\" must be replaced with a model id",
+                    ));
                 };
                 if op.op != OpKind::Replace {
-                    return Err(GraphError::invalid(Invalid::JsonPatchInvalid, "\"$metadata/$model\" can only be replaced"));
+                    return Err(GraphError::invalid(
+                        Invalid::JsonPatchInvalid,
+                        "\"$metadata/$model\" can only be replaced",
+                    ));
                 }
                 self.check_model_usable(new_model)?;
                 model_id = new_model.clone();
@@ -401,14 +446,20 @@ impl TenantGraph {
     }
 
     /// Deletes a twin; with relationships left it is refused unless `cascade` removes them too.
-    pub fn delete_twin(&mut self, id: &str, condition: &Precondition, cascade: bool) -> Result<Vec<Change>, GraphError> {
+    pub fn delete_twin(
+        &mut self,
+        id: &str,
+        condition: &Precondition,
+        cascade: bool,
+    ) -> Result<Vec<Change>, GraphError> {
         let Some(current) = self.twins.get(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
         check_precondition(condition, Some(current.etag), "twin", id)?;
         let outgoing: Vec<(String, String)> =
             self.outgoing.get(id).map(|m| m.keys().map(|r| (id.to_owned(), r.clone())).collect()).unwrap_or_default();
-        let incoming: Vec<(String, String)> = self.incoming.get(id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let incoming: Vec<(String, String)> =
+            self.incoming.get(id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         if (!outgoing.is_empty() || !incoming.is_empty()) && !cascade {
             return Err(GraphError::invalid(
                 Invalid::RelationshipsNotDeleted,
@@ -435,8 +486,12 @@ impl TenantGraph {
 
     /// A component of a twin, as ADT returns it.
     pub fn component(&self, id: &str, name: &str) -> Result<(Value, u64), GraphError> {
-        let twin = self.twins.get(id).ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")))?;
-        let is_component = matches!(self.set.content(twin.model(), name).map(|c| &c.kind), Some(ContentKind::Component { .. }));
+        let twin = self
+            .twins
+            .get(id)
+            .ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")))?;
+        let is_component =
+            matches!(self.set.content(twin.model(), name).map(|c| &c.kind), Some(ContentKind::Component { .. }));
         match twin.doc.get(name) {
             Some(v) if is_component => Ok((v.clone(), twin.etag)),
             _ => Err(GraphError::not_found(Missing::Component, format!("twin '{id}' has no component '{name}'"))),
@@ -444,7 +499,14 @@ impl TenantGraph {
     }
 
     /// Applies a JSON Patch relative to one component of a twin.
-    pub fn patch_component(&mut self, id: &str, name: &str, patch_doc: &Value, condition: &Precondition, now: &str) -> Result<(Twin, Vec<Change>), GraphError> {
+    pub fn patch_component(
+        &mut self,
+        id: &str,
+        name: &str,
+        patch_doc: &Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Twin, Vec<Change>), GraphError> {
         self.component(id, name)?;
         let ops = patch::parse(patch_doc)?;
         let prefixed: Vec<Value> = ops
@@ -464,10 +526,9 @@ impl TenantGraph {
         if !self.twins.contains_key(source) {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")));
         }
-        self.outgoing
-            .get(source)
-            .and_then(|m| m.get(id))
-            .ok_or_else(|| GraphError::not_found(Missing::Relationship, format!("twin '{source}' has no relationship '{id}'")))
+        self.outgoing.get(source).and_then(|m| m.get(id)).ok_or_else(|| {
+            GraphError::not_found(Missing::Relationship, format!("twin '{source}' has no relationship '{id}'"))
+        })
     }
 
     /// Outgoing relationships of a twin, by relationship id, optionally only those with a name.
@@ -500,23 +561,35 @@ impl TenantGraph {
     }
 
     /// Creates or replaces a relationship (PUT).
-    pub fn put_relationship(&mut self, source: &str, id: &str, body: Value, condition: &Precondition, now: &str) -> Result<(Relationship, Vec<Change>), GraphError> {
+    pub fn put_relationship(
+        &mut self,
+        source: &str,
+        id: &str,
+        body: Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Relationship, Vec<Change>), GraphError> {
         let _ = now;
         self.check_id(id, "relationship")?;
-        let source_twin = self.twins.get(source).ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")))?;
+        let source_twin = self
+            .twins
+            .get(source)
+            .ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")))?;
         let existing = self.outgoing.get(source).and_then(|m| m.get(id));
         check_precondition(condition, existing.map(|r| r.etag), "relationship", id)?;
         let Value::Object(mut doc) = body else {
             return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship must be a JSON object"));
         };
-        let mut take = |k: &str| doc.remove(k);
+        let mut take = |k: &str| doc.shift_remove(k);
         let target = match take("$targetId") {
             Some(Value::String(t)) => t,
             _ => return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship needs \"$targetId\"")),
         };
         let name = match take("$relationshipName") {
             Some(Value::String(n)) => n,
-            _ => return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship needs \"$relationshipName\"")),
+            _ => {
+                return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship needs \"$relationshipName\""));
+            }
         };
         for k in ["$relationshipId", "$sourceId", "$etag"] {
             take(k);
@@ -525,13 +598,19 @@ impl TenantGraph {
             return Err(GraphError::invalid(Invalid::InvalidArgument, format!("'{k}' is not a relationship member")));
         }
         if target == source {
-            return Err(GraphError::invalid(Invalid::OperationNotAllowed, "a relationship cannot connect a digital twin to itself"));
+            return Err(GraphError::invalid(
+                Invalid::OperationNotAllowed,
+                "a relationship cannot connect a digital twin to itself",
+            ));
         }
-        let target_twin =
-            self.twins.get(&target).ok_or_else(|| GraphError::not_found(Missing::TargetTwin, format!("the target twin '{target}' does not exist")))?;
+        let target_twin = self.twins.get(&target).ok_or_else(|| {
+            GraphError::not_found(Missing::TargetTwin, format!("the target twin '{target}' does not exist"))
+        })?;
         let source_model = source_twin.model().to_owned();
         let declared = match self.set.content(&source_model, &name).map(|c| &c.kind) {
-            Some(ContentKind::Relationship { target: declared_target, properties, .. }) => (declared_target.clone(), properties.clone()),
+            Some(ContentKind::Relationship { target: declared_target, properties, .. }) => {
+                (declared_target.clone(), properties.clone())
+            }
             _ => {
                 return Err(GraphError::invalid(
                     Invalid::InvalidRelationship,
@@ -544,16 +623,25 @@ impl TenantGraph {
         {
             return Err(GraphError::invalid(
                 Invalid::InvalidRelationship,
-                format!("relationship '{name}' must target a twin of model '{t}'; '{target}' is of model '{}'", target_twin.model()),
+                format!(
+                    "relationship '{name}' must target a twin of model '{t}'; '{target}' is of model '{}'",
+                    target_twin.model()
+                ),
             ));
         }
         for (k, v) in &doc {
             let Some(p) = declared.1.iter().find(|p| &p.name == k) else {
-                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("relationship '{name}' has no property '{k}'")));
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("relationship '{name}' has no property '{k}'"),
+                ));
             };
             let violations = model::instance::validate(&p.schema, v);
             if let Some(first) = violations.first() {
-                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("property '{k}{}': {}", first.pointer, first.message)));
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("property '{k}{}': {}", first.pointer, first.message),
+                ));
             }
             self.check_strings(k, v)?;
         }
@@ -561,15 +649,30 @@ impl TenantGraph {
         if is_new {
             let out = self.outgoing.get(source).map_or(0, BTreeMap::len);
             if out >= self.limits.outgoing_per_twin_max {
-                return Err(GraphError::LimitExceeded { what: "outgoing relationships of a twin", limit: self.limits.outgoing_per_twin_max, actual: out + 1 });
+                return Err(GraphError::LimitExceeded {
+                    what: "outgoing relationships of a twin",
+                    limit: self.limits.outgoing_per_twin_max,
+                    actual: out + 1,
+                });
             }
             let inc = self.incoming.get(&target).map_or(0, BTreeSet::len);
             if inc >= self.limits.incoming_per_twin_max {
-                return Err(GraphError::LimitExceeded { what: "incoming relationships of a twin", limit: self.limits.incoming_per_twin_max, actual: inc + 1 });
+                return Err(GraphError::LimitExceeded {
+                    what: "incoming relationships of a twin",
+                    limit: self.limits.incoming_per_twin_max,
+                    actual: inc + 1,
+                });
             }
         }
         self.version += 1;
-        let relationship = Relationship { id: id.to_owned(), source: source.to_owned(), target, name, etag: self.version, properties: doc };
+        let relationship = Relationship {
+            id: id.to_owned(),
+            source: source.to_owned(),
+            target,
+            name,
+            etag: self.version,
+            properties: doc,
+        };
         let change = match self.unindex_relationship(source, id) {
             None => Change::RelationshipCreated(relationship.clone()),
             Some(old) => Change::RelationshipUpdated {
@@ -583,14 +686,23 @@ impl TenantGraph {
     }
 
     /// Applies a JSON Patch to a relationship's properties.
-    pub fn patch_relationship(&mut self, source: &str, id: &str, patch_doc: &Value, condition: &Precondition) -> Result<(Relationship, Vec<Change>), GraphError> {
+    pub fn patch_relationship(
+        &mut self,
+        source: &str,
+        id: &str,
+        patch_doc: &Value,
+        condition: &Precondition,
+    ) -> Result<(Relationship, Vec<Change>), GraphError> {
         let current = self.relationship(source, id)?.clone();
         check_precondition(condition, Some(current.etag), "relationship", id)?;
         let ops = patch::parse(patch_doc)?;
         let mut properties = current.properties.clone();
         for op in &ops {
             if op.path[0].starts_with('$') {
-                return Err(GraphError::invalid(Invalid::JsonPatchInvalid, format!("'{}' cannot be patched on a relationship", patch::pointer(&op.path))));
+                return Err(GraphError::invalid(
+                    Invalid::JsonPatchInvalid,
+                    format!("'{}' cannot be patched on a relationship", patch::pointer(&op.path)),
+                ));
             }
             patch::apply(&mut properties, op)?;
         }
@@ -601,10 +713,16 @@ impl TenantGraph {
         };
         for (k, v) in &properties {
             let Some(p) = declared.iter().find(|p| &p.name == k) else {
-                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("relationship '{}' has no property '{k}'", current.name)));
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("relationship '{}' has no property '{k}'", current.name),
+                ));
             };
             if let Some(first) = model::instance::validate(&p.schema, v).first() {
-                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("property '{k}{}': {}", first.pointer, first.message)));
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("property '{k}{}': {}", first.pointer, first.message),
+                ));
             }
             self.check_strings(k, v)?;
         }
@@ -616,7 +734,12 @@ impl TenantGraph {
         Ok((relationship.clone(), vec![Change::RelationshipUpdated { relationship, source_model, patch }]))
     }
 
-    pub fn delete_relationship(&mut self, source: &str, id: &str, condition: &Precondition) -> Result<Vec<Change>, GraphError> {
+    pub fn delete_relationship(
+        &mut self,
+        source: &str,
+        id: &str,
+        condition: &Precondition,
+    ) -> Result<Vec<Change>, GraphError> {
         let current = self.relationship(source, id)?;
         check_precondition(condition, Some(current.etag), "relationship", id)?;
         let removed = self.unindex_relationship(source, id).expect("checked above");
@@ -671,9 +794,10 @@ impl TenantGraph {
     fn check_model_usable(&self, model_id: &str) -> Result<(), GraphError> {
         match self.models.get(model_id) {
             None => Err(GraphError::invalid(Invalid::ValidationFailed, format!("model '{model_id}' is not uploaded"))),
-            Some(m) if m.decommissioned => {
-                Err(GraphError::invalid(Invalid::ModelDecommissioned, format!("model '{model_id}' is decommissioned; no new twins may use it")))
-            }
+            Some(m) if m.decommissioned => Err(GraphError::invalid(
+                Invalid::ModelDecommissioned,
+                format!("model '{model_id}' is decommissioned; no new twins may use it"),
+            )),
             Some(_) => Ok(()),
         }
     }
@@ -691,13 +815,21 @@ impl TenantGraph {
         if ok {
             Ok(())
         } else {
-            Err(GraphError::invalid(Invalid::JsonPatchInvalid, format!("path '{}' cannot be patched", patch::pointer(p))))
+            Err(GraphError::invalid(
+                Invalid::JsonPatchInvalid,
+                format!("path '{}' cannot be patched", patch::pointer(p)),
+            ))
         }
     }
 
     /// Builds the stored document of a new or replacing twin: service times on every property and component.
-    fn stamp_new_document(&self, model_id: &str, mut doc: Map<String, Value>, now: &str) -> Result<Map<String, Value>, GraphError> {
-        let given_meta = match doc.remove("$metadata") {
+    fn stamp_new_document(
+        &self,
+        model_id: &str,
+        mut doc: Map<String, Value>,
+        now: &str,
+    ) -> Result<Map<String, Value>, GraphError> {
+        let given_meta = match doc.shift_remove("$metadata") {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         };
@@ -705,7 +837,8 @@ impl TenantGraph {
         meta.insert("$model".to_owned(), Value::String(model_id.to_owned()));
         meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
         for (k, v) in doc.iter_mut() {
-            let is_component = matches!(self.set.content(model_id, k).map(|c| &c.kind), Some(ContentKind::Component { .. }));
+            let is_component =
+                matches!(self.set.content(model_id, k).map(|c| &c.kind), Some(ContentKind::Component { .. }));
             if is_component {
                 if let Value::Object(component) = v {
                     let mut cmeta = Map::new();
@@ -732,7 +865,11 @@ impl TenantGraph {
     fn validate_twin(&self, model_id: &str, doc: &Map<String, Value>) -> Result<(), GraphError> {
         let bytes = serde_json::to_string(doc).map(|s| s.len()).unwrap_or(0);
         if bytes > self.limits.twin_bytes_max {
-            return Err(GraphError::LimitExceeded { what: "twin bytes", limit: self.limits.twin_bytes_max, actual: bytes });
+            return Err(GraphError::LimitExceeded {
+                what: "twin bytes",
+                limit: self.limits.twin_bytes_max,
+                actual: bytes,
+            });
         }
         for (k, v) in doc {
             if k == "$metadata" {
@@ -742,12 +879,22 @@ impl TenantGraph {
                             continue;
                         }
                         if !doc.contains_key(mk) {
-                            return Err(GraphError::invalid(Invalid::ValidationFailed, format!("\"$metadata\" names '{mk}', which the twin does not have")));
+                            return Err(GraphError::invalid(
+                                Invalid::ValidationFailed,
+                                format!("\"$metadata\" names '{mk}', which the twin does not have"),
+                            ));
                         }
                         if let Some(st) = mv.get("sourceTime")
-                            && !model::instance::validate(&model::Schema::Primitive(model::schema::Primitive::DateTime), st).is_empty()
+                            && !model::instance::validate(
+                                &model::Schema::Primitive(model::schema::Primitive::DateTime),
+                                st,
+                            )
+                            .is_empty()
                         {
-                            return Err(GraphError::invalid(Invalid::ValidationFailed, format!("the sourceTime of '{mk}' must be an RFC 3339 date-time")));
+                            return Err(GraphError::invalid(
+                                Invalid::ValidationFailed,
+                                format!("the sourceTime of '{mk}' must be an RFC 3339 date-time"),
+                            ));
                         }
                     }
                 }
@@ -758,8 +905,12 @@ impl TenantGraph {
             }
             let violations = self.set.validate_content_value(model_id, k, v);
             if let Some(first) = violations.first() {
-                let more = if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-                return Err(GraphError::invalid(Invalid::ValidationFailed, format!("'{k}{}': {}{more}", first.pointer, first.message)));
+                let more =
+                    if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("'{k}{}': {}{more}", first.pointer, first.message),
+                ));
             }
             self.check_strings(k, v)?;
         }
@@ -767,7 +918,10 @@ impl TenantGraph {
             if matches!(content.kind, ContentKind::Component { .. }) && !doc.contains_key(&content.name) {
                 return Err(GraphError::invalid(
                     Invalid::ValidationFailed,
-                    format!("component '{}' is required; give it as an object (at least {{\"$metadata\": {{}}}})", content.name),
+                    format!(
+                        "component '{}' is required; give it as an object (at least {{\"$metadata\": {{}}}})",
+                        content.name
+                    ),
                 ));
             }
         }
@@ -798,9 +952,10 @@ fn check_precondition(condition: &Precondition, current: Option<u64>, what: &str
     match (condition, current) {
         (Precondition::None, _) => Ok(()),
         (Precondition::IfNoneMatchAny, None) => Ok(()),
-        (Precondition::IfNoneMatchAny, Some(_)) => {
-            Err(GraphError::conflict(Clash::PreconditionFailed, format!("the {what} '{id}' already exists (If-None-Match: *)")))
-        }
+        (Precondition::IfNoneMatchAny, Some(_)) => Err(GraphError::conflict(
+            Clash::PreconditionFailed,
+            format!("the {what} '{id}' already exists (If-None-Match: *)"),
+        )),
         (Precondition::IfMatch(_), None) => Ok(()),
         (Precondition::IfMatch(tag), Some(version)) => {
             if tag == "*" || *tag == etag_text(version) {
@@ -822,7 +977,8 @@ fn stamp_after_op(doc: &mut Map<String, Value>, op: &Operation, now: &str) {
         return;
     }
     let component = p.len() >= 2 && doc.get(&p[0]).and_then(|v| v.get("$metadata")).is_some();
-    let (meta_owner, property): (Option<&str>, &str) = if component && p[1] != "$metadata" { (Some(&p[0]), &p[1]) } else { (None, &p[0]) };
+    let (meta_owner, property): (Option<&str>, &str) =
+        if component && p[1] != "$metadata" { (Some(&p[0]), &p[1]) } else { (None, &p[0]) };
     let meta = match meta_owner {
         Some(c) => doc.get_mut(c).and_then(|v| v.get_mut("$metadata")),
         None => doc.get_mut("$metadata"),
@@ -830,7 +986,7 @@ fn stamp_after_op(doc: &mut Map<String, Value>, op: &Operation, now: &str) {
     let Some(Value::Object(meta)) = meta else { return };
     let removed_whole = op.op == OpKind::Remove && p.len() == if meta_owner.is_some() { 2 } else { 1 };
     if removed_whole {
-        meta.remove(property);
+        meta.shift_remove(property);
     } else if property != "$metadata" {
         let entry = meta.entry(property.to_owned()).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = entry {
@@ -858,7 +1014,9 @@ fn replacement_patch(old: &Twin, new: &Twin) -> Vec<Value> {
     if old.model() != new.model() {
         ops.push(serde_json::json!({"op": "replace", "path": "/$metadata/$model", "value": new.model()}));
     }
-    let strip = |doc: &Map<String, Value>| -> Map<String, Value> { doc.iter().filter(|(k, _)| *k != "$metadata").map(|(k, v)| (k.clone(), v.clone())).collect() };
+    let strip = |doc: &Map<String, Value>| -> Map<String, Value> {
+        doc.iter().filter(|(k, _)| *k != "$metadata").map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
     ops.extend(replacement_properties_patch(&strip(&old.doc), &strip(&new.doc)));
     ops
 }

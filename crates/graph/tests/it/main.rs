@@ -2,6 +2,8 @@
 //!
 //! Every test goes through `Fixture`, whose methods are the only callers of the graph API, and renders outcomes as text for `expect` snapshots.
 
+mod bulk;
+
 use expect_test::{Expect, expect};
 use graph::{Precondition, TenantGraph};
 use serde_json::{Value, json};
@@ -52,7 +54,11 @@ impl Fixture {
     }
 
     fn upload(&mut self, docs: Vec<Value>) -> String {
-        render(self.graph.upload_models(docs, NOW).map(|(m, _)| m.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(", ")))
+        render(
+            self.graph
+                .upload_models(docs, NOW)
+                .map(|(m, _)| m.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(", ")),
+        )
     }
 
     fn put(&mut self, id: &str, body: Value) -> String {
@@ -64,18 +70,28 @@ impl Fixture {
     }
 
     fn patch(&mut self, id: &str, patch: Value) -> String {
-        render(self.graph.patch_twin(id, &patch, &Precondition::None, "2026-11-26T13:00:00.0000000Z").map(|(t, changes)| {
-            format!("{}\nchanges: {changes:?}", t.to_json()).chars().take(600).collect()
-        }))
+        render(
+            self.graph
+                .patch_twin(id, &patch, &Precondition::None, "2026-11-26T13:00:00.0000000Z")
+                .map(|(t, changes)| format!("{}\nchanges: {changes:?}", t.to_json()).chars().take(600).collect()),
+        )
     }
 
     fn relate(&mut self, source: &str, id: &str, body: Value) -> String {
-        render(self.graph.put_relationship(source, id, body, &Precondition::None, NOW).map(|(r, _)| r.to_json().to_string()))
+        render(
+            self.graph
+                .put_relationship(source, id, body, &Precondition::None, NOW)
+                .map(|(r, _)| r.to_json().to_string()),
+        )
     }
 
     fn delete(&mut self, id: &str, cascade: bool) -> String {
         render(self.graph.delete_twin(id, &Precondition::None, cascade).map(|changes| {
-            changes.iter().map(|c| format!("{c:?}").split('(').next().unwrap_or_default().to_owned()).collect::<Vec<_>>().join(", ")
+            changes
+                .iter()
+                .map(|c| format!("{c:?}").split('(').next().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
         }))
     }
 
@@ -102,7 +118,10 @@ fn check(actual: String, expect: Expect) {
 #[test]
 fn models_upload_all_or_nothing() {
     let mut f = Fixture::new();
-    check(f.upload(vec![models()[0].clone()]), expect![[r#"Conflict { reason: ModelAlreadyExists, message: "model 'dtmi:test:Space;1' already exists" }"#]]);
+    check(
+        f.upload(vec![models()[0].clone()]),
+        expect![[r#"Conflict { reason: ModelAlreadyExists, message: "model 'dtmi:test:Space;1' already exists" }"#]],
+    );
     check(
         f.upload(vec![json!({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:A;1", "@type": "Interface", "extends": "dtmi:test:Nowhere;1"})]),
         expect![[r#"InvalidInput { reason: DtdlParserError, message: "none of the models in this request could be created: these models are referenced but neither uploaded nor in the request: dtmi:test:Nowhere;1" }"#]],
@@ -123,22 +142,56 @@ fn twins_are_validated_against_their_model() {
     let mut f = Fixture::new();
     check(
         f.put("room1", room("room1")),
-        expect![[r#"{"$dtId":"room1","$etag":"W/\"0000000000000001\"","thermostat":{"$metadata":{"$lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}},"capacity":4,"name":"room1","$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","capacity":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}"#]],
+        expect![[
+            r#"{"$dtId":"room1","$etag":"W/\"0000000000000001\"","name":"room1","capacity":4,"thermostat":{"$metadata":{"$lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}},"$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"capacity":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}"#
+        ]],
     );
     let mut bad = room("room2");
     bad["capacity"] = json!("four");
-    check(f.put("room2", bad), expect![[r#"InvalidInput { reason: ValidationFailed, message: "'capacity': expected an integer between -2147483648 and 2147483647, found \"four\"" }"#]]);
+    check(
+        f.put("room2", bad),
+        expect![[
+            r#"InvalidInput { reason: ValidationFailed, message: "'capacity': expected an integer between -2147483648 and 2147483647, found \"four\"" }"#
+        ]],
+    );
     let mut unknown = room("room2");
     unknown["colour"] = json!("blue");
-    check(f.put("room2", unknown), expect![[r#"InvalidInput { reason: ValidationFailed, message: "'colour': model 'dtmi:test:Room;1' has no property or component named 'colour'" }"#]]);
+    check(
+        f.put("room2", unknown),
+        expect![[
+            r#"InvalidInput { reason: ValidationFailed, message: "'colour': model 'dtmi:test:Room;1' has no property or component named 'colour'" }"#
+        ]],
+    );
     let mut no_component = room("room2");
     no_component.as_object_mut().unwrap().remove("thermostat");
-    check(f.put("room2", no_component), expect![[r#"InvalidInput { reason: ValidationFailed, message: "component 'thermostat' is required; give it as an object (at least {\"$metadata\": {}})" }"#]]);
-    check(f.put("room2", json!({"$metadata": {"$model": "dtmi:test:Missing;1"}})), expect![[r#"InvalidInput { reason: ValidationFailed, message: "model 'dtmi:test:Missing;1' is not uploaded" }"#]]);
-    check(f.put_if("room1", room("room1"), Precondition::IfNoneMatchAny), expect![[r#"Conflict { reason: PreconditionFailed, message: "the twin 'room1' already exists (If-None-Match: *)" }"#]]);
+    check(
+        f.put("room2", no_component),
+        expect![[
+            r#"InvalidInput { reason: ValidationFailed, message: "component 'thermostat' is required; give it as an object (at least {\"$metadata\": {}})" }"#
+        ]],
+    );
+    check(
+        f.put("room2", json!({"$metadata": {"$model": "dtmi:test:Missing;1"}})),
+        expect![[
+            r#"InvalidInput { reason: ValidationFailed, message: "model 'dtmi:test:Missing;1' is not uploaded" }"#
+        ]],
+    );
+    check(
+        f.put_if("room1", room("room1"), Precondition::IfNoneMatchAny),
+        expect![[
+            r#"Conflict { reason: PreconditionFailed, message: "the twin 'room1' already exists (If-None-Match: *)" }"#
+        ]],
+    );
     check(f.twin("room2"), expect!["missing"]);
-    f.graph.patch_model("dtmi:test:Device;1", &json!([{"op": "replace", "path": "/decommissioned", "value": true}])).unwrap();
-    check(f.put("d1", json!({"$metadata": {"$model": "dtmi:test:Device;1"}})), expect![[r#"InvalidInput { reason: ModelDecommissioned, message: "model 'dtmi:test:Device;1' is decommissioned; no new twins may use it" }"#]]);
+    f.graph
+        .patch_model("dtmi:test:Device;1", &json!([{"op": "replace", "path": "/decommissioned", "value": true}]))
+        .unwrap();
+    check(
+        f.put("d1", json!({"$metadata": {"$model": "dtmi:test:Device;1"}})),
+        expect![[
+            r#"InvalidInput { reason: ModelDecommissioned, message: "model 'dtmi:test:Device;1' is decommissioned; no new twins may use it" }"#
+        ]],
+    );
 }
 
 #[test]
@@ -154,13 +207,29 @@ fn patches_apply_atomically() {
     check(
         f.patch("room1", json!([{"op": "replace", "path": "/capacity", "value": 6}, {"op": "add", "path": "/climate", "value": {"setpoint": 21.5}}, {"op": "add", "path": "/thermostat/target", "value": 20.0}, {"op": "remove", "path": "/name"}])),
         expect![[r#"
-            {"$dtId":"room1","$etag":"W/\"0000000000000002\"","thermostat":{"$metadata":{"$lastUpdateTime":"2026-11-26T13:00:00.0000000Z","target":{"lastUpdateTime":"2026-11-26T13:00:00.0000000Z"}},"target":20.0},"capacity":6,"$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T13:00:00.0000000Z","capacity":{"lastUpdateTime":"2026-11-26T13:00:00.0000000Z"},"climate":{"lastUpdateTime":"2026-11-26T13:00:00.0000000Z"}},"climate":{"setpoint":21.5}}
-            changes: [TwinUpdated { twin: Twin { id: "room1", etag: 2, doc: {"thermostat": Object {"$metadata": Object {"$lastUpdateTime": String("2026-11-26"#]],
+            {"$dtId":"room1","$etag":"W/\"0000000000000002\"","capacity":6,"thermostat":{"$metadata":{"$lastUpdateTime":"2026-11-26T13:00:00.0000000Z","target":{"lastUpdateTime":"2026-11-26T13:00:00.0000000Z"}},"target":20.0},"$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T13:00:00.0000000Z","capacity":{"lastUpdateTime":"2026-11-26T13:00:00.0000000Z"},"climate":{"lastUpdateTime":"2026-11-26T13:00:00.0000000Z"}},"climate":{"setpoint":21.5}}
+            changes: [TwinUpdated { twin: Twin { id: "room1", etag: 2, doc: {"capacity": Number(6), "thermostat": Object {"$metadata": Object {"$lastUpdateTi"#]],
     );
-    check(f.patch("room1", json!([{"op": "move", "from": "/capacity", "path": "/x"}])), expect![[r#"InvalidInput { reason: JsonPatchInvalid, message: "operation 0: 'move' is not supported; use add, replace or remove" }"#]]);
-    check(f.patch("room1", json!([{"op": "replace", "path": "/capacity", "value": 1.5}])), expect![[r#"InvalidInput { reason: ValidationFailed, message: "'capacity': expected an integer between -2147483648 and 2147483647, found 1.5" }"#]]);
-    check(f.patch("room1", json!([{"op": "add", "path": "/$dtId", "value": "x"}])), expect![[r#"InvalidInput { reason: JsonPatchInvalid, message: "path '/$dtId' cannot be patched" }"#]]);
-    check(f.patch("nothing", json!([])), expect![[r#"NotFound { what: Twin, message: "there is no twin with id 'nothing'" }"#]]);
+    check(
+        f.patch("room1", json!([{"op": "move", "from": "/capacity", "path": "/x"}])),
+        expect![[
+            r#"InvalidInput { reason: JsonPatchInvalid, message: "operation 0: 'move' is not supported; use add, replace or remove" }"#
+        ]],
+    );
+    check(
+        f.patch("room1", json!([{"op": "replace", "path": "/capacity", "value": 1.5}])),
+        expect![[
+            r#"InvalidInput { reason: ValidationFailed, message: "'capacity': expected an integer between -2147483648 and 2147483647, found 1.5" }"#
+        ]],
+    );
+    check(
+        f.patch("room1", json!([{"op": "add", "path": "/$dtId", "value": "x"}])),
+        expect![[r#"InvalidInput { reason: JsonPatchInvalid, message: "path '/$dtId' cannot be patched" }"#]],
+    );
+    check(
+        f.patch("nothing", json!([])),
+        expect![[r#"NotFound { what: Twin, message: "there is no twin with id 'nothing'" }"#]],
+    );
 }
 
 #[test]
@@ -171,17 +240,58 @@ fn relationships_follow_the_model() {
     f.put("dev1", json!({"$metadata": {"$model": "dtmi:test:Device;1"}, "serial": "A1"}));
     check(
         f.relate("room1", "r1", json!({"$targetId": "room2", "$relationshipName": "contains", "since": "2024-01-01"})),
-        expect![[r#"{"$relationshipId":"r1","$etag":"W/\"0000000000000004\"","$sourceId":"room1","$relationshipName":"contains","$targetId":"room2","since":"2024-01-01"}"#]],
+        expect![[
+            r#"{"$relationshipId":"r1","$etag":"W/\"0000000000000004\"","$sourceId":"room1","$relationshipName":"contains","$targetId":"room2","since":"2024-01-01"}"#
+        ]],
     );
-    check(f.relate("room1", "r2", json!({"$targetId": "room1", "$relationshipName": "contains"})), expect![[r#"InvalidInput { reason: OperationNotAllowed, message: "a relationship cannot connect a digital twin to itself" }"#]]);
-    check(f.relate("room1", "r2", json!({"$targetId": "ghost", "$relationshipName": "contains"})), expect![[r#"NotFound { what: TargetTwin, message: "the target twin 'ghost' does not exist" }"#]]);
-    check(f.relate("room1", "r2", json!({"$targetId": "room2", "$relationshipName": "feeds"})), expect![[r#"InvalidInput { reason: InvalidRelationship, message: "model 'dtmi:test:Room;1' of twin 'room1' declares no relationship named 'feeds'" }"#]]);
-    check(f.relate("room1", "r2", json!({"$targetId": "room2", "$relationshipName": "servedBy"})), expect![[r#"InvalidInput { reason: InvalidRelationship, message: "relationship 'servedBy' must target a twin of model 'dtmi:test:Device;1'; 'room2' is of model 'dtmi:test:Room;1'" }"#]]);
-    check(f.relate("room1", "r2", json!({"$targetId": "dev1", "$relationshipName": "servedBy", "since": "x"})), expect![[r#"InvalidInput { reason: ValidationFailed, message: "relationship 'servedBy' has no property 'since'" }"#]]);
-    check(f.relate("room1", "r2", json!({"$targetId": "dev1", "$relationshipName": "servedBy"})), expect![[r#"{"$relationshipId":"r2","$etag":"W/\"0000000000000005\"","$sourceId":"room1","$relationshipName":"servedBy","$targetId":"dev1"}"#]]);
-    let incoming: Vec<String> = f.graph.incoming("dev1").unwrap().iter().map(|r| r.to_incoming_json().to_string()).collect();
-    check(incoming.join("\n"), expect![[r#"{"$relationshipId":"r2","$sourceId":"room1","$relationshipName":"servedBy","$relationshipLink":"/digitaltwins/room1/relationships/r2"}"#]]);
-    check(f.delete("dev1", false), expect![[r#"InvalidInput { reason: RelationshipsNotDeleted, message: "twin 'dev1' still has 0 outgoing and 1 incoming relationship(s); delete them first" }"#]]);
+    check(
+        f.relate("room1", "r2", json!({"$targetId": "room1", "$relationshipName": "contains"})),
+        expect![[
+            r#"InvalidInput { reason: OperationNotAllowed, message: "a relationship cannot connect a digital twin to itself" }"#
+        ]],
+    );
+    check(
+        f.relate("room1", "r2", json!({"$targetId": "ghost", "$relationshipName": "contains"})),
+        expect![[r#"NotFound { what: TargetTwin, message: "the target twin 'ghost' does not exist" }"#]],
+    );
+    check(
+        f.relate("room1", "r2", json!({"$targetId": "room2", "$relationshipName": "feeds"})),
+        expect![[
+            r#"InvalidInput { reason: InvalidRelationship, message: "model 'dtmi:test:Room;1' of twin 'room1' declares no relationship named 'feeds'" }"#
+        ]],
+    );
+    check(
+        f.relate("room1", "r2", json!({"$targetId": "room2", "$relationshipName": "servedBy"})),
+        expect![[
+            r#"InvalidInput { reason: InvalidRelationship, message: "relationship 'servedBy' must target a twin of model 'dtmi:test:Device;1'; 'room2' is of model 'dtmi:test:Room;1'" }"#
+        ]],
+    );
+    check(
+        f.relate("room1", "r2", json!({"$targetId": "dev1", "$relationshipName": "servedBy", "since": "x"})),
+        expect![[
+            r#"InvalidInput { reason: ValidationFailed, message: "relationship 'servedBy' has no property 'since'" }"#
+        ]],
+    );
+    check(
+        f.relate("room1", "r2", json!({"$targetId": "dev1", "$relationshipName": "servedBy"})),
+        expect![[
+            r#"{"$relationshipId":"r2","$etag":"W/\"0000000000000005\"","$sourceId":"room1","$relationshipName":"servedBy","$targetId":"dev1"}"#
+        ]],
+    );
+    let incoming: Vec<String> =
+        f.graph.incoming("dev1").unwrap().iter().map(|r| r.to_incoming_json().to_string()).collect();
+    check(
+        incoming.join("\n"),
+        expect![[
+            r#"{"$relationshipId":"r2","$sourceId":"room1","$relationshipName":"servedBy","$relationshipLink":"/digitaltwins/room1/relationships/r2"}"#
+        ]],
+    );
+    check(
+        f.delete("dev1", false),
+        expect![[
+            r#"InvalidInput { reason: RelationshipsNotDeleted, message: "twin 'dev1' still has 0 outgoing and 1 incoming relationship(s); delete them first" }"#
+        ]],
+    );
     check(f.delete("room1", true), expect!["RelationshipDeleted, RelationshipDeleted, TwinDeleted"]);
     assert_eq!(f.graph.relationship_count(), 0);
     check(f.delete("dev1", false), expect!["TwinDeleted"]);
@@ -191,10 +301,31 @@ fn relationships_follow_the_model() {
 fn models_in_use_cannot_be_deleted() {
     let mut f = Fixture::new();
     f.put("dev1", json!({"$metadata": {"$model": "dtmi:test:Device;1"}}));
-    check(render(f.graph.delete_model("dtmi:test:Space;1").map(|c| format!("{c:?}"))), expect![[r#"Conflict { reason: ModelReferencesNotDeleted, message: "model 'dtmi:test:Space;1' is referenced by dtmi:test:Room;1; delete those first" }"#]]);
-    check(render(f.graph.delete_model("dtmi:test:Device;1").map(|c| format!("{c:?}"))), expect![[r#"Conflict { reason: ModelReferencesNotDeleted, message: "model 'dtmi:test:Device;1' is the model of 1 twin(s); delete them first" }"#]]);
+    check(
+        render(f.graph.delete_model("dtmi:test:Space;1").map(|c| format!("{c:?}"))),
+        expect![[
+            r#"Conflict { reason: ModelReferencesNotDeleted, message: "model 'dtmi:test:Space;1' is referenced by dtmi:test:Room;1; delete those first" }"#
+        ]],
+    );
+    check(
+        render(f.graph.delete_model("dtmi:test:Device;1").map(|c| format!("{c:?}"))),
+        expect![[
+            r#"Conflict { reason: ModelReferencesNotDeleted, message: "model 'dtmi:test:Device;1' is the model of 1 twin(s); delete them first" }"#
+        ]],
+    );
     f.graph.delete_model("dtmi:test:Room;1").unwrap();
-    check(render(f.graph.delete_model("dtmi:test:Device;1").map(|c| format!("{c:?}"))), expect![[r#"Conflict { reason: ModelReferencesNotDeleted, message: "model 'dtmi:test:Device;1' is the model of 1 twin(s); delete them first" }"#]]);
-    let deps: Vec<String> = f.graph.models_with_dependencies(&["dtmi:test:Space;1".to_owned()]).unwrap().iter().map(|m| m.id.to_string()).collect();
+    check(
+        render(f.graph.delete_model("dtmi:test:Device;1").map(|c| format!("{c:?}"))),
+        expect![[
+            r#"Conflict { reason: ModelReferencesNotDeleted, message: "model 'dtmi:test:Device;1' is the model of 1 twin(s); delete them first" }"#
+        ]],
+    );
+    let deps: Vec<String> = f
+        .graph
+        .models_with_dependencies(&["dtmi:test:Space;1".to_owned()])
+        .unwrap()
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect();
     check(deps.join(", "), expect!["dtmi:test:Space;1"]);
 }
