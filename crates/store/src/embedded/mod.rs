@@ -1,0 +1,200 @@
+//! `EmbeddedBackend`: the default durable `Backend`, one data directory holding a fjall database, with group commit through a single writer thread.
+//! This file owns opening (the `FORMAT` check, recovering sequence numbers) and the read path, which goes straight to fjall; `writer` owns the write path and `layout` the bytes.
+//! Every read goes through a fjall snapshot: plain keyspace reads see memtable items of a batch that is still being applied, snapshots see only whole published batches.
+//! It does not cache anything: the graph keeps its own in-memory indexes and uses `scan` to rebuild them.
+
+mod layout;
+mod writer;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::JoinHandle;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+
+use crate::{Backend, Committed, Limits, Op, StoreError, Table, TenantId, Visit};
+use writer::{Request, Writer};
+
+/// The durable backend: a fjall database in one directory, written by one writer thread that group-commits concurrent callers.
+///
+/// Dropping it stops the writer thread after it has answered every queued commit, then closes the database.
+pub struct EmbeddedBackend {
+    engine: Arc<Engine>,
+    limits: Limits,
+    /// Taken in `drop` to tell the writer to stop.
+    requests: Option<SyncSender<Request>>,
+    /// Taken in `drop` to wait for the writer.
+    writer: Option<JoinHandle<()>>,
+}
+
+impl EmbeddedBackend {
+    /// Opens the store in `dir`, creating it when the directory is empty or missing.
+    ///
+    /// Refuses with `UnsupportedFormat` a directory written by another store format version, and with `Unavailable` one that another process has open.
+    pub fn open(dir: &Path, limits: Limits) -> Result<EmbeddedBackend, StoreError> {
+        limits.validate()?;
+        let db = Database::builder(dir).open()?;
+        let meta = db.keyspace(layout::KEYSPACE_META, KeyspaceCreateOptions::default)?;
+        check_format(&db, &meta)?;
+        let records = db.keyspace(layout::KEYSPACE_RECORDS, KeyspaceCreateOptions::default)?;
+        let events = db.keyspace(layout::KEYSPACE_EVENTS, KeyspaceCreateOptions::default)?;
+        let engine = Arc::new(Engine { db, meta, records, events });
+
+        let tenants: HashSet<TenantId> = engine.tenants()?.into_iter().collect();
+        let mut last_seqs = HashMap::new();
+        for tenant in &tenants {
+            let last = engine.last_event_seq(tenant)?;
+            if last > 0 {
+                check_log_start(&engine, tenant)?;
+                last_seqs.insert(tenant.clone(), last);
+            }
+        }
+
+        let (requests, receiver) = mpsc::sync_channel(limits.queue_commits_max);
+        let writer = Writer::new(Arc::clone(&engine), limits.clone(), last_seqs, tenants);
+        let writer = std::thread::Builder::new().name("store-writer".to_owned()).spawn(move || writer.run(receiver))?;
+        Ok(EmbeddedBackend { engine, limits, requests: Some(requests), writer: Some(writer) })
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn commit(&self, ops: Vec<Op>) -> Result<Committed, StoreError> {
+        self.limits.check_batch(&ops)?;
+        if ops.is_empty() {
+            return Ok(Committed { first_event_seq: None });
+        }
+        let requests = self.requests.as_ref().expect("the writer channel lives until drop");
+        let (reply, outcome) = mpsc::sync_channel(1);
+        requests
+            .send(Request { ops, reply })
+            .map_err(|_| StoreError::Internal { what: "the store writer thread has stopped".to_owned() })?;
+        outcome
+            .recv()
+            .map_err(|_| StoreError::Internal { what: "the store writer thread stopped before answering".to_owned() })?
+    }
+
+    fn scan(&self, tenant: &TenantId, table: Table, visit: &mut Visit<'_>) -> Result<(), StoreError> {
+        let prefix = layout::table_prefix(tenant, table);
+        for entry in self.engine.db.snapshot().prefix(&self.engine.records, &prefix) {
+            let (key, value) = entry.into_inner()?;
+            visit(layout::decode_record_key(&key, prefix.len())?, &value)?;
+        }
+        Ok(())
+    }
+
+    fn get(&self, tenant: &TenantId, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.engine.db.snapshot().get(&self.engine.records, layout::record_key(tenant, table, key))?;
+        Ok(value.map(|value| value.to_vec()))
+    }
+
+    fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let Some(first) = after.checked_add(1) else { return Ok(Vec::new()) };
+        let prefix_len = layout::tenant_prefix(tenant).len();
+        let range = layout::event_key(tenant, first)..=layout::event_key(tenant, u64::MAX);
+        let mut found = Vec::new();
+        // Sequence numbers are dense, so the n-th event read must be `first + n`; anything else means lost events.
+        let events = self.engine.db.snapshot().range(&self.engine.events, range);
+        for (expected, entry) in (first..).zip(events.take(limit)) {
+            let (key, payload) = entry.into_inner()?;
+            let seq = layout::decode_event_seq(&key, prefix_len)?;
+            if seq != expected {
+                return Err(StoreError::Corrupt {
+                    what: format!("event log of tenant {tenant} has event {seq} where {expected} belongs"),
+                });
+            }
+            found.push((seq, payload.to_vec()));
+        }
+        Ok(found)
+    }
+
+    fn last_event_seq(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        self.engine.last_event_seq(tenant)
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.engine.tenants()
+    }
+}
+
+impl Drop for EmbeddedBackend {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer's loop once it has drained the queue; joining it releases its handle on the database.
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take()
+            && let Err(panic) = writer.join()
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// The fjall database and its keyspaces, shared by the readers and the writer thread.
+pub(crate) struct Engine {
+    db: Database,
+    meta: Keyspace,
+    records: Keyspace,
+    events: Keyspace,
+}
+
+impl Engine {
+    fn last_event_seq(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let prefix = layout::tenant_prefix(tenant);
+        match self.db.snapshot().prefix(&self.events, &prefix).next_back() {
+            None => Ok(0),
+            Some(entry) => layout::decode_event_seq(&entry.key()?, prefix.len()),
+        }
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let mut tenants = Vec::new();
+        for entry in self.db.snapshot().prefix(&self.meta, layout::tenant_registry_prefix()) {
+            tenants.push(layout::decode_tenant_registry_key(&entry.key()?)?);
+        }
+        Ok(tenants)
+    }
+}
+
+/// Checks the `FORMAT` record, writing it (durably) when the directory is new.
+///
+/// A directory is new when it has no `FORMAT` record and no data keyspace; `open` creates the data keyspaces only after this returns, so a crash during creation leaves a directory that is still new.
+fn check_format(db: &Database, meta: &Keyspace) -> Result<(), StoreError> {
+    match meta.get(layout::FORMAT_KEY)? {
+        Some(value) => {
+            let found = layout::decode_format_value(&value)?;
+            if found != layout::FORMAT_VERSION {
+                return Err(StoreError::UnsupportedFormat { found, supported: layout::FORMAT_VERSION });
+            }
+            Ok(())
+        }
+        None => {
+            let has_data = db.keyspace_exists(layout::KEYSPACE_RECORDS)
+                || db.keyspace_exists(layout::KEYSPACE_EVENTS)
+                || meta.first_key_value().is_some();
+            if has_data {
+                return Err(StoreError::Corrupt {
+                    what: "the data directory holds data but no FORMAT record".to_owned(),
+                });
+            }
+            let mut batch = db.batch().durability(Some(PersistMode::SyncAll));
+            batch.insert(meta, layout::FORMAT_KEY, layout::format_value(layout::FORMAT_VERSION).to_vec());
+            batch.commit()?;
+            Ok(())
+        }
+    }
+}
+
+/// Event logs are append-only and numbered from 1, so a log whose first event is not 1 has lost events.
+fn check_log_start(engine: &Engine, tenant: &TenantId) -> Result<(), StoreError> {
+    let prefix = layout::tenant_prefix(tenant);
+    let first = match engine.db.snapshot().prefix(&engine.events, &prefix).next() {
+        None => return Ok(()),
+        Some(entry) => layout::decode_event_seq(&entry.key()?, prefix.len())?,
+    };
+    if first != 1 {
+        return Err(StoreError::Corrupt { what: format!("event log of tenant {tenant} starts at {first}, not 1") });
+    }
+    Ok(())
+}
