@@ -55,6 +55,34 @@ pub struct Committed {
     pub first_event_seq: Option<u64>,
 }
 
+/// A submitted batch on its way to disk.
+pub struct Pending(PendingState);
+
+enum PendingState {
+    Done(Result<Committed, StoreError>),
+    Waiting(std::sync::mpsc::Receiver<Result<Committed, StoreError>>),
+}
+
+impl Pending {
+    pub(crate) fn done(result: Result<Committed, StoreError>) -> Pending {
+        Pending(PendingState::Done(result))
+    }
+
+    pub(crate) fn waiting(receiver: std::sync::mpsc::Receiver<Result<Committed, StoreError>>) -> Pending {
+        Pending(PendingState::Waiting(receiver))
+    }
+
+    /// Blocks until the batch is durable, or has failed.
+    pub fn wait(self) -> Result<Committed, StoreError> {
+        match self.0 {
+            PendingState::Done(result) => result,
+            PendingState::Waiting(receiver) => receiver.recv().map_err(|_| StoreError::Internal {
+                what: "the store writer thread stopped before answering".to_owned(),
+            })?,
+        }
+    }
+}
+
 /// The callback of `Backend::scan`: called with each key and value; an `Err` stops the scan.
 pub type Visit<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
 
@@ -66,7 +94,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Applies all ops atomically; returns only once they are durable (fsync'd).
     /// Concurrent callers are group-committed: one fsync covers every batch waiting at that moment.
     /// A batch over the `Limits` is refused with `LimitExceeded` and nothing of it is written.
-    fn commit(&self, ops: Vec<Op>) -> Result<Committed, StoreError>;
+    fn commit(&self, ops: Vec<Op>) -> Result<Committed, StoreError> {
+        self.submit(ops).wait()
+    }
+
+    /// Queues a batch and returns at once; `Pending::wait` returns once the batch is durable (or failed).
+    /// Batches are committed in the order they were submitted, so a caller that submits while holding its own lock gets the store's order to match its own.
+    fn submit(&self, ops: Vec<Op>) -> Pending;
 
     /// Visits every (key, value) of a table of a tenant in key order (used at start-up to rebuild in-memory indexes).
     /// An error returned by `visit` stops the scan and is returned as is.

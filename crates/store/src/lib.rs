@@ -10,7 +10,7 @@ mod limits;
 mod memory;
 mod tenant;
 
-pub use backend::{Backend, Committed, Op, Table, Visit};
+pub use backend::{Backend, Committed, Op, Pending, Table, Visit};
 pub use embedded::EmbeddedBackend;
 pub use error::StoreError;
 pub use limits::Limits;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::backend::Pending;
 use crate::{Backend, Committed, Limits, Op, StoreError, Table, TenantId, Visit};
 
 /// A `Backend` that lives in memory and is lost on drop.
@@ -24,10 +25,9 @@ impl MemoryBackend {
             .lock()
             .map_err(|_| StoreError::Internal { what: "memory backend lock poisoned by a panic".to_owned() })
     }
-}
 
-impl Backend for MemoryBackend {
-    fn commit(&self, ops: Vec<Op>) -> Result<Committed, StoreError> {
+    /// Applies a batch at once: holding the lock for the whole batch makes it atomic.
+    fn apply(&self, ops: Vec<Op>) -> Result<Committed, StoreError> {
         self.limits.check_batch(&ops)?;
         let mut state = self.state()?;
         let mut first_event_seq = None;
@@ -49,6 +49,12 @@ impl Backend for MemoryBackend {
             }
         }
         Ok(Committed { first_event_seq })
+    }
+}
+
+impl Backend for MemoryBackend {
+    fn submit(&self, ops: Vec<Op>) -> Pending {
+        Pending::done(self.apply(ops))
     }
 
     fn scan(&self, tenant: &TenantId, table: Table, visit: &mut Visit<'_>) -> Result<(), StoreError> {

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
 
+use crate::backend::Pending;
+
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::{Backend, Committed, Limits, Op, StoreError, Table, TenantId, Visit};
@@ -60,19 +62,19 @@ impl EmbeddedBackend {
 }
 
 impl Backend for EmbeddedBackend {
-    fn commit(&self, ops: Vec<Op>) -> Result<Committed, StoreError> {
-        self.limits.check_batch(&ops)?;
+    fn submit(&self, ops: Vec<Op>) -> Pending {
+        if let Err(e) = self.limits.check_batch(&ops) {
+            return Pending::done(Err(e));
+        }
         if ops.is_empty() {
-            return Ok(Committed { first_event_seq: None });
+            return Pending::done(Ok(Committed { first_event_seq: None }));
         }
         let requests = self.requests.as_ref().expect("the writer channel lives until drop");
         let (reply, outcome) = mpsc::sync_channel(1);
-        requests
-            .send(Request { ops, reply })
-            .map_err(|_| StoreError::Internal { what: "the store writer thread has stopped".to_owned() })?;
-        outcome
-            .recv()
-            .map_err(|_| StoreError::Internal { what: "the store writer thread stopped before answering".to_owned() })?
+        if requests.send(Request { ops, reply }).is_err() {
+            return Pending::done(Err(StoreError::Internal { what: "the store writer thread has stopped".to_owned() }));
+        }
+        Pending::waiting(outcome)
     }
 
     fn scan(&self, tenant: &TenantId, table: Table, visit: &mut Visit<'_>) -> Result<(), StoreError> {

@@ -114,3 +114,9 @@ pub(crate) fn check_tenants(backend: &dyn Backend, expected: &[&str]) {
     let actual: Vec<&str> = actual.iter().map(TenantId::as_str).collect();
     assert_eq!(actual, expected);
 }
+
+/// Submits batches one after another without waiting, then waits for all, in order.
+pub(crate) fn check_submit_all(backend: &dyn Backend, batches: Vec<Vec<Op>>) -> Vec<Committed> {
+    let pending: Vec<_> = batches.into_iter().map(|ops| backend.submit(ops)).collect();
+    pending.into_iter().map(|p| p.wait().expect("a submitted batch commits")).collect()
+}

@@ -105,3 +105,17 @@ fn readers_never_see_part_of_a_batch() {
     writer.join().expect("writer thread panicked");
     assert!(scans > 1);
 }
+
+/// Batches submitted one after another commit in that order, even when the caller waits for none of them in between: the last write to a key wins and event numbers follow submission order.
+#[test]
+fn submitted_batches_commit_in_submission_order() {
+    let dir = tempfile::tempdir().expect("create temp dir");
+    let backend = open_embedded(dir.path(), Limits::default());
+    let batches: Vec<Vec<store::Op>> = (0..200u32)
+        .map(|i| vec![put("t", Table::Twins, "same", &i.to_be_bytes()), event("t", &i.to_be_bytes())])
+        .collect();
+    let committed = crate::check::check_submit_all(&backend, batches);
+    let seqs: Vec<u64> = committed.iter().map(|c| c.first_event_seq.expect("each batch appends an event")).collect();
+    assert_eq!(seqs, (1..=200).collect::<Vec<u64>>());
+    crate::check::check_get(&backend, "t", Table::Twins, "same", Some(&199u32.to_be_bytes()));
+}
