@@ -1,13 +1,14 @@
 //! The store: the durable system of record of the twin graph, as tenant-scoped tables of opaque values plus an append-only event log per tenant.
 //!
 //! Layout: `backend` defines the `Backend` trait and its vocabulary (`Table`, `Op`, `Committed`), `tenant` the `TenantId`, `limits` the `Limits`, `error` the `StoreError`; `memory` is the in-memory backend for tests and `embedded` the durable default on fjall, whose byte layout `docs/storage-format.md` describes.
-//! The store does not know what a twin is: values and event payloads are bytes owned by the caller, and the encoding of graph records will live in its own module.
+//! The backends do not know what a twin is: values and event payloads are bytes; `records` encodes graph records into them and loads a tenant's graph back.
 
 mod backend;
 mod embedded;
 mod error;
 mod limits;
 mod memory;
+pub mod records;
 mod tenant;
 
 pub use backend::{Backend, Committed, Op, Pending, Table, Visit};

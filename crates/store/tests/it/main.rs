@@ -5,6 +5,7 @@ mod check;
 mod concurrency;
 mod conformance;
 mod model;
+mod records;
 mod reopen;
 
 use store::{Op, Table, TenantId};

@@ -1,0 +1,91 @@
+//! The encoding of graph records in the store: models, twins and relationships as versioned values, the ops that persist a graph `Change`, and loading a tenant's graph back at start-up.
+//!
+//! A record is one version byte (`RECORD_FORMAT`) followed by the record's JSON in its wire shape; decoding checks the version and the shape again, so a damaged record is reported, never loaded half-read.
+
+use graph::{Change, Limits as GraphLimits, Relationship, StoredModel, TenantGraph, Twin};
+use serde_json::Value;
+
+use crate::{Backend, Op, StoreError, Table, TenantId};
+
+/// The version of the record encoding; bump it (and document the change in `docs/storage-format.md`) when the shape changes.
+pub const RECORD_FORMAT: u8 = 1;
+
+/// The store ops that persist what a graph write did.
+pub fn ops_for(tenant: &TenantId, changes: &[Change]) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(changes.len());
+    for change in changes {
+        match change {
+            Change::ModelPut(m) => ops.push(put(tenant, Table::Models, m.id.to_string(), &m.to_stored_json())),
+            Change::ModelDeleted(id) => {
+                ops.push(Op::Delete { tenant: tenant.clone(), table: Table::Models, key: id.clone() })
+            }
+            Change::TwinCreated(t) | Change::TwinUpdated { twin: t, .. } => {
+                ops.push(put(tenant, Table::Twins, t.id.clone(), &t.to_json()));
+            }
+            Change::TwinDeleted(t) => {
+                ops.push(Op::Delete { tenant: tenant.clone(), table: Table::Twins, key: t.id.clone() })
+            }
+            Change::RelationshipCreated(r) | Change::RelationshipUpdated { relationship: r, .. } => {
+                ops.push(put(tenant, Table::Relationships, Relationship::key(&r.source, &r.id), &r.to_json()));
+            }
+            Change::RelationshipDeleted(r) => ops.push(Op::Delete {
+                tenant: tenant.clone(),
+                table: Table::Relationships,
+                key: Relationship::key(&r.source, &r.id),
+            }),
+        }
+    }
+    ops
+}
+
+fn put(tenant: &TenantId, table: Table, key: String, value: &Value) -> Op {
+    let mut bytes = Vec::with_capacity(256);
+    bytes.push(RECORD_FORMAT);
+    serde_json::to_writer(&mut bytes, value).expect("serializing a JSON value into memory cannot fail");
+    Op::Put { tenant: tenant.clone(), table, key, value: bytes }
+}
+
+fn decode(what: &str, key: &str, bytes: &[u8]) -> Result<Value, StoreError> {
+    match bytes.split_first() {
+        Some((&RECORD_FORMAT, json)) => serde_json::from_slice(json)
+            .map_err(|e| StoreError::Corrupt { what: format!("{what} record '{key}' is not valid JSON: {e}") }),
+        Some((version, _)) => Err(StoreError::Corrupt {
+            what: format!("{what} record '{key}' has record format {version}; this build reads format {RECORD_FORMAT}"),
+        }),
+        None => Err(StoreError::Corrupt { what: format!("{what} record '{key}' is empty") }),
+    }
+}
+
+/// Rebuilds a tenant's graph from the store: models first (one model-set parse), then twins, then relationships.
+pub fn load_tenant(backend: &dyn Backend, tenant: &TenantId, limits: GraphLimits) -> Result<TenantGraph, StoreError> {
+    let mut models = Vec::new();
+    backend.scan(tenant, Table::Models, &mut |key, bytes| {
+        let value = decode("model", key, bytes)?;
+        let model = StoredModel::from_stored_json(&value).ok_or_else(|| StoreError::Corrupt {
+            what: format!("model record '{key}' does not have the model shape"),
+        })?;
+        models.push(model);
+        Ok(())
+    })?;
+    let mut graph = TenantGraph::new(limits);
+    graph.load_models(models).map_err(|e| StoreError::Corrupt {
+        what: format!("the stored models of tenant '{tenant}' no longer form a valid set: {e}"),
+    })?;
+    backend.scan(tenant, Table::Twins, &mut |key, bytes| {
+        let twin = Twin::from_json(decode("twin", key, bytes)?)
+            .filter(|t| t.id == key)
+            .ok_or_else(|| StoreError::Corrupt { what: format!("twin record '{key}' does not have the twin shape") })?;
+        graph.load_twin(twin);
+        Ok(())
+    })?;
+    backend.scan(tenant, Table::Relationships, &mut |key, bytes| {
+        let relationship = Relationship::from_json(decode("relationship", key, bytes)?)
+            .filter(|r| Relationship::key(&r.source, &r.id) == key)
+            .ok_or_else(|| StoreError::Corrupt {
+                what: format!("relationship record '{key}' does not have the relationship shape"),
+            })?;
+        graph.load_relationship(relationship);
+        Ok(())
+    })?;
+    Ok(graph)
+}
