@@ -1,13 +1,15 @@
 //! The `twinscape` command line: parses arguments, runs one command, prints what the command returns and turns its verdict into an exit code.
 //!
 //! Only this file writes to the terminal; command modules return text, so they stay testable and the printing rule of STYLE.md holds.
-//! Exit codes: 0 when the command's answer is "yes" (a valid, complete model set; an interface found in one), 1 when it is "no", 2 for usage and I/O errors.
-//! Until the server exists the CLI has only `models`; `serve` and the other commands arrive with their crates.
+//! The exception is `serve`, which runs until stopped: it writes its one address line to the stdout handle this file gives it, and logs to stderr through `tracing`.
+//! Exit codes: 0 when the command's answer is "yes" (a valid, complete model set; an interface found in one; a server that stopped on a signal), 1 when it is "no", 2 for usage and I/O errors.
+//! The CLI has `models` and `serve`; the other commands arrive with their crates.
 
 mod input;
 mod interface;
 mod report;
 mod schema;
+mod serve;
 mod table;
 
 use std::io::Write;
@@ -31,6 +33,8 @@ enum Command {
     /// Check and inspect DTDL models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Run the server: the HTTP API, metrics at /metrics and health at /healthz, until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -124,6 +128,10 @@ fn run(cli: Cli) -> Result<Output> {
             let documents = input::read(&args.paths)?;
             let outcome = model::parse(&documents, &args.extensions.options());
             Ok(interface::show(&documents, &outcome, &args.dtmi, args.json))
+        }
+        Command::Serve(args) => {
+            serve::run(args, &mut std::io::stdout())?;
+            Ok(Output { stdout: String::new(), stderr: String::new(), success: true })
         }
     }
 }

@@ -588,7 +588,10 @@ impl TenantGraph {
         let name = match take("$relationshipName") {
             Some(Value::String(n)) => n,
             _ => {
-                return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship needs \"$relationshipName\""));
+                return Err(GraphError::invalid(
+                    Invalid::InvalidArgument,
+                    "a relationship needs \"$relationshipName\"",
+                ));
             }
         };
         for k in ["$relationshipId", "$sourceId", "$etag"] {

@@ -1,8 +1,9 @@
-//! Integration tests of the `twinscape` binary: each test writes small DTDL files into its own folder under Cargo's per-target temporary directory, runs the built binary there and checks its exit code and output.
+//! Integration tests of the `twinscape` binary: each test writes its inputs (small DTDL files, a data directory) into its own folder under Cargo's per-target temporary directory, runs the built binary there and checks its exit code and output.
 //!
 //! Only `run` starts the binary; tests go through it and the `check*` helpers of each module.
 //! The parser's own rules are tested in the `model` crate; these tests check what the CLI promises: paths, exit codes, report shapes.
 
+mod serve;
 mod show;
 mod validate;
 

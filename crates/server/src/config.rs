@@ -1,0 +1,405 @@
+//! Server configuration in the two stages of STYLE.md §5: `ConfigFile`, the serde form where every field is optional, and `Config`, the validated, typed form the server runs with.
+//!
+//! Layers are merged lowest to highest with `ConfigFile::overlay`: the embedded `config/default.toml`, a config file, `TWINSCAPE__SECTION__KEY` environment variables (`ConfigFile::from_env`), command-line flags.
+//! This module never reads a file or the environment itself: the binary reads them and hands over text and variables, so every layer is testable with plain values.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The validated configuration of one server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The socket address the HTTP face binds; port 0 asks the OS for a free port (see `BoundServer::local_addr`).
+    pub listen: SocketAddr,
+    /// The data directory of the embedded store, made absolute against the working directory at load time.
+    pub data_dir: PathBuf,
+    /// HTTPS when present, plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+    /// How long open connections may finish their requests after the shutdown signal before they are dropped.
+    pub shutdown_grace: Duration,
+    /// How long a client may take to complete the TLS handshake before its connection is closed.
+    pub tls_handshake_timeout: Duration,
+    pub limits: Limits,
+}
+
+/// PEM files for HTTPS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert_path: PathBuf,
+    /// The private key of the leaf certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key_path: PathBuf,
+}
+
+/// The HTTP face's limits (STYLE.md §4); inputs over a limit are rejected where they arrive, with `LimitExceeded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Request body bytes for every route except model uploads; default 32 KiB, as ADT caps a twin at 32 KB.
+    pub body_bytes_max: NonZeroUsize,
+    /// Request body bytes of a model upload (`POST /models`); default 4 MiB (ADT allows 1 MiB per model, 250 models per call).
+    pub models_body_bytes_max: NonZeroUsize,
+    /// Items on one page of a list; a smaller `max-items-per-page` is honoured, a larger one is capped. Default 100, as ADT's model pages.
+    pub page_items_max: NonZeroU32,
+    /// Items on one page of query results; default 1000, as ADT.
+    pub query_page_items_max: NonZeroU32,
+    /// Connections served at once; the accept loop waits for a free slot, so further clients queue in the listen backlog.
+    pub connections_max: NonZeroUsize,
+}
+
+/// Why a configuration layer could not be read or the merged layers could not be validated.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer is not well-formed: TOML syntax, an unknown key, a value of the wrong type.
+    #[error("read {origin}: {message}")]
+    Parse { origin: String, message: String },
+    /// The merged layers are well-formed but a value is not acceptable.
+    #[error("invalid `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// One configuration layer as written: every field optional, unknown keys rejected.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    pub server: ServerSection,
+    pub tls: TlsSection,
+    pub limits: LimitsSection,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub shutdown_grace_ms: Option<u64>,
+    pub tls_handshake_timeout_ms: Option<u64>,
+}
+
+/// `[tls]`; both keys or neither.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSection {
+    pub cert_path: Option<PathBuf>,
+    pub key_path: Option<PathBuf>,
+}
+
+/// `[limits]`, see `Limits`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsSection {
+    pub body_bytes_max: Option<u64>,
+    pub models_body_bytes_max: Option<u64>,
+    pub page_items_max: Option<u64>,
+    pub query_page_items_max: Option<u64>,
+    pub connections_max: Option<u64>,
+}
+
+/// The prefix of configuration environment variables: `TWINSCAPE__LIMITS__BODY_BYTES_MAX` sets `[limits] body_bytes_max`.
+pub const ENV_PREFIX: &str = "TWINSCAPE__";
+
+impl Config {
+    /// Validates merged layers; every field of `ConfigFile` is destructured here, so a new field cannot be forgotten.
+    pub fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
+        let ConfigFile { server, tls, limits } = file;
+        let ServerSection { listen, data_dir, shutdown_grace_ms, tls_handshake_timeout_ms } = server;
+        let TlsSection { cert_path, key_path } = tls;
+        let LimitsSection {
+            body_bytes_max,
+            models_body_bytes_max,
+            page_items_max,
+            query_page_items_max,
+            connections_max,
+        } = limits;
+
+        let data_dir = required("server.data_dir", data_dir)?;
+        let data_dir = std::path::absolute(&data_dir)
+            .map_err(|err| invalid("server.data_dir", format!("cannot resolve {}: {err}", data_dir.display())))?;
+        let tls = match (cert_path, key_path) {
+            (Some(cert_path), Some(key_path)) => Some(TlsConfig { cert_path, key_path }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(invalid("tls", "cert_path and key_path must be given together".to_owned()));
+            }
+        };
+        Ok(Config {
+            listen: required("server.listen", listen)?,
+            data_dir,
+            tls,
+            shutdown_grace: Duration::from_millis(required("server.shutdown_grace_ms", shutdown_grace_ms)?),
+            tls_handshake_timeout: Duration::from_millis(positive(
+                "server.tls_handshake_timeout_ms",
+                tls_handshake_timeout_ms,
+            )?),
+            limits: Limits {
+                body_bytes_max: non_zero_usize("limits.body_bytes_max", body_bytes_max)?,
+                models_body_bytes_max: non_zero_usize("limits.models_body_bytes_max", models_body_bytes_max)?,
+                page_items_max: non_zero_u32("limits.page_items_max", page_items_max)?,
+                query_page_items_max: non_zero_u32("limits.query_page_items_max", query_page_items_max)?,
+                connections_max: non_zero_usize("limits.connections_max", connections_max)?,
+            },
+        })
+    }
+}
+
+impl Default for Config {
+    /// The embedded defaults alone.
+    fn default() -> Config {
+        Config::from_file(ConfigFile::embedded()).expect("the embedded config/default.toml is valid")
+    }
+}
+
+impl ConfigFile {
+    /// The shipped `config/default.toml`.
+    pub fn embedded() -> ConfigFile {
+        ConfigFile::parse(include_str!("../config/default.toml"), "embedded config/default.toml")
+            .expect("the embedded config/default.toml parses")
+    }
+
+    /// Parses one TOML layer; `origin` names it in errors (a path, "embedded defaults").
+    pub fn parse(text: &str, origin: &str) -> Result<ConfigFile, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError::Parse { origin: origin.to_owned(), message: err.to_string() })
+    }
+
+    /// The layer made of `TWINSCAPE__SECTION__KEY` variables among `vars` (pass `std::env::vars_os()`); other variables are ignored.
+    ///
+    /// A value is taken as a string when the key accepts one (addresses, paths), otherwise as a TOML value (`65536`, `true`).
+    pub fn from_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Result<ConfigFile, ConfigError> {
+        let mut layer = ConfigFile::default();
+        let mut vars: Vec<(String, OsString)> = vars
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = name.into_string().ok()?;
+                name.starts_with(ENV_PREFIX).then_some((name, value))
+            })
+            .collect();
+        vars.sort();
+        for (name, value) in vars {
+            let parse_error =
+                |message: String| ConfigError::Parse { origin: format!("environment variable {name}"), message };
+            let Some(value) = value.to_str() else {
+                return Err(parse_error("the value is not UTF-8".to_owned()));
+            };
+            let path: Vec<String> = name[ENV_PREFIX.len()..].split("__").map(str::to_ascii_lowercase).collect();
+            let [section, key] = path.as_slice() else {
+                return Err(parse_error(format!("expected {ENV_PREFIX}SECTION__KEY")));
+            };
+            let one = |value: toml::Value| -> Result<ConfigFile, toml::de::Error> {
+                let mut inner = toml::Table::new();
+                inner.insert(key.clone(), value);
+                let mut outer = toml::Table::new();
+                outer.insert(section.clone(), toml::Value::Table(inner));
+                toml::Value::Table(outer).try_into()
+            };
+            let single = match one(toml::Value::String(value.to_owned())) {
+                Ok(single) => single,
+                Err(as_string) => match toml_value(value).map(one) {
+                    Some(Ok(single)) => single,
+                    _ => return Err(parse_error(as_string.to_string().trim_end().to_owned())),
+                },
+            };
+            layer = layer.overlay(single);
+        }
+        Ok(layer)
+    }
+
+    /// `over` on top of `self`: each field set in `over` wins.
+    pub fn overlay(self, over: ConfigFile) -> ConfigFile {
+        let ConfigFile { server, tls, limits } = self;
+        let ConfigFile { server: server_over, tls: tls_over, limits: limits_over } = over;
+        let ServerSection { listen, data_dir, shutdown_grace_ms, tls_handshake_timeout_ms } = server;
+        let TlsSection { cert_path, key_path } = tls;
+        let LimitsSection {
+            body_bytes_max,
+            models_body_bytes_max,
+            page_items_max,
+            query_page_items_max,
+            connections_max,
+        } = limits;
+        ConfigFile {
+            server: ServerSection {
+                listen: server_over.listen.or(listen),
+                data_dir: server_over.data_dir.or(data_dir),
+                shutdown_grace_ms: server_over.shutdown_grace_ms.or(shutdown_grace_ms),
+                tls_handshake_timeout_ms: server_over.tls_handshake_timeout_ms.or(tls_handshake_timeout_ms),
+            },
+            tls: TlsSection { cert_path: tls_over.cert_path.or(cert_path), key_path: tls_over.key_path.or(key_path) },
+            limits: LimitsSection {
+                body_bytes_max: limits_over.body_bytes_max.or(body_bytes_max),
+                models_body_bytes_max: limits_over.models_body_bytes_max.or(models_body_bytes_max),
+                page_items_max: limits_over.page_items_max.or(page_items_max),
+                query_page_items_max: limits_over.query_page_items_max.or(query_page_items_max),
+                connections_max: limits_over.connections_max.or(connections_max),
+            },
+        }
+    }
+}
+
+/// `text` as a TOML value, if it is one.
+fn toml_value(text: &str) -> Option<toml::Value> {
+    let mut table: toml::Table = toml::from_str(&format!("value = {text}")).ok()?;
+    if table.len() != 1 {
+        return None;
+    }
+    table.remove("value")
+}
+
+fn invalid(key: &'static str, message: String) -> ConfigError {
+    ConfigError::Invalid { key, message }
+}
+
+fn required<T>(key: &'static str, value: Option<T>) -> Result<T, ConfigError> {
+    value.ok_or_else(|| invalid(key, "no value in any layer".to_owned()))
+}
+
+fn positive(key: &'static str, value: Option<u64>) -> Result<u64, ConfigError> {
+    match required(key, value)? {
+        0 => Err(invalid(key, "must be at least 1".to_owned())),
+        value => Ok(value),
+    }
+}
+
+fn non_zero_usize(key: &'static str, value: Option<u64>) -> Result<NonZeroUsize, ConfigError> {
+    let value = positive(key, value)?;
+    usize::try_from(value).ok().and_then(NonZeroUsize::new).ok_or_else(|| invalid(key, format!("{value} is too large")))
+}
+
+fn non_zero_u32(key: &'static str, value: Option<u64>) -> Result<NonZeroU32, ConfigError> {
+    let value = positive(key, value)?;
+    u32::try_from(value).ok().and_then(NonZeroU32::new).ok_or_else(|| invalid(key, format!("{value} is too large")))
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    /// Merges the embedded defaults, `file` and `env`, validates, and prints the result or the error.
+    fn check(file: &str, env: &[(&str, &str)], expect: Expect) {
+        let vars = env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let merged = ConfigFile::parse(file, "test.toml")
+            .and_then(|layer| Ok(ConfigFile::embedded().overlay(layer).overlay(ConfigFile::from_env(vars)?)))
+            .and_then(Config::from_file);
+        let actual = match merged {
+            Ok(mut config) => {
+                // The absolute form depends on the working directory; the test only shows that it is absolute.
+                assert!(config.data_dir.is_absolute());
+                config.data_dir = config.data_dir.file_name().map(PathBuf::from).unwrap_or_default();
+                format!("{config:#?}")
+            }
+            Err(err) => format!("error: {err}"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn embedded_defaults() {
+        check(
+            "",
+            &[],
+            expect![[r#"
+                Config {
+                    listen: 127.0.0.1:8080,
+                    data_dir: "twinscape-data",
+                    tls: None,
+                    shutdown_grace: 10s,
+                    tls_handshake_timeout: 10s,
+                    limits: Limits {
+                        body_bytes_max: 32768,
+                        models_body_bytes_max: 4194304,
+                        page_items_max: 100,
+                        query_page_items_max: 1000,
+                        connections_max: 1024,
+                    },
+                }"#]],
+        );
+    }
+
+    #[test]
+    fn environment_beats_file() {
+        check(
+            "[server]\nlisten = \"0.0.0.0:9000\"\n[limits]\nbody_bytes_max = 1000\n[tls]\ncert_path = \"c.pem\"\nkey_path = \"k.pem\"\n",
+            &[
+                ("TWINSCAPE__LIMITS__BODY_BYTES_MAX", "2048"),
+                ("TWINSCAPE__SERVER__DATA_DIR", "1234"),
+                ("TWINSCAPE__SERVER__LISTEN", "127.0.0.1:0"),
+                ("UNRELATED", "x"),
+            ],
+            expect![[r#"
+                Config {
+                    listen: 127.0.0.1:0,
+                    data_dir: "1234",
+                    tls: Some(
+                        TlsConfig {
+                            cert_path: "c.pem",
+                            key_path: "k.pem",
+                        },
+                    ),
+                    shutdown_grace: 10s,
+                    tls_handshake_timeout: 10s,
+                    limits: Limits {
+                        body_bytes_max: 2048,
+                        models_body_bytes_max: 4194304,
+                        page_items_max: 100,
+                        query_page_items_max: 1000,
+                        connections_max: 1024,
+                    },
+                }"#]],
+        );
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        check(
+            "[server]\nlisen = \"x\"\n",
+            &[],
+            expect![[r#"
+            error: read test.toml: TOML parse error at line 2, column 1
+              |
+            2 | lisen = "x"
+              | ^^^^^
+            unknown field `lisen`, expected one of `listen`, `data_dir`, `shutdown_grace_ms`, `tls_handshake_timeout_ms`
+        "#]],
+        );
+        check(
+            "",
+            &[("TWINSCAPE__LIMITS__BODY_BYTES_MAX", "lots")],
+            expect![[r#"
+            error: read environment variable TWINSCAPE__LIMITS__BODY_BYTES_MAX: invalid type: string "lots", expected u64
+            in `limits.body_bytes_max`"#]],
+        );
+        check(
+            "",
+            &[("TWINSCAPE__LIMITS", "1")],
+            expect!["error: read environment variable TWINSCAPE__LIMITS: expected TWINSCAPE__SECTION__KEY"],
+        );
+        check(
+            "",
+            &[("TWINSCAPE__SERVER__LISTEN", "localhost")],
+            expect![[r#"
+            error: read environment variable TWINSCAPE__SERVER__LISTEN: invalid socket address syntax
+            in `server.listen`"#]],
+        );
+        check(
+            "[tls]\ncert_path = \"c.pem\"\n",
+            &[],
+            expect!["error: invalid `tls`: cert_path and key_path must be given together"],
+        );
+        check(
+            "[limits]\nconnections_max = 0\n",
+            &[],
+            expect!["error: invalid `limits.connections_max`: must be at least 1"],
+        );
+        check(
+            "[limits]\npage_items_max = 5000000000\n",
+            &[],
+            expect!["error: invalid `limits.page_items_max`: 5000000000 is too large"],
+        );
+    }
+}

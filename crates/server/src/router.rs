@@ -1,0 +1,70 @@
+//! The HTTP router: `AppState`, what every handler can reach; `router`, the shipped routes; `app`, which frames a data plane with the operational routes and the layers every request passes.
+//!
+//! Layers, outermost first: request id → `request` span and DEBUG trace events → metrics by route template → ADT error format for framework rejections → panic → 500 → body limit → the route.
+//! The data plane additionally passes `api_version::require` before its handlers.
+//! Route handlers live in `routes`; this file only composes them.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::config::{Config, Limits};
+use crate::http_metrics::Metrics;
+use crate::{api_version, http_metrics, rejection, routes, trace};
+
+/// What every handler can reach; cheap to clone (one per request).
+///
+/// Handles to the twin graph and the store join here as those crates are wired in.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Metrics,
+    /// `http` or `https`, for absolute links such as `nextLink`.
+    pub(crate) scheme: &'static str,
+}
+
+impl AppState {
+    /// The state of a server running with `config`, with a fresh metrics registry.
+    pub fn new(config: &Config) -> AppState {
+        AppState {
+            limits: config.limits,
+            metrics: Metrics::new(),
+            scheme: if config.tls.is_some() { "https" } else { "http" },
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// The whole HTTP face as shipped: the operational routes and `routes::data_plane`.
+pub fn router(state: AppState) -> Router {
+    app(state, routes::data_plane())
+}
+
+/// Frames `data_plane` (routes that need `api-version`) with `/healthz`, `/metrics`, the fallback and every layer.
+///
+/// `router` calls it with the shipped data plane; tests call it with routes of their own, which then behave exactly as shipped routes do.
+pub fn app(state: AppState, data_plane: Router<AppState>) -> Router {
+    let body_bytes_max = state.limits.body_bytes_max.get();
+    // `route_layer` refuses a router without routes, which is what the data plane is until its first module lands.
+    let data_plane = if data_plane.has_routes() {
+        data_plane.route_layer(middleware::from_fn(api_version::require))
+    } else {
+        data_plane
+    };
+    Router::new()
+        .merge(routes::health::routes())
+        .merge(routes::metrics::routes())
+        .merge(data_plane)
+        .fallback(rejection::unknown_route)
+        .layer(DefaultBodyLimit::max(body_bytes_max))
+        .layer(CatchPanicLayer::custom(rejection::panic_response))
+        .layer(middleware::from_fn(rejection::adt_format))
+        .layer(middleware::from_fn_with_state(state.clone(), http_metrics::record))
+        .layer(trace::layer())
+        .layer(middleware::from_fn(trace::assign_request_id))
+        .with_state(state)
+}
