@@ -23,7 +23,10 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
+use store::{EmbeddedBackend, StoreError};
+
 use crate::config::Config;
+use crate::data::DataPlane;
 use crate::http_metrics::{Metrics, UPKEEP_INTERVAL};
 use crate::router::{self, AppState};
 use crate::{routes, tls};
@@ -60,6 +63,8 @@ pub enum StartError {
     },
     #[error("set up TLS")]
     Tls(#[source] rustls::Error),
+    #[error("open the store")]
+    Store(#[source] StoreError),
 }
 
 /// A server whose socket is bound but which does not accept connections until `run`.
@@ -73,14 +78,49 @@ pub struct BoundServer {
 }
 
 impl Server {
-    /// Binds `config.listen` and prepares the shipped routes.
+    /// Opens the embedded store in `config.data_dir` (created when missing), loads every tenant's graph, binds `config.listen` and prepares the shipped routes.
     pub async fn bind(config: Config) -> Result<BoundServer, StartError> {
-        Server::bind_with_data_plane(config, routes::data_plane()).await
+        let dir = config.data_dir.clone();
+        let opened = tokio::task::spawn_blocking(move || -> Result<DataPlane, StoreError> {
+            std::fs::create_dir_all(&dir)?;
+            let backend = EmbeddedBackend::open(&dir, store::Limits::default())?;
+            DataPlane::open(Arc::new(backend), graph::Limits::default(), router::EVENT_SOURCE.to_owned())
+        })
+        .await
+        .map_err(|join| {
+            StartError::Store(StoreError::Internal { what: format!("loading the store panicked: {join}") })
+        })?;
+        let data = opened.map_err(StartError::Store)?;
+        let data_plane = routes::data_plane(&config.limits);
+        Server::bind_with(config, Arc::new(data), data_plane).await
+    }
+
+    /// Binds `config.listen` and serves `data` with the shipped routes (a test can hand in a memory store).
+    pub async fn bind_with_store(config: Config, data: Arc<DataPlane>) -> Result<BoundServer, StartError> {
+        let data_plane = routes::data_plane(&config.limits);
+        Server::bind_with(config, data, data_plane).await
     }
 
     /// Binds `config.listen` and prepares `data_plane` in place of the shipped data-plane routes, framed as `router::app` frames them; for tests of the HTTP machinery.
     pub async fn bind_with_data_plane(config: Config, data_plane: Router<AppState>) -> Result<BoundServer, StartError> {
         let state = AppState::new(&config);
+        Server::bind_state(config, state, data_plane).await
+    }
+
+    async fn bind_with(
+        config: Config,
+        data: Arc<DataPlane>,
+        data_plane: Router<AppState>,
+    ) -> Result<BoundServer, StartError> {
+        let state = AppState::with_data(&config, data);
+        Server::bind_state(config, state, data_plane).await
+    }
+
+    async fn bind_state(
+        config: Config,
+        state: AppState,
+        data_plane: Router<AppState>,
+    ) -> Result<BoundServer, StartError> {
         let metrics = state.metrics.clone();
         let app = router::app(state, data_plane);
         // TLS files are read before the socket is bound, so a bad certificate never leaves a port half open.

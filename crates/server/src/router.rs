@@ -4,12 +4,15 @@
 //! The data plane additionally passes `api_version::require` before its handlers.
 //! Route handlers live in `routes`; this file only composes them.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::{Config, Limits};
+use crate::data::DataPlane;
 use crate::http_metrics::Metrics;
 use crate::{api_version, http_metrics, rejection, routes, trace};
 
@@ -19,16 +22,27 @@ use crate::{api_version, http_metrics, rejection, routes, trace};
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) limits: Limits,
+    /// The store and the tenants' graphs.
+    pub(crate) data: Arc<DataPlane>,
     pub(crate) metrics: Metrics,
     /// `http` or `https`, for absolute links such as `nextLink`.
     pub(crate) scheme: &'static str,
 }
 
 impl AppState {
-    /// The state of a server running with `config`, with a fresh metrics registry.
+    /// The state of a server running with `config` on an empty in-memory store, with a fresh metrics registry (for tests of the HTTP machinery).
     pub fn new(config: &Config) -> AppState {
+        let store = store::MemoryBackend::new(store::Limits::default()).expect("the default store limits are valid");
+        let data = DataPlane::open(Arc::new(store), graph::Limits::default(), EVENT_SOURCE.to_owned())
+            .expect("an empty in-memory store opens");
+        AppState::with_data(config, Arc::new(data))
+    }
+
+    /// The state of a server running with `config` over `data`.
+    pub fn with_data(config: &Config, data: Arc<DataPlane>) -> AppState {
         AppState {
             limits: config.limits,
+            data,
             metrics: Metrics::new(),
             scheme: if config.tls.is_some() { "https" } else { "http" },
         }
@@ -39,9 +53,13 @@ impl AppState {
     }
 }
 
+/// The CloudEvents `source` of the events this server emits.
+pub(crate) const EVENT_SOURCE: &str = "twinscape";
+
 /// The whole HTTP face as shipped: the operational routes and `routes::data_plane`.
 pub fn router(state: AppState) -> Router {
-    app(state, routes::data_plane())
+    let data_plane = routes::data_plane(&state.limits);
+    app(state, data_plane)
 }
 
 /// Frames `data_plane` (routes that need `api-version`) with `/healthz`, `/metrics`, the fallback and every layer.
@@ -58,6 +76,7 @@ pub fn app(state: AppState, data_plane: Router<AppState>) -> Router {
     Router::new()
         .merge(routes::health::routes())
         .merge(routes::metrics::routes())
+        .merge(routes::events::routes())
         .merge(data_plane)
         .fallback(rejection::unknown_route)
         .layer(DefaultBodyLimit::max(body_bytes_max))

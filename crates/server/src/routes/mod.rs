@@ -10,12 +10,22 @@
 
 use axum::Router;
 
+use crate::config::Limits;
 use crate::router::AppState;
 
+pub(crate) mod events;
 pub(crate) mod health;
+mod listing;
 pub(crate) mod metrics;
+mod models;
+mod precondition;
+mod relationships;
+mod twins;
 
 /// The ADT data-plane routes as shipped. Merge each data-plane route module here.
-pub(crate) fn data_plane() -> Router<AppState> {
+pub(crate) fn data_plane(limits: &Limits) -> Router<AppState> {
     Router::new()
+        .merge(models::routes(limits.models_body_bytes_max.get()))
+        .merge(twins::routes())
+        .merge(relationships::routes())
 }

@@ -1,0 +1,210 @@
+//! The data the data plane serves: the durable store, and each tenant's in-memory graph loaded from it; every write goes through `TenantState::write`, which keeps the two in step.
+//!
+//! A write validates and applies in memory under the tenant's write lock and submits its store ops (records and events) before releasing it, so the store commits in the graph's order; the request is answered only once the store says the ops are durable.
+//! If the store fails, the tenant's graph is reloaded from what is durable and the request gets 503, so memory never holds what the disk lost.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use graph::{Change, GraphError, TenantGraph};
+use serde_json::{Value, json};
+use store::records::{load_tenant, ops_for};
+use store::{Backend, Op, StoreError, TenantId};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The store and the tenants' graphs.
+pub struct DataPlane {
+    store: Arc<dyn Backend>,
+    tenants: RwLock<HashMap<TenantId, Arc<TenantState>>>,
+    graph_limits: graph::Limits,
+    /// The CloudEvents `source` of events this server emits.
+    event_source: String,
+}
+
+/// One tenant: its id and its graph.
+pub struct TenantState {
+    pub id: TenantId,
+    graph: RwLock<TenantGraph>,
+}
+
+impl DataPlane {
+    /// Loads every tenant the store knows (and the default tenant, created empty when new).
+    pub fn open(
+        store: Arc<dyn Backend>,
+        graph_limits: graph::Limits,
+        event_source: String,
+    ) -> Result<DataPlane, StoreError> {
+        let mut tenants = HashMap::new();
+        let mut ids = store.tenants()?;
+        if !ids.contains(&TenantId::default_tenant()) {
+            ids.push(TenantId::default_tenant());
+        }
+        for id in ids {
+            let graph = load_tenant(store.as_ref(), &id, graph_limits.clone())?;
+            tenants.insert(id.clone(), Arc::new(TenantState { id, graph: RwLock::new(graph) }));
+        }
+        Ok(DataPlane { store, tenants: RwLock::new(tenants), graph_limits, event_source })
+    }
+
+    /// The tenant requests are served from; every request uses the default tenant until access control assigns tenants.
+    pub fn tenant(&self) -> Arc<TenantState> {
+        let tenants = self.tenants.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(tenants.get(&TenantId::default_tenant()).expect("the default tenant is loaded at open"))
+    }
+
+    pub fn store(&self) -> &Arc<dyn Backend> {
+        &self.store
+    }
+
+    pub fn event_source(&self) -> &str {
+        &self.event_source
+    }
+
+    /// Every tenant, for metrics.
+    pub fn tenants(&self) -> Vec<Arc<TenantState>> {
+        let tenants = self.tenants.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tenants.values().cloned().collect()
+    }
+}
+
+/// Events a write emits besides those of its graph changes (telemetry).
+pub type ExtraEvents = Vec<Value>;
+
+impl TenantState {
+    /// Runs `f` on a consistent view of the graph.
+    pub fn read<R>(&self, f: impl FnOnce(&TenantGraph) -> R) -> R {
+        let graph = self.graph.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&graph)
+    }
+
+    /// Runs a write: `f` validates and applies it in memory and returns the value to answer with, the graph changes, and any further events; their records and events are committed durably before this returns.
+    pub async fn write<T, F>(&self, data: &DataPlane, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut TenantGraph) -> Result<(T, Vec<Change>, ExtraEvents), GraphError>,
+    {
+        let now = now();
+        let (value, pending) = {
+            let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (value, changes, extra) = f(&mut graph).map_err(ApiError::from)?;
+            let mut ops = ops_for(&self.id, &changes);
+            for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), &now)).chain(extra) {
+                let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
+                ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
+            }
+            (value, data.store().submit(ops))
+        };
+        let outcome = tokio::task::spawn_blocking(move || pending.wait()).await;
+        match outcome {
+            Ok(Ok(_)) => Ok(value),
+            Ok(Err(err)) => Err(self.recover(data, &err)),
+            Err(join) => Err(self.recover(data, &join)),
+        }
+    }
+
+    /// After a failed commit: reload the graph from the store, so memory holds only what is durable.
+    fn recover(&self, data: &DataPlane, cause: &(dyn std::error::Error + 'static)) -> ApiError {
+        tracing::error!(tenant = %self.id, error = %cause, "store commit failed; reloading the tenant from the store");
+        let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match load_tenant(data.store().as_ref(), &self.id, data.graph_limits.clone()) {
+            Ok(reloaded) => *graph = reloaded,
+            Err(err) => {
+                tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
+            }
+        }
+        ApiError::new(ErrorCode::ServiceUnavailable, format!("the change could not be stored: {cause}"))
+    }
+}
+
+/// The current time as ADT writes it: RFC 3339 in UTC with seven fractional digits.
+pub fn now() -> String {
+    format!("{:.7}", jiff::Timestamp::now())
+}
+
+/// The CloudEvents 1.0 notification of a graph change, as ADT emits them; model changes emit none.
+fn change_event(change: &Change, source: &str, now: &str) -> Option<Value> {
+    let (kind, subject, data) = match change {
+        Change::ModelPut(_) | Change::ModelDeleted(_) => return None,
+        Change::TwinCreated(t) => ("Twin.Create", t.id.clone(), t.to_json()),
+        Change::TwinUpdated { twin, patch } => {
+            ("Twin.Update", twin.id.clone(), json!({ "modelId": twin.model(), "patch": patch }))
+        }
+        Change::TwinDeleted(t) => ("Twin.Delete", t.id.clone(), t.to_json()),
+        Change::RelationshipCreated(r) => {
+            ("Relationship.Create", format!("{}/relationships/{}", r.source, r.id), r.to_json())
+        }
+        Change::RelationshipUpdated { relationship: r, source_model, patch } => (
+            "Relationship.Update",
+            format!("{}/relationships/{}", r.source, r.id),
+            json!({ "modelId": source_model, "patch": patch }),
+        ),
+        Change::RelationshipDeleted(r) => {
+            ("Relationship.Delete", format!("{}/relationships/{}", r.source, r.id), r.to_json())
+        }
+    };
+    Some(json!({
+        "specversion": "1.0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "type": format!("Microsoft.DigitalTwins.{kind}"),
+        "source": source,
+        "subject": subject,
+        "time": now,
+        "datacontenttype": "application/json",
+        "data": data,
+    }))
+}
+
+/// The CloudEvents notification of telemetry sent to a twin (or one of its components).
+pub fn telemetry_event(
+    source: &str,
+    twin: &str,
+    component: Option<&str>,
+    model: &str,
+    message_id: &str,
+    data: Value,
+) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": message_id,
+        "type": "microsoft.iot.telemetry",
+        "source": format!("{source}/digitaltwins/{twin}"),
+        "subject": component.unwrap_or_default(),
+        "time": now(),
+        "datacontenttype": "application/json",
+        "dataschema": model,
+        "data": data,
+    })
+}
+
+impl From<GraphError> for ApiError {
+    /// Every graph error as its ADT code; one exhaustive match, so a new variant forces a decision here.
+    fn from(err: GraphError) -> ApiError {
+        use graph::{Clash, Invalid, Missing};
+        let code = match &err {
+            GraphError::InvalidInput { reason, .. } => match reason {
+                Invalid::ValidationFailed => ErrorCode::ValidationFailed,
+                Invalid::JsonPatchInvalid => ErrorCode::JsonPatchInvalid,
+                Invalid::DtdlParserError => ErrorCode::DtdlParserError,
+                Invalid::RelationshipsNotDeleted => ErrorCode::RelationshipsNotDeleted,
+                Invalid::OperationNotAllowed => ErrorCode::OperationNotAllowed,
+                Invalid::ModelDecommissioned => ErrorCode::ModelDecommissioned,
+                Invalid::InvalidRelationship => ErrorCode::InvalidRelationship,
+                Invalid::InvalidArgument => ErrorCode::InvalidArgument,
+            },
+            GraphError::NotFound { what, .. } => match what {
+                Missing::Twin => ErrorCode::DigitalTwinNotFound,
+                Missing::TargetTwin => ErrorCode::TargetTwinNotFound,
+                Missing::Relationship => ErrorCode::RelationshipNotFound,
+                Missing::Model => ErrorCode::ModelNotFound,
+                Missing::Component => ErrorCode::ComponentNotFound,
+            },
+            GraphError::Conflict { reason, .. } => match reason {
+                Clash::ModelAlreadyExists => ErrorCode::ModelAlreadyExists,
+                Clash::ModelReferencesNotDeleted => ErrorCode::ModelReferencesNotDeleted,
+                Clash::PreconditionFailed => ErrorCode::PreconditionFailed,
+            },
+            GraphError::LimitExceeded { .. } => ErrorCode::LimitExceeded,
+        };
+        ApiError::new(code, err.to_string())
+    }
+}

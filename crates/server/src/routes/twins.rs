@@ -1,0 +1,184 @@
+//! `/digitaltwins/{id}`: get, create or replace, patch, delete; its components (get, patch); and telemetry sent to it or to a component.
+//!
+//! Deleting a twin that still has relationships is refused (`RelationshipsNotDeleted`), as ADT does; `?cascade=true` is our extension that deletes them with it.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::data::telemetry_event;
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::router::AppState;
+use crate::routes::precondition::{self, etag};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/digitaltwins/{id}", get(get_twin).put(put_twin).patch(patch_twin).delete(delete_twin))
+        .route("/digitaltwins/{id}/components/{component}", get(get_component).patch(patch_component))
+        .route("/digitaltwins/{id}/telemetry", post(send_telemetry))
+        .route("/digitaltwins/{id}/components/{component}/telemetry", post(send_component_telemetry))
+}
+
+async fn get_twin(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    state
+        .data
+        .tenant()
+        .read(|graph| graph.twin(&id).map(|t| (etag(t.etag), Json(t.to_json()))))
+        .ok_or_else(|| twin_not_found(&id))
+}
+
+async fn put_twin(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    let condition = precondition::for_put(&headers)?;
+    let now = crate::data::now();
+    let twin = state
+        .data
+        .tenant()
+        .write(&state.data, move |graph| {
+            let (twin, changes) = graph.put_twin(&id, body, &condition, &now)?;
+            Ok((twin, changes, Vec::new()))
+        })
+        .await?;
+    Ok((etag(twin.etag), Json(twin.to_json())))
+}
+
+async fn patch_twin(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    let condition = precondition::for_change(&headers)?;
+    let now = crate::data::now();
+    let twin = state
+        .data
+        .tenant()
+        .write(&state.data, move |graph| {
+            let (twin, changes) = graph.patch_twin(&id, &patch, &condition, &now)?;
+            Ok((twin, changes, Vec::new()))
+        })
+        .await?;
+    Ok((StatusCode::NO_CONTENT, etag(twin.etag)))
+}
+
+#[derive(Debug, Deserialize)]
+struct DeleteQuery {
+    cascade: Option<bool>,
+}
+
+async fn delete_twin(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<DeleteQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let condition = precondition::for_change(&headers)?;
+    let cascade = query.cascade.unwrap_or(false);
+    state
+        .data
+        .tenant()
+        .write(&state.data, move |graph| Ok(((), graph.delete_twin(&id, &condition, cascade)?, Vec::new())))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_component(
+    State(state): State<AppState>,
+    Path((id, component)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (value, version) = state.data.tenant().read(|graph| graph.component(&id, &component))?;
+    Ok((etag(version), Json(value)))
+}
+
+async fn patch_component(
+    State(state): State<AppState>,
+    Path((id, component)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    let condition = precondition::for_change(&headers)?;
+    let now = crate::data::now();
+    let twin = state
+        .data
+        .tenant()
+        .write(&state.data, move |graph| {
+            let (twin, changes) = graph.patch_component(&id, &component, &patch, &condition, &now)?;
+            Ok((twin, changes, Vec::new()))
+        })
+        .await?;
+    Ok((StatusCode::NO_CONTENT, etag(twin.etag)))
+}
+
+async fn send_telemetry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    telemetry(state, id, None, headers, body).await
+}
+
+async fn send_component_telemetry(
+    State(state): State<AppState>,
+    Path((id, component)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<impl IntoResponse, ApiError> {
+    telemetry(state, id, Some(component), headers, body).await
+}
+
+/// Records telemetry as a durable `microsoft.iot.telemetry` event; `Message-Id` is required, as ADT requires it.
+async fn telemetry(
+    state: AppState,
+    id: String,
+    component: Option<String>,
+    headers: HeaderMap,
+    body: Value,
+) -> Result<StatusCode, ApiError> {
+    let message_id = headers
+        .get("message-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::missing_argument("The Message-Id header is required."))?
+        .to_owned();
+    let source = state.data.event_source().to_owned();
+    state
+        .data
+        .tenant()
+        .write(&state.data, move |graph| {
+            let twin = graph.twin(&id).ok_or_else(|| graph::GraphError::NotFound {
+                what: graph::Missing::Twin,
+                message: format!("there is no twin with id '{id}'"),
+            })?;
+            let model = match &component {
+                None => twin.model().to_owned(),
+                Some(name) => {
+                    graph.component(&id, name)?;
+                    match graph.model_set().content(twin.model(), name).map(|c| &c.kind) {
+                        Some(model::set::ContentKind::Component { schema }) => schema.to_string(),
+                        _ => twin.model().to_owned(),
+                    }
+                }
+            };
+            let event = telemetry_event(&source, &id, component.as_deref(), &model, &message_id, body);
+            Ok(((), Vec::new(), vec![event]))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn twin_not_found(id: &str) -> ApiError {
+    ApiError::from(graph::GraphError::NotFound {
+        what: graph::Missing::Twin,
+        message: format!("there is no twin with id '{id}'"),
+    })
+}
