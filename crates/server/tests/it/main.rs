@@ -4,6 +4,7 @@
 //! Tests compare what `Reply::render` prints with snapshots; only `TestServer::send` talks to the server.
 //! Test-only routes are mounted through the same data-plane plug-in point as shipped routes (`test_data_plane`), so they get the real layers; none of them ships.
 
+mod dataplane;
 mod operational;
 mod rejections;
 mod tls;
@@ -47,6 +48,38 @@ pub(crate) struct TestServer {
 /// A server with the default configuration, the shipped routes and `test_data_plane`.
 pub(crate) async fn start() -> TestServer {
     start_with(|_| {}, None).await
+}
+
+/// A server with the shipped routes over the embedded store in a fresh data directory.
+pub(crate) async fn start_shipped() -> TestServer {
+    start_shipped_in(tempfile::tempdir().expect("create a data directory")).await
+}
+
+/// A server with the shipped routes over the embedded store in `data_dir` (which may hold data from an earlier server).
+pub(crate) async fn start_shipped_in(data_dir: tempfile::TempDir) -> TestServer {
+    let logs = Logs::default();
+    let log_guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        data_dir: data_dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let bound = server::Server::bind(config).await.expect("the test server binds");
+    let (url, client) = (bound.url(), client(None));
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(bound.run(async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        url,
+        client,
+        shutdown: Some(shutdown),
+        task: Some(task),
+        logs,
+        expected_logs: Vec::new(),
+        _data_dir: data_dir,
+        _log_guard: log_guard,
+    }
 }
 
 /// A server whose default configuration is changed by `configure`, trusted over TLS by the client when `root_pem` is given.
@@ -159,8 +192,19 @@ impl TestServer {
         self.expected_logs.push(fragment);
     }
 
+    /// Stops the server and hands back its data directory, for a restart on the same data.
+    pub(crate) async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        self.halt().await;
+        let dir = tempfile::tempdir().expect("create a placeholder directory");
+        std::mem::replace(&mut self._data_dir, dir)
+    }
+
     /// Signals shutdown, waits for `run` to return, and checks the logs.
     pub(crate) async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
