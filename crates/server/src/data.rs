@@ -193,13 +193,13 @@ impl From<GraphError> for ApiError {
             },
             GraphError::NotFound { what, .. } => match what {
                 Missing::Twin => ErrorCode::DigitalTwinNotFound,
-                Missing::TargetTwin => ErrorCode::TargetTwinNotFound,
+                Missing::TargetTwin => ErrorCode::TargetDigitalTwinNotFound,
                 Missing::Relationship => ErrorCode::RelationshipNotFound,
                 Missing::Model => ErrorCode::ModelNotFound,
                 Missing::Component => ErrorCode::ComponentNotFound,
             },
             GraphError::Conflict { reason, .. } => match reason {
-                Clash::ModelAlreadyExists => ErrorCode::ModelAlreadyExists,
+                Clash::ModelAlreadyExists => ErrorCode::ModelIdAlreadyExists,
                 Clash::ModelReferencesNotDeleted => ErrorCode::ModelReferencesNotDeleted,
                 Clash::PreconditionFailed => ErrorCode::PreconditionFailed,
             },

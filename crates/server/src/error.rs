@@ -53,6 +53,8 @@ pub enum ErrorCode {
     MissingArgument,
     ModelAlreadyExists,
     ModelDecommissioned,
+    /// What the service answers when an uploaded model id exists already (the specification names `ModelAlreadyExists`; the service sends this).
+    ModelIdAlreadyExists,
     ModelNotFound,
     ModelReferencesNotDecommissioned,
     ModelReferencesNotDeleted,
@@ -64,6 +66,8 @@ pub enum ErrorCode {
     RelationshipNotFound,
     RelationshipsNotDeleted,
     SqlQueryError,
+    /// What the service answers for a relationship to a missing twin (the specification names `TargetTwinNotFound`; the service sends this).
+    TargetDigitalTwinNotFound,
     TargetTwinNotFound,
     TimeoutError,
     TwinLimitReached,
@@ -102,6 +106,7 @@ impl ErrorCode {
             ErrorCode::MissingArgument => "MissingArgument",
             ErrorCode::ModelAlreadyExists => "ModelAlreadyExists",
             ErrorCode::ModelDecommissioned => "ModelDecommissioned",
+            ErrorCode::ModelIdAlreadyExists => "ModelIdAlreadyExists",
             ErrorCode::ModelNotFound => "ModelNotFound",
             ErrorCode::ModelReferencesNotDecommissioned => "ModelReferencesNotDecommissioned",
             ErrorCode::ModelReferencesNotDeleted => "ModelReferencesNotDeleted",
@@ -113,6 +118,7 @@ impl ErrorCode {
             ErrorCode::RelationshipNotFound => "RelationshipNotFound",
             ErrorCode::RelationshipsNotDeleted => "RelationshipsNotDeleted",
             ErrorCode::SqlQueryError => "SqlQueryError",
+            ErrorCode::TargetDigitalTwinNotFound => "TargetDigitalTwinNotFound",
             ErrorCode::TargetTwinNotFound => "TargetTwinNotFound",
             ErrorCode::TimeoutError => "TimeoutError",
             ErrorCode::TwinLimitReached => "TwinLimitReached",
@@ -156,8 +162,10 @@ impl ErrorCode {
             | ErrorCode::ModelNotFound
             | ErrorCode::RelationshipNotFound
             | ErrorCode::TargetTwinNotFound
+            | ErrorCode::TargetDigitalTwinNotFound
             | ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::ModelAlreadyExists
+            | ErrorCode::ModelIdAlreadyExists
             | ErrorCode::ModelReferencesNotDecommissioned
             | ErrorCode::ModelReferencesNotDeleted
             | ErrorCode::RelationshipAlreadyExists => StatusCode::CONFLICT,

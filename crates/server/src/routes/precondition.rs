@@ -31,8 +31,19 @@ pub(crate) fn for_change(headers: &HeaderMap) -> Result<Precondition, ApiError> 
     match headers.get(IF_MATCH) {
         None => Ok(Precondition::None),
         Some(v) => {
-            let text = v.to_str().map_err(|_| ApiError::invalid_argument("If-Match must be an ETag or '*'."))?;
-            Ok(Precondition::IfMatch(text.trim().to_owned()))
+            let invalid = || {
+                ApiError::invalid_argument(
+                    "Invalid If-Match header value. Allowed value(s): If-Match: {etag} or If-Match: *",
+                )
+            };
+            let text = v.to_str().map_err(|_| invalid())?.trim();
+            let quoted =
+                |t: &str| t.len() >= 2 && t.starts_with('"') && t.ends_with('"') && !t[1..t.len() - 1].contains('"');
+            let well_formed = text == "*" || quoted(text) || text.strip_prefix("W/").is_some_and(quoted);
+            if !well_formed {
+                return Err(invalid());
+            }
+            Ok(Precondition::IfMatch(text.to_owned()))
         }
     }
 }

@@ -66,9 +66,9 @@ async fn models_lifecycle() {
     check(
         &call(&server, "POST", "/models", &[], Some(json!([models()[2].clone()]))).await,
         expect![[r#"
-        409
-        x-ms-error-code: ModelAlreadyExists
-        {"error":{"code":"ModelAlreadyExists","message":"model 'dtmi:ex:Thermostat;1' already exists","details":[]}}"#]],
+            409
+            x-ms-error-code: ModelIdAlreadyExists
+            {"error":{"code":"ModelIdAlreadyExists","message":"model 'dtmi:ex:Thermostat;1' already exists","details":[]}}"#]],
     );
     check(
         &call(
@@ -280,9 +280,9 @@ async fn relationships_and_deletion_rules() {
         )
         .await,
         expect![[r#"
-        404
-        x-ms-error-code: TargetTwinNotFound
-        {"error":{"code":"TargetTwinNotFound","message":"the target twin 'ghost' does not exist","details":[]}}"#]],
+            404
+            x-ms-error-code: TargetDigitalTwinNotFound
+            {"error":{"code":"TargetDigitalTwinNotFound","message":"the target twin 'ghost' does not exist","details":[]}}"#]],
     );
     check(
         &call(&server, "GET", "/digitaltwins/room1/relationships?relationshipName=contains", &[], None).await,

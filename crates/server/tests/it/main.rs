@@ -4,6 +4,7 @@
 //! Tests compare what `Reply::render` prints with snapshots; only `TestServer::send` talks to the server.
 //! Test-only routes are mounted through the same data-plane plug-in point as shipped routes (`test_data_plane`), so they get the real layers; none of them ships.
 
+mod catalog;
 mod dataplane;
 mod operational;
 mod rejections;
