@@ -43,6 +43,8 @@ pub struct Limits {
     pub body_bytes_max: NonZeroUsize,
     /// Request body bytes of a model upload (`POST /models`); default 4 MiB (ADT allows 1 MiB per model, 250 models per call).
     pub models_body_bytes_max: NonZeroUsize,
+    /// Request body bytes of an import job whose body is the bulk data itself (`PUT /jobs/imports/{id}` with NDJSON); default 1 GiB.
+    pub import_body_bytes_max: NonZeroUsize,
     /// Items on one page of a list; a smaller `max-items-per-page` is honoured, a larger one is capped. Default 100, as ADT's model pages.
     pub page_items_max: NonZeroU32,
     /// Items on one page of query results; default 1000, as ADT.
@@ -95,6 +97,7 @@ pub struct TlsSection {
 pub struct LimitsSection {
     pub body_bytes_max: Option<u64>,
     pub models_body_bytes_max: Option<u64>,
+    pub import_body_bytes_max: Option<u64>,
     pub page_items_max: Option<u64>,
     pub query_page_items_max: Option<u64>,
     pub connections_max: Option<u64>,
@@ -112,6 +115,7 @@ impl Config {
         let LimitsSection {
             body_bytes_max,
             models_body_bytes_max,
+            import_body_bytes_max,
             page_items_max,
             query_page_items_max,
             connections_max,
@@ -139,6 +143,7 @@ impl Config {
             limits: Limits {
                 body_bytes_max: non_zero_usize("limits.body_bytes_max", body_bytes_max)?,
                 models_body_bytes_max: non_zero_usize("limits.models_body_bytes_max", models_body_bytes_max)?,
+                import_body_bytes_max: non_zero_usize("limits.import_body_bytes_max", import_body_bytes_max)?,
                 page_items_max: non_zero_u32("limits.page_items_max", page_items_max)?,
                 query_page_items_max: non_zero_u32("limits.query_page_items_max", query_page_items_max)?,
                 connections_max: non_zero_usize("limits.connections_max", connections_max)?,
@@ -217,6 +222,7 @@ impl ConfigFile {
         let LimitsSection {
             body_bytes_max,
             models_body_bytes_max,
+            import_body_bytes_max,
             page_items_max,
             query_page_items_max,
             connections_max,
@@ -232,6 +238,7 @@ impl ConfigFile {
             limits: LimitsSection {
                 body_bytes_max: limits_over.body_bytes_max.or(body_bytes_max),
                 models_body_bytes_max: limits_over.models_body_bytes_max.or(models_body_bytes_max),
+                import_body_bytes_max: limits_over.import_body_bytes_max.or(import_body_bytes_max),
                 page_items_max: limits_over.page_items_max.or(page_items_max),
                 query_page_items_max: limits_over.query_page_items_max.or(query_page_items_max),
                 connections_max: limits_over.connections_max.or(connections_max),
@@ -313,6 +320,7 @@ mod tests {
                     limits: Limits {
                         body_bytes_max: 32768,
                         models_body_bytes_max: 4194304,
+                        import_body_bytes_max: 1073741824,
                         page_items_max: 100,
                         query_page_items_max: 1000,
                         connections_max: 1024,
@@ -346,6 +354,7 @@ mod tests {
                     limits: Limits {
                         body_bytes_max: 2048,
                         models_body_bytes_max: 4194304,
+                        import_body_bytes_max: 1073741824,
                         page_items_max: 100,
                         query_page_items_max: 1000,
                         connections_max: 1024,

@@ -102,6 +102,26 @@ impl TenantState {
         }
     }
 
+    /// Applies a change that produces its own store ops (bulk import) and blocks until they are durable; on a store failure the tenant is reloaded from the store, as for `write`.
+    pub fn apply_blocking<T>(
+        &self,
+        data: &DataPlane,
+        f: impl FnOnce(&mut TenantGraph) -> (T, Vec<Op>),
+    ) -> Result<T, StoreError> {
+        let (value, pending) = {
+            let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (value, ops) = f(&mut graph);
+            (value, data.store().submit(ops))
+        };
+        match pending.wait() {
+            Ok(_) => Ok(value),
+            Err(err) => {
+                let _ = self.recover(data, &err);
+                Err(err)
+            }
+        }
+    }
+
     /// After a failed commit: reload the graph from the store, so memory holds only what is durable.
     fn recover(&self, data: &DataPlane, cause: &(dyn std::error::Error + 'static)) -> ApiError {
         tracing::error!(tenant = %self.id, error = %cause, "store commit failed; reloading the tenant from the store");

@@ -11,7 +11,7 @@
 //! - `router`: `AppState`, `router`, `app`; `routes`: the route modules and the data-plane plug-in point.
 //! - `error`, `extract`, `rejection`: the ADT error format, for handlers and for framework rejections.
 //! - `api_version`, `paging`: data-plane conventions.
-//! - `data`: the store and the tenants' graphs, and the write path that keeps them in step.
+//! - `data`: the store and the tenants' graphs, and the write path that keeps them in step; `import`: bulk import in durable chunks.
 //! - `trace`, `http_metrics`: request ids and spans; the Prometheus registry and its HTTP layer.
 
 pub mod api_version;
@@ -20,6 +20,8 @@ pub mod data;
 pub mod error;
 pub mod extract;
 mod http_metrics;
+pub mod import;
+pub mod jobs;
 mod listener;
 pub mod paging;
 mod rejection;

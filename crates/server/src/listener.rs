@@ -28,6 +28,7 @@ use store::{EmbeddedBackend, StoreError};
 use crate::config::Config;
 use crate::data::DataPlane;
 use crate::http_metrics::{Metrics, UPKEEP_INTERVAL};
+use crate::jobs::Jobs;
 use crate::router::{self, AppState};
 use crate::{routes, tls};
 
@@ -81,38 +82,26 @@ impl Server {
     /// Opens the embedded store in `config.data_dir` (created when missing), loads every tenant's graph, binds `config.listen` and prepares the shipped routes.
     pub async fn bind(config: Config) -> Result<BoundServer, StartError> {
         let dir = config.data_dir.clone();
-        let opened = tokio::task::spawn_blocking(move || -> Result<DataPlane, StoreError> {
+        let opened = tokio::task::spawn_blocking(move || -> Result<(DataPlane, Jobs), StoreError> {
             std::fs::create_dir_all(&dir)?;
             let backend = EmbeddedBackend::open(&dir, store::Limits::default())?;
-            DataPlane::open(Arc::new(backend), graph::Limits::default(), router::EVENT_SOURCE.to_owned())
+            let data = DataPlane::open(Arc::new(backend), graph::Limits::default(), router::EVENT_SOURCE.to_owned())?;
+            let jobs = Jobs::load(&data)?;
+            Ok((data, jobs))
         })
         .await
         .map_err(|join| {
             StartError::Store(StoreError::Internal { what: format!("loading the store panicked: {join}") })
         })?;
-        let data = opened.map_err(StartError::Store)?;
+        let (data, jobs) = opened.map_err(StartError::Store)?;
         let data_plane = routes::data_plane(&config.limits);
-        Server::bind_with(config, Arc::new(data), data_plane).await
-    }
-
-    /// Binds `config.listen` and serves `data` with the shipped routes (a test can hand in a memory store).
-    pub async fn bind_with_store(config: Config, data: Arc<DataPlane>) -> Result<BoundServer, StartError> {
-        let data_plane = routes::data_plane(&config.limits);
-        Server::bind_with(config, data, data_plane).await
+        let state = AppState::with_data(&config, Arc::new(data), Arc::new(jobs));
+        Server::bind_state(config, state, data_plane).await
     }
 
     /// Binds `config.listen` and prepares `data_plane` in place of the shipped data-plane routes, framed as `router::app` frames them; for tests of the HTTP machinery.
     pub async fn bind_with_data_plane(config: Config, data_plane: Router<AppState>) -> Result<BoundServer, StartError> {
         let state = AppState::new(&config);
-        Server::bind_state(config, state, data_plane).await
-    }
-
-    async fn bind_with(
-        config: Config,
-        data: Arc<DataPlane>,
-        data_plane: Router<AppState>,
-    ) -> Result<BoundServer, StartError> {
-        let state = AppState::with_data(&config, data);
         Server::bind_state(config, state, data_plane).await
     }
 

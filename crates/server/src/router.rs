@@ -14,6 +14,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::config::{Config, Limits};
 use crate::data::DataPlane;
 use crate::http_metrics::Metrics;
+use crate::jobs::Jobs;
 use crate::{api_version, http_metrics, rejection, routes, trace};
 
 /// What every handler can reach; cheap to clone (one per request).
@@ -24,6 +25,8 @@ pub struct AppState {
     pub(crate) limits: Limits,
     /// The store and the tenants' graphs.
     pub(crate) data: Arc<DataPlane>,
+    /// Import jobs.
+    pub(crate) jobs: Arc<Jobs>,
     pub(crate) metrics: Metrics,
     /// `http` or `https`, for absolute links such as `nextLink`.
     pub(crate) scheme: &'static str,
@@ -35,14 +38,16 @@ impl AppState {
         let store = store::MemoryBackend::new(store::Limits::default()).expect("the default store limits are valid");
         let data = DataPlane::open(Arc::new(store), graph::Limits::default(), EVENT_SOURCE.to_owned())
             .expect("an empty in-memory store opens");
-        AppState::with_data(config, Arc::new(data))
+        let jobs = Jobs::load(&data).expect("an empty in-memory store has no jobs to fail on");
+        AppState::with_data(config, Arc::new(data), Arc::new(jobs))
     }
 
     /// The state of a server running with `config` over `data`.
-    pub fn with_data(config: &Config, data: Arc<DataPlane>) -> AppState {
+    pub fn with_data(config: &Config, data: Arc<DataPlane>, jobs: Arc<Jobs>) -> AppState {
         AppState {
             limits: config.limits,
             data,
+            jobs,
             metrics: Metrics::new(),
             scheme: if config.tls.is_some() { "https" } else { "http" },
         }

@@ -15,6 +15,7 @@ use crate::router::AppState;
 
 pub(crate) mod events;
 pub(crate) mod health;
+mod jobs;
 mod listing;
 pub(crate) mod metrics;
 mod models;
@@ -28,4 +29,5 @@ pub(crate) fn data_plane(limits: &Limits) -> Router<AppState> {
         .merge(models::routes(limits.models_body_bytes_max.get()))
         .merge(twins::routes())
         .merge(relationships::routes())
+        .merge(jobs::routes(limits.import_body_bytes_max.get()))
 }

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod dataplane;
+mod jobs;
 mod operational;
 mod rejections;
 mod tls;
