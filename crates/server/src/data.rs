@@ -16,6 +16,8 @@ use crate::error::{ApiError, ErrorCode};
 /// The store and the tenants' graphs.
 pub struct DataPlane {
     store: Arc<dyn Backend>,
+    /// Latency of store commits as the write path waits for them.
+    commits: CommitLatency,
     tenants: RwLock<HashMap<TenantId, Arc<TenantState>>>,
     graph_limits: graph::Limits,
     /// The CloudEvents `source` of events this server emits.
@@ -44,7 +46,20 @@ impl DataPlane {
             let graph = load_tenant(store.as_ref(), &id, graph_limits.clone())?;
             tenants.insert(id.clone(), Arc::new(TenantState { id, graph: RwLock::new(graph) }));
         }
-        Ok(DataPlane { store, tenants: RwLock::new(tenants), graph_limits, event_source })
+        Ok(DataPlane {
+            store,
+            commits: CommitLatency::default(),
+            tenants: RwLock::new(tenants),
+            graph_limits,
+            event_source,
+        })
+    }
+
+    /// Opens the embedded store in `dir` (created when missing) and loads it; fails while a server holds the directory.
+    pub fn open_dir(dir: &std::path::Path) -> Result<DataPlane, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let backend = store::EmbeddedBackend::open(dir, store::Limits::default())?;
+        DataPlane::open(Arc::new(backend), graph::Limits::default(), crate::router::EVENT_SOURCE.to_owned())
     }
 
     /// The tenant requests are served from; every request uses the default tenant until access control assigns tenants.
@@ -61,10 +76,54 @@ impl DataPlane {
         &self.event_source
     }
 
+    pub fn commit_latency(&self) -> &CommitLatency {
+        &self.commits
+    }
+
     /// Every tenant, for metrics.
     pub fn tenants(&self) -> Vec<Arc<TenantState>> {
         let tenants = self.tenants.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         tenants.values().cloned().collect()
+    }
+}
+
+/// A Prometheus-style histogram of store commit latency, kept with atomics so the write path records without locks.
+#[derive(Default)]
+pub struct CommitLatency {
+    /// Counts per bucket upper bound (`COMMIT_BUCKETS_SECONDS`), not cumulative; the last slot is +Inf.
+    buckets: [std::sync::atomic::AtomicU64; COMMIT_BUCKETS_SECONDS.len() + 1],
+    sum_nanos: std::sync::atomic::AtomicU64,
+    count: std::sync::atomic::AtomicU64,
+}
+
+/// Bucket upper bounds of `CommitLatency`, in seconds: 100 µs to 1 s.
+pub const COMMIT_BUCKETS_SECONDS: [f64; 9] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1.0];
+
+impl CommitLatency {
+    fn observe(&self, elapsed: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let seconds = elapsed.as_secs_f64();
+        let slot = COMMIT_BUCKETS_SECONDS.iter().position(|b| seconds <= *b).unwrap_or(COMMIT_BUCKETS_SECONDS.len());
+        self.buckets[slot].fetch_add(1, Relaxed);
+        self.sum_nanos.fetch_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    /// The Prometheus text exposition of the histogram `name`.
+    pub fn render(&self, name: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        use std::sync::atomic::Ordering::Relaxed;
+        let _ = writeln!(out, "# HELP {name} Time a write waits for its store commit (group commit and fsync).");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (i, bound) in COMMIT_BUCKETS_SECONDS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.buckets[COMMIT_BUCKETS_SECONDS.len()].load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_nanos.load(Relaxed) as f64 / 1e9);
+        let _ = writeln!(out, "{name}_count {}", self.count.load(Relaxed));
     }
 }
 
@@ -94,7 +153,9 @@ impl TenantState {
             }
             (value, data.store().submit(ops))
         };
+        let started = std::time::Instant::now();
         let outcome = tokio::task::spawn_blocking(move || pending.wait()).await;
+        data.commits.observe(started.elapsed());
         match outcome {
             Ok(Ok(_)) => Ok(value),
             Ok(Err(err)) => Err(self.recover(data, &err)),

@@ -4,6 +4,7 @@
 //! Imports emit no per-record events: a bulk load is not a stream of changes that routes should fan out.
 
 use graph::bulk::{Bulk, LineError, Report};
+pub use graph::bulk::{Format, detect, parse};
 use store::records::ops_for;
 
 use crate::data::{DataPlane, TenantState};

@@ -35,4 +35,5 @@ pub use config::{Config, Limits, TlsConfig};
 pub use error::{ApiError, ErrorCode};
 pub use listener::{BoundServer, Server, StartError};
 pub use router::{AppState, app, router};
+pub use store::StoreError;
 pub use trace::REQUEST_ID_HEADER;

@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
-use store::{EmbeddedBackend, StoreError};
+use store::StoreError;
 
 use crate::config::Config;
 use crate::data::DataPlane;
@@ -83,9 +83,7 @@ impl Server {
     pub async fn bind(config: Config) -> Result<BoundServer, StartError> {
         let dir = config.data_dir.clone();
         let opened = tokio::task::spawn_blocking(move || -> Result<(DataPlane, Jobs), StoreError> {
-            std::fs::create_dir_all(&dir)?;
-            let backend = EmbeddedBackend::open(&dir, store::Limits::default())?;
-            let data = DataPlane::open(Arc::new(backend), graph::Limits::default(), router::EVENT_SOURCE.to_owned())?;
+            let data = DataPlane::open_dir(&dir)?;
             let jobs = Jobs::load(&data)?;
             Ok((data, jobs))
         })

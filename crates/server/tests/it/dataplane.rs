@@ -428,3 +428,24 @@ async fn snapshot_reads(server: &TestServer) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test]
+async fn metrics_show_graph_sizes_and_commit_latency() {
+    let server = start_shipped().await;
+    seed(&server).await;
+    let metrics = server.get("/metrics").await.body;
+    for line in [
+        "twinscape_twins{tenant=\"default\"} 2",
+        "twinscape_models{tenant=\"default\"} 3",
+        "twinscape_relationships{tenant=\"default\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    let commits: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("twinscape_store_commit_seconds_count "))
+        .and_then(|n| n.parse().ok())
+        .expect("a commit count");
+    assert_eq!(commits, 3, "one model upload and two twin writes were committed");
+    server.stop().await;
+}
