@@ -32,6 +32,9 @@ pub(crate) struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Load a demo building (two floors, eight rooms, a sensor in each) and simulate its sensors, so there is something alive to look at.
+    #[arg(long)]
+    demo: bool,
 }
 
 /// Runs the server until a shutdown signal, announcing its address on `announce`.
@@ -51,7 +54,7 @@ pub(crate) fn run(args: ServeArgs, announce: &mut dyn Write) -> Result<()> {
 }
 
 fn config(args: ServeArgs) -> Result<Config> {
-    let ServeArgs { config, data_dir, listen, tls_cert, tls_key } = args;
+    let ServeArgs { config, data_dir, listen, tls_cert, tls_key, demo } = args;
     let mut layers = ConfigFile::embedded();
     if let Some(path) = config {
         let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
@@ -59,7 +62,7 @@ fn config(args: ServeArgs) -> Result<Config> {
     }
     layers = layers.overlay(ConfigFile::from_env(std::env::vars_os())?);
     let flags = ConfigFile {
-        server: ServerSection { listen, data_dir, ..ServerSection::default() },
+        server: ServerSection { listen, data_dir, demo: demo.then_some(true), ..ServerSection::default() },
         tls: TlsSection { cert_path: tls_cert, key_path: tls_key },
         ..ConfigFile::default()
     };

@@ -24,6 +24,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long a client may take to complete the TLS handshake before its connection is closed.
     pub tls_handshake_timeout: Duration,
+    /// Load the demo building (idempotently) and simulate its sensors, so a newcomer sees the server alive.
+    pub demo: bool,
     pub limits: Limits,
 }
 
@@ -80,6 +82,7 @@ pub struct ServerSection {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub shutdown_grace_ms: Option<u64>,
+    pub demo: Option<bool>,
     pub tls_handshake_timeout_ms: Option<u64>,
 }
 
@@ -110,7 +113,7 @@ impl Config {
     /// Validates merged layers; every field of `ConfigFile` is destructured here, so a new field cannot be forgotten.
     pub fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
         let ConfigFile { server, tls, limits } = file;
-        let ServerSection { listen, data_dir, shutdown_grace_ms, tls_handshake_timeout_ms } = server;
+        let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
         let LimitsSection {
             body_bytes_max,
@@ -136,6 +139,7 @@ impl Config {
             data_dir,
             tls,
             shutdown_grace: Duration::from_millis(required("server.shutdown_grace_ms", shutdown_grace_ms)?),
+            demo: required("server.demo", demo)?,
             tls_handshake_timeout: Duration::from_millis(positive(
                 "server.tls_handshake_timeout_ms",
                 tls_handshake_timeout_ms,
@@ -217,7 +221,7 @@ impl ConfigFile {
     pub fn overlay(self, over: ConfigFile) -> ConfigFile {
         let ConfigFile { server, tls, limits } = self;
         let ConfigFile { server: server_over, tls: tls_over, limits: limits_over } = over;
-        let ServerSection { listen, data_dir, shutdown_grace_ms, tls_handshake_timeout_ms } = server;
+        let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
         let LimitsSection {
             body_bytes_max,
@@ -232,6 +236,7 @@ impl ConfigFile {
                 listen: server_over.listen.or(listen),
                 data_dir: server_over.data_dir.or(data_dir),
                 shutdown_grace_ms: server_over.shutdown_grace_ms.or(shutdown_grace_ms),
+                demo: server_over.demo.or(demo),
                 tls_handshake_timeout_ms: server_over.tls_handshake_timeout_ms.or(tls_handshake_timeout_ms),
             },
             tls: TlsSection { cert_path: tls_over.cert_path.or(cert_path), key_path: tls_over.key_path.or(key_path) },
@@ -317,6 +322,7 @@ mod tests {
                     tls: None,
                     shutdown_grace: 10s,
                     tls_handshake_timeout: 10s,
+                    demo: false,
                     limits: Limits {
                         body_bytes_max: 32768,
                         models_body_bytes_max: 4194304,
@@ -351,6 +357,7 @@ mod tests {
                     ),
                     shutdown_grace: 10s,
                     tls_handshake_timeout: 10s,
+                    demo: false,
                     limits: Limits {
                         body_bytes_max: 2048,
                         models_body_bytes_max: 4194304,
@@ -369,12 +376,12 @@ mod tests {
             "[server]\nlisen = \"x\"\n",
             &[],
             expect![[r#"
-            error: read test.toml: TOML parse error at line 2, column 1
-              |
-            2 | lisen = "x"
-              | ^^^^^
-            unknown field `lisen`, expected one of `listen`, `data_dir`, `shutdown_grace_ms`, `tls_handshake_timeout_ms`
-        "#]],
+                error: read test.toml: TOML parse error at line 2, column 1
+                  |
+                2 | lisen = "x"
+                  | ^^^^^
+                unknown field `lisen`, expected one of `listen`, `data_dir`, `shutdown_grace_ms`, `demo`, `tls_handshake_timeout_ms`
+            "#]],
         );
         check(
             "",

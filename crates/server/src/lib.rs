@@ -17,6 +17,7 @@
 pub mod api_version;
 pub mod config;
 pub mod data;
+pub mod demo;
 pub mod error;
 pub mod extract;
 mod http_metrics;

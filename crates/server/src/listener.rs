@@ -76,14 +76,20 @@ pub struct BoundServer {
     app: Router,
     metrics: Metrics,
     config: Config,
+    /// The data plane, for background work such as the demo simulation.
+    data: Arc<DataPlane>,
 }
 
 impl Server {
     /// Opens the embedded store in `config.data_dir` (created when missing), loads every tenant's graph, binds `config.listen` and prepares the shipped routes.
     pub async fn bind(config: Config) -> Result<BoundServer, StartError> {
         let dir = config.data_dir.clone();
+        let demo = config.demo;
         let opened = tokio::task::spawn_blocking(move || -> Result<(DataPlane, Jobs), StoreError> {
             let data = DataPlane::open_dir(&dir)?;
+            if demo {
+                crate::demo::load(&data).map_err(|e| StoreError::Internal { what: format!("load the demo building: {e}") })?;
+            }
             let jobs = Jobs::load(&data)?;
             Ok((data, jobs))
         })
@@ -109,13 +115,14 @@ impl Server {
         data_plane: Router<AppState>,
     ) -> Result<BoundServer, StartError> {
         let metrics = state.metrics.clone();
+        let data = Arc::clone(&state.data);
         let app = router::app(state, data_plane);
         // TLS files are read before the socket is bound, so a bad certificate never leaves a port half open.
         let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let address = config.listen;
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { address, source })?;
-        Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config })
+        Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config, data })
     }
 }
 
@@ -133,7 +140,8 @@ impl BoundServer {
 
     /// Serves connections until `shutdown` completes, then stops accepting and waits up to `Config::shutdown_grace` for open connections.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let BoundServer { listener, local_addr, acceptor, app, metrics, config } = self;
+        let BoundServer { listener, local_addr, acceptor, app, metrics, config, data } = self;
+        let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(data))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {
             let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
