@@ -3,8 +3,10 @@
 //! Only this file writes to the terminal; command modules return text, so they stay testable and the printing rule of STYLE.md holds.
 //! The exception is `serve`, which runs until stopped: it writes its one address line to the stdout handle this file gives it, and logs to stderr through `tracing`.
 //! Exit codes: 0 when the command's answer is "yes" (a valid, complete model set; an interface found in one; a server that stopped on a signal), 1 when it is "no", 2 for usage and I/O errors.
-//! The CLI has `models` and `serve`; the other commands arrive with their crates.
+//! The CLI has `serve`, `models`, `import`, `export` and `bench`; each lives in its own module.
 
+mod bench;
+mod bulk;
 mod input;
 mod interface;
 mod report;
@@ -35,6 +37,12 @@ enum Command {
     Models(ModelsCommand),
     /// Run the server: the HTTP API, metrics at /metrics and health at /healthz, until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Import ADT bulk-import NDJSON or explorer JSON into a running server or a stopped server's data directory; idempotent, every bad line reported.
+    Import(bulk::ImportArgs),
+    /// Export the graph as bulk-import NDJSON (it imports back to an identical graph).
+    Export(bulk::ExportArgs),
+    /// Load-test a running server over HTTP with a synthetic portfolio (loopback only unless --allow-remote); prints throughput and p50/p99/max latency per phase.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -129,10 +137,13 @@ fn run(cli: Cli) -> Result<Output> {
             let outcome = model::parse(&documents, &args.extensions.options());
             Ok(interface::show(&documents, &outcome, &args.dtmi, args.json))
         }
+        Command::Import(args) => bulk::import(args),
+        Command::Export(args) => bulk::export(args),
         Command::Serve(args) => {
             serve::run(args, &mut std::io::stdout())?;
             Ok(Output { stdout: String::new(), stderr: String::new(), success: true })
         }
+        Command::Bench(args) => bench::run(args, &mut std::io::stderr()),
     }
 }
 

@@ -22,7 +22,11 @@ pub fn load(data: &DataPlane) -> Result<(), crate::import::ImportError> {
     for e in &progress.errors {
         tracing::warn!(line = e.line, error = %e.message, "demo record not loaded");
     }
-    tracing::info!(twins = progress.twins_written, relationships = progress.relationships_written, "demo building loaded");
+    tracing::info!(
+        twins = progress.twins_written,
+        relationships = progress.relationships_written,
+        "demo building loaded"
+    );
     Ok(())
 }
 

@@ -88,7 +88,8 @@ impl Server {
         let opened = tokio::task::spawn_blocking(move || -> Result<(DataPlane, Jobs), StoreError> {
             let data = DataPlane::open_dir(&dir)?;
             if demo {
-                crate::demo::load(&data).map_err(|e| StoreError::Internal { what: format!("load the demo building: {e}") })?;
+                crate::demo::load(&data)
+                    .map_err(|e| StoreError::Internal { what: format!("load the demo building: {e}") })?;
             }
             let jobs = Jobs::load(&data)?;
             Ok((data, jobs))

@@ -3,6 +3,9 @@
 //! Only `run` starts the binary; tests go through it and the `check*` helpers of each module.
 //! The parser's own rules are tested in the `model` crate; these tests check what the CLI promises: paths, exit codes, report shapes.
 
+mod bench;
+mod bulk;
+mod crash;
 mod serve;
 mod show;
 mod validate;

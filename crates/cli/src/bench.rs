@@ -1,0 +1,271 @@
+//! `twinscape bench`: generates the synthetic portfolio, drives a running server through a scenario over HTTP, and reports each phase's throughput and p50/p99/max latency as a table or as one JSON document.
+//!
+//! Traffic goes only to `--server`, and only when it is a loopback address (or a name that resolves only to loopback addresses) unless `--allow-remote` is given; the check happens before any connection is made.
+//! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch and mixed send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
+//! A run takes minutes, so progress lines go to the writer `main` hands over (stderr) as phases finish; the results come back as `Output`, and the exit code is 0 only when no request failed.
+//! The portfolio and its models are `portfolio`'s; connections, timing and counting are `load`'s.
+
+mod load;
+mod portfolio;
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::Output;
+use load::{Bound, Driver, Phase, PhaseReport, Target};
+use portfolio::{Kind, Portfolio, TWINS_MAX, TWINS_MIN};
+
+/// The longest any phase runs; create and relate of a large portfolio on a slow server stop here and are reported as cut short.
+const PHASE_TIME_MAX: Duration = Duration::from_secs(600);
+/// The most requests of a read, patch or mixed phase.
+const OPERATIONS_MAX: u64 = 100_000_000;
+
+#[derive(Args)]
+pub(crate) struct BenchArgs {
+    /// The server to drive, as http://HOST:PORT (plain HTTP). Only loopback addresses (127.0.0.0/8, ::1, or a name resolving only to them) are accepted unless --allow-remote is given.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Allow a --server that is not a loopback address. Without it, bench refuses to send traffic off this machine.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Twins in the synthetic portfolio (tenants → sites → buildings → floors → rooms → devices → sensors, one site per 2,000 twins); create and relate send one request per twin.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(TWINS_MIN..=TWINS_MAX))]
+    twins: u64,
+    /// Concurrent HTTP/1.1 keep-alive connections, one request in flight on each.
+    #[arg(long, value_name = "C", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    connections: u64,
+    /// Seed of the portfolio (its shape, ids and property values) and of the random choices of each connection.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+    /// What to send; `all` runs create, relate, read and patch in that order. relate, read, patch and mixed expect the twins of the same --twins and --seed to exist.
+    #[arg(long, value_enum, default_value_t = Scenario::All)]
+    scenario: Scenario,
+    /// Run each read, patch or mixed phase for this many seconds (at most 600).
+    #[arg(long, value_name = "D", conflicts_with = "operations", value_parser = clap::value_parser!(u64).range(1..=600))]
+    duration_secs: Option<u64>,
+    /// Send this many requests in each read, patch or mixed phase [default: as many as --twins]; a phase stops after 600 s regardless.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=OPERATIONS_MAX))]
+    operations: Option<u64>,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// PUT every twin, parents before children.
+    Create,
+    /// PUT the containment relationships (contains, hasDevice, hasSensor).
+    Relate,
+    /// GET random twins.
+    Read,
+    /// JSON Patch replace of a numeric property of random twins.
+    Patch,
+    /// 70% read, 25% patch, 5% create.
+    Mixed,
+    /// create, relate, read, patch in order, each reported.
+    All,
+}
+
+/// Runs the benchmark and returns the report; `progress` gets a line as each step finishes.
+pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
+    let target = target(&args.server, args.allow_remote)?;
+    let portfolio = Arc::new(Portfolio::generate(args.twins as usize, args.seed));
+    let phases = match args.scenario {
+        Scenario::Create => vec![Phase::Create],
+        Scenario::Relate => vec![Phase::Relate],
+        Scenario::Read => vec![Phase::Read],
+        Scenario::Patch => vec![Phase::Patch],
+        Scenario::Mixed => vec![Phase::Mixed],
+        Scenario::All => vec![Phase::Create, Phase::Relate, Phase::Read, Phase::Patch],
+    };
+    // Progress is a courtesy; a closed stderr must not stop a run, so write errors are ignored.
+    let _ = writeln!(
+        progress,
+        "bench: {} twins ({}), seed {}, {} connections to {}",
+        args.twins,
+        portfolio.summary(),
+        args.seed,
+        args.connections,
+        target.base
+    );
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")?;
+    let reports = runtime.block_on(async {
+        let driver = Driver::new(&target, args.connections as usize, Arc::clone(&portfolio))?;
+        let uploaded = driver.upload_models().await?;
+        let _ = writeln!(progress, "bench: models {}", if uploaded { "uploaded" } else { "already there" });
+        let mut reports = Vec::new();
+        for phase in phases {
+            let report = driver.run(phase, bound(&args, phase)).await;
+            let _ = writeln!(
+                progress,
+                "bench: {}: {} ops, {} errors in {:.1} s",
+                phase.name(),
+                report.ops,
+                report.errors,
+                report.elapsed.as_secs_f64()
+            );
+            reports.push(report);
+        }
+        anyhow::Ok(reports)
+    })?;
+    let success = reports.iter().all(|r| r.errors == 0 && !r.cut_short);
+    let stdout = if args.json { json_report(&args, &target, &portfolio, &reports) } else { table_report(&reports) };
+    Ok(Output { stdout, stderr: String::new(), success })
+}
+
+/// Where a phase stops: create and relate go through the portfolio under the time cap; the others by the flags.
+fn bound(args: &BenchArgs, phase: Phase) -> Bound {
+    match (phase, args.duration_secs) {
+        (Phase::Create | Phase::Relate, _) => Bound { operations: 0, time: PHASE_TIME_MAX, timed: false },
+        (_, Some(secs)) => Bound { operations: OPERATIONS_MAX, time: Duration::from_secs(secs), timed: true },
+        (_, None) => Bound { operations: args.operations.unwrap_or(args.twins), time: PHASE_TIME_MAX, timed: false },
+    }
+}
+
+/// Checks `--server` and, unless `allow_remote`, that every address it stands for is a loopback address.
+fn target(server: &str, allow_remote: bool) -> Result<Target> {
+    let url = reqwest::Url::parse(server).with_context(|| format!("read --server {server}"))?;
+    if url.scheme() != "http" {
+        bail!("--server {server}: bench speaks plain http:// (serve without TLS for a load test)");
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        bail!("--server {server}: give only http://HOST:PORT");
+    }
+    let host = url.host_str().with_context(|| format!("--server {server} names no host"))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    let addresses: Vec<SocketAddr> = match literal {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => (host, port).to_socket_addrs().with_context(|| format!("resolve {host}"))?.collect(),
+    };
+    let Some(first) = addresses.first().copied() else { bail!("{host} resolves to no address") };
+    if !allow_remote && let Some(remote) = addresses.iter().find(|address| !address.ip().is_loopback()) {
+        bail!(
+            "--server {server} is not a loopback address ({}); bench sends traffic only to this machine unless --allow-remote is given",
+            remote.ip()
+        );
+    }
+    let pin = literal.is_none().then(|| (host.to_owned(), first));
+    Ok(Target { base: url.origin().ascii_serialization(), pin })
+}
+
+fn table_report(reports: &[PhaseReport]) -> String {
+    let mut rows =
+        vec![["scenario", "ops", "errors", "ops/s", "p50 ms", "p99 ms", "max ms"].map(String::from).to_vec()];
+    for r in reports {
+        rows.push(vec![
+            r.phase.name().to_owned(),
+            r.ops.to_string(),
+            r.errors.to_string(),
+            format!("{:.0}", r.ops_per_s()),
+            format!("{:.3}", r.latency_ms(0.5)),
+            format!("{:.3}", r.latency_ms(0.99)),
+            format!("{:.3}", r.latency_ms(1.0)),
+        ]);
+    }
+    let mut out = crate::table::render(&rows, "");
+    for r in reports {
+        if r.cut_short {
+            out.push_str(&format!(
+                "{} stopped at the {} s cap before sending everything\n",
+                r.phase.name(),
+                PHASE_TIME_MAX.as_secs()
+            ));
+        }
+        if !r.error_samples.is_empty() {
+            out.push_str(&format!("first errors of {} ({} in all):\n", r.phase.name(), r.errors));
+            for sample in &r.error_samples {
+                out.push_str(&format!("  {sample}\n"));
+            }
+        }
+    }
+    out
+}
+
+fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports: &[PhaseReport]) -> String {
+    let round = |value: f64, places: i32| {
+        let scale = 10f64.powi(places);
+        (value * scale).round() / scale
+    };
+    let counts: serde_json::Map<String, serde_json::Value> = Kind::ALL
+        .iter()
+        .zip(&portfolio.levels)
+        .map(|(kind, range)| (kind.plural().to_owned(), json!(range.len())))
+        .collect();
+    let scenarios: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "scenario": r.phase.name(),
+                "ops": r.ops,
+                "errors": r.errors,
+                "elapsed_s": round(r.elapsed.as_secs_f64(), 3),
+                "ops_per_s": round(r.ops_per_s(), 1),
+                "latency_ms_p50": round(r.latency_ms(0.5), 3),
+                "latency_ms_p99": round(r.latency_ms(0.99), 3),
+                "latency_ms_max": round(r.latency_ms(1.0), 3),
+                "cut_short": r.cut_short,
+                "error_samples": r.error_samples,
+            })
+        })
+        .collect();
+    let document = json!({
+        "server": target.base,
+        "twins": args.twins,
+        "connections": args.connections,
+        "seed": args.seed,
+        "portfolio": counts,
+        "scenarios": scenarios,
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("a JSON value encodes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    /// Renders what `target` makes of a --server value: its base and pinned address, or its error.
+    fn check_target(server: &str, allow_remote: bool, expect: Expect) {
+        let actual = match super::target(server, allow_remote) {
+            Ok(target) => format!("{} {:?}", target.base, target.pin),
+            Err(err) => format!("error: {err:#}"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn only_loopback_servers_unless_allowed() {
+        check_target("http://127.0.0.1:8080", false, expect!["http://127.0.0.1:8080 None"]);
+        check_target("http://[::1]:9000/", false, expect!["http://[::1]:9000 None"]);
+        check_target(
+            "http://192.0.2.1:8080",
+            false,
+            expect![
+                "error: --server http://192.0.2.1:8080 is not a loopback address (192.0.2.1); bench sends traffic only to this machine unless --allow-remote is given"
+            ],
+        );
+        check_target("http://192.0.2.1:8080", true, expect!["http://192.0.2.1:8080 None"]);
+        check_target(
+            "https://127.0.0.1:8443",
+            false,
+            expect![
+                "error: --server https://127.0.0.1:8443: bench speaks plain http:// (serve without TLS for a load test)"
+            ],
+        );
+        check_target(
+            "http://127.0.0.1:8080/digitaltwins",
+            false,
+            expect!["error: --server http://127.0.0.1:8080/digitaltwins: give only http://HOST:PORT"],
+        );
+    }
+}

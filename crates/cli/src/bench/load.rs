@@ -1,0 +1,401 @@
+//! The load side of `twinscape bench`: one HTTP/1.1 keep-alive connection per worker task, each request timed, phases bounded in count and time.
+//!
+//! Each connection has its own reqwest client whose pool keeps at most one idle connection; a worker sends one request at a time on it, so the server sees exactly `--connections` connections, each reused.
+//! A request counts as an operation only when the server answered 2xx and its body was read; anything else is an error, kept out of the histogram and the throughput, and its first few messages are kept for the report.
+//! What is sent is derived from the `portfolio`; checking that the target is allowed and rendering results belong to `bench`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use hdrhistogram::Histogram;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Client, Method};
+use serde_json::json;
+
+use super::portfolio::{Kind, Portfolio, Rng};
+
+/// The ADT data-plane version every request names.
+pub(crate) const API_VERSION: &str = "2023-10-31";
+/// Error messages kept per phase for the report.
+pub(crate) const ERROR_SAMPLES_MAX: usize = 5;
+/// Characters of an error response body kept in a message.
+const ERROR_BODY_CHARS_MAX: usize = 300;
+/// How long one request may take before it counts as an error; also bounds the histograms.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The highest latency the histograms record, in microseconds; longer ones (only possible in the instant before a timeout) are clamped.
+const LATENCY_US_MAX: u64 = 60_000_000;
+/// Mixed traffic, in percent: reads below the first threshold, patches below the second, creates above.
+const MIXED_READ_PERCENT: usize = 70;
+const MIXED_PATCH_PERCENT: usize = 95;
+
+/// One kind of traffic, reported as one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// PUT every twin of the portfolio, one level after another (parents before children).
+    Create,
+    /// PUT the relationship from every twin's parent to it.
+    Relate,
+    /// GET random twins of the portfolio.
+    Read,
+    /// JSON Patch `replace` of the numeric property of random twins.
+    Patch,
+    /// 70% read, 25% patch, 5% create of extra sensors.
+    Mixed,
+}
+
+impl Phase {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Phase::Create => "create",
+            Phase::Relate => "relate",
+            Phase::Read => "read",
+            Phase::Patch => "patch",
+            Phase::Mixed => "mixed",
+        }
+    }
+}
+
+/// Where a phase stops: after `operations` requests or at `time`, whichever comes first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bound {
+    /// Requests of a read, patch or mixed phase; create and relate send one request per twin instead.
+    pub(crate) operations: u64,
+    pub(crate) time: Duration,
+    /// Whether `time` is the plan (`--duration-secs`) rather than a safety cap; only a cap that cuts a phase short is reported.
+    pub(crate) timed: bool,
+}
+
+/// The server to drive.
+pub(crate) struct Target {
+    /// `http://HOST:PORT`, without a trailing slash.
+    pub(crate) base: String,
+    /// A host name and the checked address it must connect to, so the connection goes where the loopback check looked.
+    pub(crate) pin: Option<(String, SocketAddr)>,
+}
+
+/// What one phase measured.
+pub(crate) struct PhaseReport {
+    pub(crate) phase: Phase,
+    /// Requests answered 2xx.
+    pub(crate) ops: u64,
+    /// Requests that failed or were answered otherwise.
+    pub(crate) errors: u64,
+    pub(crate) elapsed: Duration,
+    /// Latencies of the `ops`, in microseconds.
+    pub(crate) histogram: Histogram<u64>,
+    pub(crate) error_samples: Vec<String>,
+    /// The time cap stopped the phase before it sent everything it planned.
+    pub(crate) cut_short: bool,
+}
+
+impl PhaseReport {
+    pub(crate) fn ops_per_s(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// A latency quantile (0.5, 0.99, 1.0 for the maximum) in milliseconds; zero when nothing succeeded.
+    pub(crate) fn latency_ms(&self, quantile: f64) -> f64 {
+        if self.histogram.is_empty() {
+            return 0.0;
+        }
+        let us = if quantile >= 1.0 { self.histogram.max() } else { self.histogram.value_at_quantile(quantile) };
+        us as f64 / 1_000.0
+    }
+}
+
+/// The connections to one server and the portfolio they send.
+pub(crate) struct Driver {
+    base: String,
+    clients: Vec<Client>,
+    portfolio: Arc<Portfolio>,
+}
+
+impl Driver {
+    pub(crate) fn new(target: &Target, connections: usize, portfolio: Arc<Portfolio>) -> Result<Driver> {
+        let clients = (0..connections).map(|_| client(target)).collect::<Result<Vec<_>>>()?;
+        Ok(Driver { base: target.base.clone(), clients, portfolio })
+    }
+
+    /// Uploads the built-in models; `false` when the server has them already (409 `…AlreadyExists`).
+    pub(crate) async fn upload_models(&self) -> Result<bool> {
+        let body = serde_json::to_vec(&super::portfolio::models()).context("encode the bench models")?;
+        let response = self.clients[0]
+            .post(format!("{}/models?api-version={API_VERSION}", self.base))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", chain(&err)))
+            .context("upload the bench models")?;
+        let status = response.status();
+        let text = response.text().await.context("read the model upload's answer")?;
+        match status.as_u16() {
+            200..=299 => Ok(true),
+            409 if text.contains("AlreadyExists") => Ok(false),
+            _ => bail!("upload the bench models: {status}: {}", truncate(&text)),
+        }
+    }
+
+    /// Runs one phase on every connection until its work is done or its bound is reached.
+    pub(crate) async fn run(&self, phase: Phase, bound: Bound) -> PhaseReport {
+        let portfolio = &self.portfolio;
+        // Each slice is (first twin index, requests); create goes level by level so that parents exist before their children.
+        let slices: Vec<(usize, u64)> = match phase {
+            Phase::Create => portfolio.levels.iter().map(|level| (level.start, level.len() as u64)).collect(),
+            Phase::Relate => {
+                let first = portfolio.levels[1].start;
+                vec![(first, (portfolio.twins.len() - first) as u64)]
+            }
+            Phase::Read | Phase::Patch | Phase::Mixed => vec![(0, bound.operations)],
+        };
+        let started = Instant::now();
+        let deadline = started + bound.time;
+        let mut total = Tally::new();
+        let mut error_samples = Vec::new();
+        let planned: u64 = slices.iter().map(|(_, operations)| operations).sum();
+        for (start, operations) in slices {
+            if Instant::now() >= deadline {
+                break;
+            }
+            let job = Arc::new(Job {
+                phase,
+                base: self.base.clone(),
+                portfolio: Arc::clone(portfolio),
+                next: AtomicU64::new(0),
+                start,
+                operations,
+                deadline,
+                samples: Mutex::new(Vec::new()),
+            });
+            let workers: Vec<_> = self
+                .clients
+                .iter()
+                .enumerate()
+                .map(|(connection, client)| tokio::spawn(work(Arc::clone(&job), client.clone(), connection)))
+                .collect();
+            for worker in workers {
+                total.merge(worker.await.expect("bench workers do not panic"));
+            }
+            let samples = std::mem::take(&mut *job.samples.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            error_samples.extend(samples);
+        }
+        error_samples.truncate(ERROR_SAMPLES_MAX);
+        let sent = total.ops + total.errors;
+        let cut_short = sent < planned && !(bound.timed && matches!(phase, Phase::Read | Phase::Patch | Phase::Mixed));
+        PhaseReport {
+            phase,
+            ops: total.ops,
+            errors: total.errors,
+            elapsed: started.elapsed(),
+            histogram: total.histogram,
+            error_samples,
+            cut_short,
+        }
+    }
+}
+
+/// The work of one phase slice, shared by its workers.
+struct Job {
+    phase: Phase,
+    base: String,
+    portfolio: Arc<Portfolio>,
+    /// Operations handed out so far; a worker claims the next one before each request.
+    next: AtomicU64,
+    /// For create and relate, operation `i` concerns twin `start + i`.
+    start: usize,
+    operations: u64,
+    deadline: Instant,
+    samples: Mutex<Vec<String>>,
+}
+
+impl Job {
+    fn sample(&self, message: String) {
+        let mut samples = self.samples.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if samples.len() < ERROR_SAMPLES_MAX {
+            samples.push(message);
+        }
+    }
+
+    /// The request of operation `claimed` on `connection`; random choices come from the connection's own generator.
+    fn call(&self, claimed: u64, rng: &mut Rng, connection: usize, extras: &mut u64) -> Call {
+        let portfolio = &self.portfolio;
+        let phase = match self.phase {
+            Phase::Mixed => match rng.below(100) {
+                p if p < MIXED_READ_PERCENT => Phase::Read,
+                p if p < MIXED_PATCH_PERCENT => Phase::Patch,
+                _ => Phase::Mixed,
+            },
+            phase => phase,
+        };
+        match phase {
+            Phase::Create => {
+                let index = self.start + claimed as usize;
+                let body = portfolio.twin_body(index);
+                Call::json(Method::PUT, format!("/digitaltwins/{}", portfolio.twins[index].id), &body)
+            }
+            Phase::Relate => {
+                let index = self.start + claimed as usize;
+                let (source, id, body) = portfolio.relationship(index).expect("only tenants lack a parent");
+                Call::json(Method::PUT, format!("/digitaltwins/{source}/relationships/{id}"), &body)
+            }
+            Phase::Read => {
+                let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
+                Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None }
+            }
+            Phase::Patch => {
+                let twin = &portfolio.twins[portfolio.patchable[rng.below(portfolio.patchable.len())]];
+                let property = twin.kind.numeric_property().expect("patchable twins have a numeric property");
+                let patch =
+                    json!([{ "op": "replace", "path": format!("/{property}"), "value": twin.kind.numeric_value(rng) }]);
+                let body = serde_json::to_vec(&patch).expect("a JSON value encodes");
+                Call {
+                    method: Method::PATCH,
+                    path: format!("/digitaltwins/{}", twin.id),
+                    body: Some(("application/json-patch+json", body)),
+                }
+            }
+            // The create share of mixed traffic: extra sensors, named by seed and connection so that a rerun replaces them instead of piling up.
+            Phase::Mixed => {
+                *extras += 1;
+                let id = format!("extra-s{}-c{connection}-{extras}", portfolio.seed);
+                let body = json!({
+                    "$metadata": { "$model": Kind::Sensor.model() },
+                    "name": id,
+                    "temperature": Kind::Sensor.numeric_value(rng),
+                });
+                Call::json(Method::PUT, format!("/digitaltwins/{id}"), &body)
+            }
+        }
+    }
+}
+
+/// One request, built before its clock starts.
+struct Call {
+    method: Method,
+    /// The path below the server's base, without the query.
+    path: String,
+    /// Content type and bytes.
+    body: Option<(&'static str, Vec<u8>)>,
+}
+
+impl Call {
+    fn json(method: Method, path: String, body: &serde_json::Value) -> Call {
+        Call { method, path, body: Some(("application/json", serde_json::to_vec(body).expect("a JSON value encodes"))) }
+    }
+}
+
+/// What one worker counted.
+struct Tally {
+    ops: u64,
+    errors: u64,
+    histogram: Histogram<u64>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        let histogram = Histogram::new_with_bounds(1, LATENCY_US_MAX, 3).expect("the histogram bounds are valid");
+        Tally { ops: 0, errors: 0, histogram }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.ops += other.ops;
+        self.errors += other.errors;
+        self.histogram.add(&other.histogram).expect("histograms with the same bounds merge");
+    }
+}
+
+/// A worker: claims operations of `job` and sends them on its one connection until the job is done or its deadline passes.
+async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
+    let salt = match job.phase {
+        Phase::Create => 1,
+        Phase::Relate => 2,
+        Phase::Read => 3,
+        Phase::Patch => 4,
+        Phase::Mixed => 5,
+    };
+    let mut rng = Rng::new(job.portfolio.seed ^ (salt << 32 | connection as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let mut tally = Tally::new();
+    let mut extras = 0;
+    loop {
+        let claimed = job.next.fetch_add(1, Ordering::Relaxed);
+        if claimed >= job.operations || Instant::now() >= job.deadline {
+            break;
+        }
+        let call = job.call(claimed, &mut rng, connection, &mut extras);
+        match send(&client, &job.base, call).await {
+            Ok(latency) => {
+                tally.ops += 1;
+                tally.histogram.saturating_record(latency.as_micros().max(1).try_into().unwrap_or(u64::MAX));
+            }
+            Err(message) => {
+                tally.errors += 1;
+                job.sample(message);
+            }
+        }
+    }
+    tally
+}
+
+/// Sends `call` and reads the whole answer; the latency when it was 2xx, a message otherwise.
+async fn send(client: &Client, base: &str, call: Call) -> Result<Duration, String> {
+    let Call { method, path, body } = call;
+    let mut request = client.request(method.clone(), format!("{base}{path}?api-version={API_VERSION}"));
+    if let Some((content_type, body)) = body {
+        request = request.header(CONTENT_TYPE, content_type).body(body);
+    }
+    let request = request.build().map_err(|err| format!("{method} {path}: {}", chain(&err)))?;
+    let started = Instant::now();
+    let response = client.execute(request).await.map_err(|err| format!("{method} {path}: {}", chain(&err)))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|err| format!("{method} {path}: read the answer: {}", chain(&err)))?;
+    let latency = started.elapsed();
+    if status.is_success() {
+        Ok(latency)
+    } else {
+        Err(format!("{method} {path}: {status}: {}", truncate(&String::from_utf8_lossy(&body))))
+    }
+}
+
+/// A client with one keep-alive connection to the target, HTTP/1.1 only.
+fn client(target: &Target) -> Result<Client> {
+    // Bench speaks plain HTTP, but reqwest builds a TLS backend regardless: give it the workspace's one crypto provider (ring) and no roots.
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .context("set up the TLS backend")?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    let mut builder = Client::builder()
+        .no_proxy()
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
+        .connect_timeout(REQUEST_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .tls_backend_preconfigured(tls);
+    if let Some((host, address)) = &target.pin {
+        builder = builder.resolve(host, *address);
+    }
+    builder.build().context("build the HTTP client")
+}
+
+/// An error and its sources, joined with `: `.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn truncate(text: &str) -> String {
+    match text.char_indices().nth(ERROR_BODY_CHARS_MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}

@@ -1,0 +1,393 @@
+//! The synthetic portfolio of `twinscape bench`: a built-in DTDL v3 model set and a deterministic tree of twins (tenants → sites → buildings → floors → rooms → devices → sensors) derived from a seed and a twin count.
+//!
+//! Everything here is pure: no I/O, no clock, and one seeded generator (`Rng`, SplitMix64 written out) so that a seed and a count name the same portfolio in every build.
+//! Twins are listed level by level, so every parent comes before its children; sending them to a server is `load`'s business.
+
+use std::ops::Range;
+
+use serde_json::{Value, json};
+
+/// The fewest twins a portfolio can have: one of each kind.
+pub(crate) const TWINS_MIN: u64 = 7;
+/// The most twins a portfolio can have (ADT's default twin limit per instance); ids are kept in memory.
+pub(crate) const TWINS_MAX: u64 = 2_000_000;
+
+/// One site per this many twins, the rest of the portfolio scaled to it.
+const TWINS_PER_SITE: usize = 2_000;
+/// One tenant per this many sites (at least one).
+const SITES_PER_TENANT: usize = 8;
+/// Below the sites, per 1,998 twins: 2 buildings, 10 floors, 200 rooms, 400 devices; the rest (about 3.5 per device) are sensors.
+const WEIGHTS: [usize; 4] = [2, 10, 200, 400];
+const WEIGHT_TOTAL: usize = 1_998;
+
+/// A level of the tree; each twin is of one kind, and a kind's parent is the kind before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tenant,
+    Site,
+    Building,
+    Floor,
+    Room,
+    Device,
+    Sensor,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 7] =
+        [Kind::Tenant, Kind::Site, Kind::Building, Kind::Floor, Kind::Room, Kind::Device, Kind::Sensor];
+
+    /// The model of a twin of this kind.
+    pub(crate) fn model(self) -> &'static str {
+        match self {
+            Kind::Tenant => "dtmi:twinscape:bench:Tenant;1",
+            Kind::Site => "dtmi:twinscape:bench:Site;1",
+            Kind::Building => "dtmi:twinscape:bench:Building;1",
+            Kind::Floor => "dtmi:twinscape:bench:Floor;1",
+            Kind::Room => "dtmi:twinscape:bench:Room;1",
+            Kind::Device => "dtmi:twinscape:bench:Device;1",
+            Kind::Sensor => "dtmi:twinscape:bench:Sensor;1",
+        }
+    }
+
+    /// The plural used in counts (`tenants`, `sites`, …).
+    pub(crate) fn plural(self) -> &'static str {
+        match self {
+            Kind::Tenant => "tenants",
+            Kind::Site => "sites",
+            Kind::Building => "buildings",
+            Kind::Floor => "floors",
+            Kind::Room => "rooms",
+            Kind::Device => "devices",
+            Kind::Sensor => "sensors",
+        }
+    }
+
+    /// The relationship from a twin's parent to it, named as in the parent's model.
+    pub(crate) fn relationship(self) -> Option<&'static str> {
+        match self {
+            Kind::Tenant => None,
+            Kind::Site | Kind::Building | Kind::Floor | Kind::Room => Some("contains"),
+            Kind::Device => Some("hasDevice"),
+            Kind::Sensor => Some("hasSensor"),
+        }
+    }
+
+    /// The numeric property a patch replaces, if the kind has one.
+    pub(crate) fn numeric_property(self) -> Option<&'static str> {
+        match self {
+            Kind::Tenant | Kind::Device => None,
+            Kind::Site | Kind::Building | Kind::Floor | Kind::Room => Some("area"),
+            Kind::Sensor => Some("temperature"),
+        }
+    }
+
+    /// A fresh value of `numeric_property`, within the range a twin of this kind would have.
+    pub(crate) fn numeric_value(self, rng: &mut Rng) -> f64 {
+        let (low, high) = match self {
+            Kind::Site => (10_000.0, 80_000.0),
+            Kind::Building => (2_000.0, 30_000.0),
+            Kind::Floor => (500.0, 3_000.0),
+            Kind::Room => (8.0, 200.0),
+            // Tenants and devices have no numeric property; sensors read a temperature in °C.
+            Kind::Tenant | Kind::Device | Kind::Sensor => (18.0, 26.0),
+        };
+        ((low + rng.unit() * (high - low)) * 100.0).round() / 100.0
+    }
+
+    /// The id segment of a twin of this kind (`site-3`).
+    fn segment(self) -> &'static str {
+        match self {
+            Kind::Tenant => "tenant",
+            Kind::Site => "site",
+            Kind::Building => "bldg",
+            Kind::Floor => "floor",
+            Kind::Room => "room",
+            Kind::Device => "dev",
+            Kind::Sensor => "sensor",
+        }
+    }
+}
+
+/// One twin of the portfolio.
+#[derive(Debug)]
+pub(crate) struct Twin {
+    /// The path from the tenant, flattened with `_` (`tenant-1_site-3_bldg-1`): only `[a-z0-9_-]`, so it needs no escaping in a URL.
+    pub(crate) id: String,
+    pub(crate) kind: Kind,
+    /// The index of the parent twin, which is always smaller than this twin's own index.
+    pub(crate) parent: Option<usize>,
+}
+
+/// The twins of one seed and count, level by level.
+pub(crate) struct Portfolio {
+    pub(crate) seed: u64,
+    pub(crate) twins: Vec<Twin>,
+    /// The index range of each level, in the order of `Kind::ALL`.
+    pub(crate) levels: Vec<Range<usize>>,
+    /// The indexes of the twins that have a numeric property to patch.
+    pub(crate) patchable: Vec<usize>,
+}
+
+impl Portfolio {
+    /// The portfolio of `twins` twins (within `TWINS_MIN..=TWINS_MAX`) for `seed`.
+    pub(crate) fn generate(twins: usize, seed: u64) -> Portfolio {
+        let counts = counts(twins);
+        let mut rng = Rng::new(seed);
+        let mut list: Vec<Twin> = Vec::with_capacity(twins);
+        let mut levels: Vec<Range<usize>> = Vec::with_capacity(Kind::ALL.len());
+        list.extend((1..=counts[0]).map(|k| Twin { id: format!("tenant-{k}"), kind: Kind::Tenant, parent: None }));
+        levels.push(0..counts[0]);
+        for (level, kind) in Kind::ALL.iter().enumerate().skip(1) {
+            let parents = levels[level - 1].clone();
+            // Every parent gets one child, and the rest are spread at random, so sizes vary as in a real portfolio.
+            let mut children = vec![1usize; parents.len()];
+            for _ in parents.len()..counts[level] {
+                children[rng.below(parents.len())] += 1;
+            }
+            let start = list.len();
+            for (parent, n) in parents.zip(children) {
+                for k in 1..=n {
+                    let id = format!("{}_{}-{k}", list[parent].id, kind.segment());
+                    list.push(Twin { id, kind: *kind, parent: Some(parent) });
+                }
+            }
+            levels.push(start..list.len());
+        }
+        let patchable = (0..list.len()).filter(|&i| list[i].kind.numeric_property().is_some()).collect();
+        Portfolio { seed, twins: list, levels, patchable }
+    }
+
+    /// The twin document of twin `index`: its model and every property, with values derived from the seed and the index alone.
+    pub(crate) fn twin_body(&self, index: usize) -> Value {
+        let twin = &self.twins[index];
+        let mut rng = Rng::new(self.seed ^ (index as u64).wrapping_mul(0xA076_1D64_78BD_642F));
+        let name = twin.id.rsplit('_').next().unwrap_or(&twin.id);
+        let mut body = json!({ "$metadata": { "$model": twin.kind.model() }, "name": name });
+        if let Some(property) = twin.kind.numeric_property() {
+            body[property] = json!(twin.kind.numeric_value(&mut rng));
+        }
+        match twin.kind {
+            Kind::Room => body["occupied"] = json!(rng.below(2) == 1),
+            Kind::Device => body["serialNumber"] = json!(format!("SN-{:08X}", rng.next_u64() as u32)),
+            _ => {}
+        }
+        body
+    }
+
+    /// The relationship from twin `index`'s parent to it: source id, relationship id and body; `None` for tenants.
+    pub(crate) fn relationship(&self, index: usize) -> Option<(&str, String, Value)> {
+        let twin = &self.twins[index];
+        let (parent, name) = (twin.parent?, twin.kind.relationship()?);
+        let segment = twin.id.rsplit('_').next().unwrap_or(&twin.id);
+        let body = json!({ "$targetId": twin.id, "$relationshipName": name });
+        Some((&self.twins[parent].id, format!("{name}-{segment}"), body))
+    }
+
+    /// `7 tenants, 50 sites, …`.
+    pub(crate) fn summary(&self) -> String {
+        let parts: Vec<String> = Kind::ALL
+            .iter()
+            .zip(&self.levels)
+            .map(|(kind, range)| format!("{} {}", range.len(), kind.plural()))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// The built-in model set: a `Space` base that `Site`, `Building`, `Floor` and `Room` extend, `Device`, `Sensor`, and `Tenant`, which owns sites.
+pub(crate) fn models() -> Value {
+    let property =
+        |name: &str, schema: &str| json!({ "@type": "Property", "name": name, "schema": schema, "writable": true });
+    let relationship = |name: &str, target: &str| json!({ "@type": "Relationship", "name": name, "target": target });
+    let interface = |kind: Kind, extends: Option<&str>, contents: Vec<Value>| {
+        let mut interface = json!({
+            "@context": "dtmi:dtdl:context;3",
+            "@id": kind.model(),
+            "@type": "Interface",
+            "displayName": format!("{kind:?}"),
+            "contents": contents,
+        });
+        if let Some(extends) = extends {
+            interface["extends"] = json!(extends);
+        }
+        interface
+    };
+    let space = "dtmi:twinscape:bench:Space;1";
+    json!([
+        {
+            "@context": "dtmi:dtdl:context;3",
+            "@id": space,
+            "@type": "Interface",
+            "displayName": "Space",
+            "contents": [property("name", "string"), property("area", "double"), relationship("contains", space)],
+        },
+        interface(Kind::Tenant, None, vec![property("name", "string"), relationship("contains", Kind::Site.model())]),
+        interface(Kind::Site, Some(space), vec![]),
+        interface(Kind::Building, Some(space), vec![]),
+        interface(Kind::Floor, Some(space), vec![]),
+        interface(
+            Kind::Room,
+            Some(space),
+            vec![property("occupied", "boolean"), relationship("hasDevice", Kind::Device.model())],
+        ),
+        interface(
+            Kind::Device,
+            None,
+            vec![
+                property("name", "string"),
+                property("serialNumber", "string"),
+                relationship("hasSensor", Kind::Sensor.model()),
+            ],
+        ),
+        interface(Kind::Sensor, None, vec![property("name", "string"), property("temperature", "double")]),
+    ])
+}
+
+/// SplitMix64: small, fast and fully specified here, so a seed means the same numbers in every build (a library generator may change its stream between versions).
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`), by multiply-shift, which is unbiased enough for load generation.
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+
+    /// A number in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// How many twins of each kind a portfolio of `twins` twins has; every level has at least as many twins as the level above, so every parent has a child.
+fn counts(twins: usize) -> [usize; 7] {
+    assert!((TWINS_MIN as usize..=TWINS_MAX as usize).contains(&twins), "the twin count is checked where it is parsed");
+    let sites = ((twins + TWINS_PER_SITE / 2) / TWINS_PER_SITE).max(1);
+    let tenants = sites.div_ceil(SITES_PER_TENANT);
+    let rest = twins - tenants - sites;
+    let mut counts = [tenants, sites, 0, 0, 0, 0, 0];
+    for (level, weight) in WEIGHTS.iter().enumerate() {
+        counts[level + 2] = counts[level + 1].max((rest * weight + WEIGHT_TOTAL / 2) / WEIGHT_TOTAL);
+    }
+    counts[6] = twins - counts[..6].iter().sum::<usize>();
+    assert!(counts[6] >= counts[5], "sensors outnumber devices for every allowed count: {counts:?}");
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    /// Generates a portfolio and renders its level counts, its first and last twins of each level and one body of each kind.
+    fn check(twins: usize, seed: u64, expect: Expect) {
+        let portfolio = Portfolio::generate(twins, seed);
+        let mut out = format!("{}\n", portfolio.summary());
+        for range in &portfolio.levels {
+            out.push_str(&format!("{} .. {}\n", portfolio.twins[range.start].id, portfolio.twins[range.end - 1].id));
+        }
+        for range in &portfolio.levels {
+            out.push_str(&format!("{}\n", portfolio.twin_body(range.start)));
+        }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn portfolio_levels_ids_and_bodies() {
+        check(
+            300,
+            1,
+            expect![[r#"
+                1 tenants, 1 sites, 1 buildings, 1 floors, 30 rooms, 60 devices, 206 sensors
+                tenant-1 .. tenant-1
+                tenant-1_site-1 .. tenant-1_site-1
+                tenant-1_site-1_bldg-1 .. tenant-1_site-1_bldg-1
+                tenant-1_site-1_bldg-1_floor-1 .. tenant-1_site-1_bldg-1_floor-1
+                tenant-1_site-1_bldg-1_floor-1_room-1 .. tenant-1_site-1_bldg-1_floor-1_room-30
+                tenant-1_site-1_bldg-1_floor-1_room-1_dev-1 .. tenant-1_site-1_bldg-1_floor-1_room-30_dev-2
+                tenant-1_site-1_bldg-1_floor-1_room-1_dev-1_sensor-1 .. tenant-1_site-1_bldg-1_floor-1_room-30_dev-2_sensor-3
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Tenant;1"},"name":"tenant-1"}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Site;1"},"name":"site-1","area":37242.83}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Building;1"},"name":"bldg-1","area":16007.95}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Floor;1"},"name":"floor-1","area":2957.78}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Room;1"},"name":"room-1","area":13.28,"occupied":false}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Device;1"},"name":"dev-1","serialNumber":"SN-E307AE87"}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Sensor;1"},"name":"sensor-1","temperature":24.25}
+            "#]],
+        );
+        check(
+            100_000,
+            1,
+            expect![[r#"
+                7 tenants, 50 sites, 100 buildings, 500 floors, 10004 rooms, 20009 devices, 69330 sensors
+                tenant-1 .. tenant-7
+                tenant-1_site-1 .. tenant-7_site-6
+                tenant-1_site-1_bldg-1 .. tenant-7_site-6_bldg-1
+                tenant-1_site-1_bldg-1_floor-1 .. tenant-7_site-6_bldg-1_floor-5
+                tenant-1_site-1_bldg-1_floor-1_room-1 .. tenant-7_site-6_bldg-1_floor-5_room-17
+                tenant-1_site-1_bldg-1_floor-1_room-1_dev-1 .. tenant-7_site-6_bldg-1_floor-5_room-17_dev-1
+                tenant-1_site-1_bldg-1_floor-1_room-1_dev-1_sensor-1 .. tenant-7_site-6_bldg-1_floor-5_room-17_dev-1_sensor-3
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Tenant;1"},"name":"tenant-1"}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Site;1"},"name":"site-1","area":59565.76}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Building;1"},"name":"bldg-1","area":15716.04}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Floor;1"},"name":"floor-1","area":839.55}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Room;1"},"name":"room-1","area":138.4,"occupied":false}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Device;1"},"name":"dev-1","serialNumber":"SN-6D815305"}
+                {"$metadata":{"$model":"dtmi:twinscape:bench:Sensor;1"},"name":"sensor-1","temperature":18.48}
+            "#]],
+        );
+    }
+
+    #[test]
+    fn same_seed_same_portfolio_other_seed_other_tree() {
+        let ids = |seed| Portfolio::generate(5_000, seed).twins.into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(7), ids(7));
+        assert_ne!(ids(7), ids(8));
+        let bodies = |seed| {
+            let portfolio = Portfolio::generate(5_000, seed);
+            (0..5_000).step_by(97).map(|i| portfolio.twin_body(i)).collect::<Vec<_>>()
+        };
+        assert_eq!(bodies(7), bodies(7));
+        assert_ne!(bodies(7), bodies(8));
+    }
+
+    #[test]
+    fn parents_come_before_children_and_every_parent_has_a_child() {
+        for twins in (7..400).chain([1_999, 2_001, 10_000, 123_457]) {
+            let portfolio = Portfolio::generate(twins, twins as u64);
+            assert_eq!(portfolio.twins.len(), twins);
+            assert_eq!(portfolio.levels.len(), Kind::ALL.len());
+            let mut has_child = vec![false; twins];
+            for (index, twin) in portfolio.twins.iter().enumerate() {
+                let level = Kind::ALL.iter().position(|k| *k == twin.kind).expect("a known kind");
+                assert!(portfolio.levels[level].contains(&index));
+                match twin.parent {
+                    None => assert_eq!(twin.kind, Kind::Tenant),
+                    Some(parent) => {
+                        assert!(parent < index, "{} comes before its parent", twin.id);
+                        assert!(portfolio.levels[level - 1].contains(&parent));
+                        assert!(twin.id.starts_with(&format!("{}_", portfolio.twins[parent].id)));
+                        has_child[parent] = true;
+                    }
+                }
+                assert!(
+                    twin.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                );
+            }
+            let leaves = portfolio.levels[6].clone();
+            assert!((0..leaves.start).all(|i| has_child[i]), "a parent without children at {twins} twins");
+        }
+    }
+}

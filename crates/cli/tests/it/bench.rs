@@ -1,0 +1,115 @@
+//! `twinscape bench` against a real `twinscape serve` child: every phase of `--scenario all` sends requests and none fails, and a non-loopback server is refused before any traffic.
+//!
+//! The numbers themselves are not checked (they depend on the machine); the phases, their counts and the JSON shape are.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use expect_test::{Expect, expect};
+use serde_json::Value;
+
+use crate::{fixture, run};
+
+/// A `twinscape serve` child on 127.0.0.1:0, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    /// Starts `twinscape serve` with a data directory in `dir` (stderr goes to `dir/stderr.log`) and reads the URL it announces.
+    fn start(dir: &Path) -> Served {
+        let stderr = std::fs::File::create(dir.join("stderr.log")).expect("create the log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_twinscape"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.join("data"))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("the built binary starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        BufReader::new(stdout).read_line(&mut line).expect("read the announcement");
+        let url = line.trim_end().strip_prefix("twinscape listening on ").map(str::to_owned);
+        let served = Served { child, url: url.unwrap_or_default() };
+        assert!(served.url.starts_with("http://127.0.0.1:"), "unexpected announcement {line:?}");
+        served
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `twinscape bench --json` with `args` against `served` and renders the model upload, the portfolio and each scenario's counts; latencies and rates only have to be positive.
+fn check_bench(dir: &Path, served: &Served, args: &[&str], expect: Expect) {
+    let mut all = vec!["bench", "--server", &served.url, "--json"];
+    all.extend_from_slice(args);
+    let ran = run(dir, &all);
+    assert_eq!(ran.code, 0, "stdout:\n{}\nstderr:\n{}", ran.stdout, ran.stderr);
+    let report: Value = serde_json::from_str(&ran.stdout).expect("bench prints one JSON document");
+    let models = ran.stderr.lines().find(|line| line.starts_with("bench: models")).unwrap_or("no models line");
+    let mut out = format!("{models}\nportfolio {}\n", report["portfolio"]);
+    for scenario in report["scenarios"].as_array().expect("a list of scenarios") {
+        let ops = scenario["ops"].as_u64().expect("ops is a count");
+        assert!(ops > 0, "{scenario}");
+        out.push_str(&format!(
+            "{}: ops {ops}, errors {}, cut_short {}\n",
+            scenario["scenario"].as_str().expect("a name"),
+            scenario["errors"],
+            scenario["cut_short"],
+        ));
+        for field in ["ops_per_s", "latency_ms_p50", "latency_ms_p99", "latency_ms_max", "elapsed_s"] {
+            assert!(scenario[field].as_f64().is_some_and(|v| v > 0.0), "{field} in {scenario}");
+        }
+    }
+    expect.assert_eq(&out);
+}
+
+#[test]
+fn bench_all_scenarios_against_a_served_data_directory() {
+    let dir = fixture("bench", &[]);
+    let served = Served::start(&dir);
+    check_bench(
+        &dir,
+        &served,
+        &["--twins", "300", "--connections", "4", "--scenario", "all"],
+        expect![[r#"
+            bench: models uploaded
+            portfolio {"tenants":1,"sites":1,"buildings":1,"floors":1,"rooms":30,"devices":60,"sensors":206}
+            create: ops 300, errors 0, cut_short false
+            relate: ops 299, errors 0, cut_short false
+            read: ops 300, errors 0, cut_short false
+            patch: ops 300, errors 0, cut_short false
+        "#]],
+    );
+    // A second run finds the models there; mixed traffic reads and patches the portfolio and adds extra sensors.
+    check_bench(
+        &dir,
+        &served,
+        &["--twins", "300", "--connections", "4", "--scenario", "mixed", "--operations", "500"],
+        expect![[r#"
+            bench: models already there
+            portfolio {"tenants":1,"sites":1,"buildings":1,"floors":1,"rooms":30,"devices":60,"sensors":206}
+            mixed: ops 500, errors 0, cut_short false
+        "#]],
+    );
+}
+
+#[test]
+fn bench_refuses_a_remote_server_without_allow_remote() {
+    let dir = fixture("bench-remote", &[]);
+    // 192.0.2.0/24 is reserved for documentation; the refusal comes before any connection.
+    let refused = run(&dir, &["bench", "--server", "http://192.0.2.1:8080"]);
+    assert_eq!(refused.code, 2);
+    assert_eq!(refused.stdout, "");
+    expect![[r#"
+        error: --server http://192.0.2.1:8080 is not a loopback address (192.0.2.1); bench sends traffic only to this machine unless --allow-remote is given
+    "#]].assert_eq(&refused.stderr);
+}
