@@ -143,7 +143,8 @@ impl TenantState {
         F: FnOnce(&mut TenantGraph) -> Result<(T, Vec<Change>, ExtraEvents), GraphError>,
     {
         let now = now();
-        let (value, pending) = {
+        let (done, durable) = tokio::sync::oneshot::channel();
+        let value = {
             let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             let (value, changes, extra) = f(&mut graph).map_err(ApiError::from)?;
             let mut ops = ops_for(&self.id, &changes);
@@ -151,15 +152,22 @@ impl TenantState {
                 let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
                 ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
             }
-            (value, data.store().submit(ops))
+            // Submitted under the lock, so the store commits in the graph's order; the store's writer answers on `done` without blocking.
+            data.store().submit_then(
+                ops,
+                Box::new(move |result| {
+                    let _ = done.send(result);
+                }),
+            );
+            value
         };
         let started = std::time::Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || pending.wait()).await;
+        let outcome = durable.await;
         data.commits.observe(started.elapsed());
         match outcome {
             Ok(Ok(_)) => Ok(value),
             Ok(Err(err)) => Err(self.recover(data, &err)),
-            Err(join) => Err(self.recover(data, &join)),
+            Err(closed) => Err(self.recover(data, &closed)),
         }
     }
 

@@ -55,31 +55,22 @@ pub struct Committed {
     pub first_event_seq: Option<u64>,
 }
 
-/// A submitted batch on its way to disk.
-pub struct Pending(PendingState);
+/// What `submit_then` calls with a batch's outcome.
+pub type Reply = Box<dyn FnOnce(Result<Committed, StoreError>) + Send>;
 
-enum PendingState {
-    Done(Result<Committed, StoreError>),
-    Waiting(std::sync::mpsc::Receiver<Result<Committed, StoreError>>),
-}
+/// A submitted batch on its way to disk.
+pub struct Pending(std::sync::mpsc::Receiver<Result<Committed, StoreError>>);
 
 impl Pending {
-    pub(crate) fn done(result: Result<Committed, StoreError>) -> Pending {
-        Pending(PendingState::Done(result))
-    }
-
     pub(crate) fn waiting(receiver: std::sync::mpsc::Receiver<Result<Committed, StoreError>>) -> Pending {
-        Pending(PendingState::Waiting(receiver))
+        Pending(receiver)
     }
 
     /// Blocks until the batch is durable, or has failed.
     pub fn wait(self) -> Result<Committed, StoreError> {
-        match self.0 {
-            PendingState::Done(result) => result,
-            PendingState::Waiting(receiver) => receiver.recv().map_err(|_| StoreError::Internal {
-                what: "the store writer thread stopped before answering".to_owned(),
-            })?,
-        }
+        self.0
+            .recv()
+            .map_err(|_| StoreError::Internal { what: "the store writer thread stopped before answering".to_owned() })?
     }
 }
 
@@ -100,7 +91,20 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Queues a batch and returns at once; `Pending::wait` returns once the batch is durable (or failed).
     /// Batches are committed in the order they were submitted, so a caller that submits while holding its own lock gets the store's order to match its own.
-    fn submit(&self, ops: Vec<Op>) -> Pending;
+    fn submit(&self, ops: Vec<Op>) -> Pending {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        self.submit_then(
+            ops,
+            Box::new(move |result| {
+                let _ = sender.send(result);
+            }),
+        );
+        Pending::waiting(receiver)
+    }
+
+    /// Queues a batch like `submit` and calls `reply` with the outcome once the batch is durable (or failed), on the store's writer thread; `reply` must not block.
+    /// This lets an async caller wait on its own channel instead of parking a thread.
+    fn submit_then(&self, ops: Vec<Op>, reply: Reply);
 
     /// Visits every (key, value) of a table of a tenant in key order (used at start-up to rebuild in-memory indexes).
     /// An error returned by `visit` stops the scan and is returned as is.

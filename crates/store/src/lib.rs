@@ -11,7 +11,7 @@ mod memory;
 pub mod records;
 mod tenant;
 
-pub use backend::{Backend, Committed, Op, Pending, Table, Visit};
+pub use backend::{Backend, Committed, Op, Pending, Reply, Table, Visit};
 pub use embedded::EmbeddedBackend;
 pub use error::StoreError;
 pub use limits::Limits;

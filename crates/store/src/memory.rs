@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::backend::Pending;
+use crate::backend::Reply;
 use crate::{Backend, Committed, Limits, Op, StoreError, Table, TenantId, Visit};
 
 /// A `Backend` that lives in memory and is lost on drop.
@@ -53,8 +53,8 @@ impl MemoryBackend {
 }
 
 impl Backend for MemoryBackend {
-    fn submit(&self, ops: Vec<Op>) -> Pending {
-        Pending::done(self.apply(ops))
+    fn submit_then(&self, ops: Vec<Op>, reply: Reply) {
+        reply(self.apply(ops));
     }
 
     fn scan(&self, tenant: &TenantId, table: Table, visit: &mut Visit<'_>) -> Result<(), StoreError> {

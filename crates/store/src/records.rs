@@ -20,7 +20,10 @@ pub fn ops_for(tenant: &TenantId, changes: &[Change]) -> Vec<Op> {
                 ops.push(Op::Delete { tenant: tenant.clone(), table: Table::Models, key: id.clone() })
             }
             Change::TwinCreated(t) | Change::TwinUpdated { twin: t, .. } => {
-                ops.push(put(tenant, Table::Twins, t.id.clone(), &t.to_json()));
+                let mut value = Vec::with_capacity(256);
+                value.push(RECORD_FORMAT);
+                value.extend_from_slice(&t.to_json_bytes());
+                ops.push(Op::Put { tenant: tenant.clone(), table: Table::Twins, key: t.id.clone(), value });
             }
             Change::TwinDeleted(t) => {
                 ops.push(Op::Delete { tenant: tenant.clone(), table: Table::Twins, key: t.id.clone() })

@@ -28,7 +28,7 @@ async fn get_twin(State(state): State<AppState>, Path(id): Path<String>) -> Resu
     state
         .data
         .tenant()
-        .read(|graph| graph.twin(&id).map(|t| (etag(t.etag), Json(t.to_json()))))
+        .read(|graph| graph.twin(&id).map(|t| (etag(t.etag), json_bytes(t.to_json_bytes()))))
         .ok_or_else(|| twin_not_found(&id))
 }
 
@@ -48,7 +48,12 @@ async fn put_twin(
             Ok((twin, changes, Vec::new()))
         })
         .await?;
-    Ok((etag(twin.etag), Json(twin.to_json())))
+    Ok((etag(twin.etag), json_bytes(twin.to_json_bytes())))
+}
+
+/// A JSON body already serialized.
+fn json_bytes(bytes: Vec<u8>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], bytes)
 }
 
 async fn patch_twin(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
 
-use crate::backend::Pending;
+use crate::backend::Reply;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
@@ -62,19 +62,17 @@ impl EmbeddedBackend {
 }
 
 impl Backend for EmbeddedBackend {
-    fn submit(&self, ops: Vec<Op>) -> Pending {
+    fn submit_then(&self, ops: Vec<Op>, reply: Reply) {
         if let Err(e) = self.limits.check_batch(&ops) {
-            return Pending::done(Err(e));
+            return reply(Err(e));
         }
         if ops.is_empty() {
-            return Pending::done(Ok(Committed { first_event_seq: None }));
+            return reply(Ok(Committed { first_event_seq: None }));
         }
         let requests = self.requests.as_ref().expect("the writer channel lives until drop");
-        let (reply, outcome) = mpsc::sync_channel(1);
-        if requests.send(Request { ops, reply }).is_err() {
-            return Pending::done(Err(StoreError::Internal { what: "the store writer thread has stopped".to_owned() }));
+        if let Err(mpsc::SendError(request)) = requests.send(Request { ops, reply }) {
+            (request.reply)(Err(StoreError::Internal { what: "the store writer thread has stopped".to_owned() }));
         }
-        Pending::waiting(outcome)
     }
 
     fn scan(&self, tenant: &TenantId, table: Table, visit: &mut Visit<'_>) -> Result<(), StoreError> {

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::Receiver;
+
+use crate::backend::Reply;
 
 use fjall::PersistMode;
 
@@ -14,7 +16,7 @@ use crate::{Committed, Limits, Op, StoreError, TenantId};
 /// One caller's batch waiting for the writer, with the channel on which the caller waits for the outcome.
 pub(crate) struct Request {
     pub(crate) ops: Vec<Op>,
-    pub(crate) reply: SyncSender<Result<Committed, StoreError>>,
+    pub(crate) reply: Reply,
 }
 
 pub(crate) struct Writer {
@@ -121,13 +123,13 @@ impl Writer {
                 self.tenants.extend(new_tenants);
                 for (reply, committed) in replies {
                     // A waiter that has gone away needs no answer.
-                    let _ = reply.send(Ok(committed));
+                    reply(Ok(committed));
                 }
             }
             Err(err) => {
                 let err = StoreError::from(err);
                 for (reply, _) in replies {
-                    let _ = reply.send(Err(err.duplicate()));
+                    reply(Err(err.duplicate()));
                 }
             }
         }
