@@ -69,6 +69,8 @@ enum Scenario {
     Patch,
     /// 70% read, 25% patch, 5% create.
     Mixed,
+    /// The whole portfolio (models, twins, relationships) sent as one bulk import job; reports records per second.
+    Import,
     /// create, relate, read, patch in order, each reported.
     All,
 }
@@ -83,6 +85,7 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
         Scenario::Read => vec![Phase::Read],
         Scenario::Patch => vec![Phase::Patch],
         Scenario::Mixed => vec![Phase::Mixed],
+        Scenario::Import => vec![Phase::Import],
         Scenario::All => vec![Phase::Create, Phase::Relate, Phase::Read, Phase::Patch],
     };
     // Progress is a courtesy; a closed stderr must not stop a run, so write errors are ignored.
@@ -103,7 +106,11 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
         let _ = writeln!(progress, "bench: models {}", if uploaded { "uploaded" } else { "already there" });
         let mut reports = Vec::new();
         for phase in phases {
-            let report = driver.run(phase, bound(&args, phase)).await;
+            let report = if phase == Phase::Import {
+                import_phase(&target, &portfolio, progress).await?
+            } else {
+                driver.run(phase, bound(&args, phase)).await
+            };
             let _ = writeln!(
                 progress,
                 "bench: {}: {} ops, {} errors in {:.1} s",
@@ -268,4 +275,80 @@ mod tests {
             expect!["error: --server http://127.0.0.1:8080/digitaltwins: give only http://HOST:PORT"],
         );
     }
+}
+
+/// Sends the whole portfolio as one import job (the NDJSON as the body) and waits for it to end; the latency recorded is the whole job's.
+async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn Write) -> Result<PhaseReport> {
+    let mut body = String::with_capacity(portfolio.twins.len() * 200);
+    let mut line = |v: &serde_json::Value| {
+        body.push_str(&v.to_string());
+        body.push('\n');
+    };
+    line(&serde_json::json!({"Section": "Header"}));
+    line(&serde_json::json!({"fileVersion": "1.0.0", "author": "twinscape bench", "organization": "twinscape"}));
+    line(&serde_json::json!({"Section": "Models"}));
+    for model in portfolio::models().as_array().into_iter().flatten() {
+        line(model);
+    }
+    line(&serde_json::json!({"Section": "Twins"}));
+    for i in 0..portfolio.twins.len() {
+        let mut twin = portfolio.twin_body(i);
+        twin["$dtId"] = serde_json::json!(portfolio.twins[i].id);
+        line(&twin);
+    }
+    line(&serde_json::json!({"Section": "Relationships"}));
+    let mut records = portfolio.twins.len() as u64;
+    for i in 0..portfolio.twins.len() {
+        if let Some((source, id, mut rel)) = portfolio.relationship(i) {
+            rel["$dtId"] = serde_json::json!(source);
+            rel["$relationshipId"] = serde_json::json!(id);
+            line(&rel);
+            records += 1;
+        }
+    }
+    let _ = writeln!(progress, "bench: import: {} records, {} MB of NDJSON", records, body.len() / 1_000_000);
+    let client = load::client(target)?;
+    let job = format!(
+        "bench-{}-{}",
+        portfolio.seed,
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    );
+    let url = format!("{}/jobs/imports/{job}?api-version=2023-10-31", target.base);
+    let started = std::time::Instant::now();
+    let response = client
+        .put(&url)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .context("send the import job")?;
+    if !response.status().is_success() {
+        bail!("the server refused the import job: {}", response.text().await.unwrap_or_default());
+    }
+    let record = loop {
+        if started.elapsed() > PHASE_TIME_MAX {
+            bail!("the import job did not end within {} s", PHASE_TIME_MAX.as_secs());
+        }
+        let record: serde_json::Value =
+            client.get(&url).send().await.context("poll the import job")?.json().await.context("read the job")?;
+        if matches!(record["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            break record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let elapsed = started.elapsed();
+    let errors = record["counts"]["errors"].as_u64().unwrap_or(0);
+    let mut histogram = hdrhistogram::Histogram::<u64>::new(3).context("make a histogram")?;
+    let _ = histogram.record(elapsed.as_micros() as u64);
+    let error_samples =
+        record["errors"].as_array().map(|e| e.iter().take(5).map(ToString::to_string).collect()).unwrap_or_default();
+    Ok(PhaseReport {
+        phase: Phase::Import,
+        ops: records.saturating_sub(errors),
+        errors,
+        elapsed,
+        histogram,
+        error_samples,
+        cut_short: false,
+    })
 }

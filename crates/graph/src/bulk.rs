@@ -288,7 +288,7 @@ impl TenantGraph {
 fn export_twin(t: &Twin) -> Value {
     let mut v = Map::new();
     v.insert("$dtId".to_owned(), Value::String(t.id.clone()));
-    for (k, val) in &t.doc {
+    for (k, val) in &t.doc() {
         if k == "$metadata" {
             let mut meta = Map::new();
             meta.insert("$model".to_owned(), Value::String(t.model().to_owned()));

@@ -6,45 +6,61 @@ use serde_json::{Map, Value};
 
 use model::Dtmi;
 
-/// A twin: its id, its version (the ETag), and its document without `$dtId` and `$etag`.
-#[derive(Clone, Debug, PartialEq)]
+/// A twin: its id, its version (the ETag), its model, and its document without `$dtId` and `$etag`, kept as compact JSON text.
+///
+/// Keeping the document as text rather than as a tree of maps costs a parse when a write changes it, and saves most of the memory a tree of small maps and strings takes; reads serialize nothing.
+#[derive(Clone, PartialEq)]
 pub struct Twin {
     pub id: String,
     pub etag: u64,
-    /// Properties, components and `$metadata` (which holds `$model`).
-    pub doc: Map<String, Value>,
+    model: Box<str>,
+    /// The document (properties, components and `$metadata`) as a JSON object's text.
+    json: Box<str>,
 }
 
 impl Twin {
+    /// A twin from its document (properties, components and `$metadata` with `$model`).
+    pub fn new(id: String, etag: u64, doc: &Map<String, Value>) -> Twin {
+        let model =
+            doc.get("$metadata").and_then(|m| m.get("$model")).and_then(Value::as_str).unwrap_or_default().into();
+        let json = serde_json::to_string(doc).expect("serializing JSON into memory cannot fail").into_boxed_str();
+        Twin { id, etag, model, json }
+    }
+
     pub fn model(&self) -> &str {
-        self.doc.get("$metadata").and_then(|m| m.get("$model")).and_then(Value::as_str).unwrap_or_default()
+        &self.model
+    }
+
+    /// The document as a map (parsed from the kept text).
+    pub fn doc(&self) -> Map<String, Value> {
+        match serde_json::from_str(&self.json) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("a twin's text is always the serialization of a JSON object"),
+        }
+    }
+
+    /// The size of the kept document text, in bytes.
+    pub fn doc_bytes(&self) -> usize {
+        self.json.len()
     }
 
     /// The twin as the REST face returns it.
     pub fn to_json(&self) -> Value {
-        let mut out = Map::with_capacity(self.doc.len() + 2);
-        out.insert("$dtId".to_owned(), Value::String(self.id.clone()));
-        out.insert("$etag".to_owned(), Value::String(etag_text(self.etag)));
-        for (k, v) in &self.doc {
-            out.insert(k.clone(), v.clone());
-        }
-        Value::Object(out)
+        serde_json::from_slice(&self.to_json_bytes()).expect("a twin renders as valid JSON")
     }
 
-    /// The twin as `to_json` renders it, written straight to bytes without copying the document.
+    /// The twin as `to_json` renders it, written straight from the kept text.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+        let mut out = Vec::with_capacity(self.json.len() + self.id.len() + 48);
         out.extend_from_slice(b"{\"$dtId\":");
         write_json(&mut out, &self.id);
         out.extend_from_slice(b",\"$etag\":");
         write_json(&mut out, &etag_text(self.etag));
-        for (k, v) in &self.doc {
+        let body = &self.json[1..];
+        if body != "}" {
             out.push(b',');
-            write_json(&mut out, k);
-            out.push(b':');
-            write_json(&mut out, v);
         }
-        out.push(b'}');
+        out.extend_from_slice(body.as_bytes());
         out
     }
 
@@ -53,7 +69,14 @@ impl Twin {
         let Value::Object(mut doc) = value else { return None };
         let id = doc.shift_remove("$dtId")?.as_str()?.to_owned();
         let etag = parse_etag(doc.shift_remove("$etag")?.as_str()?)?;
-        Some(Twin { id, etag, doc })
+        doc.get("$metadata")?.get("$model")?.as_str()?;
+        Some(Twin::new(id, etag, &doc))
+    }
+}
+
+impl std::fmt::Debug for Twin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twin").field("id", &self.id).field("etag", &self.etag).field("doc", &self.json).finish()
     }
 }
 
@@ -178,7 +201,7 @@ mod tests {
     fn twin_bytes_match_the_json_value() {
         let doc = serde_json::json!({"name": "a \"quoted\" name", "n": 1.5, "c": {"$metadata": {}}, "$metadata": {"$model": "dtmi:t:A;1"}});
         let serde_json::Value::Object(doc) = doc else { unreachable!("an object literal") };
-        let twin = Twin { id: "tw/1".to_owned(), etag: 42, doc };
+        let twin = Twin::new("tw/1".to_owned(), 42, &doc);
         assert_eq!(twin.to_json_bytes(), serde_json::to_vec(&twin.to_json()).unwrap());
     }
 }

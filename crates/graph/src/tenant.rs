@@ -9,6 +9,7 @@ use model::set::{ContentKind, ModelMatch};
 use model::{Document, Dtmi, ModelSet, Options, Severity};
 use serde_json::{Map, Value};
 
+use crate::adjacency::{Incoming, Outgoing};
 use crate::error::{Clash, GraphError, Invalid, Missing};
 use crate::patch::{self, OpKind, Operation};
 use crate::record::{Relationship, StoredModel, Twin, etag_text};
@@ -88,9 +89,9 @@ pub struct TenantGraph {
     models: BTreeMap<String, StoredModel>,
     twins: HashMap<String, Twin>,
     /// Source twin → relationship id → relationship.
-    outgoing: HashMap<String, BTreeMap<String, Relationship>>,
+    outgoing: HashMap<String, Outgoing>,
     /// Target twin → (source twin, relationship id).
-    incoming: HashMap<String, BTreeSet<(String, String)>>,
+    incoming: HashMap<String, Incoming>,
     /// Model id → twins of exactly that model.
     by_model: HashMap<String, BTreeSet<String>>,
     relationships: usize,
@@ -389,7 +390,7 @@ impl TenantGraph {
         let doc = self.stamp_new_document(&model_id, doc, now)?;
         self.validate_twin(&model_id, &doc)?;
         self.version += 1;
-        let twin = Twin { id: id.to_owned(), etag: self.version, doc };
+        let twin = Twin::new(id.to_owned(), self.version, &doc);
         let change = match self.twins.get(id) {
             None => Change::TwinCreated(twin.clone()),
             Some(old) => Change::TwinUpdated { twin: twin.clone(), patch: replacement_patch(old, &twin) },
@@ -411,7 +412,7 @@ impl TenantGraph {
         };
         check_precondition(condition, Some(current.etag), "twin", id)?;
         let ops = patch::parse(patch_doc)?;
-        let mut doc = current.doc.clone();
+        let mut doc = current.doc();
         let mut model_id = current.model().to_owned();
         for op in &ops {
             self.check_twin_patch_path(op)?;
@@ -439,7 +440,7 @@ impl TenantGraph {
         }
         self.validate_twin(&model_id, &doc)?;
         self.version += 1;
-        let twin = Twin { id: id.to_owned(), etag: self.version, doc };
+        let twin = Twin::new(id.to_owned(), self.version, &doc);
         let patch = ops.iter().map(op_json).collect();
         self.insert_twin(twin.clone());
         Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))
@@ -456,10 +457,16 @@ impl TenantGraph {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
         check_precondition(condition, Some(current.etag), "twin", id)?;
-        let outgoing: Vec<(String, String)> =
-            self.outgoing.get(id).map(|m| m.keys().map(|r| (id.to_owned(), r.clone())).collect()).unwrap_or_default();
-        let incoming: Vec<(String, String)> =
-            self.incoming.get(id).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let outgoing: Vec<(String, String)> = self
+            .outgoing
+            .get(id)
+            .map(|m| m.iter().map(|r| (id.to_owned(), r.id.clone())).collect())
+            .unwrap_or_default();
+        let incoming: Vec<(String, String)> = self
+            .incoming
+            .get(id)
+            .map(|s| s.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect())
+            .unwrap_or_default();
         if (!outgoing.is_empty() || !incoming.is_empty()) && !cascade {
             return Err(GraphError::invalid(
                 Invalid::RelationshipsNotDeleted,
@@ -492,8 +499,8 @@ impl TenantGraph {
             .ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")))?;
         let is_component =
             matches!(self.set.content(twin.model(), name).map(|c| &c.kind), Some(ContentKind::Component { .. }));
-        match twin.doc.get(name) {
-            Some(v) if is_component => Ok((v.clone(), twin.etag)),
+        match twin.doc().shift_remove(name) {
+            Some(v) if is_component => Ok((v, twin.etag)),
             _ => Err(GraphError::not_found(Missing::Component, format!("twin '{id}' has no component '{name}'"))),
         }
     }
@@ -539,7 +546,7 @@ impl TenantGraph {
         Ok(self
             .outgoing
             .get(source)
-            .map(|m| m.values().filter(|r| name.is_none_or(|n| r.name == n)).collect())
+            .map(|m| m.iter().filter(|r| name.is_none_or(|n| r.name == n)).collect())
             .unwrap_or_default())
     }
 
@@ -557,7 +564,7 @@ impl TenantGraph {
 
     /// Every relationship, in no particular order.
     pub fn all_relationships(&self) -> impl Iterator<Item = &Relationship> {
-        self.outgoing.values().flat_map(|m| m.values())
+        self.outgoing.values().flat_map(Outgoing::iter)
     }
 
     /// Creates or replaces a relationship (PUT).
@@ -650,7 +657,7 @@ impl TenantGraph {
         }
         let is_new = existing.is_none();
         if is_new {
-            let out = self.outgoing.get(source).map_or(0, BTreeMap::len);
+            let out = self.outgoing.get(source).map_or(0, Outgoing::len);
             if out >= self.limits.outgoing_per_twin_max {
                 return Err(GraphError::LimitExceeded {
                     what: "outgoing relationships of a twin",
@@ -658,7 +665,7 @@ impl TenantGraph {
                     actual: out + 1,
                 });
             }
-            let inc = self.incoming.get(&target).map_or(0, BTreeSet::len);
+            let inc = self.incoming.get(&target).map_or(0, Incoming::len);
             if inc >= self.limits.incoming_per_twin_max {
                 return Err(GraphError::LimitExceeded {
                     what: "incoming relationships of a twin",
@@ -763,8 +770,8 @@ impl TenantGraph {
     }
 
     fn index_relationship(&mut self, r: Relationship) {
-        self.incoming.entry(r.target.clone()).or_default().insert((r.source.clone(), r.id.clone()));
-        if self.outgoing.entry(r.source.clone()).or_default().insert(r.id.clone(), r).is_none() {
+        self.incoming.entry(r.target.clone()).or_default().insert(&r.source, &r.id);
+        if self.outgoing.entry(r.source.clone()).or_default().insert(r).is_none() {
             self.relationships += 1;
         }
     }
@@ -773,12 +780,12 @@ impl TenantGraph {
         let removed = self.outgoing.get_mut(source)?.remove(id)?;
         self.relationships -= 1;
         if let Some(set) = self.incoming.get_mut(&removed.target) {
-            set.remove(&(source.to_owned(), id.to_owned()));
+            set.remove(source, id);
             if set.is_empty() {
                 self.incoming.remove(&removed.target);
             }
         }
-        if self.outgoing.get(source).is_some_and(BTreeMap::is_empty) {
+        if self.outgoing.get(source).is_some_and(Outgoing::is_empty) {
             self.outgoing.remove(source);
         }
         Some(removed)
@@ -1020,7 +1027,7 @@ fn replacement_patch(old: &Twin, new: &Twin) -> Vec<Value> {
     let strip = |doc: &Map<String, Value>| -> Map<String, Value> {
         doc.iter().filter(|(k, _)| *k != "$metadata").map(|(k, v)| (k.clone(), v.clone())).collect()
     };
-    ops.extend(replacement_properties_patch(&strip(&old.doc), &strip(&new.doc)));
+    ops.extend(replacement_properties_patch(&strip(&old.doc()), &strip(&new.doc())));
     ops
 }
 

@@ -49,7 +49,7 @@ pub async fn simulate(data: Arc<DataPlane>) {
         interval.tick().await;
         for sensor in &sensors {
             let tenant = data.tenant();
-            let Some(current) = tenant.read(|g| g.twin(sensor).map(|t| t.doc.clone())) else { continue };
+            let Some(current) = tenant.read(|g| g.twin(sensor).map(|t| t.doc())) else { continue };
             let temperature = current.get("temperature").and_then(|v| v.as_f64()).unwrap_or(21.0);
             let co2 = current.get("co2").and_then(|v| v.as_f64()).unwrap_or(420.0);
             let occupancy = (next() * 6.0) as i64;

@@ -44,6 +44,8 @@ pub(crate) enum Phase {
     Patch,
     /// 70% read, 25% patch, 5% create of extra sensors.
     Mixed,
+    /// The whole portfolio (models, twins, relationships) as one import job; one "operation" per record.
+    Import,
 }
 
 impl Phase {
@@ -54,6 +56,7 @@ impl Phase {
             Phase::Read => "read",
             Phase::Patch => "patch",
             Phase::Mixed => "mixed",
+            Phase::Import => "import",
         }
     }
 }
@@ -150,6 +153,8 @@ impl Driver {
                 vec![(first, (portfolio.twins.len() - first) as u64)]
             }
             Phase::Read | Phase::Patch | Phase::Mixed => vec![(0, bound.operations)],
+            // An import is one job, sent by `bench::import_phase`; no connection sends anything for it.
+            Phase::Import => Vec::new(),
         };
         let started = Instant::now();
         let deadline = started + bound.time;
@@ -241,7 +246,8 @@ impl Job {
                 let (source, id, body) = portfolio.relationship(index).expect("only tenants lack a parent");
                 Call::json(Method::PUT, format!("/digitaltwins/{source}/relationships/{id}"), &body)
             }
-            Phase::Read => {
+            // Import has no slices (see `run`), so no worker ever builds a call for it.
+            Phase::Read | Phase::Import => {
                 let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
                 Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None }
             }
@@ -315,6 +321,7 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
         Phase::Read => 3,
         Phase::Patch => 4,
         Phase::Mixed => 5,
+        Phase::Import => 6,
     };
     let mut rng = Rng::new(job.portfolio.seed ^ (salt << 32 | connection as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
     let mut tally = Tally::new();
@@ -360,7 +367,7 @@ async fn send(client: &Client, base: &str, call: Call) -> Result<Duration, Strin
 }
 
 /// A client with one keep-alive connection to the target, HTTP/1.1 only.
-fn client(target: &Target) -> Result<Client> {
+pub(crate) fn client(target: &Target) -> Result<Client> {
     // Bench speaks plain HTTP, but reqwest builds a TLS backend regardless: give it the workspace's one crypto provider (ring) and no roots.
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
