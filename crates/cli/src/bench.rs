@@ -237,46 +237,6 @@ fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports
     text
 }
 
-#[cfg(test)]
-mod tests {
-    use expect_test::{Expect, expect};
-
-    /// Renders what `target` makes of a --server value: its base and pinned address, or its error.
-    fn check_target(server: &str, allow_remote: bool, expect: Expect) {
-        let actual = match super::target(server, allow_remote) {
-            Ok(target) => format!("{} {:?}", target.base, target.pin),
-            Err(err) => format!("error: {err:#}"),
-        };
-        expect.assert_eq(&actual);
-    }
-
-    #[test]
-    fn only_loopback_servers_unless_allowed() {
-        check_target("http://127.0.0.1:8080", false, expect!["http://127.0.0.1:8080 None"]);
-        check_target("http://[::1]:9000/", false, expect!["http://[::1]:9000 None"]);
-        check_target(
-            "http://192.0.2.1:8080",
-            false,
-            expect![
-                "error: --server http://192.0.2.1:8080 is not a loopback address (192.0.2.1); bench sends traffic only to this machine unless --allow-remote is given"
-            ],
-        );
-        check_target("http://192.0.2.1:8080", true, expect!["http://192.0.2.1:8080 None"]);
-        check_target(
-            "https://127.0.0.1:8443",
-            false,
-            expect![
-                "error: --server https://127.0.0.1:8443: bench speaks plain http:// (serve without TLS for a load test)"
-            ],
-        );
-        check_target(
-            "http://127.0.0.1:8080/digitaltwins",
-            false,
-            expect!["error: --server http://127.0.0.1:8080/digitaltwins: give only http://HOST:PORT"],
-        );
-    }
-}
-
 /// Sends the whole portfolio as one import job (the NDJSON as the body) and waits for it to end; the latency recorded is the whole job's.
 async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn Write) -> Result<PhaseReport> {
     let mut body = String::with_capacity(portfolio.twins.len() * 200);
@@ -351,4 +311,44 @@ async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn
         error_samples,
         cut_short: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    /// Renders what `target` makes of a --server value: its base and pinned address, or its error.
+    fn check_target(server: &str, allow_remote: bool, expect: Expect) {
+        let actual = match super::target(server, allow_remote) {
+            Ok(target) => format!("{} {:?}", target.base, target.pin),
+            Err(err) => format!("error: {err:#}"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn only_loopback_servers_unless_allowed() {
+        check_target("http://127.0.0.1:8080", false, expect!["http://127.0.0.1:8080 None"]);
+        check_target("http://[::1]:9000/", false, expect!["http://[::1]:9000 None"]);
+        check_target(
+            "http://192.0.2.1:8080",
+            false,
+            expect![
+                "error: --server http://192.0.2.1:8080 is not a loopback address (192.0.2.1); bench sends traffic only to this machine unless --allow-remote is given"
+            ],
+        );
+        check_target("http://192.0.2.1:8080", true, expect!["http://192.0.2.1:8080 None"]);
+        check_target(
+            "https://127.0.0.1:8443",
+            false,
+            expect![
+                "error: --server https://127.0.0.1:8443: bench speaks plain http:// (serve without TLS for a load test)"
+            ],
+        );
+        check_target(
+            "http://127.0.0.1:8080/digitaltwins",
+            false,
+            expect!["error: --server http://127.0.0.1:8080/digitaltwins: give only http://HOST:PORT"],
+        );
+    }
 }
