@@ -114,7 +114,7 @@ pub(crate) fn export(args: ExportArgs) -> Result<Output> {
 }
 
 fn open_data_dir(dir: &Path) -> Result<DataPlane> {
-    DataPlane::open_dir(dir)
+    DataPlane::open_dir(dir, server::Config::default().limits.graph())
         .with_context(|| format!("open the data directory {} (is a server running on it?)", dir.display()))
 }
 

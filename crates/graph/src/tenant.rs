@@ -950,7 +950,8 @@ impl TenantGraph {
                     ));
                 }
                 Value::Array(items) => stack.extend(items),
-                Value::Object(map) => stack.extend(map.values()),
+                // Service members (`$metadata` of a component) hold times, not values a client wrote.
+                Value::Object(map) => stack.extend(map.iter().filter(|(k, _)| !k.starts_with('$')).map(|(_, v)| v)),
                 _ => {}
             }
         }

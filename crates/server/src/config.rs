@@ -47,6 +47,20 @@ pub struct Limits {
     pub models_body_bytes_max: NonZeroUsize,
     /// Request body bytes of an import job whose body is the bulk data itself (`PUT /jobs/imports/{id}` with NDJSON); default 1 GiB.
     pub import_body_bytes_max: NonZeroUsize,
+    /// A string property value, in bytes (ADT: 4 KiB).
+    pub string_bytes_max: NonZeroUsize,
+    /// A twin document, in bytes of JSON (ADT: 32 KiB).
+    pub twin_bytes_max: NonZeroUsize,
+    /// A twin or relationship id, in bytes.
+    pub id_bytes_max: NonZeroUsize,
+    /// Outgoing, and separately incoming, relationships of one twin (ADT: 50,000).
+    pub relationships_per_twin_max: NonZeroUsize,
+    /// Models in one upload (ADT: 250).
+    pub models_per_upload_max: NonZeroUsize,
+    /// Models of a tenant (ADT: 10,000).
+    pub models_max: NonZeroUsize,
+    /// Twins of a tenant.
+    pub twins_max: NonZeroUsize,
     /// Items on one page of a list; a smaller `max-items-per-page` is honoured, a larger one is capped. Default 100, as ADT's model pages.
     pub page_items_max: NonZeroU32,
     /// Items on one page of query results; default 1000, as ADT.
@@ -101,6 +115,13 @@ pub struct LimitsSection {
     pub body_bytes_max: Option<u64>,
     pub models_body_bytes_max: Option<u64>,
     pub import_body_bytes_max: Option<u64>,
+    pub string_bytes_max: Option<u64>,
+    pub twin_bytes_max: Option<u64>,
+    pub id_bytes_max: Option<u64>,
+    pub relationships_per_twin_max: Option<u64>,
+    pub models_per_upload_max: Option<u64>,
+    pub models_max: Option<u64>,
+    pub twins_max: Option<u64>,
     pub page_items_max: Option<u64>,
     pub query_page_items_max: Option<u64>,
     pub connections_max: Option<u64>,
@@ -119,6 +140,13 @@ impl Config {
             body_bytes_max,
             models_body_bytes_max,
             import_body_bytes_max,
+            string_bytes_max,
+            twin_bytes_max,
+            id_bytes_max,
+            relationships_per_twin_max,
+            models_per_upload_max,
+            models_max,
+            twins_max,
             page_items_max,
             query_page_items_max,
             connections_max,
@@ -148,11 +176,37 @@ impl Config {
                 body_bytes_max: non_zero_usize("limits.body_bytes_max", body_bytes_max)?,
                 models_body_bytes_max: non_zero_usize("limits.models_body_bytes_max", models_body_bytes_max)?,
                 import_body_bytes_max: non_zero_usize("limits.import_body_bytes_max", import_body_bytes_max)?,
+                string_bytes_max: non_zero_usize("limits.string_bytes_max", string_bytes_max)?,
+                twin_bytes_max: non_zero_usize("limits.twin_bytes_max", twin_bytes_max)?,
+                id_bytes_max: non_zero_usize("limits.id_bytes_max", id_bytes_max)?,
+                relationships_per_twin_max: non_zero_usize(
+                    "limits.relationships_per_twin_max",
+                    relationships_per_twin_max,
+                )?,
+                models_per_upload_max: non_zero_usize("limits.models_per_upload_max", models_per_upload_max)?,
+                models_max: non_zero_usize("limits.models_max", models_max)?,
+                twins_max: non_zero_usize("limits.twins_max", twins_max)?,
                 page_items_max: non_zero_u32("limits.page_items_max", page_items_max)?,
                 query_page_items_max: non_zero_u32("limits.query_page_items_max", query_page_items_max)?,
                 connections_max: non_zero_usize("limits.connections_max", connections_max)?,
             },
         })
+    }
+}
+
+impl Limits {
+    /// The graph's limits, as configured.
+    pub fn graph(&self) -> graph::Limits {
+        graph::Limits {
+            id_bytes_max: self.id_bytes_max.get(),
+            string_bytes_max: self.string_bytes_max.get(),
+            twin_bytes_max: self.twin_bytes_max.get(),
+            outgoing_per_twin_max: self.relationships_per_twin_max.get(),
+            incoming_per_twin_max: self.relationships_per_twin_max.get(),
+            models_per_upload_max: self.models_per_upload_max.get(),
+            models_max: self.models_max.get(),
+            twins_max: self.twins_max.get(),
+        }
     }
 }
 
@@ -227,6 +281,13 @@ impl ConfigFile {
             body_bytes_max,
             models_body_bytes_max,
             import_body_bytes_max,
+            string_bytes_max,
+            twin_bytes_max,
+            id_bytes_max,
+            relationships_per_twin_max,
+            models_per_upload_max,
+            models_max,
+            twins_max,
             page_items_max,
             query_page_items_max,
             connections_max,
@@ -244,6 +305,13 @@ impl ConfigFile {
                 body_bytes_max: limits_over.body_bytes_max.or(body_bytes_max),
                 models_body_bytes_max: limits_over.models_body_bytes_max.or(models_body_bytes_max),
                 import_body_bytes_max: limits_over.import_body_bytes_max.or(import_body_bytes_max),
+                string_bytes_max: limits_over.string_bytes_max.or(string_bytes_max),
+                twin_bytes_max: limits_over.twin_bytes_max.or(twin_bytes_max),
+                id_bytes_max: limits_over.id_bytes_max.or(id_bytes_max),
+                relationships_per_twin_max: limits_over.relationships_per_twin_max.or(relationships_per_twin_max),
+                models_per_upload_max: limits_over.models_per_upload_max.or(models_per_upload_max),
+                models_max: limits_over.models_max.or(models_max),
+                twins_max: limits_over.twins_max.or(twins_max),
                 page_items_max: limits_over.page_items_max.or(page_items_max),
                 query_page_items_max: limits_over.query_page_items_max.or(query_page_items_max),
                 connections_max: limits_over.connections_max.or(connections_max),
@@ -327,6 +395,13 @@ mod tests {
                         body_bytes_max: 32768,
                         models_body_bytes_max: 4194304,
                         import_body_bytes_max: 1073741824,
+                        string_bytes_max: 4096,
+                        twin_bytes_max: 32768,
+                        id_bytes_max: 512,
+                        relationships_per_twin_max: 50000,
+                        models_per_upload_max: 250,
+                        models_max: 10000,
+                        twins_max: 10000000,
                         page_items_max: 100,
                         query_page_items_max: 1000,
                         connections_max: 1024,
@@ -362,6 +437,13 @@ mod tests {
                         body_bytes_max: 2048,
                         models_body_bytes_max: 4194304,
                         import_body_bytes_max: 1073741824,
+                        string_bytes_max: 4096,
+                        twin_bytes_max: 32768,
+                        id_bytes_max: 512,
+                        relationships_per_twin_max: 50000,
+                        models_per_upload_max: 250,
+                        models_max: 10000,
+                        twins_max: 10000000,
                         page_items_max: 100,
                         query_page_items_max: 1000,
                         connections_max: 1024,

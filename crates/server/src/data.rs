@@ -56,10 +56,10 @@ impl DataPlane {
     }
 
     /// Opens the embedded store in `dir` (created when missing) and loads it; fails while a server holds the directory.
-    pub fn open_dir(dir: &std::path::Path) -> Result<DataPlane, StoreError> {
+    pub fn open_dir(dir: &std::path::Path, graph_limits: graph::Limits) -> Result<DataPlane, StoreError> {
         std::fs::create_dir_all(dir)?;
         let backend = store::EmbeddedBackend::open(dir, store::Limits::default())?;
-        DataPlane::open(Arc::new(backend), graph::Limits::default(), crate::router::EVENT_SOURCE.to_owned())
+        DataPlane::open(Arc::new(backend), graph_limits, crate::router::EVENT_SOURCE.to_owned())
     }
 
     /// The tenant requests are served from; every request uses the default tenant until access control assigns tenants.

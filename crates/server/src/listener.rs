@@ -85,8 +85,9 @@ impl Server {
     pub async fn bind(config: Config) -> Result<BoundServer, StartError> {
         let dir = config.data_dir.clone();
         let demo = config.demo;
+        let graph_limits = config.limits.graph();
         let opened = tokio::task::spawn_blocking(move || -> Result<(DataPlane, Jobs), StoreError> {
-            let data = DataPlane::open_dir(&dir)?;
+            let data = DataPlane::open_dir(&dir, graph_limits)?;
             if demo {
                 crate::demo::load(&data)
                     .map_err(|e| StoreError::Internal { what: format!("load the demo building: {e}") })?;

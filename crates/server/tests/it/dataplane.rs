@@ -3,7 +3,7 @@
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
 
-use crate::{Reply, TestServer, start_shipped, start_shipped_in};
+use crate::{Reply, TestServer, start_shipped, start_shipped_configured, start_shipped_in};
 
 const V: &str = "api-version=2023-10-31";
 
@@ -447,5 +447,30 @@ async fn metrics_show_graph_sizes_and_commit_latency() {
         .and_then(|n| n.parse().ok())
         .expect("a commit count");
     assert_eq!(commits, 3, "one model upload and two twin writes were committed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn size_limits_are_configurable() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let server = start_shipped_configured(dir, |config| {
+        config.limits.string_bytes_max = std::num::NonZeroUsize::new(8).expect("non-zero");
+    })
+    .await;
+    seed(&server).await;
+    check(
+        &call(
+            &server,
+            "PATCH",
+            "/digitaltwins/room1",
+            &[],
+            Some(json!([{"op": "replace", "path": "/name", "value": "a name longer than eight bytes"}])),
+        )
+        .await,
+        expect![[r#"
+        400
+        x-ms-error-code: ValidationFailed
+        {"error":{"code":"ValidationFailed","message":"a string in 'name' is 30 bytes; at most 8 are allowed","details":[]}}"#]],
+    );
     server.stop().await;
 }

@@ -59,13 +59,22 @@ pub(crate) async fn start_shipped() -> TestServer {
 
 /// A server with the shipped routes over the embedded store in `data_dir` (which may hold data from an earlier server).
 pub(crate) async fn start_shipped_in(data_dir: tempfile::TempDir) -> TestServer {
+    start_shipped_configured(data_dir, |_| {}).await
+}
+
+/// A server with the shipped routes over the embedded store in `data_dir`, its configuration changed by `configure`.
+pub(crate) async fn start_shipped_configured(
+    data_dir: tempfile::TempDir,
+    configure: impl FnOnce(&mut Config),
+) -> TestServer {
     let logs = Logs::default();
     let log_guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         data_dir: data_dir.path().to_path_buf(),
         ..Config::default()
     };
+    configure(&mut config);
     let bound = server::Server::bind(config).await.expect("the test server binds");
     let (url, client) = (bound.url(), client(None));
     let (shutdown, stopped) = oneshot::channel::<()>();
