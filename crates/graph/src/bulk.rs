@@ -229,7 +229,7 @@ impl TenantGraph {
                 o.shift_remove("$dtId");
             }
             if let Ok(existing) = self.relationship(&source, &id)
-                && same_relationship(existing, &body)
+                && same_relationship(&existing, &body)
             {
                 continue;
             }
@@ -267,7 +267,7 @@ impl TenantGraph {
             line(&export_twin(t));
         }
         line(&serde_json::json!({"Section": "Relationships"}));
-        let mut rels: Vec<_> = self.all_relationships().collect();
+        let mut rels: Vec<crate::record::Relationship> = self.all_relationships().collect();
         rels.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
         for r in rels {
             let mut v = Map::new();

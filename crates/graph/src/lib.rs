@@ -3,9 +3,9 @@
 //! Layout: `bulk` reads and writes bulk import files, `record` holds the record types and their wire JSON, `patch` applies JSON Patch documents, `tenant` owns the graph and its operations, `error` says why an operation was refused.
 //! The graph does no I/O and reads no clock: callers pass the time, persist the returned `Change`s and publish them as events.
 
-mod adjacency;
 pub mod bulk;
 pub mod error;
+mod nodes;
 pub mod patch;
 pub mod record;
 pub mod tenant;

@@ -3,14 +3,14 @@
 //! Operations are pure: they take the time as an argument, validate against the models, apply the change in memory only if all of it is valid, and return the `Change`s for the caller to persist and publish.
 //! Durability, locking and events belong to the caller.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use model::set::{ContentKind, ModelMatch};
 use model::{Document, Dtmi, ModelSet, Options, Severity};
 use serde_json::{Map, Value};
 
-use crate::adjacency::{Incoming, Outgoing};
 use crate::error::{Clash, GraphError, Invalid, Missing};
+use crate::nodes::Nodes;
 use crate::patch::{self, OpKind, Operation};
 use crate::record::{Relationship, StoredModel, Twin, etag_text};
 
@@ -87,14 +87,8 @@ pub struct TenantGraph {
     limits: Limits,
     set: ModelSet,
     models: BTreeMap<String, StoredModel>,
-    twins: HashMap<String, Twin>,
-    /// Source twin → relationship id → relationship.
-    outgoing: HashMap<String, Outgoing>,
-    /// Target twin → (source twin, relationship id).
-    incoming: HashMap<String, Incoming>,
-    /// Model id → twins of exactly that model.
-    by_model: HashMap<String, BTreeSet<String>>,
-    relationships: usize,
+    /// Twins and relationships, with their indexes.
+    nodes: Nodes,
     /// The last version handed out; ETags are versions, unique within the tenant.
     version: u64,
 }
@@ -109,11 +103,11 @@ impl TenantGraph {
     }
 
     pub fn twin_count(&self) -> usize {
-        self.twins.len()
+        self.nodes.twin_count()
     }
 
     pub fn relationship_count(&self) -> usize {
-        self.relationships
+        self.nodes.relationship_count()
     }
 
     pub fn model_count(&self) -> usize {
@@ -133,13 +127,17 @@ impl TenantGraph {
 
     pub fn load_twin(&mut self, twin: Twin) {
         self.version = self.version.max(twin.etag);
-        self.by_model.entry(twin.model().to_owned()).or_default().insert(twin.id.clone());
-        self.twins.insert(twin.id.clone(), twin);
+        self.nodes.put_twin(twin);
     }
 
-    pub fn load_relationship(&mut self, relationship: Relationship) {
+    /// Restores a stored relationship; false (and nothing restored) when its source or target twin is not loaded.
+    pub fn load_relationship(&mut self, relationship: Relationship) -> bool {
         self.version = self.version.max(relationship.etag);
-        self.index_relationship(relationship);
+        if !(self.nodes.contains(&relationship.source) && self.nodes.contains(&relationship.target)) {
+            return false;
+        }
+        self.nodes.put_relationship(&relationship);
+        true
     }
 
     // ---- models ----
@@ -282,10 +280,11 @@ impl TenantGraph {
                 format!("model '{id}' is referenced by {}; delete those first", dependents.join(", ")),
             ));
         }
-        if self.by_model.get(id).is_some_and(|t| !t.is_empty()) {
+        let users = self.nodes.count_of_model(id);
+        if users > 0 {
             return Err(GraphError::conflict(
                 Clash::ModelReferencesNotDeleted,
-                format!("model '{id}' is the model of {} twin(s); delete them first", self.by_model[id].len()),
+                format!("model '{id}' is the model of {users} twin(s); delete them first"),
             ));
         }
         let removed = self.models.remove(id);
@@ -346,12 +345,12 @@ impl TenantGraph {
     // ---- twins ----
 
     pub fn twin(&self, id: &str) -> Option<&Twin> {
-        self.twins.get(id)
+        self.nodes.twin(id)
     }
 
     /// Every twin, in no particular order.
     pub fn twins(&self) -> impl Iterator<Item = &Twin> {
-        self.twins.values()
+        self.nodes.twins()
     }
 
     /// Creates or replaces a twin (PUT).
@@ -363,7 +362,7 @@ impl TenantGraph {
         now: &str,
     ) -> Result<(Twin, Vec<Change>), GraphError> {
         self.check_id(id, "twin")?;
-        let existing = self.twins.get(id);
+        let existing = self.nodes.twin(id);
         check_precondition(condition, existing.map(|t| t.etag), "twin", id)?;
         let Value::Object(mut doc) = body else {
             return Err(GraphError::invalid(Invalid::InvalidArgument, "a twin must be a JSON object"));
@@ -380,18 +379,18 @@ impl TenantGraph {
                 },
             )?;
         self.check_model_usable(&model_id)?;
-        if existing.is_none() && self.twins.len() >= self.limits.twins_max {
+        if existing.is_none() && self.nodes.twin_count() >= self.limits.twins_max {
             return Err(GraphError::LimitExceeded {
                 what: "twins",
                 limit: self.limits.twins_max,
-                actual: self.twins.len() + 1,
+                actual: self.nodes.twin_count() + 1,
             });
         }
         let doc = self.stamp_new_document(&model_id, doc, now)?;
         self.validate_twin(&model_id, &doc)?;
         self.version += 1;
         let twin = Twin::new(id.to_owned(), self.version, &doc);
-        let change = match self.twins.get(id) {
+        let change = match self.nodes.twin(id) {
             None => Change::TwinCreated(twin.clone()),
             Some(old) => Change::TwinUpdated { twin: twin.clone(), patch: replacement_patch(old, &twin) },
         };
@@ -407,7 +406,7 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(Twin, Vec<Change>), GraphError> {
-        let Some(current) = self.twins.get(id) else {
+        let Some(current) = self.nodes.twin(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
         check_precondition(condition, Some(current.etag), "twin", id)?;
@@ -453,40 +452,27 @@ impl TenantGraph {
         condition: &Precondition,
         cascade: bool,
     ) -> Result<Vec<Change>, GraphError> {
-        let Some(current) = self.twins.get(id) else {
+        let Some(current) = self.nodes.twin(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
         check_precondition(condition, Some(current.etag), "twin", id)?;
-        let outgoing: Vec<(String, String)> = self
-            .outgoing
-            .get(id)
-            .map(|m| m.iter().map(|r| (id.to_owned(), r.id.clone())).collect())
-            .unwrap_or_default();
-        let incoming: Vec<(String, String)> = self
-            .incoming
-            .get(id)
-            .map(|s| s.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect())
-            .unwrap_or_default();
-        if (!outgoing.is_empty() || !incoming.is_empty()) && !cascade {
+        let (outgoing, incoming) = (self.nodes.outgoing_len(id), self.nodes.incoming_len(id));
+        if (outgoing > 0 || incoming > 0) && !cascade {
             return Err(GraphError::invalid(
                 Invalid::RelationshipsNotDeleted,
                 format!(
                     "twin '{id}' still has {} outgoing and {} incoming relationship(s); delete them first",
-                    outgoing.len(),
-                    incoming.len()
+                    outgoing, incoming
                 ),
             ));
         }
         let mut changes = Vec::new();
-        for (source, rel) in outgoing.into_iter().chain(incoming) {
-            if let Some(r) = self.unindex_relationship(&source, &rel) {
+        for (source, rel) in self.nodes.touching(id) {
+            if let Some(r) = self.nodes.remove_relationship(&source, &rel) {
                 changes.push(Change::RelationshipDeleted(r));
             }
         }
-        let twin = self.twins.remove(id).expect("checked above");
-        if let Some(set) = self.by_model.get_mut(twin.model()) {
-            set.remove(id);
-        }
+        let twin = self.nodes.remove_twin(id).expect("checked above");
         changes.push(Change::TwinDeleted(twin));
         Ok(changes)
     }
@@ -494,8 +480,8 @@ impl TenantGraph {
     /// A component of a twin, as ADT returns it.
     pub fn component(&self, id: &str, name: &str) -> Result<(Value, u64), GraphError> {
         let twin = self
-            .twins
-            .get(id)
+            .nodes
+            .twin(id)
             .ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")))?;
         let is_component =
             matches!(self.set.content(twin.model(), name).map(|c| &c.kind), Some(ContentKind::Component { .. }));
@@ -529,42 +515,34 @@ impl TenantGraph {
 
     // ---- relationships ----
 
-    pub fn relationship(&self, source: &str, id: &str) -> Result<&Relationship, GraphError> {
-        if !self.twins.contains_key(source) {
+    pub fn relationship(&self, source: &str, id: &str) -> Result<Relationship, GraphError> {
+        if !self.nodes.contains(source) {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")));
         }
-        self.outgoing.get(source).and_then(|m| m.get(id)).ok_or_else(|| {
+        self.nodes.relationship(source, id).ok_or_else(|| {
             GraphError::not_found(Missing::Relationship, format!("twin '{source}' has no relationship '{id}'"))
         })
     }
 
     /// Outgoing relationships of a twin, by relationship id, optionally only those with a name.
-    pub fn relationships(&self, source: &str, name: Option<&str>) -> Result<Vec<&Relationship>, GraphError> {
-        if !self.twins.contains_key(source) {
+    pub fn relationships(&self, source: &str, name: Option<&str>) -> Result<Vec<Relationship>, GraphError> {
+        if !self.nodes.contains(source) {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")));
         }
-        Ok(self
-            .outgoing
-            .get(source)
-            .map(|m| m.iter().filter(|r| name.is_none_or(|n| r.name == n)).collect())
-            .unwrap_or_default())
+        Ok(self.nodes.outgoing(source, name))
     }
 
     /// Incoming relationships of a twin, ordered by source and relationship id.
-    pub fn incoming(&self, target: &str) -> Result<Vec<&Relationship>, GraphError> {
-        if !self.twins.contains_key(target) {
+    pub fn incoming(&self, target: &str) -> Result<Vec<Relationship>, GraphError> {
+        if !self.nodes.contains(target) {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{target}'")));
         }
-        Ok(self
-            .incoming
-            .get(target)
-            .map(|s| s.iter().filter_map(|(src, rel)| self.outgoing.get(src).and_then(|m| m.get(rel))).collect())
-            .unwrap_or_default())
+        Ok(self.nodes.incoming(target))
     }
 
     /// Every relationship, in no particular order.
-    pub fn all_relationships(&self) -> impl Iterator<Item = &Relationship> {
-        self.outgoing.values().flat_map(Outgoing::iter)
+    pub fn all_relationships(&self) -> impl Iterator<Item = Relationship> + '_ {
+        self.nodes.all_relationships()
     }
 
     /// Creates or replaces a relationship (PUT).
@@ -579,11 +557,12 @@ impl TenantGraph {
         let _ = now;
         self.check_id(id, "relationship")?;
         let source_twin = self
-            .twins
-            .get(source)
+            .nodes
+            .twin(source)
             .ok_or_else(|| GraphError::not_found(Missing::Twin, format!("there is no twin with id '{source}'")))?;
-        let existing = self.outgoing.get(source).and_then(|m| m.get(id));
-        check_precondition(condition, existing.map(|r| r.etag), "relationship", id)?;
+        let existing = self.nodes.relationship(source, id);
+        let is_new = existing.is_none();
+        check_precondition(condition, existing.as_ref().map(|r| r.etag), "relationship", id)?;
         let Value::Object(mut doc) = body else {
             return Err(GraphError::invalid(Invalid::InvalidArgument, "a relationship must be a JSON object"));
         };
@@ -613,7 +592,7 @@ impl TenantGraph {
                 "a relationship cannot connect a digital twin to itself",
             ));
         }
-        let target_twin = self.twins.get(&target).ok_or_else(|| {
+        let target_twin = self.nodes.twin(&target).ok_or_else(|| {
             GraphError::not_found(Missing::TargetTwin, format!("the target twin '{target}' does not exist"))
         })?;
         let source_model = source_twin.model().to_owned();
@@ -655,9 +634,8 @@ impl TenantGraph {
             }
             self.check_strings(k, v)?;
         }
-        let is_new = existing.is_none();
         if is_new {
-            let out = self.outgoing.get(source).map_or(0, Outgoing::len);
+            let out = self.nodes.outgoing_len(source);
             if out >= self.limits.outgoing_per_twin_max {
                 return Err(GraphError::LimitExceeded {
                     what: "outgoing relationships of a twin",
@@ -665,7 +643,7 @@ impl TenantGraph {
                     actual: out + 1,
                 });
             }
-            let inc = self.incoming.get(&target).map_or(0, Incoming::len);
+            let inc = self.nodes.incoming_len(&target);
             if inc >= self.limits.incoming_per_twin_max {
                 return Err(GraphError::LimitExceeded {
                     what: "incoming relationships of a twin",
@@ -683,7 +661,7 @@ impl TenantGraph {
             etag: self.version,
             properties: doc,
         };
-        let change = match self.unindex_relationship(source, id) {
+        let change = match self.nodes.put_relationship(&relationship) {
             None => Change::RelationshipCreated(relationship.clone()),
             Some(old) => Change::RelationshipUpdated {
                 relationship: relationship.clone(),
@@ -691,7 +669,6 @@ impl TenantGraph {
                 patch: replacement_properties_patch(&old.properties, &relationship.properties),
             },
         };
-        self.index_relationship(relationship.clone());
         Ok((relationship, vec![change]))
     }
 
@@ -716,7 +693,7 @@ impl TenantGraph {
             }
             patch::apply(&mut properties, op)?;
         }
-        let source_model = self.twins.get(source).map(|t| t.model().to_owned()).unwrap_or_default();
+        let source_model = self.nodes.twin(source).map(|t| t.model().to_owned()).unwrap_or_default();
         let declared = match self.set.content(&source_model, &current.name).map(|c| &c.kind) {
             Some(ContentKind::Relationship { properties, .. }) => properties.clone(),
             _ => Vec::new(),
@@ -738,8 +715,7 @@ impl TenantGraph {
         }
         self.version += 1;
         let relationship = Relationship { properties, etag: self.version, ..current };
-        self.unindex_relationship(source, id);
-        self.index_relationship(relationship.clone());
+        self.nodes.put_relationship(&relationship);
         let patch = ops.iter().map(op_json).collect();
         Ok((relationship.clone(), vec![Change::RelationshipUpdated { relationship, source_model, patch }]))
     }
@@ -752,43 +728,14 @@ impl TenantGraph {
     ) -> Result<Vec<Change>, GraphError> {
         let current = self.relationship(source, id)?;
         check_precondition(condition, Some(current.etag), "relationship", id)?;
-        let removed = self.unindex_relationship(source, id).expect("checked above");
+        let removed = self.nodes.remove_relationship(source, id).expect("checked above");
         Ok(vec![Change::RelationshipDeleted(removed)])
     }
 
     // ---- helpers ----
 
     fn insert_twin(&mut self, twin: Twin) {
-        if let Some(old) = self.twins.get(&twin.id)
-            && old.model() != twin.model()
-            && let Some(set) = self.by_model.get_mut(old.model())
-        {
-            set.remove(&twin.id);
-        }
-        self.by_model.entry(twin.model().to_owned()).or_default().insert(twin.id.clone());
-        self.twins.insert(twin.id.clone(), twin);
-    }
-
-    fn index_relationship(&mut self, r: Relationship) {
-        self.incoming.entry(r.target.clone()).or_default().insert(&r.source, &r.id);
-        if self.outgoing.entry(r.source.clone()).or_default().insert(r).is_none() {
-            self.relationships += 1;
-        }
-    }
-
-    fn unindex_relationship(&mut self, source: &str, id: &str) -> Option<Relationship> {
-        let removed = self.outgoing.get_mut(source)?.remove(id)?;
-        self.relationships -= 1;
-        if let Some(set) = self.incoming.get_mut(&removed.target) {
-            set.remove(source, id);
-            if set.is_empty() {
-                self.incoming.remove(&removed.target);
-            }
-        }
-        if self.outgoing.get(source).is_some_and(Outgoing::is_empty) {
-            self.outgoing.remove(source);
-        }
-        Some(removed)
+        self.nodes.put_twin(twin);
     }
 
     fn check_id(&self, id: &str, what: &str) -> Result<(), GraphError> {

@@ -87,7 +87,11 @@ pub fn load_tenant(backend: &dyn Backend, tenant: &TenantId, limits: GraphLimits
             .ok_or_else(|| StoreError::Corrupt {
                 what: format!("relationship record '{key}' does not have the relationship shape"),
             })?;
-        graph.load_relationship(relationship);
+        if !graph.load_relationship(relationship) {
+            return Err(StoreError::Corrupt {
+                what: format!("relationship record '{key}' connects a twin that is not stored"),
+            });
+        }
         Ok(())
     })?;
     Ok(graph)
