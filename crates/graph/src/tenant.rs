@@ -387,9 +387,10 @@ impl TenantGraph {
             });
         }
         let doc = self.stamp_new_document(&model_id, doc, now)?;
-        self.validate_twin(&model_id, &doc)?;
+        self.validate_twin(&model_id, &doc, None)?;
+        let twin = Twin::new(id.to_owned(), self.version + 1, &doc);
+        self.check_twin_size(&twin)?;
         self.version += 1;
-        let twin = Twin::new(id.to_owned(), self.version, &doc);
         let change = match self.nodes.twin(id) {
             None => Change::TwinCreated(twin.clone()),
             Some(old) => Change::TwinUpdated { twin: twin.clone(), patch: replacement_patch(old, &twin) },
@@ -437,9 +438,13 @@ impl TenantGraph {
         if let Some(Value::Object(meta)) = doc.get_mut("$metadata") {
             meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
         }
-        self.validate_twin(&model_id, &doc)?;
+        // Only the members the patch touched need checking again, unless the model changed.
+        let touched: BTreeSet<&str> = ops.iter().map(|op| op.path[0].as_str()).filter(|k| *k != "$metadata").collect();
+        let only = (model_id == current.model()).then_some(&touched);
+        self.validate_twin(&model_id, &doc, only)?;
+        let twin = Twin::new(id.to_owned(), self.version + 1, &doc);
+        self.check_twin_size(&twin)?;
         self.version += 1;
-        let twin = Twin::new(id.to_owned(), self.version, &doc);
         let patch = ops.iter().map(op_json).collect();
         self.insert_twin(twin.clone());
         Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))
@@ -819,8 +824,8 @@ impl TenantGraph {
     }
 
     /// Checks a twin document against its model: every member a property or component of the model with a conforming value, every component present, sizes within limits.
-    fn validate_twin(&self, model_id: &str, doc: &Map<String, Value>) -> Result<(), GraphError> {
-        let bytes = serde_json::to_string(doc).map(|s| s.len()).unwrap_or(0);
+    fn check_twin_size(&self, twin: &Twin) -> Result<(), GraphError> {
+        let bytes = twin.doc_bytes();
         if bytes > self.limits.twin_bytes_max {
             return Err(GraphError::LimitExceeded {
                 what: "twin bytes",
@@ -828,6 +833,16 @@ impl TenantGraph {
                 actual: bytes,
             });
         }
+        Ok(())
+    }
+
+    /// Checks a twin document against its model; with `only`, the values of just those members (the rest are known valid).
+    fn validate_twin(
+        &self,
+        model_id: &str,
+        doc: &Map<String, Value>,
+        only: Option<&BTreeSet<&str>>,
+    ) -> Result<(), GraphError> {
         for (k, v) in doc {
             if k == "$metadata" {
                 if let Value::Object(meta) = v {
@@ -859,6 +874,9 @@ impl TenantGraph {
             }
             if k.starts_with('$') {
                 return Err(GraphError::invalid(Invalid::ValidationFailed, format!("'{k}' is not a twin member")));
+            }
+            if only.is_some_and(|keys| !keys.contains(k.as_str())) {
+                continue;
             }
             let violations = self.set.validate_content_value(model_id, k, v);
             if let Some(first) = violations.first() {
