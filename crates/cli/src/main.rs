@@ -109,6 +109,10 @@ pub(crate) struct Output {
     pub(crate) success: bool,
 }
 
+/// mimalloc rather than the system allocator: the server allocates many small, short-lived buffers per request on several threads, where glibc's arenas spent a quarter of the write path's time (measured with perf under `twinscape bench`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
