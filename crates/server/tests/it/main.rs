@@ -77,20 +77,7 @@ pub(crate) async fn start_shipped_configured(
     configure(&mut config);
     let bound = server::Server::bind(config).await.expect("the test server binds");
     let (url, client) = (bound.url(), client(None));
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bound.run(async {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        url,
-        client,
-        shutdown: Some(shutdown),
-        task: Some(task),
-        logs,
-        expected_logs: Vec::new(),
-        _data_dir: data_dir,
-        _log_guard: log_guard,
-    }
+    running(bound, url, client, logs, log_guard, data_dir)
 }
 
 /// A server whose default configuration is changed by `configure`, trusted over TLS by the client when `root_pem` is given.
@@ -111,6 +98,18 @@ pub(crate) async fn start_with(configure: impl FnOnce(&mut Config), root_pem: Op
         // The certificate names `localhost`; the client resolves it to the bound address, so no DNS is involved.
         Some(pem) => (format!("https://localhost:{port}"), client(Some((pem, bound.local_addr())))),
     };
+    running(bound, url, client, logs, log_guard, data_dir)
+}
+
+/// Runs a bound server in this test's runtime and wraps it with what the test needs to talk to it and stop it.
+fn running(
+    bound: server::BoundServer,
+    url: String,
+    client: reqwest::Client,
+    logs: Logs,
+    log_guard: DefaultGuard,
+    data_dir: tempfile::TempDir,
+) -> TestServer {
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(bound.run(async {
         let _ = stopped.await;
