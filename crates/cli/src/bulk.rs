@@ -2,7 +2,7 @@
 //!
 //! Both paths apply the same server-side import: validated, chunked, durable, idempotent on re-run, every bad line reported with its number.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,17 +122,18 @@ fn import_offline(dir: &Path, text: &str, format: Format) -> Result<Output> {
     let data = open_data_dir(dir)?;
     let tenant = data.tenant();
     let parsed = bulk::parse(text, format);
-    let terminal = std::io::stderr().is_terminal();
+    let bar = progress_bar();
     let progress = data
         .import(&tenant, parsed, |p| {
-            if terminal {
-                let _ = write!(std::io::stderr(), "\rimporting: {}/{} records", p.records_done, p.records_total);
+            if let Some(bar) = &bar {
+                bar.set_length(p.records_total as u64);
+                bar.set_position(p.records_done as u64);
             }
             true
         })
         .context("import into the data directory")?;
-    if terminal {
-        let _ = writeln!(std::io::stderr());
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     let counts = Counts {
         models_created: progress.models_created,
@@ -161,7 +162,7 @@ fn import_online(base: &str, file: &Path, text: String, format: Format, ca_cert:
         Format::Ndjson => "application/x-ndjson",
         Format::Explorer => "application/json",
     };
-    let terminal = std::io::stderr().is_terminal();
+    let bar = progress_bar();
     let client = client(ca_cert)?;
     runtime()?.block_on(async move {
         let url = format!("{base}/jobs/imports/{job_id}?{API_VERSION}");
@@ -183,22 +184,18 @@ fn import_online(base: &str, file: &Path, text: String, format: Format, ca_cert:
             match job["status"].as_str() {
                 Some("succeeded" | "failed" | "cancelled") => break job,
                 Some(_) => {
-                    if terminal {
+                    if let Some(bar) = &bar {
                         let c = &job["counts"];
-                        let _ = write!(
-                            std::io::stderr(),
-                            "\rimporting: {}/{} records",
-                            c["recordsDone"],
-                            c["recordsTotal"]
-                        );
+                        bar.set_length(c["recordsTotal"].as_u64().unwrap_or(0));
+                        bar.set_position(c["recordsDone"].as_u64().unwrap_or(0));
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 None => bail!("the server returned a job without a status: {job}"),
             }
         };
-        if terminal {
-            let _ = writeln!(std::io::stderr());
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
         }
         if let Some(error) = job.get("error").filter(|e| !e.is_null())
             && job["errors"].as_array().is_none_or(Vec::is_empty)
@@ -228,6 +225,19 @@ fn import_online(base: &str, file: &Path, text: String, format: Format, ca_cert:
         };
         Ok(counts.summary())
     })
+}
+
+/// A progress bar on standard error when it is a terminal; nothing otherwise (scripts and tests see only the summary).
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style =
+        indicatif::ProgressStyle::with_template("importing {bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }
 
 struct Counts {

@@ -11,5 +11,6 @@ pub mod record;
 pub mod tenant;
 
 pub use error::{Clash, GraphError, Invalid, Missing};
+pub use model::set::ModelMatch;
 pub use record::{Relationship, StoredModel, Twin};
 pub use tenant::{Change, Limits, Precondition, TenantGraph};

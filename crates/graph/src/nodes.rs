@@ -64,6 +64,16 @@ impl Nodes {
         self.slots.iter().flatten().map(|n| &n.twin)
     }
 
+    /// The ids of the twins whose exact model satisfies `matches`, in no particular order.
+    pub(crate) fn twins_of_models(&self, mut matches: impl FnMut(&str) -> bool) -> Vec<&str> {
+        self.by_model
+            .iter()
+            .filter(|(model, _)| matches(model))
+            .flat_map(|(_, slots)| slots.iter())
+            .filter_map(|slot| self.slots[*slot as usize].as_ref().map(|n| n.twin.id.as_str()))
+            .collect()
+    }
+
     /// How many twins have exactly this model.
     pub(crate) fn count_of_model(&self, model: &str) -> usize {
         self.by_model.get(model).map_or(0, HashSet::len)

@@ -348,6 +348,13 @@ impl TenantGraph {
         self.nodes.twin(id)
     }
 
+    /// The ids of the twins of a model, sorted: with `SubtypesAndLaterVersions`, also those of every model that extends it or is a later version (the query language's `IS_OF_MODEL`), found through the by-model index rather than a scan of the twins.
+    pub fn twins_of_model(&self, model: &str, how: ModelMatch) -> Vec<&str> {
+        let mut ids = self.nodes.twins_of_models(|candidate| self.set.is_a(candidate, model, how));
+        ids.sort_unstable();
+        ids
+    }
+
     /// Every twin, in no particular order.
     pub fn twins(&self) -> impl Iterator<Item = &Twin> {
         self.nodes.twins()

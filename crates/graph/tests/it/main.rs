@@ -329,3 +329,15 @@ fn models_in_use_cannot_be_deleted() {
         .collect();
     check(deps.join(", "), expect!["dtmi:test:Space;1"]);
 }
+
+#[test]
+fn twins_by_model_include_subtypes_when_asked() {
+    let mut f = Fixture::new();
+    f.put("room1", room("room1"));
+    f.put("dev1", json!({"$metadata": {"$model": "dtmi:test:Device;1"}}));
+    let of = |model: &str, how| f.graph.twins_of_model(model, how).join(", ");
+    check(of("dtmi:test:Space;1", graph::ModelMatch::SubtypesAndLaterVersions), expect!["room1"]);
+    check(of("dtmi:test:Space;1", graph::ModelMatch::Exact), expect![""]);
+    check(of("dtmi:test:Room;1", graph::ModelMatch::Exact), expect!["room1"]);
+    check(of("dtmi:test:Device;1", graph::ModelMatch::SubtypesAndLaterVersions), expect!["dev1"]);
+}
