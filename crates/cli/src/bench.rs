@@ -237,7 +237,7 @@ fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports
     text
 }
 
-/// Sends the whole portfolio as one import job (the NDJSON as the body) and waits for it to end; the latency recorded is the whole job's.
+/// Sends the whole portfolio as one import job (the NDJSON as the body): its twins, their containment relationships, and a `locatedIn` relationship of every device and sensor and waits for it to end; the latency recorded is the whole job's.
 async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn Write) -> Result<PhaseReport> {
     let mut body = String::with_capacity(portfolio.twins.len() * 200);
     let mut line = |v: &serde_json::Value| {
@@ -259,7 +259,7 @@ async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn
     line(&serde_json::json!({"Section": "Relationships"}));
     let mut records = portfolio.twins.len() as u64;
     for i in 0..portfolio.twins.len() {
-        if let Some((source, id, mut rel)) = portfolio.relationship(i) {
+        for (source, id, mut rel) in [portfolio.relationship(i), portfolio.location(i)].into_iter().flatten() {
             rel["$dtId"] = serde_json::json!(source);
             rel["$relationshipId"] = serde_json::json!(id);
             line(&rel);

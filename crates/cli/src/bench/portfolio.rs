@@ -183,6 +183,18 @@ impl Portfolio {
         Some((&self.twins[parent].id, format!("{name}-{segment}"), body))
     }
 
+    /// The second relationship of a device or sensor: `locatedIn` the space two levels up (a device's floor, a sensor's room).
+    pub(crate) fn location(&self, index: usize) -> Option<(&str, String, Value)> {
+        let twin = &self.twins[index];
+        if !matches!(twin.kind, Kind::Device | Kind::Sensor) {
+            return None;
+        }
+        let grandparent = self.twins[twin.parent?].parent?;
+        let segment = twin.id.rsplit('_').next().unwrap_or(&twin.id);
+        let body = json!({ "$targetId": self.twins[grandparent].id, "$relationshipName": "locatedIn" });
+        Some((&twin.id, format!("locatedIn-{segment}"), body))
+    }
+
     /// `7 tenants, 50 sites, …`.
     pub(crate) fn summary(&self) -> String {
         let parts: Vec<String> = Kind::ALL
@@ -237,9 +249,14 @@ pub(crate) fn models() -> Value {
                 property("name", "string"),
                 property("serialNumber", "string"),
                 relationship("hasSensor", Kind::Sensor.model()),
+                relationship("locatedIn", space),
             ],
         ),
-        interface(Kind::Sensor, None, vec![property("name", "string"), property("temperature", "double")]),
+        interface(
+            Kind::Sensor,
+            None,
+            vec![property("name", "string"), property("temperature", "double"), relationship("locatedIn", space)],
+        ),
     ])
 }
 
