@@ -197,10 +197,11 @@ fn check_source(path: &str, text: &str) -> Vec<String> {
     problems
 }
 
-/// Whether a file belongs to a binary, an example program, a test, a benchmark, a build script or automation, where printing is how output is made.
+/// Whether a file belongs to a binary, an example program, a test (including the `test-support` crate, which only tests use), a benchmark, a build script or automation, where printing is how output is made.
 fn is_binary(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     path.starts_with("xtask/")
+        || path.starts_with("crates/test-support/")
         || path.ends_with("src/main.rs")
         || path.contains("src/bin/")
         || parts.last() == Some(&"build.rs")

@@ -9,13 +9,7 @@ use graph::{Limits, TenantGraph};
 const NOW: &str = "2026-11-26T12:00:00.0000000Z";
 
 fn testdata() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/graphs");
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true but {} is missing", root.display());
-    eprintln!("SKIPPED: bulk import tests: shared test data not found at {}", root.display());
-    None
+    test_support::testdata(env!("CARGO_MANIFEST_DIR"), "bulk import tests").map(|root| root.join("graphs"))
 }
 
 /// Imports a file into a fresh graph and checks it, a re-run, and the export round trip; returns (twins, relationships).

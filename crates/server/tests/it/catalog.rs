@@ -2,8 +2,6 @@
 //!
 //! The recordings leave some parts out (`{id}` placeholders, a malformed header "not captured", a body "same as previous entry"); the replay fills them in the way the recording describes, and prepares the state each exchange assumes (the models and twins the recorded test had made).
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
 use crate::{TestServer, start_shipped};
@@ -11,21 +9,15 @@ use crate::{TestServer, start_shipped};
 const V: &str = "api-version=2023-10-31";
 
 fn catalog() -> Option<Vec<Value>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/adt-rest/adt-rest-error-catalog.jsonl");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(
-            text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| serde_json::from_str(l).expect("catalog lines are JSON"))
-                .collect(),
-        ),
-        Err(_) => {
-            assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true but {} is missing", path.display());
-            eprintln!("SKIPPED: ADT REST catalog replay: {} not found", path.display());
-            None
-        }
-    }
+    let root = test_support::testdata(env!("CARGO_MANIFEST_DIR"), "ADT REST catalog replay")?;
+    let path = root.join("adt-rest/adt-rest-error-catalog.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    Some(
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("catalog lines are JSON"))
+            .collect(),
+    )
 }
 
 async fn send(
