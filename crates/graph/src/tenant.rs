@@ -630,22 +630,7 @@ impl TenantGraph {
                 ),
             ));
         }
-        for (k, v) in &doc {
-            let Some(p) = declared.1.iter().find(|p| &p.name == k) else {
-                return Err(GraphError::invalid(
-                    Invalid::ValidationFailed,
-                    format!("relationship '{name}' has no property '{k}'"),
-                ));
-            };
-            let violations = model::instance::validate(&p.schema, v);
-            if let Some(first) = violations.first() {
-                return Err(GraphError::invalid(
-                    Invalid::ValidationFailed,
-                    format!("property '{k}{}': {}", first.pointer, first.message),
-                ));
-            }
-            self.check_strings(k, v)?;
-        }
+        self.validate_relationship_properties(&name, &declared.1, &doc)?;
         if is_new {
             let out = self.nodes.outgoing_len(source);
             if out >= self.limits.outgoing_per_twin_max {
@@ -710,21 +695,7 @@ impl TenantGraph {
             Some(ContentKind::Relationship { properties, .. }) => properties.clone(),
             _ => Vec::new(),
         };
-        for (k, v) in &properties {
-            let Some(p) = declared.iter().find(|p| &p.name == k) else {
-                return Err(GraphError::invalid(
-                    Invalid::ValidationFailed,
-                    format!("relationship '{}' has no property '{k}'", current.name),
-                ));
-            };
-            if let Some(first) = model::instance::validate(&p.schema, v).first() {
-                return Err(GraphError::invalid(
-                    Invalid::ValidationFailed,
-                    format!("property '{k}{}': {}", first.pointer, first.message),
-                ));
-            }
-            self.check_strings(k, v)?;
-        }
+        self.validate_relationship_properties(&current.name, &declared, &properties)?;
         self.version += 1;
         let relationship = Relationship { properties, etag: self.version, ..current };
         self.nodes.put_relationship(&relationship);
@@ -906,6 +877,31 @@ impl TenantGraph {
                     ),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks a relationship's properties against those its declaration allows.
+    fn validate_relationship_properties(
+        &self,
+        name: &str,
+        declared: &[model::set::RelationshipProperty],
+        properties: &Map<String, Value>,
+    ) -> Result<(), GraphError> {
+        for (k, v) in properties {
+            let Some(p) = declared.iter().find(|p| &p.name == k) else {
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("relationship '{name}' has no property '{k}'"),
+                ));
+            };
+            if let Some(first) = model::instance::validate(&p.schema, v).first() {
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("property '{k}{}': {}", first.pointer, first.message),
+                ));
+            }
+            self.check_strings(k, v)?;
         }
         Ok(())
     }

@@ -413,17 +413,7 @@ fn check_names(model: &mut Model, edges: &[Vec<Edge>]) {
         let mut children: Vec<usize> = Vec::new();
         if e.class == Class::Interface {
             // Own and inherited contents, each element once.
-            let mut lineage = vec![i];
-            let mut k = 0;
-            while k < lineage.len() {
-                for edge in &edges[lineage[k]] {
-                    if edge.member == "extends" && !lineage.contains(&edge.to) {
-                        lineage.push(edge.to);
-                    }
-                }
-                k += 1;
-            }
-            for l in lineage {
+            for l in lineage(i, edges) {
                 for edge in &edges[l] {
                     if edge.member == "contents" && !children.contains(&edge.to) {
                         children.push(edge.to);
@@ -449,6 +439,21 @@ fn check_names(model: &mut Model, edges: &[Vec<Edge>]) {
     for (doc, pointer, message) in problems {
         model.error(doc, &pointer, "DTDL0506", Some("NameUnique"), message);
     }
+}
+
+/// An Interface and everything it extends, transitively, each once: itself first, then breadth-first.
+fn lineage(interface: usize, edges: &[Vec<Edge>]) -> Vec<usize> {
+    let mut out = vec![interface];
+    let mut k = 0;
+    while k < out.len() {
+        for edge in &edges[out[k]] {
+            if edge.member == "extends" && !out.contains(&edge.to) {
+                out.push(edge.to);
+            }
+        }
+        k += 1;
+    }
+    out
 }
 
 fn check_enums(model: &mut Model, edges: &[Vec<Edge>]) {
@@ -517,17 +522,7 @@ fn check_annotations(model: &mut Model, edges: &[Vec<Edge>]) {
         if e.class != Class::Interface {
             continue;
         }
-        let mut lineage = vec![i];
-        let mut k = 0;
-        while k < lineage.len() {
-            for edge in &edges[lineage[k]] {
-                if edge.member == "extends" && !lineage.contains(&edge.to) {
-                    lineage.push(edge.to);
-                }
-            }
-            k += 1;
-        }
-        let contents: Vec<&Element> = lineage
+        let contents: Vec<&Element> = lineage(i, edges)
             .iter()
             .flat_map(|l| edges[*l].iter().filter(|x| x.member == "contents").map(|x| &model.elements[x.to]))
             .collect();
