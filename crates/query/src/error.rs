@@ -10,8 +10,8 @@ use std::fmt;
 pub enum QueryError {
     /// The query is well formed but breaks a rule of the language, or uses a feature not supported yet (`Q03xx`).
     InvalidInput { code: &'static str, message: String },
-    /// Running the query would exceed a budget of `Limits` (`Q04xx`).
-    LimitExceeded { code: &'static str, what: &'static str, limit: usize },
+    /// Running the query would exceed a budget of `Limits` (`Q04xx`); the message names the budget and its setting.
+    LimitExceeded { code: &'static str, message: String },
 }
 
 impl QueryError {
@@ -30,10 +30,7 @@ impl QueryError {
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            QueryError::InvalidInput { message, .. } => f.write_str(message),
-            QueryError::LimitExceeded { what, limit, .. } => {
-                write!(f, "the query holds more {what} than the limit of {limit}")
-            }
+            QueryError::InvalidInput { message, .. } | QueryError::LimitExceeded { message, .. } => f.write_str(message),
         }
     }
 }
@@ -60,3 +57,5 @@ pub(crate) const COUNT_NOT_ALONE: &str = "Q0308";
 pub(crate) const NOT_SUPPORTED: &str = "Q0399";
 /// More rows than `Limits::rows_max` at some stage of execution.
 pub(crate) const ROWS_EXCEEDED: &str = "Q0401";
+/// A run longer than `Limits::time_max`.
+pub(crate) const TIME_EXCEEDED: &str = "Q0402";

@@ -13,11 +13,20 @@ use graph::{ModelMatch, TenantGraph};
 use query_syntax::{Collection, CompareOp, Function, LogicalOp};
 use serde_json::{Map, Value};
 
-use crate::Limits;
+use serde_json::value::RawValue;
+
+use crate::{Answer, Limits, Settings};
 use crate::bind::{Bound, Cond, Operand, Output};
 use crate::error::{QueryError, ROWS_EXCEEDED};
 
-pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, limits: &Limits) -> Result<Vec<Value>, QueryError> {
+pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<Answer, QueryError> {
+    let rows = execute_values(graph, bound, &settings.limits)?;
+    let work = rows.len() as u64;
+    let rows = rows.iter().map(|v| RawValue::from_string(v.to_string()).expect("a value renders as JSON")).collect();
+    Ok(Answer { rows, work })
+}
+
+fn execute_values(graph: &TenantGraph, bound: &Bound, limits: &Limits) -> Result<Vec<Value>, QueryError> {
     let mut twins = TwinCache { graph, docs: HashMap::new() };
     // The last stage filters as it goes, so the budget counts rows kept, not rows looked at; earlier stages hold
     // every partial row, since the WHERE clause may need all of its slots.
@@ -115,7 +124,10 @@ impl Stage<'_> {
             return Ok(true);
         }
         if self.rows.len() >= self.limits.rows_max {
-            return Err(QueryError::LimitExceeded { code: ROWS_EXCEEDED, what: "rows", limit: self.limits.rows_max });
+            return Err(QueryError::LimitExceeded {
+                code: ROWS_EXCEEDED,
+                message: format!("the query holds more rows than the limit of {}", self.limits.rows_max),
+            });
         }
         self.rows.push(row);
         Ok(!(self.last && self.bound.top.is_some_and(|top| self.rows.len() >= top)))

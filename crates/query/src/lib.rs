@@ -1,37 +1,86 @@
 //! The query engine of Twinscape: binds a parsed `query_syntax::Query` to one tenant's graph, plans where to start, and runs it to JSON rows with ADT's semantics.
 //!
 //! `bind` resolves names and checks the whole-query rules, `exec` plans and runs the bound query, `error` holds `QueryError` and its codes.
-//! This first slice runs SELECT (`*`, projections, `TOP`, `COUNT()`) over DIGITALTWINS or RELATIONSHIPS with JOINs and WHERE;
-//! MATCH, ORDER BY, GROUP BY and the other aggregates are refused with `Q0399`. Paging and query charges belong to the caller.
+//! Paging belongs to the caller: `run` answers every row of the query (within `Limits::rows_max`) from the one graph state it is given,
+//! so a caller that keeps the answer can serve its pages from one snapshot.
 
 mod bind;
 mod error;
 mod exec;
 
+use std::time::Duration;
+
 use graph::TenantGraph;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub use error::QueryError;
 
-/// Budgets of one query run; a query over any of them fails with a `Q04xx` error or, for JOINs, `Q0303`.
+/// Budgets of one query run; a query over any of them fails with a `Q04xx` error or, for JOINs and hops, `Q03xx`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Most JOIN clauses in one query (default 10; ADT documents 5, adjustable).
+    /// Most JOIN clauses in one query (default 10; ADT allows 5).
     pub joins_max: usize,
-    /// Most rows any stage of execution holds, the result included (default 100,000).
+    /// Most hops one MATCH relationship pattern may span (default 20; ADT allows 10).
+    pub hops_max: u32,
+    /// Most rows any stage of execution holds, the answer included (default 1,000,000).
     pub rows_max: usize,
+    /// Longest a query may run (default 30 s; ADT stops at 60 s).
+    pub time_max: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { joins_max: 10, rows_max: 100_000 }
+        Limits { joins_max: 10, hops_max: 20, rows_max: 1_000_000, time_max: Duration::from_secs(30) }
     }
 }
 
-/// Runs `query` against `graph`: `SELECT *` gives twin (or relationship) documents, projections give objects keyed
-/// by the `AS` name or the last path segment (a missing property is left out of its row), and `COUNT()` gives
-/// `[{"COUNT": n}]`. Rows come in no promised order.
-pub fn run(graph: &TenantGraph, query: &query_syntax::Query, limits: &Limits) -> Result<Vec<Value>, QueryError> {
-    let bound = bind::bind(query, limits)?;
-    exec::execute(graph, &bound, limits)
+/// The relationships that place one twin inside another, which `IN_SPACE` follows.
+///
+/// Until the spatial graph declares containment in its ontology, a tenant names them here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Containment {
+    /// Relationships from a space to what it contains (`building -contains-> floor`).
+    pub parent_to_child: Vec<String>,
+    /// Relationships from a twin to the space that contains it (RealEstateCore's `isPartOf` and `locatedIn`).
+    pub child_to_parent: Vec<String>,
+}
+
+impl Default for Containment {
+    fn default() -> Containment {
+        Containment {
+            parent_to_child: vec!["contains".to_owned()],
+            child_to_parent: vec!["isPartOf".to_owned(), "locatedIn".to_owned()],
+        }
+    }
+}
+
+/// What a query run may use: its budgets and the tenant's containment relationships.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub limits: Limits,
+    pub containment: Containment,
+}
+
+/// The rows of a query, each a JSON value's text, and the work it took.
+#[derive(Debug)]
+pub struct Answer {
+    /// `SELECT *` gives twin (or relationship) documents, projections give objects keyed by the `AS` name or the
+    /// last path segment (a missing property is left out of its row), aggregates give objects of numbers.
+    /// Rows are in `ORDER BY` order when the query has one, and in no promised order otherwise.
+    pub rows: Vec<Box<RawValue>>,
+    /// Twins, relationships and rows the run touched; grows with the work done.
+    pub work: u64,
+}
+
+impl Answer {
+    /// The query charge of ADT's `query-charge` header: one unit per query, plus one per hundred items of work.
+    pub fn charge(&self) -> f64 {
+        1.0 + self.work as f64 / 100.0
+    }
+}
+
+/// Runs `query` against `graph` under `settings`.
+pub fn run(graph: &TenantGraph, query: &query_syntax::Query, settings: &Settings) -> Result<Answer, QueryError> {
+    let bound = bind::bind(query, &settings.limits)?;
+    exec::execute(graph, &bound, settings)
 }

@@ -5,7 +5,7 @@
 
 use expect_test::{Expect, expect};
 use graph::{Precondition, TenantGraph};
-use query::Limits;
+use query::{Limits, Settings};
 use serde_json::{Value, json};
 
 const NOW: &str = "2026-11-26T12:00:00.0000000Z";
@@ -121,9 +121,10 @@ fn check(text: &str, expected: Expect) {
 /// Parses and runs `text`, then shows the rows as sorted JSON lines (row order is not promised) or the error.
 fn check_with(text: &str, limits: &Limits, expected: Expect) {
     let parsed = query_syntax::parse(text, &query_syntax::Limits::default()).expect("the test query parses");
-    let actual = match query::run(&graph(), &parsed, limits) {
-        Ok(rows) => {
-            let mut lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+    let settings = Settings { limits: limits.clone(), ..Settings::default() };
+    let actual = match query::run(&graph(), &parsed, &settings) {
+        Ok(answer) => {
+            let mut lines: Vec<String> = answer.rows.iter().map(|r| r.get().to_owned()).collect();
             lines.sort();
             lines.iter().map(|l| format!("{l}\n")).collect()
         }
@@ -676,14 +677,14 @@ fn limits() {
     );
     check_with(
         two_joins,
-        &Limits { joins_max: 2, rows_max: 9 },
+        &Limits { joins_max: 2, rows_max: 9, ..Limits::default() },
         expect![[r#"
             Q0401: the query holds more rows than the limit of 9
         "#]],
     );
     check_with(
         two_joins,
-        &Limits { joins_max: 2, rows_max: 10 },
+        &Limits { joins_max: 2, rows_max: 10, ..Limits::default() },
         expect![[r#"
             {"$dtId":"r1"}
             {"$dtId":"r2"}
@@ -695,7 +696,7 @@ fn limits() {
     // With an anchor the first stage holds one row, and the JOIN stage is the one over budget.
     check_with(
         "SELECT F FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE B.$dtId = 'b1'",
-        &Limits { joins_max: 2, rows_max: 1 },
+        &Limits { joins_max: 2, rows_max: 1, ..Limits::default() },
         expect![[r#"
             Q0401: the query holds more rows than the limit of 1
         "#]],
