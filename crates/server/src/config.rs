@@ -27,6 +27,8 @@ pub struct Config {
     /// Load the demo building (idempotently) and simulate its sensors, so a newcomer sees the server alive.
     pub demo: bool,
     pub limits: Limits,
+    /// `POST /query`: the engine's budgets, the containment relationships and the store of continuation cursors.
+    pub query: QueryConfig,
 }
 
 /// PEM files for HTTPS.
@@ -69,6 +71,27 @@ pub struct Limits {
     pub connections_max: NonZeroUsize,
 }
 
+/// The query face (`POST /query`): what one query may use, and how long and how much of its result is kept for its next pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryConfig {
+    /// JOIN clauses in one query (ADT: 5); 0 forbids JOIN.
+    pub joins_max: usize,
+    /// Hops one MATCH relationship pattern may span (ADT: 10).
+    pub hops_max: NonZeroU32,
+    /// Rows any stage of a query's execution holds, the answer included.
+    pub rows_max: NonZeroUsize,
+    /// How long one query may run before it fails with `TimeoutError` (ADT: 60 s).
+    pub time_max: Duration,
+    /// Relationships from a space to what it contains, which `IN_SPACE` follows downwards.
+    pub containment_parent_to_child: Vec<String>,
+    /// Relationships from a twin to the space that contains it, which `IN_SPACE` follows upwards.
+    pub containment_child_to_parent: Vec<String>,
+    /// Bytes of result rows kept, over all queries, for pages after the first; a result whose rest is larger is refused.
+    pub cursor_bytes_max: NonZeroUsize,
+    /// How long the rest of a result is kept after its last page was served; a later continuation token has expired.
+    pub cursor_idle: Duration,
+}
+
 /// Why a configuration layer could not be read or the merged layers could not be validated.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -87,6 +110,7 @@ pub struct ConfigFile {
     pub server: ServerSection,
     pub tls: TlsSection,
     pub limits: LimitsSection,
+    pub query: QuerySection,
 }
 
 /// `[server]`.
@@ -127,15 +151,39 @@ pub struct LimitsSection {
     pub connections_max: Option<u64>,
 }
 
+/// `[query]`, see `QueryConfig`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuerySection {
+    pub joins_max: Option<u64>,
+    pub hops_max: Option<u64>,
+    pub rows_max: Option<u64>,
+    pub time_max_ms: Option<u64>,
+    pub containment_parent_to_child: Option<Vec<String>>,
+    pub containment_child_to_parent: Option<Vec<String>>,
+    pub cursor_bytes_max: Option<u64>,
+    pub cursor_idle_ms: Option<u64>,
+}
+
 /// The prefix of configuration environment variables: `TWINSCAPE__LIMITS__BODY_BYTES_MAX` sets `[limits] body_bytes_max`.
 pub const ENV_PREFIX: &str = "TWINSCAPE__";
 
 impl Config {
     /// Validates merged layers; every field of `ConfigFile` is destructured here, so a new field cannot be forgotten.
     pub fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
-        let ConfigFile { server, tls, limits } = file;
+        let ConfigFile { server, tls, limits, query } = file;
         let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
+        let QuerySection {
+            joins_max,
+            hops_max,
+            rows_max,
+            time_max_ms,
+            containment_parent_to_child,
+            containment_child_to_parent,
+            cursor_bytes_max,
+            cursor_idle_ms,
+        } = query;
         let LimitsSection {
             body_bytes_max,
             models_body_bytes_max,
@@ -190,7 +238,41 @@ impl Config {
                 query_page_items_max: non_zero_u32("limits.query_page_items_max", query_page_items_max)?,
                 connections_max: non_zero_usize("limits.connections_max", connections_max)?,
             },
+            query: QueryConfig {
+                joins_max: usize_value("query.joins_max", joins_max)?,
+                hops_max: non_zero_u32("query.hops_max", hops_max)?,
+                rows_max: non_zero_usize("query.rows_max", rows_max)?,
+                time_max: Duration::from_millis(positive("query.time_max_ms", time_max_ms)?),
+                containment_parent_to_child: relationship_names(
+                    "query.containment_parent_to_child",
+                    containment_parent_to_child,
+                )?,
+                containment_child_to_parent: relationship_names(
+                    "query.containment_child_to_parent",
+                    containment_child_to_parent,
+                )?,
+                cursor_bytes_max: non_zero_usize("query.cursor_bytes_max", cursor_bytes_max)?,
+                cursor_idle: Duration::from_millis(positive("query.cursor_idle_ms", cursor_idle_ms)?),
+            },
         })
+    }
+}
+
+impl QueryConfig {
+    /// The query engine's settings, as configured.
+    pub fn settings(&self) -> query::Settings {
+        query::Settings {
+            limits: query::Limits {
+                joins_max: self.joins_max,
+                hops_max: self.hops_max.get(),
+                rows_max: self.rows_max.get(),
+                time_max: self.time_max,
+            },
+            containment: query::Containment {
+                parent_to_child: self.containment_parent_to_child.clone(),
+                child_to_parent: self.containment_child_to_parent.clone(),
+            },
+        }
     }
 }
 
@@ -273,10 +355,20 @@ impl ConfigFile {
 
     /// `over` on top of `self`: each field set in `over` wins.
     pub fn overlay(self, over: ConfigFile) -> ConfigFile {
-        let ConfigFile { server, tls, limits } = self;
-        let ConfigFile { server: server_over, tls: tls_over, limits: limits_over } = over;
+        let ConfigFile { server, tls, limits, query } = self;
+        let ConfigFile { server: server_over, tls: tls_over, limits: limits_over, query: query_over } = over;
         let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
+        let QuerySection {
+            joins_max,
+            hops_max,
+            rows_max,
+            time_max_ms,
+            containment_parent_to_child,
+            containment_child_to_parent,
+            cursor_bytes_max,
+            cursor_idle_ms,
+        } = query;
         let LimitsSection {
             body_bytes_max,
             models_body_bytes_max,
@@ -316,6 +408,16 @@ impl ConfigFile {
                 query_page_items_max: limits_over.query_page_items_max.or(query_page_items_max),
                 connections_max: limits_over.connections_max.or(connections_max),
             },
+            query: QuerySection {
+                joins_max: query_over.joins_max.or(joins_max),
+                hops_max: query_over.hops_max.or(hops_max),
+                rows_max: query_over.rows_max.or(rows_max),
+                time_max_ms: query_over.time_max_ms.or(time_max_ms),
+                containment_parent_to_child: query_over.containment_parent_to_child.or(containment_parent_to_child),
+                containment_child_to_parent: query_over.containment_child_to_parent.or(containment_child_to_parent),
+                cursor_bytes_max: query_over.cursor_bytes_max.or(cursor_bytes_max),
+                cursor_idle_ms: query_over.cursor_idle_ms.or(cursor_idle_ms),
+            },
         }
     }
 }
@@ -344,9 +446,28 @@ fn positive(key: &'static str, value: Option<u64>) -> Result<u64, ConfigError> {
     }
 }
 
+fn usize_value(key: &'static str, value: Option<u64>) -> Result<usize, ConfigError> {
+    let value = required(key, value)?;
+    usize::try_from(value).map_err(|_| invalid(key, format!("{value} is too large")))
+}
+
 fn non_zero_usize(key: &'static str, value: Option<u64>) -> Result<NonZeroUsize, ConfigError> {
     let value = positive(key, value)?;
     usize::try_from(value).ok().and_then(NonZeroUsize::new).ok_or_else(|| invalid(key, format!("{value} is too large")))
+}
+
+/// A list of relationship names: possibly empty, but no name empty or repeated.
+fn relationship_names(key: &'static str, value: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
+    let names = required(key, value)?;
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err(invalid(key, "a relationship name is empty".to_owned()));
+        }
+        if names[..i].contains(name) {
+            return Err(invalid(key, format!("`{name}` is listed twice")));
+        }
+    }
+    Ok(names)
 }
 
 fn non_zero_u32(key: &'static str, value: Option<u64>) -> Result<NonZeroU32, ConfigError> {
@@ -406,6 +527,21 @@ mod tests {
                         query_page_items_max: 1000,
                         connections_max: 1024,
                     },
+                    query: QueryConfig {
+                        joins_max: 10,
+                        hops_max: 20,
+                        rows_max: 1000000,
+                        time_max: 30s,
+                        containment_parent_to_child: [
+                            "contains",
+                        ],
+                        containment_child_to_parent: [
+                            "isPartOf",
+                            "locatedIn",
+                        ],
+                        cursor_bytes_max: 536870912,
+                        cursor_idle: 60s,
+                    },
                 }"#]],
         );
     }
@@ -448,8 +584,54 @@ mod tests {
                         query_page_items_max: 1000,
                         connections_max: 1024,
                     },
+                    query: QueryConfig {
+                        joins_max: 10,
+                        hops_max: 20,
+                        rows_max: 1000000,
+                        time_max: 30s,
+                        containment_parent_to_child: [
+                            "contains",
+                        ],
+                        containment_child_to_parent: [
+                            "isPartOf",
+                            "locatedIn",
+                        ],
+                        cursor_bytes_max: 536870912,
+                        cursor_idle: 60s,
+                    },
                 }"#]],
         );
+    }
+
+    #[test]
+    fn query_settings_from_the_environment() {
+        let vars = [
+            ("TWINSCAPE__QUERY__JOINS_MAX", "0"),
+            ("TWINSCAPE__QUERY__CONTAINMENT_PARENT_TO_CHILD", r#"["contains", "hasPart"]"#),
+            ("TWINSCAPE__QUERY__CONTAINMENT_CHILD_TO_PARENT", "[]"),
+            ("TWINSCAPE__QUERY__TIME_MAX_MS", "1500"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let layer = ConfigFile::from_env(vars).expect("the variables parse");
+        let config = Config::from_file(ConfigFile::embedded().overlay(layer)).expect("the values are valid");
+        expect![[r#"
+            Settings {
+                limits: Limits {
+                    joins_max: 0,
+                    hops_max: 20,
+                    rows_max: 1000000,
+                    time_max: 1.5s,
+                },
+                containment: Containment {
+                    parent_to_child: [
+                        "contains",
+                        "hasPart",
+                    ],
+                    child_to_parent: [],
+                },
+            }
+        "#]]
+        .assert_debug_eq(&config.query.settings());
     }
 
     #[test]
@@ -493,6 +675,21 @@ mod tests {
             "[limits]\nconnections_max = 0\n",
             &[],
             expect!["error: invalid `limits.connections_max`: must be at least 1"],
+        );
+        check(
+            "[query]\ncontainment_child_to_parent = [\"isPartOf\", \"isPartOf\"]\n",
+            &[],
+            expect!["error: invalid `query.containment_child_to_parent`: `isPartOf` is listed twice"],
+        );
+        check(
+            "[query]\ncontainment_parent_to_child = [\"\"]\n",
+            &[],
+            expect!["error: invalid `query.containment_parent_to_child`: a relationship name is empty"],
+        );
+        check(
+            "[query]\ncursor_idle_ms = 0\n",
+            &[],
+            expect!["error: invalid `query.cursor_idle_ms`: must be at least 1"],
         );
         check(
             "[limits]\npage_items_max = 5000000000\n",

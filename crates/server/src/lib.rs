@@ -12,10 +12,12 @@
 //! - `error`, `extract`, `rejection`: the ADT error format, for handlers and for framework rejections.
 //! - `api_version`, `paging`: data-plane conventions.
 //! - `data`: the store and the tenants' graphs, and the write path that keeps them in step; `import`: bulk import in durable chunks.
+//! - `cursors`: the rest of `POST /query` results, kept for their later pages.
 //! - `trace`, `http_metrics`: request ids and spans; the Prometheus registry and its HTTP layer.
 
 pub mod api_version;
 pub mod config;
+mod cursors;
 pub mod data;
 pub mod demo;
 pub mod error;
@@ -32,7 +34,7 @@ mod tls;
 mod trace;
 
 pub use api_version::ApiVersion;
-pub use config::{Config, Limits, TlsConfig};
+pub use config::{Config, Limits, QueryConfig, TlsConfig};
 pub use error::{ApiError, ErrorCode};
 pub use listener::{BoundServer, Server, StartError};
 pub use router::{AppState, app, router};

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use store::StoreError;
 
 use crate::config::Config;
+use crate::cursors::Cursors;
 use crate::data::DataPlane;
 use crate::http_metrics::{Metrics, UPKEEP_INTERVAL};
 use crate::jobs::Jobs;
@@ -78,6 +79,8 @@ pub struct BoundServer {
     config: Config,
     /// The data plane, for background work such as the demo simulation.
     data: Arc<DataPlane>,
+    /// Swept of expired query results by the upkeep task.
+    cursors: Arc<Cursors>,
 }
 
 impl Server {
@@ -118,13 +121,14 @@ impl Server {
     ) -> Result<BoundServer, StartError> {
         let metrics = state.metrics.clone();
         let data = Arc::clone(&state.data);
+        let cursors = Arc::clone(&state.cursors);
         let app = router::app(state, data_plane);
         // TLS files are read before the socket is bound, so a bad certificate never leaves a port half open.
         let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let address = config.listen;
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { address, source })?;
-        Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config, data })
+        Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors })
     }
 }
 
@@ -142,7 +146,7 @@ impl BoundServer {
 
     /// Serves connections until `shutdown` completes, then stops accepting and waits up to `Config::shutdown_grace` for open connections.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let BoundServer { listener, local_addr, acceptor, app, metrics, config, data } = self;
+        let BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors } = self;
         let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(data))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {
@@ -150,6 +154,7 @@ impl BoundServer {
             loop {
                 interval.tick().await;
                 metrics.run_upkeep();
+                cursors.sweep(std::time::Instant::now());
             }
         }));
         let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -12,6 +12,7 @@ use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::{Config, Limits};
+use crate::cursors::Cursors;
 use crate::data::DataPlane;
 use crate::http_metrics::Metrics;
 use crate::jobs::Jobs;
@@ -27,6 +28,10 @@ pub struct AppState {
     pub(crate) data: Arc<DataPlane>,
     /// Import jobs.
     pub(crate) jobs: Arc<Jobs>,
+    /// What a query may use (`Config::query`).
+    pub(crate) query_settings: Arc<query::Settings>,
+    /// The rest of query results, for their later pages.
+    pub(crate) cursors: Arc<Cursors>,
     pub(crate) metrics: Metrics,
     /// `http` or `https`, for absolute links such as `nextLink`.
     pub(crate) scheme: &'static str,
@@ -48,6 +53,8 @@ impl AppState {
             limits: config.limits,
             data,
             jobs,
+            query_settings: Arc::new(config.query.settings()),
+            cursors: Arc::new(Cursors::new(config.query.cursor_bytes_max.get(), config.query.cursor_idle)),
             metrics: Metrics::new(),
             scheme: if config.tls.is_some() { "https" } else { "http" },
         }

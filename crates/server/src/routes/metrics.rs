@@ -1,4 +1,4 @@
-//! `GET /metrics`: the server's metrics in the Prometheus text exposition format: the HTTP registry (see `http_metrics`), graph sizes per tenant and store commit latency.
+//! `GET /metrics`: the server's metrics in the Prometheus text exposition format: the HTTP registry (see `http_metrics`), graph sizes per tenant, store commit latency and the query cursor store.
 
 use axum::Router;
 use axum::extract::State;
@@ -42,4 +42,5 @@ fn graph_metrics(state: &AppState, out: &mut String) {
         }
     }
     state.data.commit_latency().render("twinscape_store_commit_seconds", out);
+    state.cursors.render(out);
 }

@@ -20,6 +20,7 @@ mod listing;
 pub(crate) mod metrics;
 mod models;
 mod precondition;
+mod query;
 mod relationships;
 mod twins;
 
@@ -29,5 +30,6 @@ pub(crate) fn data_plane(limits: &Limits) -> Router<AppState> {
         .merge(models::routes(limits.models_body_bytes_max.get()))
         .merge(twins::routes())
         .merge(relationships::routes())
+        .merge(query::routes())
         .merge(jobs::routes(limits.import_body_bytes_max.get()))
 }

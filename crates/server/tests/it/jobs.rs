@@ -22,7 +22,7 @@ const NDJSON: &str = concat!(
 );
 
 /// Polls a job until it reaches a final state (bounded).
-async fn wait_for(server: &TestServer, id: &str) -> Value {
+pub(crate) async fn wait_for(server: &TestServer, id: &str) -> Value {
     for _ in 0..500 {
         let reply = server.get(&format!("/jobs/imports/{id}?{V}")).await;
         let job: Value = serde_json::from_str(&reply.body).expect("a job record");

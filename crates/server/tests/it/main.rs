@@ -8,6 +8,7 @@ mod catalog;
 mod dataplane;
 mod jobs;
 mod operational;
+mod query;
 mod rejections;
 mod tls;
 
