@@ -12,5 +12,6 @@ pub mod tenant;
 
 pub use error::{Clash, GraphError, Invalid, Missing};
 pub use model::set::ModelMatch;
+pub use nodes::EdgeRef;
 pub use record::{Relationship, StoredModel, Twin};
 pub use tenant::{Change, Limits, Precondition, TenantGraph};

@@ -23,6 +23,20 @@ struct Edge {
     properties: Option<Box<Map<String, Value>>>,
 }
 
+/// A read-only view of one relationship, addressed by its source's slot and its place in that twin's list; valid while the graph is not written.
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeRef<'g> {
+    pub source: u32,
+    /// The relationship's place among its source's outgoing relationships (sorted by id).
+    pub index: u32,
+    pub id: &'g str,
+    pub target: u32,
+    pub name: &'g str,
+    pub etag: u64,
+    /// Its own properties, `None` when it has none.
+    pub properties: Option<&'g Map<String, Value>>,
+}
+
 #[derive(Debug)]
 struct Node {
     twin: Twin,
@@ -222,6 +236,49 @@ impl Nodes {
         Some(removed)
     }
 
+    // ---- reads by slot, for the query engine ----
+
+    pub(crate) fn slot(&self, id: &str) -> Option<u32> {
+        self.ids.get(id).copied()
+    }
+
+    pub(crate) fn twin_at(&self, slot: u32) -> Option<&Twin> {
+        self.slots.get(slot as usize)?.as_ref().map(|n| &n.twin)
+    }
+
+    /// One more than the highest slot in use; slots of live twins are below it.
+    pub(crate) fn slot_bound(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots.iter().enumerate().filter(|(_, n)| n.is_some()).map(|(slot, _)| slot as u32)
+    }
+
+    /// The slots of the twins whose exact model satisfies `matches`, in no particular order.
+    pub(crate) fn slots_of_models(&self, mut matches: impl FnMut(&str) -> bool) -> Vec<u32> {
+        self.by_model.iter().filter(|(model, _)| matches(model)).flat_map(|(_, slots)| slots.iter().copied()).collect()
+    }
+
+    /// How many twins have an exact model that satisfies `matches`.
+    pub(crate) fn count_of_models(&self, mut matches: impl FnMut(&str) -> bool) -> usize {
+        self.by_model.iter().filter(|(model, _)| matches(model)).map(|(_, slots)| slots.len()).sum()
+    }
+
+    pub(crate) fn outgoing_at(&self, slot: u32) -> impl Iterator<Item = EdgeRef<'_>> + '_ {
+        let edges = self.slots.get(slot as usize).and_then(Option::as_ref).map_or(&[][..], |n| &n.outgoing[..]);
+        edges.iter().enumerate().map(move |(i, e)| edge_ref(slot, i, e))
+    }
+
+    pub(crate) fn incoming_at(&self, slot: u32) -> impl Iterator<Item = EdgeRef<'_>> + '_ {
+        let incoming = self.slots.get(slot as usize).and_then(Option::as_ref).map_or(&[][..], |n| &n.incoming[..]);
+        incoming.iter().filter_map(move |(source, id)| {
+            let from = self.slots[*source as usize].as_ref()?;
+            let at = find(&from.outgoing, id).ok()?;
+            Some(edge_ref(*source, at, &from.outgoing[at]))
+        })
+    }
+
     fn node(&self, id: &str) -> Option<&Node> {
         self.ids.get(id).and_then(|&slot| self.slots[slot as usize].as_ref())
     }
@@ -236,6 +293,18 @@ impl Nodes {
             etag: e.etag,
             properties: e.properties.as_deref().cloned().unwrap_or_default(),
         }
+    }
+}
+
+fn edge_ref(source: u32, index: usize, e: &Edge) -> EdgeRef<'_> {
+    EdgeRef {
+        source,
+        index: index as u32,
+        id: &e.id,
+        target: e.target,
+        name: &e.name,
+        etag: e.etag,
+        properties: e.properties.as_deref(),
     }
 }
 

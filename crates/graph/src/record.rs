@@ -39,6 +39,14 @@ impl Twin {
         }
     }
 
+    /// One top-level member of the document (a property, a component or `$metadata`), read from the kept text
+    /// without building the rest of the document.
+    pub fn property(&self, name: &str) -> Option<Value> {
+        use serde::de::Deserializer as _;
+        let mut de = serde_json::Deserializer::from_str(&self.json);
+        de.deserialize_map(member::Find(name)).expect("a twin's text is always a JSON object")
+    }
+
     /// The size of the kept document text, in bytes.
     pub fn doc_bytes(&self) -> usize {
         self.json.len()
@@ -179,6 +187,60 @@ impl StoredModel {
     }
 }
 
+/// A serde visitor that walks an object's members, skipping values until the wanted key.
+mod member {
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use serde_json::Value;
+
+    pub(super) struct Find<'a>(pub(super) &'a str);
+
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<Value>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+            let mut found = None;
+            while let Some(hit) = map.next_key_seed(Key(self.0))? {
+                if hit && found.is_none() {
+                    found = Some(map.next_value::<Value>()?);
+                } else {
+                    // The deserializer insists on reading the object to its end.
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+
+    /// Reads a key and says whether it is the wanted one, without allocating it.
+    struct Key<'a>(&'a str);
+
+    impl<'de> DeserializeSeed<'de> for Key<'_> {
+        type Value = bool;
+
+        fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
+            de.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key<'_> {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a member name")
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+            Ok(v == self.0)
+        }
+    }
+}
+
 fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("serializing JSON into memory cannot fail");
 }
@@ -203,5 +265,20 @@ mod tests {
         let serde_json::Value::Object(doc) = doc else { unreachable!("an object literal") };
         let twin = Twin::new("tw/1".to_owned(), 42, &doc);
         assert_eq!(twin.to_json_bytes(), serde_json::to_vec(&twin.to_json()).unwrap());
+    }
+
+    #[test]
+    fn a_property_is_read_from_the_text() {
+        let doc = serde_json::json!({"a": {"x": [1, {"b": 2}]}, "b\"q": "esc", "n": 1.5, "$metadata": {"$model": "dtmi:t:A;1"}});
+        let serde_json::Value::Object(doc) = doc else { unreachable!("an object literal") };
+        let twin = Twin::new("t".to_owned(), 1, &doc);
+        assert_eq!(twin.property("n"), Some(serde_json::json!(1.5)));
+        assert_eq!(twin.property("a"), Some(serde_json::json!({"x": [1, {"b": 2}]})));
+        assert_eq!(twin.property("b\"q"), Some(serde_json::json!("esc")));
+        assert_eq!(twin.property("b"), None);
+        assert_eq!(
+            twin.property("$metadata").and_then(|m| m.get("$model").cloned()),
+            Some(serde_json::json!("dtmi:t:A;1"))
+        );
     }
 }

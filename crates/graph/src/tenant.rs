@@ -10,7 +10,7 @@ use model::{Document, Dtmi, ModelSet, Options, Severity};
 use serde_json::{Map, Value};
 
 use crate::error::{Clash, GraphError, Invalid, Missing};
-use crate::nodes::Nodes;
+use crate::nodes::{EdgeRef, Nodes};
 use crate::patch::{self, OpKind, Operation};
 use crate::record::{Relationship, StoredModel, Twin, etag_text};
 
@@ -358,6 +358,51 @@ impl TenantGraph {
     /// Every twin, in no particular order.
     pub fn twins(&self) -> impl Iterator<Item = &Twin> {
         self.nodes.twins()
+    }
+
+    // ---- reads by slot (the query engine) ----
+    //
+    // A slot is a twin's 32-bit place in the graph's storage: stable while the graph is not written, reused after a
+    // delete. Walking slots and `EdgeRef`s avoids the id lookups and copies of the id-based reads.
+
+    /// The slot of a twin.
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.nodes.slot(id)
+    }
+
+    /// The twin in a slot, if the slot is live.
+    pub fn twin_at(&self, slot: u32) -> Option<&Twin> {
+        self.nodes.twin_at(slot)
+    }
+
+    /// One more than the highest slot in use: a bound for tables indexed by slot.
+    pub fn slot_bound(&self) -> usize {
+        self.nodes.slot_bound()
+    }
+
+    /// The slots of every twin, ascending.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.nodes.live_slots()
+    }
+
+    /// The slots of the twins of a model with `is_a` semantics (see `twins_of_model`), in no particular order.
+    pub fn slots_of_model(&self, model: &str, how: ModelMatch) -> Vec<u32> {
+        self.nodes.slots_of_models(|candidate| self.set.is_a(candidate, model, how))
+    }
+
+    /// How many twins `slots_of_model` would give, without listing them.
+    pub fn count_of_model(&self, model: &str, how: ModelMatch) -> usize {
+        self.nodes.count_of_models(|candidate| self.set.is_a(candidate, model, how))
+    }
+
+    /// The outgoing relationships of the twin in a slot, by relationship id.
+    pub fn outgoing_at(&self, slot: u32) -> impl Iterator<Item = EdgeRef<'_>> + '_ {
+        self.nodes.outgoing_at(slot)
+    }
+
+    /// The incoming relationships of the twin in a slot, by source slot and relationship id.
+    pub fn incoming_at(&self, slot: u32) -> impl Iterator<Item = EdgeRef<'_>> + '_ {
+        self.nodes.incoming_at(slot)
     }
 
     /// Creates or replaces a twin (PUT).

@@ -30,7 +30,9 @@ impl QueryError {
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            QueryError::InvalidInput { message, .. } | QueryError::LimitExceeded { message, .. } => f.write_str(message),
+            QueryError::InvalidInput { message, .. } | QueryError::LimitExceeded { message, .. } => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -51,10 +53,16 @@ pub(crate) const UNKNOWN_FUNCTION: &str = "Q0305";
 pub(crate) const JOIN_NEEDS_TWINS: &str = "Q0306";
 /// A function argument of the wrong kind (for example `IS_OF_MODEL` on a relationship).
 pub(crate) const BAD_ARGUMENT: &str = "Q0307";
-/// `COUNT()` together with other projections.
+/// An aggregate together with projections that are not GROUP BY keys.
 pub(crate) const COUNT_NOT_ALONE: &str = "Q0308";
-/// A feature the parser accepts but the executor does not run yet (MATCH, ORDER BY, GROUP BY, SUM/AVG/MIN/MAX).
-pub(crate) const NOT_SUPPORTED: &str = "Q0399";
+/// A MATCH hop count that allows no path, or a relationship variable on more than one hop.
+pub(crate) const BAD_HOPS: &str = "Q0309";
+/// A MATCH hop count beyond `Limits::hops_max`.
+pub(crate) const TOO_MANY_HOPS: &str = "Q0310";
+/// A collection that no JOIN or MATCH connects to the others.
+pub(crate) const DISCONNECTED: &str = "Q0311";
+/// A grouped query that projects or orders by something other than its keys and aggregates.
+pub(crate) const BAD_GROUPING: &str = "Q0312";
 /// More rows than `Limits::rows_max` at some stage of execution.
 pub(crate) const ROWS_EXCEEDED: &str = "Q0401";
 /// A run longer than `Limits::time_max`.

@@ -1,273 +1,735 @@
-//! The planner and executor: picks where the FROM collection starts (twin ids, a model, or a scan), follows JOINs,
-//! filters, projects and counts, holding rows within `Limits::rows_max`.
+//! The planner and executor: picks the collection to start from and how to find its first twins (ids, the model
+//! index, a containment subtree, or a scan), orders the JOIN and MATCH links outward from it, and walks rows depth
+//! first, testing each WHERE term as soon as the collections it reads are bound.
 //!
-//! Rows are vectors of slot documents shared through `Rc`, so a JOIN copies pointers, not twins.
-//! It does not reorder JOINs or push filters below them; the whole WHERE runs once per complete row.
+//! A row is a vector of slot references (twin slots and relationship references into the graph), so walking copies
+//! no documents; properties are read from a twin's kept text only when a term or a projection needs them.
+//! Complete rows go to a sink that renders them as JSON text, or sorts them, or folds them into groups.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
-use graph::{ModelMatch, TenantGraph};
-use query_syntax::{Collection, CompareOp, Function, LogicalOp};
+use graph::{EdgeRef, ModelMatch, TenantGraph, record::etag_text};
+use query_syntax::{Collection, CompareOp, Direction, Function, LogicalOp};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use serde_json::value::RawValue;
-
-use crate::{Answer, Limits, Settings};
-use crate::bind::{Bound, Cond, Operand, Output};
-use crate::error::{QueryError, ROWS_EXCEEDED};
+use crate::bind::{Bound, Column, ColumnValue, Cond, Link, Operand, OrderKey, OrderSource, Output, SlotKind};
+use crate::error::{QueryError, ROWS_EXCEEDED, TIME_EXCEEDED};
+use crate::{Answer, Containment, Limits, Settings};
 
 pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<Answer, QueryError> {
-    let rows = execute_values(graph, bound, &settings.limits)?;
-    let work = rows.len() as u64;
-    let rows = rows.iter().map(|v| RawValue::from_string(v.to_string()).expect("a value renders as JSON")).collect();
-    Ok(Answer { rows, work })
-}
-
-fn execute_values(graph: &TenantGraph, bound: &Bound, limits: &Limits) -> Result<Vec<Value>, QueryError> {
-    let mut twins = TwinCache { graph, docs: HashMap::new() };
-    // The last stage filters as it goes, so the budget counts rows kept, not rows looked at; earlier stages hold
-    // every partial row, since the WHERE clause may need all of its slots.
-    let mut kept = Stage { graph, bound, limits, last: bound.joins.is_empty(), rows: Vec::new(), count: 0 };
-    for doc in start(graph, bound, &mut twins) {
-        if !kept.push(vec![doc])? {
-            break;
-        }
-    }
-    for (i, join) in bound.joins.iter().enumerate() {
-        let rows = std::mem::take(&mut kept.rows);
-        kept.last = i + 1 == bound.joins.len();
-        'rows: for row in &rows {
-            let Some(source) = row[join.source].get("$dtId").and_then(Value::as_str) else { continue };
-            // The source came from the graph, so it exists; an error could only mean it does not, which is no rows.
-            for relationship in graph.relationships(source, Some(&join.relationship)).unwrap_or_default() {
-                let Some(target) = twins.get(&relationship.target) else { continue };
-                let mut joined = row.clone();
-                joined.push(target);
-                if join.relationship_slot.is_some() {
-                    joined.push(Rc::new(relationship.to_json()));
-                }
-                if !kept.push(joined)? {
-                    break 'rows;
-                }
-            }
-        }
-    }
-    let count = kept.count;
-    let kept = kept.rows;
-    debug_assert!(kept.iter().all(|r| r.len() == bound.slots));
-    let top = bound.top.unwrap_or(usize::MAX);
-    Ok(match &bound.output {
-        Output::Count => {
-            let mut row = Map::new();
-            row.insert("COUNT".to_owned(), Value::from(count));
-            vec![Value::Object(row)].into_iter().take(top).collect()
-        }
-        Output::Star => kept.into_iter().take(top).map(|mut row| Rc::unwrap_or_clone(row.swap_remove(0))).collect(),
-        Output::Columns(columns) => kept
-            .iter()
-            .take(top)
-            .map(|row| {
-                let mut out = Map::new();
-                for (key, operand) in columns {
-                    if let Some(value) = operand_value(graph, operand, row) {
-                        out.insert(key.clone(), value.into_owned());
-                    }
-                }
-                Value::Object(out)
-            })
-            .collect(),
-    })
-}
-
-/// One row: the document of each slot.
-type Row = Vec<Rc<Value>>;
-
-/// Twin documents rendered once per query, however many rows share them.
-struct TwinCache<'g> {
-    graph: &'g TenantGraph,
-    docs: HashMap<String, Rc<Value>>,
-}
-
-impl TwinCache<'_> {
-    fn get(&mut self, id: &str) -> Option<Rc<Value>> {
-        if let Some(doc) = self.docs.get(id) {
-            return Some(doc.clone());
-        }
-        let doc = Rc::new(self.graph.twin(id)?.to_json());
-        self.docs.insert(id.to_owned(), doc.clone());
-        Some(doc)
-    }
-}
-
-/// The rows of one execution stage; the last stage filters and stops at TOP.
-struct Stage<'a> {
-    graph: &'a TenantGraph,
-    bound: &'a Bound,
-    limits: &'a Limits,
-    last: bool,
-    rows: Vec<Row>,
-    /// Rows that passed the last stage of a `COUNT()` query, which are counted rather than kept.
-    count: usize,
-}
-
-impl Stage<'_> {
-    /// Keeps `row` if it belongs to this stage; false once the stage needs no more rows (TOP reached).
-    fn push(&mut self, row: Row) -> Result<bool, QueryError> {
-        if self.last && self.bound.filter.as_ref().is_some_and(|f| eval(self.graph, f, &row) != Some(true)) {
-            return Ok(true);
-        }
-        if self.last && matches!(self.bound.output, Output::Count) {
-            self.count += 1;
-            return Ok(true);
-        }
-        if self.rows.len() >= self.limits.rows_max {
-            return Err(QueryError::LimitExceeded {
-                code: ROWS_EXCEEDED,
-                message: format!("the query holds more rows than the limit of {}", self.limits.rows_max),
-            });
-        }
-        self.rows.push(row);
-        Ok(!(self.last && self.bound.top.is_some_and(|top| self.rows.len() >= top)))
-    }
-}
-
-/// Where the FROM collection starts, as the plan chooses it from the top-level AND terms of WHERE.
-#[derive(Debug, PartialEq)]
-enum Anchor<'q> {
-    /// Ids from `$dtId = 'x'` or `$dtId IN [...]` (twins), or `$sourceId` likewise (relationships).
-    Ids(BTreeSet<&'q str>),
-    /// `IS_OF_MODEL` on the FROM collection.
-    Model(&'q str, ModelMatch),
-    Scan,
-}
-
-fn start(graph: &TenantGraph, bound: &Bound, twins: &mut TwinCache<'_>) -> Vec<Rc<Value>> {
-    let key = match bound.from {
-        Collection::DigitalTwins => "$dtId",
-        Collection::Relationships => "$sourceId",
+    let started = Instant::now();
+    let mut run = Run {
+        graph,
+        bound,
+        limits: &settings.limits,
+        spaces: HashMap::new(),
+        work: 0,
+        next_clock: CLOCK_EVERY,
+        started,
+        sink: Sink::new(bound),
     };
-    let anchor = bound.filter.as_ref().map_or(Anchor::Scan, |f| anchor(f, key));
-    match (bound.from, anchor) {
-        (Collection::DigitalTwins, Anchor::Ids(ids)) => ids.into_iter().filter_map(|id| twins.get(id)).collect(),
-        (Collection::DigitalTwins, Anchor::Model(model, how)) => {
-            graph.twins_of_model(model, how).into_iter().filter_map(|id| twins.get(id)).collect()
+    run.load_spaces(&settings.containment)?;
+    let plan = plan(graph, bound, &run.spaces);
+    run.start(&plan)?;
+    let work = run.work;
+    let rows = run.sink.finish(bound)?;
+    Ok(Answer { work: work + rows.len() as u64, rows })
+}
+
+/// The plan of a query as text: where it starts, the links it walks in order, and when each WHERE term is tested.
+pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<String, QueryError> {
+    let mut run = Run {
+        graph,
+        bound,
+        limits: &settings.limits,
+        spaces: HashMap::new(),
+        work: 0,
+        next_clock: CLOCK_EVERY,
+        started: Instant::now(),
+        sink: Sink::new(bound),
+    };
+    run.load_spaces(&settings.containment)?;
+    let plan = plan(graph, bound, &run.spaces);
+    let terms = |at: usize| -> String {
+        let list: Vec<String> = plan.checks[at].iter().map(|c| format!("#{}", c + 1)).collect();
+        if list.is_empty() { String::new() } else { format!(", test WHERE term {}", list.join(" ")) }
+    };
+    let mut out = match &plan.start {
+        Start::Twins { slot, from } => {
+            let how = match from {
+                Candidates::Ids(slots) => format!("by id ({})", twins(slots.len())),
+                Candidates::Model(model, how) => {
+                    format!("by model {model} {how:?} ({})", twins(graph.count_of_model(model, *how)))
+                }
+                Candidates::Space(space) => format!("in space {space} ({})", twins(run.spaces[space].members.len())),
+                Candidates::All => format!("by scanning all twins ({})", twins(graph.twin_count())),
+            };
+            format!("start at collection {slot} {how}{}", terms(0))
         }
-        (Collection::DigitalTwins, Anchor::Scan) => {
-            let mut ids: Vec<&str> = graph.twins().map(|t| t.id.as_str()).collect();
-            // Sorted so TOP and row order do not depend on the index's iteration order.
-            ids.sort_unstable();
-            ids.into_iter().filter_map(|id| twins.get(id)).collect()
+        Start::Relationships(from) => {
+            let how = match from {
+                RelationshipStart::Sources(slots) => format!("from source twins ({})", twins(slots.len())),
+                RelationshipStart::Targets(slots) => format!("to target twins ({})", twins(slots.len())),
+                RelationshipStart::All => "by scanning all relationships".to_owned(),
+            };
+            format!("start at relationships {how}{}", terms(0))
         }
-        (Collection::Relationships, Anchor::Ids(sources)) => sources
-            .into_iter()
-            .flat_map(|source| graph.relationships(source, None).unwrap_or_default())
-            .map(|r| Rc::new(r.to_json()))
-            .collect(),
-        (Collection::Relationships, _) => {
-            let mut all: Vec<_> = graph.all_relationships().collect();
-            all.sort_unstable_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
-            all.into_iter().map(|r| Rc::new(r.to_json())).collect()
+    };
+    for (i, step) in plan.steps.iter().enumerate() {
+        let link = &bound.links[step.link];
+        let (from, to) = if step.forward { (link.left, link.right) } else { (link.right, link.left) };
+        let verb = if step.check { "check" } else { "walk" };
+        let names = if link.names.is_empty() { "any".to_owned() } else { link.names.join("|") };
+        let hops = if link.min_hops == link.max_hops {
+            format!("{}", link.min_hops)
+        } else {
+            format!("{}..={}", link.min_hops, link.max_hops)
+        };
+        let arrow = match (link.direction, step.forward) {
+            (Direction::Either, _) => "-",
+            (Direction::Outgoing, true) | (Direction::Incoming, false) => "->",
+            _ => "<-",
+        };
+        out.push_str(&format!("\n{verb} {from} {arrow}[{names} x{hops}] {to}{}", terms(i + 1)));
+    }
+    Ok(out)
+}
+
+fn twins(n: usize) -> String {
+    if n == 1 { "1 twin".to_owned() } else { format!("{n} twins") }
+}
+
+/// The clock is read once per this many units of work.
+const CLOCK_EVERY: u64 = 4096;
+
+/// What one slot of a row holds.
+#[derive(Clone, Copy, Debug)]
+enum Item<'g> {
+    Empty,
+    Twin(u32),
+    Relationship(EdgeRef<'g>),
+}
+
+// ---- planning ----
+
+#[derive(Debug)]
+struct Plan {
+    start: Start,
+    steps: Vec<PlanStep>,
+    /// `checks[0]` holds the WHERE terms to test once the start is bound, `checks[i + 1]` those to test after step `i`.
+    checks: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Start {
+    Twins { slot: usize, from: Candidates },
+    Relationships(RelationshipStart),
+}
+
+/// Where the first twins come from.
+#[derive(Debug, PartialEq)]
+enum Candidates {
+    /// `$dtId = 'x'` or `$dtId IN [...]`: the slots of those ids.
+    Ids(Vec<u32>),
+    /// `IS_OF_MODEL`: the by-model index.
+    Model(String, ModelMatch),
+    /// `IN_SPACE`: the members of a containment subtree.
+    Space(String),
+    All,
+}
+
+#[derive(Debug, PartialEq)]
+enum RelationshipStart {
+    Sources(Vec<u32>),
+    Targets(Vec<u32>),
+    All,
+}
+
+/// Walk one link from its bound end to its other end; `check` when both ends are already bound.
+#[derive(Debug)]
+struct PlanStep {
+    link: usize,
+    forward: bool,
+    check: bool,
+}
+
+fn plan(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space>) -> Plan {
+    let start = match bound.from {
+        Collection::Relationships => Start::Relationships(relationship_start(graph, bound)),
+        Collection::DigitalTwins => twin_start(graph, bound, spaces),
+    };
+    let mut bound_slots = vec![false; bound.slots.len()];
+    match &start {
+        Start::Twins { slot, .. } => bound_slots[*slot] = true,
+        Start::Relationships(_) => bound_slots[0] = true,
+    }
+    let mut steps = Vec::with_capacity(bound.links.len());
+    let mut done = vec![false; bound.links.len()];
+    // Every link touches a bound slot sooner or later: the binder refuses collections no link connects.
+    while let Some(i) = (0..bound.links.len()).find(|&i| {
+        let l = &bound.links[i];
+        !done[i] && (bound_slots[l.left] || bound_slots[l.right])
+    }) {
+        let link = &bound.links[i];
+        let forward = bound_slots[link.left];
+        let check = bound_slots[link.left] && bound_slots[link.right];
+        bound_slots[link.left] = true;
+        bound_slots[link.right] = true;
+        if let Some(r) = link.relationship {
+            bound_slots[r] = true;
+        }
+        done[i] = true;
+        steps.push(PlanStep { link: i, forward, check });
+    }
+    // The point (0 = start, i + 1 = after step i) at which each slot is bound.
+    let mut ready_at = vec![usize::MAX; bound.slots.len()];
+    match &start {
+        Start::Twins { slot, .. } => ready_at[*slot] = 0,
+        Start::Relationships(_) => ready_at[0] = 0,
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let link = &bound.links[step.link];
+        for slot in [Some(link.left), Some(link.right), link.relationship].into_iter().flatten() {
+            ready_at[slot] = ready_at[slot].min(i + 1);
+        }
+    }
+    let mut checks = vec![Vec::new(); steps.len() + 1];
+    for (c, cond) in bound.conjuncts.iter().enumerate() {
+        let mut slots = Vec::new();
+        cond.slots(&mut slots);
+        let at = slots.iter().map(|&s| ready_at[s]).max().unwrap_or(0).min(steps.len());
+        checks[at].push(c);
+    }
+    Plan { start, steps, checks }
+}
+
+/// The cheapest start among the twin slots: the one whose own WHERE terms name the fewest twins.
+fn twin_start(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space>) -> Start {
+    let mut best: Option<(usize, usize, Candidates)> = None;
+    for cond in &bound.conjuncts {
+        let Some((slot, candidates)) = twin_anchor(graph, cond) else { continue };
+        let cost = match &candidates {
+            Candidates::Ids(slots) => slots.len(),
+            Candidates::Model(model, how) => graph.count_of_model(model, *how),
+            Candidates::Space(space) => spaces.get(space).map_or(0, |s| s.members.len()),
+            Candidates::All => usize::MAX,
+        };
+        if best.as_ref().is_none_or(|(c, s, _)| cost < *c || (cost == *c && slot < *s)) {
+            best = Some((cost, slot, candidates));
+        }
+    }
+    match best {
+        Some((_, slot, from)) => Start::Twins { slot, from },
+        None => {
+            let slot = bound.slots.iter().position(|k| *k == SlotKind::Twin).expect("a twin query has a twin slot");
+            Start::Twins { slot, from: Candidates::All }
         }
     }
 }
 
-/// The best anchor among the top-level AND terms: ids beat a model, a model beats a scan.
-fn anchor<'q>(cond: &'q Cond, key: &str) -> Anchor<'q> {
-    let is_key = |o: &Operand| matches!(o, Operand::Path { slot: 0, keys } if keys.len() == 1 && keys[0] == key);
+/// The twins a WHERE term alone admits for one slot, when it names them through an index.
+fn twin_anchor(graph: &TenantGraph, cond: &Cond) -> Option<(usize, Candidates)> {
     match cond {
-        Cond::Logical { op: LogicalOp::And, lhs, rhs } => match (anchor(lhs, key), anchor(rhs, key)) {
-            (ids @ Anchor::Ids(_), _) | (_, ids @ Anchor::Ids(_)) => ids,
-            (model @ Anchor::Model(..), _) | (_, model @ Anchor::Model(..)) => model,
-            _ => Anchor::Scan,
-        },
         Cond::Compare { op: CompareOp::Eq, lhs, rhs } => {
-            let literal = match (lhs, rhs) {
-                (path, Operand::Literal(v)) | (Operand::Literal(v), path) if is_key(path) => v,
-                _ => return Anchor::Scan,
+            let (slot, literal) = match (lhs, rhs) {
+                (path, Operand::Literal(v)) | (Operand::Literal(v), path) => (key_slot(path, "$dtId")?, v),
+                _ => return None,
             };
             // A non-string literal can never equal an id, so no twin starts the query.
-            Anchor::Ids(literal.as_str().into_iter().collect())
+            Some((slot, Candidates::Ids(literal.as_str().and_then(|id| graph.slot(id)).into_iter().collect())))
         }
-        Cond::In { value, negated: false, list } if is_key(value) => {
-            Anchor::Ids(list.iter().filter_map(Value::as_str).collect())
+        Cond::In { value, negated: false, list } => {
+            let slot = key_slot(value, "$dtId")?;
+            let mut slots: Vec<u32> = list.iter().filter_map(Value::as_str).filter_map(|id| graph.slot(id)).collect();
+            slots.sort_unstable();
+            slots.dedup();
+            Some((slot, Candidates::Ids(slots)))
         }
-        Cond::IsOfModel { slot: 0, model, how } if key == "$dtId" => Anchor::Model(model, *how),
-        _ => Anchor::Scan,
+        Cond::IsOfModel { slot, model, how } => Some((*slot, Candidates::Model(model.clone(), *how))),
+        Cond::InSpace { slot, space } => Some((*slot, Candidates::Space(space.clone()))),
+        _ => None,
     }
 }
 
-/// Three-valued evaluation: `None` is unknown (an operand is undefined), and only `Some(true)` keeps a row.
-fn eval(graph: &TenantGraph, cond: &Cond, row: &Row) -> Option<bool> {
-    match cond {
-        Cond::Compare { op, lhs, rhs } => {
-            let (l, r) = (operand_value(graph, lhs, row)?, operand_value(graph, rhs, row)?);
-            Some(compare(*op, &l, &r))
-        }
-        Cond::Logical { op: LogicalOp::And, lhs, rhs } => match (eval(graph, lhs, row), eval(graph, rhs, row)) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        Cond::Logical { op: LogicalOp::Or, lhs, rhs } => match (eval(graph, lhs, row), eval(graph, rhs, row)) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
-        Cond::Not(inner) => eval(graph, inner, row).map(|b| !b),
-        Cond::In { value, negated, list } => {
-            let value = operand_value(graph, value, row)?;
-            let found = list.iter().any(|item| compare(CompareOp::Eq, &value, item));
-            Some(found != *negated)
-        }
-        Cond::IsOfModel { slot, model, how } => {
-            let twin_model = row[*slot].get("$metadata").and_then(|m| m.get("$model")).and_then(Value::as_str)?;
-            Some(graph.model_set().is_a(twin_model, model, *how))
-        }
-        Cond::Call { function, args } => Some(call(graph, function, args, row)),
-        Cond::Value(operand) => operand_value(graph, operand, row).map(|v| *v == Value::Bool(true)),
-    }
-}
-
-fn call(graph: &TenantGraph, function: &Function, args: &[Operand], row: &Row) -> bool {
-    let arg = |i: usize| operand_value(graph, &args[i], row);
-    let text = |i: usize| arg(i).and_then(|v| v.as_str().map(str::to_owned));
-    match function {
-        Function::IsDefined => arg(0).is_some(),
-        Function::IsNull => arg(0).is_some_and(|v| v.is_null()),
-        Function::IsBool => arg(0).is_some_and(|v| v.is_boolean()),
-        Function::IsNumber => arg(0).is_some_and(|v| v.is_number()),
-        Function::IsString => arg(0).is_some_and(|v| v.is_string()),
-        Function::IsPrimitive => arg(0).is_some_and(|v| !v.is_object() && !v.is_array()),
-        Function::IsObject => arg(0).is_some_and(|v| v.is_object()),
-        Function::StartsWith => text(0).zip(text(1)).is_some_and(|(s, p)| s.starts_with(&p)),
-        Function::EndsWith => text(0).zip(text(1)).is_some_and(|(s, p)| s.ends_with(&p)),
-        Function::Contains => text(0).zip(text(1)).is_some_and(|(s, p)| s.contains(&p)),
-        Function::ArrayContains => match (arg(0), arg(1)) {
-            (Some(array), Some(wanted)) => {
-                array.as_array().is_some_and(|items| items.iter().any(|i| compare(CompareOp::Eq, i, &wanted)))
+fn relationship_start(graph: &TenantGraph, bound: &Bound) -> RelationshipStart {
+    let mut best = RelationshipStart::All;
+    let mut best_cost = usize::MAX;
+    for cond in &bound.conjuncts {
+        for (key, make) in [
+            ("$sourceId", RelationshipStart::Sources as fn(Vec<u32>) -> RelationshipStart),
+            ("$targetId", RelationshipStart::Targets),
+        ] {
+            let ids: Vec<&Value> = match cond {
+                Cond::Compare { op: CompareOp::Eq, lhs, rhs } => match (lhs, rhs) {
+                    (path, Operand::Literal(v)) | (Operand::Literal(v), path) if key_slot(path, key) == Some(0) => {
+                        vec![v]
+                    }
+                    _ => continue,
+                },
+                Cond::In { value, negated: false, list } if key_slot(value, key) == Some(0) => list.iter().collect(),
+                _ => continue,
+            };
+            let mut slots: Vec<u32> =
+                ids.into_iter().filter_map(Value::as_str).filter_map(|id| graph.slot(id)).collect();
+            slots.sort_unstable();
+            slots.dedup();
+            if slots.len() < best_cost {
+                best_cost = slots.len();
+                best = make(slots);
             }
-            _ => false,
-        },
-        Function::Other(_) => unreachable!("the binder refuses unknown functions"),
+        }
     }
+    best
 }
 
-/// The value of an operand in a row, or `None` when it is undefined (a missing property).
-fn operand_value<'r>(graph: &TenantGraph, operand: &'r Operand, row: &'r Row) -> Option<Cow<'r, Value>> {
+/// The slot of a path that is exactly `slot.key`.
+fn key_slot(operand: &Operand, key: &str) -> Option<usize> {
     match operand {
-        Operand::Literal(v) => Some(Cow::Borrowed(v)),
-        Operand::Path { slot, keys } => {
-            let mut value: &Value = &row[*slot];
-            for key in keys {
-                value = value.as_object()?.get(key)?;
-            }
-            Some(Cow::Borrowed(value))
-        }
-        Operand::Cond(cond) => eval(graph, cond, row).map(|b| Cow::Owned(Value::Bool(b))),
+        Operand::Path { slot, keys } if keys.len() == 1 && keys[0] == key => Some(*slot),
+        _ => None,
     }
+}
+
+// ---- containment ----
+
+/// The members of one containment subtree: the space and every twin below it.
+#[derive(Debug)]
+struct Space {
+    members: Vec<u32>,
+    bits: Vec<u64>,
+}
+
+impl Space {
+    fn contains(&self, slot: u32) -> bool {
+        self.bits.get(slot as usize / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+}
+
+// ---- execution ----
+
+struct Run<'g, 'q> {
+    graph: &'g TenantGraph,
+    bound: &'q Bound,
+    limits: &'q Limits,
+    spaces: HashMap<String, Space>,
+    work: u64,
+    next_clock: u64,
+    started: Instant,
+    sink: Sink,
+}
+
+/// Whether the walk should go on (false once TOP is reached).
+type Flow = Result<bool, QueryError>;
+
+impl<'g> Run<'g, '_> {
+    /// Counts work and enforces the time budget.
+    fn tick(&mut self, units: u64) -> Result<(), QueryError> {
+        self.work += units;
+        if self.work >= self.next_clock {
+            self.next_clock = self.work + CLOCK_EVERY;
+            if self.started.elapsed() > self.limits.time_max {
+                return Err(QueryError::LimitExceeded {
+                    code: TIME_EXCEEDED,
+                    message: format!(
+                        "the query ran longer than the limit of {} ms (setting time_max_ms)",
+                        self.limits.time_max.as_millis()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes the subtree of every space an `IN_SPACE` term names, following the containment relationships.
+    fn load_spaces(&mut self, containment: &Containment) -> Result<(), QueryError> {
+        let mut wanted = Vec::new();
+        for cond in &self.bound.conjuncts {
+            spaces_in(cond, &mut wanted);
+        }
+        for space in wanted {
+            if self.spaces.contains_key(space) {
+                continue;
+            }
+            let mut members = Vec::new();
+            let mut bits = vec![0u64; self.graph.slot_bound().div_ceil(64)];
+            if let Some(root) = self.graph.slot(space) {
+                bits[root as usize / 64] |= 1 << (root % 64);
+                members.push(root);
+                let mut next = 0;
+                while next < members.len() {
+                    let node = members[next];
+                    next += 1;
+                    let down = self
+                        .graph
+                        .outgoing_at(node)
+                        .filter(|e| containment.parent_to_child.iter().any(|n| n == e.name))
+                        .map(|e| e.target);
+                    let up = self
+                        .graph
+                        .incoming_at(node)
+                        .filter(|e| containment.child_to_parent.iter().any(|n| n == e.name))
+                        .map(|e| e.source);
+                    let before = members.len();
+                    for child in down.chain(up) {
+                        let (word, bit) = (child as usize / 64, 1 << (child % 64));
+                        if bits[word] & bit == 0 {
+                            bits[word] |= bit;
+                            members.push(child);
+                        }
+                    }
+                    self.tick(1 + (members.len() - before) as u64)?;
+                }
+            }
+            self.spaces.insert(space.to_owned(), Space { members, bits });
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, plan: &Plan) -> Result<(), QueryError> {
+        let graph = self.graph;
+        let mut row = vec![Item::Empty; self.bound.slots.len()];
+        match &plan.start {
+            Start::Twins { slot, from } => {
+                let mut visit = |run: &mut Self, twin: u32| -> Flow {
+                    row[*slot] = Item::Twin(twin);
+                    run.tick(1)?;
+                    if !run.passes(&plan.checks[0], &row) {
+                        return Ok(true);
+                    }
+                    run.walk(plan, &mut row, 0)
+                };
+                match from {
+                    Candidates::Ids(slots) => {
+                        for &twin in slots {
+                            if !visit(self, twin)? {
+                                break;
+                            }
+                        }
+                    }
+                    Candidates::Model(model, how) => {
+                        let mut slots = graph.slots_of_model(model, *how);
+                        slots.sort_unstable();
+                        for twin in slots {
+                            if !visit(self, twin)? {
+                                break;
+                            }
+                        }
+                    }
+                    Candidates::Space(space) => {
+                        let members = self.spaces[space].members.clone();
+                        for twin in members {
+                            if !visit(self, twin)? {
+                                break;
+                            }
+                        }
+                    }
+                    Candidates::All => {
+                        for twin in graph.slots() {
+                            if !visit(self, twin)? {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Start::Relationships(from) => {
+                let mut visit = |run: &mut Self, edge: EdgeRef<'g>| -> Flow {
+                    row[0] = Item::Relationship(edge);
+                    run.tick(1)?;
+                    if !run.passes(&plan.checks[0], &row) {
+                        return Ok(true);
+                    }
+                    run.walk(plan, &mut row, 0)
+                };
+                let edges: Box<dyn Iterator<Item = EdgeRef<'g>>> = match from {
+                    RelationshipStart::Sources(slots) => {
+                        Box::new(slots.clone().into_iter().flat_map(|s| graph.outgoing_at(s)))
+                    }
+                    RelationshipStart::Targets(slots) => {
+                        Box::new(slots.clone().into_iter().flat_map(|s| graph.incoming_at(s)))
+                    }
+                    RelationshipStart::All => Box::new(graph.slots().flat_map(|s| graph.outgoing_at(s))),
+                };
+                for edge in edges {
+                    if !visit(self, edge)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds the links from `at` on, depth first, and hands complete rows to the sink.
+    fn walk(&mut self, plan: &Plan, row: &mut [Item<'g>], at: usize) -> Flow {
+        let Some(step) = plan.steps.get(at) else {
+            let ctx = Ctx { graph: self.graph, spaces: &self.spaces };
+            return self.sink.push(&ctx, self.bound, self.limits, row);
+        };
+        let graph = self.graph;
+        let link = &self.bound.links[step.link];
+        let (from, to) = if step.forward { (link.left, link.right) } else { (link.right, link.left) };
+        let direction = match (link.direction, step.forward) {
+            (Direction::Outgoing, false) => Direction::Incoming,
+            (Direction::Incoming, false) => Direction::Outgoing,
+            (d, _) => d,
+        };
+        let Item::Twin(origin) = row[from] else { unreachable!("a link's bound end is a twin") };
+        let expected = match row[to] {
+            Item::Twin(slot) if step.check => Some(slot),
+            _ => None,
+        };
+        if link.min_hops == 1 && link.max_hops == 1 {
+            let named = |e: &EdgeRef<'_>| link.names.is_empty() || link.names.iter().any(|n| n == e.name);
+            let out = matches!(direction, Direction::Outgoing | Direction::Either)
+                .then(|| graph.outgoing_at(origin).filter(named).map(|e| (e.target, e)));
+            let inc = matches!(direction, Direction::Incoming | Direction::Either)
+                .then(|| graph.incoming_at(origin).filter(named).map(|e| (e.source, e)));
+            for (other, edge) in out.into_iter().flatten().chain(inc.into_iter().flatten()) {
+                self.tick(1)?;
+                if expected.is_some_and(|slot| slot != other) {
+                    continue;
+                }
+                row[to] = Item::Twin(other);
+                if let Some(r) = link.relationship {
+                    row[r] = Item::Relationship(edge);
+                }
+                if self.passes(&plan.checks[at + 1], row) && !self.walk(plan, row, at + 1)? {
+                    return Ok(false);
+                }
+            }
+        } else {
+            for other in self.reach(origin, link, direction)? {
+                if expected.is_some_and(|slot| slot != other) {
+                    continue;
+                }
+                row[to] = Item::Twin(other);
+                if self.passes(&plan.checks[at + 1], row) && !self.walk(plan, row, at + 1)? {
+                    return Ok(false);
+                }
+            }
+        }
+        if !step.check {
+            row[to] = Item::Empty;
+        }
+        Ok(true)
+    }
+
+    /// The twins at the end of a path of `min_hops..=max_hops` matching relationships from `origin`, each once.
+    /// Relationships are traversed at most once per origin, which is how cycles end.
+    fn reach(&mut self, origin: u32, link: &Link, direction: Direction) -> Result<Vec<u32>, QueryError> {
+        let graph = self.graph;
+        let named = |e: &EdgeRef<'_>| link.names.is_empty() || link.names.iter().any(|n| n == e.name);
+        let mut used: HashSet<(u32, u32)> = HashSet::new();
+        let mut found = Vec::new();
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut frontier = vec![origin];
+        for depth in 1..=link.max_hops {
+            let mut next = Vec::new();
+            let mut in_next: HashSet<u32> = HashSet::new();
+            for &node in &frontier {
+                let out = matches!(direction, Direction::Outgoing | Direction::Either)
+                    .then(|| graph.outgoing_at(node).filter(named).map(|e| (e.target, e)));
+                let inc = matches!(direction, Direction::Incoming | Direction::Either)
+                    .then(|| graph.incoming_at(node).filter(named).map(|e| (e.source, e)));
+                for (other, edge) in out.into_iter().flatten().chain(inc.into_iter().flatten()) {
+                    self.tick(1)?;
+                    if used.insert((edge.source, edge.index)) && in_next.insert(other) {
+                        next.push(other);
+                    }
+                }
+            }
+            if depth >= link.min_hops {
+                found.extend(next.iter().copied().filter(|n| seen.insert(*n)));
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        Ok(found)
+    }
+
+    fn passes(&self, checks: &[usize], row: &[Item<'g>]) -> bool {
+        let ctx = Ctx { graph: self.graph, spaces: &self.spaces };
+        checks.iter().all(|&c| ctx.eval(&self.bound.conjuncts[c], row) == Some(true))
+    }
+}
+
+fn spaces_in<'q>(cond: &'q Cond, out: &mut Vec<&'q str>) {
+    match cond {
+        Cond::InSpace { space, .. } => out.push(space),
+        Cond::Logical { lhs, rhs, .. } => {
+            spaces_in(lhs, out);
+            spaces_in(rhs, out);
+        }
+        Cond::Not(inner) => spaces_in(inner, out),
+        Cond::Compare { lhs, rhs, .. } => {
+            for operand in [lhs, rhs] {
+                if let Operand::Cond(inner) = operand {
+                    spaces_in(inner, out);
+                }
+            }
+        }
+        Cond::In { value: Operand::Cond(inner), .. } | Cond::Value(Operand::Cond(inner)) => spaces_in(inner, out),
+        Cond::Call { args, .. } => {
+            for arg in args {
+                if let Operand::Cond(inner) = arg {
+                    spaces_in(inner, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---- evaluation ----
+
+/// What evaluating a condition reads besides the row.
+struct Ctx<'a> {
+    graph: &'a TenantGraph,
+    spaces: &'a HashMap<String, Space>,
+}
+
+impl Ctx<'_> {
+    /// Three-valued evaluation: `None` is unknown (an operand is undefined), and only `Some(true)` keeps a row.
+    fn eval(&self, cond: &Cond, row: &[Item<'_>]) -> Option<bool> {
+        match cond {
+            Cond::Compare { op, lhs, rhs } => {
+                let (l, r) = (self.value(lhs, row)?, self.value(rhs, row)?);
+                Some(compare(*op, &l, &r))
+            }
+            Cond::Logical { op: LogicalOp::And, lhs, rhs } => match self.eval(lhs, row) {
+                Some(false) => Some(false),
+                left => match (left, self.eval(rhs, row)) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                },
+            },
+            Cond::Logical { op: LogicalOp::Or, lhs, rhs } => match self.eval(lhs, row) {
+                Some(true) => Some(true),
+                left => match (left, self.eval(rhs, row)) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                },
+            },
+            Cond::Not(inner) => self.eval(inner, row).map(|b| !b),
+            Cond::In { value, negated, list } => {
+                let value = self.value(value, row)?;
+                let found = list.iter().any(|item| compare(CompareOp::Eq, &value, item));
+                Some(found != *negated)
+            }
+            Cond::IsOfModel { slot, model, how } => {
+                let Item::Twin(twin) = row[*slot] else { return None };
+                let twin_model = self.graph.twin_at(twin)?.model();
+                Some(self.graph.model_set().is_a(twin_model, model, *how))
+            }
+            Cond::InSpace { slot, space } => {
+                let Item::Twin(twin) = row[*slot] else { return None };
+                Some(self.spaces.get(space).is_some_and(|s| s.contains(twin)))
+            }
+            Cond::Call { function, args } => Some(self.call(function, args, row)),
+            Cond::Value(operand) => self.value(operand, row).map(|v| *v == Value::Bool(true)),
+        }
+    }
+
+    fn call(&self, function: &Function, args: &[Operand], row: &[Item<'_>]) -> bool {
+        let arg = |i: usize| self.value(&args[i], row);
+        let text = |i: usize| arg(i).and_then(|v| v.as_str().map(str::to_owned));
+        match function {
+            Function::IsDefined => arg(0).is_some(),
+            Function::IsNull => arg(0).is_some_and(|v| v.is_null()),
+            Function::IsBool => arg(0).is_some_and(|v| v.is_boolean()),
+            Function::IsNumber => arg(0).is_some_and(|v| v.is_number()),
+            Function::IsString => arg(0).is_some_and(|v| v.is_string()),
+            Function::IsPrimitive => arg(0).is_some_and(|v| !v.is_object() && !v.is_array()),
+            Function::IsObject => arg(0).is_some_and(|v| v.is_object()),
+            Function::StartsWith => text(0).zip(text(1)).is_some_and(|(s, p)| s.starts_with(&p)),
+            Function::EndsWith => text(0).zip(text(1)).is_some_and(|(s, p)| s.ends_with(&p)),
+            Function::Contains => text(0).zip(text(1)).is_some_and(|(s, p)| s.contains(&p)),
+            Function::ArrayContains => match (arg(0), arg(1)) {
+                (Some(array), Some(wanted)) => {
+                    array.as_array().is_some_and(|items| items.iter().any(|i| compare(CompareOp::Eq, i, &wanted)))
+                }
+                _ => false,
+            },
+            Function::Other(_) => unreachable!("the binder refuses unknown functions"),
+        }
+    }
+
+    /// The value of an operand in a row, or `None` when it is undefined (a missing property).
+    fn value<'o>(&self, operand: &'o Operand, row: &[Item<'_>]) -> Option<Cow<'o, Value>> {
+        match operand {
+            Operand::Literal(v) => Some(Cow::Borrowed(v)),
+            Operand::Path { slot, keys } => item_value(self.graph, row[*slot], keys).map(Cow::Owned),
+            Operand::Cond(cond) => self.eval(cond, row).map(|b| Cow::Owned(Value::Bool(b))),
+        }
+    }
+}
+
+/// The value at `keys` inside a slot's document; metadata is read without parsing the document.
+fn item_value(graph: &TenantGraph, item: Item<'_>, keys: &[String]) -> Option<Value> {
+    match item {
+        Item::Empty => None,
+        Item::Twin(slot) => {
+            let twin = graph.twin_at(slot)?;
+            let (first, rest) = match keys.split_first() {
+                None => return Some(twin.to_json()),
+                Some(split) => split,
+            };
+            match (first.as_str(), rest) {
+                ("$dtId", []) => Some(Value::String(twin.id.clone())),
+                ("$etag", []) => Some(Value::String(etag_text(twin.etag))),
+                ("$metadata", [model]) if model == "$model" => Some(Value::String(twin.model().to_owned())),
+                _ => descend(twin.property(first)?, rest),
+            }
+        }
+        Item::Relationship(edge) => {
+            let id_of = |slot: u32| graph.twin_at(slot).map(|t| Value::String(t.id.clone()));
+            let (first, rest) = match keys.split_first() {
+                None => return Some(relationship_json(graph, &edge)),
+                Some(split) => split,
+            };
+            match (first.as_str(), rest) {
+                ("$relationshipId", []) => Some(Value::String(edge.id.to_owned())),
+                ("$sourceId", []) => id_of(edge.source),
+                ("$targetId", []) => id_of(edge.target),
+                ("$relationshipName", []) => Some(Value::String(edge.name.to_owned())),
+                ("$etag", []) => Some(Value::String(etag_text(edge.etag))),
+                _ => descend(edge.properties?.get(first)?.clone(), rest),
+            }
+        }
+    }
+}
+
+fn descend(mut value: Value, keys: &[String]) -> Option<Value> {
+    for key in keys {
+        value = match value {
+            Value::Object(mut map) => map.shift_remove(key)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn relationship_json(graph: &TenantGraph, edge: &EdgeRef<'_>) -> Value {
+    let id_of = |slot: u32| graph.twin_at(slot).map_or_else(String::new, |t| t.id.clone());
+    let mut out = Map::new();
+    out.insert("$relationshipId".to_owned(), Value::String(edge.id.to_owned()));
+    out.insert("$etag".to_owned(), Value::String(etag_text(edge.etag)));
+    out.insert("$sourceId".to_owned(), Value::String(id_of(edge.source)));
+    out.insert("$relationshipName".to_owned(), Value::String(edge.name.to_owned()));
+    out.insert("$targetId".to_owned(), Value::String(id_of(edge.target)));
+    for (k, v) in edge.properties.into_iter().flatten() {
+        out.insert(k.clone(), v.clone());
+    }
+    Value::Object(out)
 }
 
 /// ADT's comparison: numbers, strings and booleans compare within their type; values of different types compare
@@ -306,36 +768,276 @@ fn number_order(l: &serde_json::Number, r: &serde_json::Number) -> Option<Orderi
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use expect_test::{Expect, expect};
+/// The total order of ORDER BY, MIN and MAX: undefined, null, false, true, numbers, strings, arrays, objects.
+fn total_order(l: Option<&Value>, r: Option<&Value>) -> Ordering {
+    fn rank(v: Option<&Value>) -> u8 {
+        match v {
+            None => 0,
+            Some(Value::Null) => 1,
+            Some(Value::Bool(_)) => 2,
+            Some(Value::Number(_)) => 3,
+            Some(Value::String(_)) => 4,
+            Some(Value::Array(_)) => 5,
+            Some(Value::Object(_)) => 6,
+        }
+    }
+    match (l, r) {
+        (Some(Value::Bool(a)), Some(Value::Bool(b))) => a.cmp(b),
+        (Some(Value::Number(a)), Some(Value::Number(b))) => number_order(a, b).unwrap_or(Ordering::Equal),
+        (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
+        _ => rank(l).cmp(&rank(r)),
+    }
+}
 
-    use super::*;
+fn order_rows(keys: &[OrderKey], a: &[Option<Value>], b: &[Option<Value>]) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let ordering = total_order(a[i].as_ref(), b[i].as_ref());
+        let ordering = if key.descending { ordering.reverse() } else { ordering };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}
 
-    /// Binds `text` and shows where the plan starts the FROM collection.
-    fn check(text: &str, expected: Expect) {
-        let query = query_syntax::parse(text, &query_syntax::Limits::default()).expect("the test query parses");
-        let bound = crate::bind::bind(&query, &Limits::default()).expect("the test query binds");
-        let key = if bound.from == Collection::DigitalTwins { "$dtId" } else { "$sourceId" };
-        let actual = bound.filter.as_ref().map_or(Anchor::Scan, |f| anchor(f, key));
-        expected.assert_eq(&format!("{actual:?}"));
+// ---- the sink ----
+
+enum Sink {
+    /// Rendered rows, each with its ORDER BY values.
+    Rows(Vec<(Vec<Option<Value>>, Box<RawValue>)>),
+    Groups {
+        index: HashMap<String, usize>,
+        groups: Vec<Group>,
+    },
+}
+
+struct Group {
+    keys: Vec<Option<Value>>,
+    accumulators: Vec<Accumulator>,
+}
+
+enum Accumulator {
+    /// Group keys take no accumulator.
+    None,
+    Count(u64),
+    /// The exact integer sum while every value is an integer that fits, and the floating sum.
+    Sum {
+        exact: Option<i64>,
+        float: f64,
+        seen: bool,
+    },
+    Avg {
+        sum: f64,
+        count: u64,
+    },
+    Min(Option<Value>),
+    Max(Option<Value>),
+}
+
+impl Sink {
+    fn new(bound: &Bound) -> Sink {
+        match bound.output {
+            Output::Groups { .. } => Sink::Groups { index: HashMap::new(), groups: Vec::new() },
+            _ => Sink::Rows(Vec::new()),
+        }
     }
 
-    #[test]
-    fn plan_prefers_ids_then_models_then_a_scan() {
-        check("SELECT * FROM DIGITALTWINS WHERE $dtId = 'a'", expect![[r#"Ids({"a"})"#]]);
-        check(
-            "SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL('dtmi:x:A;1') AND T.$dtId IN ['b', 'a', 'b']",
-            expect![[r#"Ids({"a", "b"})"#]],
-        );
-        check(
-            "SELECT * FROM DIGITALTWINS T WHERE T.x = 1 AND IS_OF_MODEL(T, 'dtmi:x:A;1', exact)",
-            expect![[r#"Model("dtmi:x:A;1", Exact)"#]],
-        );
-        check("SELECT * FROM DIGITALTWINS WHERE $dtId = 'a' OR $dtId = 'b'", expect!["Scan"]);
-        check("SELECT * FROM DIGITALTWINS WHERE $dtId = 1", expect!["Ids({})"]);
-        check("SELECT * FROM DIGITALTWINS WHERE NOT $dtId = 'a'", expect!["Scan"]);
-        check("SELECT B FROM DIGITALTWINS B JOIN F RELATED B.contains WHERE F.$dtId = 'a'", expect!["Scan"]);
-        check("SELECT * FROM RELATIONSHIPS R WHERE R.$sourceId = 's'", expect![[r#"Ids({"s"})"#]]);
+    fn push(&mut self, ctx: &Ctx<'_>, bound: &Bound, limits: &Limits, row: &[Item<'_>]) -> Flow {
+        let graph = ctx.graph;
+        let held = match self {
+            Sink::Rows(rows) => {
+                let (text, columns) = match &bound.output {
+                    Output::Star => (render_item(graph, row[0]), Vec::new()),
+                    Output::Columns(columns) => {
+                        let values: Vec<Option<Value>> = columns
+                            .iter()
+                            .map(|c| match &c.value {
+                                ColumnValue::Value(operand) => ctx.value(operand, row).map(Cow::into_owned),
+                                _ => unreachable!("ungrouped columns are values"),
+                            })
+                            .collect();
+                        (render_columns(columns, &values), values)
+                    }
+                    Output::Groups { .. } => unreachable!("grouped queries use the group sink"),
+                };
+                let order = bound
+                    .order_by
+                    .iter()
+                    .map(|key| match &key.source {
+                        OrderSource::Row(operand) => ctx.value(operand, row).map(Cow::into_owned),
+                        OrderSource::Column(i) => columns[*i].clone(),
+                        OrderSource::Key(_) => unreachable!("group keys order grouped queries"),
+                    })
+                    .collect();
+                rows.push((order, text));
+                rows.len()
+            }
+            Sink::Groups { index, groups } => {
+                let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
+                let values: Vec<Option<Value>> = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
+                let name = group_name(&values);
+                let at = match index.get(&name) {
+                    Some(&at) => at,
+                    None => {
+                        let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
+                        groups.push(Group { keys: values, accumulators });
+                        index.insert(name, groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
+                for (acc, column) in groups[at].accumulators.iter_mut().zip(columns) {
+                    acc.add(ctx, &column.value, row);
+                }
+                groups.len()
+            }
+        };
+        if held > limits.rows_max {
+            return Err(QueryError::LimitExceeded {
+                code: ROWS_EXCEEDED,
+                message: format!("the query holds more rows than the limit of {} (setting rows_max)", limits.rows_max),
+            });
+        }
+        let unordered_rows = matches!(self, Sink::Rows(_)) && bound.order_by.is_empty();
+        Ok(!(unordered_rows && bound.top.is_some_and(|top| held >= top)))
     }
+
+    fn finish(self, bound: &Bound) -> Result<Vec<Box<RawValue>>, QueryError> {
+        let top = bound.top.unwrap_or(usize::MAX);
+        match self {
+            Sink::Rows(mut rows) => {
+                if !bound.order_by.is_empty() {
+                    rows.sort_by(|a, b| order_rows(&bound.order_by, &a.0, &b.0));
+                }
+                Ok(rows.into_iter().take(top).map(|(_, text)| text).collect())
+            }
+            Sink::Groups { mut groups, .. } => {
+                let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
+                if keys.is_empty() && groups.is_empty() {
+                    // Aggregates over no rows: one row, as COUNT() of nothing is 0.
+                    let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
+                    groups.push(Group { keys: Vec::new(), accumulators });
+                }
+                let mut rows: Vec<(Vec<Option<Value>>, Box<RawValue>)> = groups
+                    .into_iter()
+                    .map(|group| {
+                        let values: Vec<Option<Value>> = columns
+                            .iter()
+                            .zip(group.accumulators)
+                            .map(|(column, acc)| match column.value {
+                                ColumnValue::Key(i) => group.keys[i].clone(),
+                                _ => acc.result(),
+                            })
+                            .collect();
+                        let order = bound
+                            .order_by
+                            .iter()
+                            .map(|key| match &key.source {
+                                OrderSource::Column(i) => values[*i].clone(),
+                                OrderSource::Key(i) => group.keys[*i].clone(),
+                                OrderSource::Row(_) => unreachable!("the binder maps grouped ORDER BY to keys"),
+                            })
+                            .collect();
+                        (order, render_columns(columns, &values))
+                    })
+                    .collect();
+                if !bound.order_by.is_empty() {
+                    rows.sort_by(|a, b| order_rows(&bound.order_by, &a.0, &b.0));
+                }
+                Ok(rows.into_iter().take(top).map(|(_, text)| text).collect())
+            }
+        }
+    }
+}
+
+/// A group's identity: its key values as JSON text, undefined written as nothing.
+fn group_name(values: &[Option<Value>]) -> String {
+    let mut name = String::new();
+    for value in values {
+        if let Some(v) = value {
+            name.push_str(&v.to_string());
+        }
+        name.push('\u{0}');
+    }
+    name
+}
+
+impl Accumulator {
+    fn new(value: &ColumnValue) -> Accumulator {
+        match value {
+            ColumnValue::Value(_) | ColumnValue::Key(_) => Accumulator::None,
+            ColumnValue::Count => Accumulator::Count(0),
+            ColumnValue::Sum(_) => Accumulator::Sum { exact: Some(0), float: 0.0, seen: false },
+            ColumnValue::Avg(_) => Accumulator::Avg { sum: 0.0, count: 0 },
+            ColumnValue::Min(_) => Accumulator::Min(None),
+            ColumnValue::Max(_) => Accumulator::Max(None),
+        }
+    }
+
+    /// Folds one row in; values that are undefined, null, or not of the aggregate's kind are skipped.
+    fn add(&mut self, ctx: &Ctx<'_>, column: &ColumnValue, row: &[Item<'_>]) {
+        let number = |operand: &Operand| ctx.value(operand, row).and_then(|v| v.as_f64().map(|f| (f, v.as_i64())));
+        match (self, column) {
+            (Accumulator::Count(n), _) => *n += 1,
+            (Accumulator::Sum { exact, float, seen }, ColumnValue::Sum(operand)) => {
+                if let Some((f, i)) = number(operand) {
+                    *seen = true;
+                    *float += f;
+                    *exact = exact.zip(i).and_then(|(a, b)| a.checked_add(b));
+                }
+            }
+            (Accumulator::Avg { sum, count }, ColumnValue::Avg(operand)) => {
+                if let Some((f, _)) = number(operand) {
+                    *sum += f;
+                    *count += 1;
+                }
+            }
+            (Accumulator::Min(best), ColumnValue::Min(operand))
+            | (Accumulator::Max(best), ColumnValue::Max(operand)) => {
+                let want = if matches!(column, ColumnValue::Min(_)) { Ordering::Less } else { Ordering::Greater };
+                if let Some(v) = ctx.value(operand, row).filter(|v| v.is_number() || v.is_string() || v.is_boolean())
+                    && best.as_ref().is_none_or(|b| total_order(Some(&v), Some(b)) == want)
+                {
+                    *best = Some(v.into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn result(self) -> Option<Value> {
+        match self {
+            Accumulator::None => None,
+            Accumulator::Count(n) => Some(Value::from(n)),
+            Accumulator::Sum { seen: false, .. } => None,
+            Accumulator::Sum { exact: Some(i), .. } => Some(Value::from(i)),
+            Accumulator::Sum { float, .. } => serde_json::Number::from_f64(float).map(Value::Number),
+            Accumulator::Avg { count: 0, .. } => None,
+            Accumulator::Avg { sum, count } => serde_json::Number::from_f64(sum / count as f64).map(Value::Number),
+            Accumulator::Min(v) | Accumulator::Max(v) => v,
+        }
+    }
+}
+
+fn render_item(graph: &TenantGraph, item: Item<'_>) -> Box<RawValue> {
+    let text = match item {
+        Item::Twin(slot) => graph.twin_at(slot).map(|t| String::from_utf8(t.to_json_bytes()).expect("JSON is UTF-8")),
+        Item::Relationship(edge) => Some(relationship_json(graph, &edge).to_string()),
+        Item::Empty => None,
+    };
+    raw(text.unwrap_or_else(|| "null".to_owned()))
+}
+
+/// `{"key": value, …}` with undefined values left out.
+fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Box<RawValue> {
+    let mut out = Map::new();
+    for (column, value) in columns.iter().zip(values) {
+        if let Some(v) = value {
+            out.insert(column.key.clone(), v.clone());
+        }
+    }
+    raw(Value::Object(out).to_string())
+}
+
+fn raw(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).expect("the engine renders valid JSON")
 }

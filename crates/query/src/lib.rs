@@ -39,7 +39,7 @@ impl Default for Limits {
 /// Until the spatial graph declares containment in its ontology, a tenant names them here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Containment {
-    /// Relationships from a space to what it contains (`building -contains-> floor`).
+    /// Relationships from a space to what it contains (`building -contains-> floor`, `room -hasDevice-> device`).
     pub parent_to_child: Vec<String>,
     /// Relationships from a twin to the space that contains it (RealEstateCore's `isPartOf` and `locatedIn`).
     pub child_to_parent: Vec<String>,
@@ -48,7 +48,7 @@ pub struct Containment {
 impl Default for Containment {
     fn default() -> Containment {
         Containment {
-            parent_to_child: vec!["contains".to_owned()],
+            parent_to_child: ["contains", "hasDevice", "hasSensor"].map(str::to_owned).to_vec(),
             child_to_parent: vec!["isPartOf".to_owned(), "locatedIn".to_owned()],
         }
     }
@@ -77,6 +77,14 @@ impl Answer {
     pub fn charge(&self) -> f64 {
         1.0 + self.work as f64 / 100.0
     }
+}
+
+/// How `run` would go about `query`: the collection (numbered in order of appearance) it starts from and how it
+/// finds its twins, each link walked in order, and after which step each WHERE term (numbered among the top-level
+/// AND terms) is tested. For people and tests; the text may change between releases.
+pub fn explain(graph: &TenantGraph, query: &query_syntax::Query, settings: &Settings) -> Result<String, QueryError> {
+    let bound = bind::bind(query, &settings.limits)?;
+    exec::explain(graph, &bound, settings)
 }
 
 /// Runs `query` against `graph` under `settings`.

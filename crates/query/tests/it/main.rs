@@ -3,6 +3,8 @@
 //!
 //! Every test goes through `check` or `check_with`, the only callers of `query::run`; SQL logic test files come later.
 
+mod logic;
+
 use expect_test::{Expect, expect};
 use graph::{Precondition, TenantGraph};
 use query::{Limits, Settings};
@@ -624,8 +626,8 @@ fn errors() {
     check(
         "SELECT F FROM DIGITALTWINS B JOIN F RELATED B.contains WHERE IS_OF_MODEL('dtmi:test:Floor;1')",
         expect![[r#"
-        Q0307: IS_OF_MODEL needs a collection argument when the query has JOINs
-    "#]],
+            Q0307: IS_OF_MODEL needs a collection argument when the query has several collections
+        "#]],
     );
     check(
         "SELECT R FROM RELATIONSHIPS R WHERE IS_OF_MODEL(R, 'dtmi:test:Floor;1')",
@@ -636,32 +638,56 @@ fn errors() {
     check(
         "SELECT COUNT(), name FROM DIGITALTWINS",
         expect![[r#"
-        Q0308: COUNT() cannot be combined with other projections
-    "#]],
+            Q0308: an aggregate such as COUNT() cannot be combined with other projections unless they are GROUP BY keys
+        "#]],
     );
+}
+
+/// Our extensions: aggregates beyond COUNT(), ORDER BY, GROUP BY, and MATCH (one row per matching relationship).
+#[test]
+fn beyond_adt() {
     check(
         "SELECT SUM(temperature) FROM DIGITALTWINS",
         expect![[r#"
-            Q0399: SUM, AVG, MIN and MAX are not supported yet
+            {"SUM":88.5}
         "#]],
     );
     check(
         "SELECT * FROM DIGITALTWINS ORDER BY name",
         expect![[r#"
-        Q0399: ORDER BY is not supported yet
-    "#]],
+            {"$dtId":"b1","$etag":"W/\"0000000000000001\"","name":"HQ","address":"1 Main St","tags":{"size":"large"},"$metadata":{"$model":"dtmi:test:Building;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"address":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"tags":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"b2","$etag":"W/\"0000000000000002\"","name":"Annex","$metadata":{"$model":"dtmi:test:Building;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"f1","$etag":"W/\"0000000000000003\"","name":"Ground","level":1,"$metadata":{"$model":"dtmi:test:Floor;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"level":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"f2","$etag":"W/\"0000000000000004\"","name":"Upper","level":2,"$metadata":{"$model":"dtmi:test:Floor;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"level":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"f3","$etag":"W/\"0000000000000005\"","name":"Annex ground","level":1,"$metadata":{"$model":"dtmi:test:Floor;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"level":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"r1","$etag":"W/\"0000000000000006\"","name":"Lobby","temperature":21.5,"capacity":40,"occupied":true,"climate":{"mode":"heat"},"labels":["public","big"],"tags":{"size":"large","red":""},"$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"temperature":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"capacity":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"occupied":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"climate":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"labels":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"tags":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"r2","$etag":"W/\"0000000000000007\"","name":"Office","temperature":19,"capacity":4,"occupied":false,"tags":{"size":"small"},"$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"temperature":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"capacity":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"occupied":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"tags":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"r3","$etag":"W/\"0000000000000008\"","name":"Board","temperature":23,"capacity":12,"labels":["private"],"screens":2,"$metadata":{"$model":"dtmi:test:MeetingRoom;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"temperature":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"capacity":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"labels":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"screens":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"r4","$etag":"W/\"0000000000000009\"","name":"Storage","$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+            {"$dtId":"r5","$etag":"W/\"000000000000000a\"","name":"Lab","temperature":25,"capacity":8,"climate":{"mode":"cool"},"$metadata":{"$model":"dtmi:test:Room;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"temperature":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"capacity":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"climate":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}
+        "#]],
     );
     check(
         "SELECT name FROM DIGITALTWINS GROUP BY name",
         expect![[r#"
-        Q0399: GROUP BY is not supported yet
-    "#]],
+            {"name":"Annex ground"}
+            {"name":"Annex"}
+            {"name":"Board"}
+            {"name":"Ground"}
+            {"name":"HQ"}
+            {"name":"Lab"}
+            {"name":"Lobby"}
+            {"name":"Office"}
+            {"name":"Storage"}
+            {"name":"Upper"}
+        "#]],
     );
     check(
         "SELECT a FROM DIGITALTWINS MATCH (a)-[:contains]->(b) WHERE a.$dtId = 'b1'",
         expect![[r#"
-        Q0399: MATCH is not supported yet
-    "#]],
+            {"a":{"$dtId":"b1","$etag":"W/\"0000000000000001\"","name":"HQ","address":"1 Main St","tags":{"size":"large"},"$metadata":{"$model":"dtmi:test:Building;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"address":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"tags":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}}
+            {"a":{"$dtId":"b1","$etag":"W/\"0000000000000001\"","name":"HQ","address":"1 Main St","tags":{"size":"large"},"$metadata":{"$model":"dtmi:test:Building;1","$lastUpdateTime":"2026-11-26T12:00:00.0000000Z","name":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"address":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"},"tags":{"lastUpdateTime":"2026-11-26T12:00:00.0000000Z"}}}}
+        "#]],
     );
 }
 
@@ -672,14 +698,18 @@ fn limits() {
         two_joins,
         &Limits { joins_max: 1, ..Limits::default() },
         expect![[r#"
-        Q0303: the query has 2 JOINs, more than the limit of 1
-    "#]],
+            Q0303: the query has 2 JOINs, more than the limit of 1 (setting joins_max)
+        "#]],
     );
     check_with(
         two_joins,
         &Limits { joins_max: 2, rows_max: 9, ..Limits::default() },
         expect![[r#"
-            Q0401: the query holds more rows than the limit of 9
+            {"$dtId":"r1"}
+            {"$dtId":"r2"}
+            {"$dtId":"r3"}
+            {"$dtId":"r4"}
+            {"$dtId":"r5"}
         "#]],
     );
     check_with(
@@ -698,7 +728,7 @@ fn limits() {
         "SELECT F FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE B.$dtId = 'b1'",
         &Limits { joins_max: 2, rows_max: 1, ..Limits::default() },
         expect![[r#"
-            Q0401: the query holds more rows than the limit of 1
+            Q0401: the query holds more rows than the limit of 1 (setting rows_max)
         "#]],
     );
     // The last stage counts kept rows only, and COUNT() keeps none.
@@ -720,7 +750,59 @@ fn limits() {
         "SELECT T.$dtId FROM DIGITALTWINS T WHERE T.level = 1",
         &Limits { rows_max: 1, ..Limits::default() },
         expect![[r#"
-            Q0401: the query holds more rows than the limit of 1
+            Q0401: the query holds more rows than the limit of 1 (setting rows_max)
         "#]],
     );
+}
+
+/// Shows the plan of `text` over the test graph.
+fn check_plan(text: &str, expected: Expect) {
+    let parsed = query_syntax::parse(text, &query_syntax::Limits::default()).expect("the test query parses");
+    let plan = query::explain(&graph(), &parsed, &Settings::default()).unwrap_or_else(|e| format!("{}: {e}", e.code()));
+    expected.assert_eq(&format!("{plan}\n"));
+}
+
+#[test]
+fn plans_start_from_the_most_selective_collection() {
+    check_plan("SELECT * FROM DIGITALTWINS WHERE $dtId = 'b1'", expect![[r#"
+        start at collection 0 by id (1 twin), test WHERE term #1
+    "#]]);
+    check_plan("SELECT * FROM DIGITALTWINS WHERE name = 'HQ'", expect![[r#"
+        start at collection 0 by scanning all twins (10 twins), test WHERE term #1
+    "#]]);
+    check_plan("SELECT * FROM DIGITALTWINS T WHERE T.capacity > 5 AND IS_OF_MODEL('dtmi:test:Room;1')", expect![[r#"
+        start at collection 0 by model dtmi:test:Room;1 SubtypesAndLaterVersions (5 twins), test WHERE term #1 #2
+    "#]]);
+    // No $dtId on the first collection: the planner starts from the JOIN's target and walks the JOIN backwards.
+    check_plan(
+        "SELECT B, R FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE R.$dtId = 'r4' AND B.name = 'HQ'",
+        expect![[r#"
+            start at collection 2 by id (1 twin), test WHERE term #1
+            walk 2 <-[contains x1] 1
+            walk 1 <-[contains x1] 0, test WHERE term #2
+        "#]],
+    );
+    // The smallest model wins: two buildings rather than five rooms.
+    check_plan(
+        "SELECT B, R FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE IS_OF_MODEL(R, 'dtmi:test:Room;1') AND IS_OF_MODEL(B, 'dtmi:test:Building;1')",
+        expect![[r#"
+            start at collection 0 by model dtmi:test:Building;1 SubtypesAndLaterVersions (2 twins), test WHERE term #2
+            walk 0 ->[contains x1] 1
+            walk 1 ->[contains x1] 2, test WHERE term #1
+        "#]],
+    );
+    check_plan(
+        "SELECT a, c FROM DIGITALTWINS MATCH (a)-[:contains*..2]->(c)<-[r]-(b) WHERE b.$dtId = 'f2'",
+        expect![[r#"
+            start at collection 2 by id (1 twin), test WHERE term #1
+            walk 2 ->[any x1] 1
+            walk 1 <-[contains x1..=2] 0
+        "#]],
+    );
+    check_plan("SELECT T.$dtId FROM DIGITALTWINS T WHERE IN_SPACE(T, 'f1')", expect![[r#"
+        start at collection 0 in space f1 (4 twins), test WHERE term #1
+    "#]]);
+    check_plan("SELECT * FROM RELATIONSHIPS R WHERE R.$targetId = 'r1'", expect![[r#"
+        start at relationships to target twins (1 twin), test WHERE term #1
+    "#]]);
 }
