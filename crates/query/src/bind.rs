@@ -176,7 +176,7 @@ pub(crate) fn bind(query: &Query, limits: &Limits) -> Result<Bound, QueryError> 
         return Err(QueryError::invalid(
             TOO_MANY_JOINS,
             format!(
-                "the query has {} JOINs, more than the limit of {} (setting joins_max)",
+                "the query has {} JOINs, more than the limit of {}",
                 query.joins.len(),
                 limits.joins_max
             ),
@@ -295,7 +295,7 @@ fn hop_range(hops: Option<Hops>, limits: &Limits) -> Result<(u32, u32), QueryErr
     if max > limits.hops_max {
         return Err(QueryError::invalid(
             TOO_MANY_HOPS,
-            format!("the hop count {text} goes beyond the limit of {} hops (setting hops_max)", limits.hops_max),
+            format!("the hop count {text} goes beyond the limit of {} hops", limits.hops_max),
         ));
     }
     Ok((min, max))

@@ -335,7 +335,7 @@ impl<'g> Run<'g, '_> {
                 return Err(QueryError::LimitExceeded {
                     code: TIME_EXCEEDED,
                     message: format!(
-                        "the query ran longer than the limit of {} ms (setting time_max_ms)",
+                        "the query ran longer than the limit of {} ms",
                         self.limits.time_max.as_millis()
                     ),
                 });
@@ -894,7 +894,7 @@ impl Sink {
         if held > limits.rows_max {
             return Err(QueryError::LimitExceeded {
                 code: ROWS_EXCEEDED,
-                message: format!("the query holds more rows than the limit of {} (setting rows_max)", limits.rows_max),
+                message: format!("the query holds more rows than the limit of {}", limits.rows_max),
             });
         }
         let unordered_rows = matches!(self, Sink::Rows(_)) && bound.order_by.is_empty();

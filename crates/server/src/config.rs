@@ -534,6 +534,8 @@ mod tests {
                         time_max: 30s,
                         containment_parent_to_child: [
                             "contains",
+                            "hasDevice",
+                            "hasSensor",
                         ],
                         containment_child_to_parent: [
                             "isPartOf",
@@ -591,6 +593,8 @@ mod tests {
                         time_max: 30s,
                         containment_parent_to_child: [
                             "contains",
+                            "hasDevice",
+                            "hasSensor",
                         ],
                         containment_child_to_parent: [
                             "isPartOf",

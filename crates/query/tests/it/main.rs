@@ -698,7 +698,7 @@ fn limits() {
         two_joins,
         &Limits { joins_max: 1, ..Limits::default() },
         expect![[r#"
-            Q0303: the query has 2 JOINs, more than the limit of 1 (setting joins_max)
+            Q0303: the query has 2 JOINs, more than the limit of 1
         "#]],
     );
     check_with(
@@ -728,7 +728,7 @@ fn limits() {
         "SELECT F FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE B.$dtId = 'b1'",
         &Limits { joins_max: 2, rows_max: 1, ..Limits::default() },
         expect![[r#"
-            Q0401: the query holds more rows than the limit of 1 (setting rows_max)
+            Q0401: the query holds more rows than the limit of 1
         "#]],
     );
     // The last stage counts kept rows only, and COUNT() keeps none.
@@ -750,7 +750,7 @@ fn limits() {
         "SELECT T.$dtId FROM DIGITALTWINS T WHERE T.level = 1",
         &Limits { rows_max: 1, ..Limits::default() },
         expect![[r#"
-            Q0401: the query holds more rows than the limit of 1 (setting rows_max)
+            Q0401: the query holds more rows than the limit of 1
         "#]],
     );
 }

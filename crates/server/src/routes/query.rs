@@ -181,6 +181,7 @@ fn engine_error(error: QueryError) -> ApiError {
 fn setting_of(code: &str) -> Option<&'static str> {
     match code {
         "Q0303" => Some("query.joins_max"),
+        "Q0310" => Some("query.hops_max"),
         "Q0401" => Some("query.rows_max"),
         TIME_EXCEEDED => Some("query.time_max_ms"),
         _ => None,
