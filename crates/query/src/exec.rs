@@ -58,6 +58,7 @@ pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
         let list: Vec<String> = plan.checks[at].iter().map(|c| format!("#{}", c + 1)).collect();
         if list.is_empty() { String::new() } else { format!(", test WHERE term {}", list.join(" ")) }
     };
+    let answered = plan.answered.map_or_else(String::new, |t| format!(" answering WHERE term #{}", t + 1));
     let mut out = match &plan.start {
         Start::Twins { slot, from } => {
             let how = match from {
@@ -68,7 +69,7 @@ pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
                 Candidates::Space(space) => format!("in space {space} ({})", twins(run.spaces[space].members.len())),
                 Candidates::All => format!("by scanning all twins ({})", twins(graph.twin_count())),
             };
-            format!("start at collection {slot} {how}{}", terms(0))
+            format!("start at collection {slot} {how}{}{}", answered, terms(0))
         }
         Start::Relationships(from) => {
             let how = match from {
@@ -76,7 +77,7 @@ pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
                 RelationshipStart::Targets(slots) => format!("to target twins ({})", twins(slots.len())),
                 RelationshipStart::All => "by scanning all relationships".to_owned(),
             };
-            format!("start at relationships {how}{}", terms(0))
+            format!("start at relationships {how}{}{}", answered, terms(0))
         }
     };
     for (i, step) in plan.steps.iter().enumerate() {
@@ -119,6 +120,8 @@ enum Item<'g> {
 #[derive(Debug)]
 struct Plan {
     start: Start,
+    /// The WHERE term the start answers exactly (ids, a model, a subtree), which is not tested again.
+    answered: Option<usize>,
     steps: Vec<PlanStep>,
     /// `checks[0]` holds the WHERE terms to test once the start is bound, `checks[i + 1]` those to test after step `i`.
     checks: Vec<Vec<usize>>,
@@ -158,8 +161,11 @@ struct PlanStep {
 }
 
 fn plan(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space>) -> Plan {
-    let start = match bound.from {
-        Collection::Relationships => Start::Relationships(relationship_start(graph, bound)),
+    let (start, answered) = match bound.from {
+        Collection::Relationships => {
+            let (from, term) = relationship_start(graph, bound);
+            (Start::Relationships(from), term)
+        }
         Collection::DigitalTwins => twin_start(graph, bound, spaces),
     };
     let mut bound_slots = vec![false; bound.slots.len()];
@@ -199,18 +205,22 @@ fn plan(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space>) -> 
     }
     let mut checks = vec![Vec::new(); steps.len() + 1];
     for (c, cond) in bound.conjuncts.iter().enumerate() {
+        if answered == Some(c) {
+            continue;
+        }
         let mut slots = Vec::new();
         cond.slots(&mut slots);
         let at = slots.iter().map(|&s| ready_at[s]).max().unwrap_or(0).min(steps.len());
         checks[at].push(c);
     }
-    Plan { start, steps, checks }
+    Plan { start, answered, steps, checks }
 }
 
 /// The cheapest start among the twin slots: the one whose own WHERE terms name the fewest twins.
-fn twin_start(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space>) -> Start {
-    let mut best: Option<(usize, usize, Candidates)> = None;
-    for cond in &bound.conjuncts {
+/// Also gives the WHERE term the start answers exactly, which need not be tested again.
+fn twin_start(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space>) -> (Start, Option<usize>) {
+    let mut best: Option<(usize, usize, Candidates, usize)> = None;
+    for (term, cond) in bound.conjuncts.iter().enumerate() {
         let Some((slot, candidates)) = twin_anchor(graph, cond) else { continue };
         let cost = match &candidates {
             Candidates::Ids(slots) => slots.len(),
@@ -218,15 +228,15 @@ fn twin_start(graph: &TenantGraph, bound: &Bound, spaces: &HashMap<String, Space
             Candidates::Space(space) => spaces.get(space).map_or(0, |s| s.members.len()),
             Candidates::All => usize::MAX,
         };
-        if best.as_ref().is_none_or(|(c, s, _)| cost < *c || (cost == *c && slot < *s)) {
-            best = Some((cost, slot, candidates));
+        if best.as_ref().is_none_or(|(c, s, ..)| cost < *c || (cost == *c && slot < *s)) {
+            best = Some((cost, slot, candidates, term));
         }
     }
     match best {
-        Some((_, slot, from)) => Start::Twins { slot, from },
+        Some((_, slot, from, term)) => (Start::Twins { slot, from }, Some(term)),
         None => {
             let slot = bound.slots.iter().position(|k| *k == SlotKind::Twin).expect("a twin query has a twin slot");
-            Start::Twins { slot, from: Candidates::All }
+            (Start::Twins { slot, from: Candidates::All }, None)
         }
     }
 }
@@ -255,10 +265,10 @@ fn twin_anchor(graph: &TenantGraph, cond: &Cond) -> Option<(usize, Candidates)> 
     }
 }
 
-fn relationship_start(graph: &TenantGraph, bound: &Bound) -> RelationshipStart {
-    let mut best = RelationshipStart::All;
+fn relationship_start(graph: &TenantGraph, bound: &Bound) -> (RelationshipStart, Option<usize>) {
+    let mut best = (RelationshipStart::All, None);
     let mut best_cost = usize::MAX;
-    for cond in &bound.conjuncts {
+    for (term, cond) in bound.conjuncts.iter().enumerate() {
         for (key, make) in [
             ("$sourceId", RelationshipStart::Sources as fn(Vec<u32>) -> RelationshipStart),
             ("$targetId", RelationshipStart::Targets),
@@ -279,7 +289,7 @@ fn relationship_start(graph: &TenantGraph, bound: &Bound) -> RelationshipStart {
             slots.dedup();
             if slots.len() < best_cost {
                 best_cost = slots.len();
-                best = make(slots);
+                best = (make(slots), Some(term));
             }
         }
     }
@@ -334,10 +344,7 @@ impl<'g> Run<'g, '_> {
             if self.started.elapsed() > self.limits.time_max {
                 return Err(QueryError::LimitExceeded {
                     code: TIME_EXCEEDED,
-                    message: format!(
-                        "the query ran longer than the limit of {} ms",
-                        self.limits.time_max.as_millis()
-                    ),
+                    message: format!("the query ran longer than the limit of {} ms", self.limits.time_max.as_millis()),
                 });
             }
         }
@@ -849,14 +856,16 @@ impl Sink {
                 let (text, columns) = match &bound.output {
                     Output::Star => (render_item(graph, row[0]), Vec::new()),
                     Output::Columns(columns) => {
-                        let values: Vec<Option<Value>> = columns
-                            .iter()
-                            .map(|c| match &c.value {
-                                ColumnValue::Value(operand) => ctx.value(operand, row).map(Cow::into_owned),
-                                _ => unreachable!("ungrouped columns are values"),
-                            })
-                            .collect();
-                        (render_columns(columns, &values), values)
+                        // Values are built only for the columns ORDER BY reads; the row is written as text.
+                        let mut values: Vec<Option<Value>> = vec![None; columns.len()];
+                        for key in &bound.order_by {
+                            if let OrderSource::Column(i) = key.source
+                                && let ColumnValue::Value(operand) = &columns[i].value
+                            {
+                                values[i] = ctx.value(operand, row).map(Cow::into_owned);
+                            }
+                        }
+                        (write_row(ctx, columns, row), values)
                     }
                     Output::Groups { .. } => unreachable!("grouped queries use the group sink"),
                 };
@@ -1019,12 +1028,51 @@ impl Accumulator {
 }
 
 fn render_item(graph: &TenantGraph, item: Item<'_>) -> Box<RawValue> {
-    let text = match item {
-        Item::Twin(slot) => graph.twin_at(slot).map(|t| String::from_utf8(t.to_json_bytes()).expect("JSON is UTF-8")),
-        Item::Relationship(edge) => Some(relationship_json(graph, &edge).to_string()),
-        Item::Empty => None,
-    };
-    raw(text.unwrap_or_else(|| "null".to_owned()))
+    let mut out = Vec::new();
+    write_item(graph, item, &mut out);
+    raw(out)
+}
+
+/// A whole twin or relationship document, the twin's written straight from its kept text.
+fn write_item(graph: &TenantGraph, item: Item<'_>, out: &mut Vec<u8>) {
+    match item {
+        Item::Twin(slot) => match graph.twin_at(slot) {
+            Some(twin) => out.extend_from_slice(&twin.to_json_bytes()),
+            None => out.extend_from_slice(b"null"),
+        },
+        Item::Relationship(edge) => write_value(&relationship_json(graph, &edge), out),
+        Item::Empty => out.extend_from_slice(b"null"),
+    }
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("writing JSON into memory cannot fail");
+}
+
+/// One ungrouped row as `{"key": value, …}`, undefined values left out.
+fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> Box<RawValue> {
+    let mut out = Vec::with_capacity(64);
+    out.push(b'{');
+    for column in columns {
+        let ColumnValue::Value(operand) = &column.value else { unreachable!("ungrouped columns are values") };
+        let start = out.len();
+        if start > 1 {
+            out.push(b',');
+        }
+        write_value(&Value::String(column.key.clone()), &mut out);
+        out.push(b':');
+        match operand {
+            Operand::Path { slot, keys } if keys.is_empty() && !matches!(row[*slot], Item::Empty) => {
+                write_item(ctx.graph, row[*slot], &mut out)
+            }
+            _ => match ctx.value(operand, row) {
+                Some(value) => write_value(&value, &mut out),
+                None => out.truncate(start),
+            },
+        }
+    }
+    out.push(b'}');
+    raw(out)
 }
 
 /// `{"key": value, …}` with undefined values left out.
@@ -1035,9 +1083,12 @@ fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Box<RawValue>
             out.insert(column.key.clone(), v.clone());
         }
     }
-    raw(Value::Object(out).to_string())
+    let mut text = Vec::new();
+    write_value(&Value::Object(out), &mut text);
+    raw(text)
 }
 
-fn raw(text: String) -> Box<RawValue> {
+fn raw(text: Vec<u8>) -> Box<RawValue> {
+    let text = String::from_utf8(text).expect("JSON is UTF-8");
     RawValue::from_string(text).expect("the engine renders valid JSON")
 }

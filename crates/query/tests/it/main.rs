@@ -765,19 +765,19 @@ fn check_plan(text: &str, expected: Expect) {
 #[test]
 fn plans_start_from_the_most_selective_collection() {
     check_plan("SELECT * FROM DIGITALTWINS WHERE $dtId = 'b1'", expect![[r#"
-        start at collection 0 by id (1 twin), test WHERE term #1
+        start at collection 0 by id (1 twin) answering WHERE term #1
     "#]]);
     check_plan("SELECT * FROM DIGITALTWINS WHERE name = 'HQ'", expect![[r#"
         start at collection 0 by scanning all twins (10 twins), test WHERE term #1
     "#]]);
     check_plan("SELECT * FROM DIGITALTWINS T WHERE T.capacity > 5 AND IS_OF_MODEL('dtmi:test:Room;1')", expect![[r#"
-        start at collection 0 by model dtmi:test:Room;1 SubtypesAndLaterVersions (5 twins), test WHERE term #1 #2
+        start at collection 0 by model dtmi:test:Room;1 SubtypesAndLaterVersions (5 twins) answering WHERE term #2, test WHERE term #1
     "#]]);
     // No $dtId on the first collection: the planner starts from the JOIN's target and walks the JOIN backwards.
     check_plan(
         "SELECT B, R FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE R.$dtId = 'r4' AND B.name = 'HQ'",
         expect![[r#"
-            start at collection 2 by id (1 twin), test WHERE term #1
+            start at collection 2 by id (1 twin) answering WHERE term #1
             walk 2 <-[contains x1] 1
             walk 1 <-[contains x1] 0, test WHERE term #2
         "#]],
@@ -786,7 +786,7 @@ fn plans_start_from_the_most_selective_collection() {
     check_plan(
         "SELECT B, R FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE IS_OF_MODEL(R, 'dtmi:test:Room;1') AND IS_OF_MODEL(B, 'dtmi:test:Building;1')",
         expect![[r#"
-            start at collection 0 by model dtmi:test:Building;1 SubtypesAndLaterVersions (2 twins), test WHERE term #2
+            start at collection 0 by model dtmi:test:Building;1 SubtypesAndLaterVersions (2 twins) answering WHERE term #2
             walk 0 ->[contains x1] 1
             walk 1 ->[contains x1] 2, test WHERE term #1
         "#]],
@@ -794,15 +794,15 @@ fn plans_start_from_the_most_selective_collection() {
     check_plan(
         "SELECT a, c FROM DIGITALTWINS MATCH (a)-[:contains*..2]->(c)<-[r]-(b) WHERE b.$dtId = 'f2'",
         expect![[r#"
-            start at collection 2 by id (1 twin), test WHERE term #1
+            start at collection 2 by id (1 twin) answering WHERE term #1
             walk 2 ->[any x1] 1
             walk 1 <-[contains x1..=2] 0
         "#]],
     );
     check_plan("SELECT T.$dtId FROM DIGITALTWINS T WHERE IN_SPACE(T, 'f1')", expect![[r#"
-        start at collection 0 in space f1 (4 twins), test WHERE term #1
+        start at collection 0 in space f1 (4 twins) answering WHERE term #1
     "#]]);
     check_plan("SELECT * FROM RELATIONSHIPS R WHERE R.$targetId = 'r1'", expect![[r#"
-        start at relationships to target twins (1 twin), test WHERE term #1
+        start at relationships to target twins (1 twin) answering WHERE term #1
     "#]]);
 }
