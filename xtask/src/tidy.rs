@@ -25,10 +25,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("events", &["query-syntax"]),
     ("ingest", &["model"]),
     ("history", &[]),
+    // The synthetic portfolio of the benchmarks (generator and models): pure data, shared by `cli` and `query-bench`.
+    ("portfolio", &[]),
+    // The query engine's comparison with SQLite: builds a graph from the portfolio and runs queries on it; never shipped.
+    ("query-bench", &["portfolio", "model", "graph", "query-syntax", "query"]),
     // "everything above".
     ("server", LIBRARIES),
     // "`server` for `serve`, otherwise wire types"; the pure front ends are listed too, because STYLE.md §1 says the CLI can embed them (`models validate` runs `model` in process).
-    ("cli", &["server", "model", "query-syntax", "access"]),
+    // `portfolio` is the generator of `twinscape bench`.
+    ("cli", &["server", "model", "query-syntax", "access", "portfolio"]),
     // Fixture parsers and backends for the libraries; never the server or a binary.
     (
         "test-support",

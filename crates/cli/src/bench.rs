@@ -3,10 +3,9 @@
 //! Traffic goes only to `--server`, and only when it is a loopback address (or a name that resolves only to loopback addresses) unless `--allow-remote` is given; the check happens before any connection is made.
 //! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch and mixed send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
 //! A run takes minutes, so progress lines go to the writer `main` hands over (stderr) as phases finish; the results come back as `Output`, and the exit code is 0 only when no request failed.
-//! The portfolio and its models are `portfolio`'s; connections, timing and counting are `load`'s.
+//! The portfolio and its models are the `portfolio` crate's; connections, timing and counting are `load`'s.
 
 mod load;
-mod portfolio;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};

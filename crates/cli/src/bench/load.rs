@@ -15,7 +15,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Method};
 use serde_json::json;
 
-use super::portfolio::{Kind, Portfolio, Rng};
+use portfolio::{Kind, Portfolio, Rng};
 
 /// The ADT data-plane version every request names.
 pub(crate) const API_VERSION: &str = "2023-10-31";
@@ -124,7 +124,7 @@ impl Driver {
 
     /// Uploads the built-in models; `false` when the server has them already (409 `…AlreadyExists`).
     pub(crate) async fn upload_models(&self) -> Result<bool> {
-        let body = serde_json::to_vec(&super::portfolio::models()).context("encode the bench models")?;
+        let body = serde_json::to_vec(&portfolio::models()).context("encode the bench models")?;
         let response = self.clients[0]
             .post(format!("{}/models?api-version={API_VERSION}", self.base))
             .header(CONTENT_TYPE, "application/json")

@@ -1,16 +1,17 @@
-//! The synthetic portfolio of `twinscape bench`: a built-in DTDL v3 model set and a deterministic tree of twins (tenants → sites → buildings → floors → rooms → devices → sensors) derived from a seed and a twin count.
+//! The synthetic portfolio of `twinscape bench` and of the query benchmark: a built-in DTDL v3 model set and a deterministic tree of twins (tenants → sites → buildings → floors → rooms → devices → sensors) derived from a seed and a twin count, optionally with one much larger "tower" building.
 //!
 //! Everything here is pure: no I/O, no clock, and one seeded generator (`Rng`, SplitMix64 written out) so that a seed and a count name the same portfolio in every build.
-//! Twins are listed level by level, so every parent comes before its children; sending them to a server is `load`'s business.
+//! Twins are listed level by level, so every parent comes before its children, and a tower's twins come after all of those.
+//! Sending twins to a server (the `twinscape` binary's `bench`) or loading them into an engine (`query-bench`) is the caller's business.
 
 use std::ops::Range;
 
 use serde_json::{Value, json};
 
 /// The fewest twins a portfolio can have: one of each kind.
-pub(crate) const TWINS_MIN: u64 = 7;
+pub const TWINS_MIN: u64 = 7;
 /// The most twins a portfolio can have (ADT's default twin limit per instance); ids are kept in memory.
-pub(crate) const TWINS_MAX: u64 = 2_000_000;
+pub const TWINS_MAX: u64 = 2_000_000;
 
 /// One site per this many twins, the rest of the portfolio scaled to it.
 const TWINS_PER_SITE: usize = 2_000;
@@ -20,9 +21,14 @@ const SITES_PER_TENANT: usize = 8;
 const WEIGHTS: [usize; 4] = [2, 10, 200, 400];
 const WEIGHT_TOTAL: usize = 1_998;
 
+/// The fewest twins a tower can have below it: one floor, one room, one device and one sensor.
+pub const TOWER_DESCENDANTS_MIN: usize = 4;
+/// The most twins a tower can have below it.
+pub const TOWER_DESCENDANTS_MAX: usize = 1_000_000;
+
 /// A level of the tree; each twin is of one kind, and a kind's parent is the kind before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     Tenant,
     Site,
     Building,
@@ -33,11 +39,11 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 7] =
+    pub const ALL: [Kind; 7] =
         [Kind::Tenant, Kind::Site, Kind::Building, Kind::Floor, Kind::Room, Kind::Device, Kind::Sensor];
 
     /// The model of a twin of this kind.
-    pub(crate) fn model(self) -> &'static str {
+    pub fn model(self) -> &'static str {
         match self {
             Kind::Tenant => "dtmi:twinscape:bench:Tenant;1",
             Kind::Site => "dtmi:twinscape:bench:Site;1",
@@ -50,7 +56,7 @@ impl Kind {
     }
 
     /// The plural used in counts (`tenants`, `sites`, …).
-    pub(crate) fn plural(self) -> &'static str {
+    pub fn plural(self) -> &'static str {
         match self {
             Kind::Tenant => "tenants",
             Kind::Site => "sites",
@@ -63,7 +69,7 @@ impl Kind {
     }
 
     /// The relationship from a twin's parent to it, named as in the parent's model.
-    pub(crate) fn relationship(self) -> Option<&'static str> {
+    pub fn relationship(self) -> Option<&'static str> {
         match self {
             Kind::Tenant => None,
             Kind::Site | Kind::Building | Kind::Floor | Kind::Room => Some("contains"),
@@ -73,7 +79,7 @@ impl Kind {
     }
 
     /// The numeric property a patch replaces, if the kind has one.
-    pub(crate) fn numeric_property(self) -> Option<&'static str> {
+    pub fn numeric_property(self) -> Option<&'static str> {
         match self {
             Kind::Tenant | Kind::Device => None,
             Kind::Site | Kind::Building | Kind::Floor | Kind::Room => Some("area"),
@@ -82,7 +88,7 @@ impl Kind {
     }
 
     /// A fresh value of `numeric_property`, within the range a twin of this kind would have.
-    pub(crate) fn numeric_value(self, rng: &mut Rng) -> f64 {
+    pub fn numeric_value(self, rng: &mut Rng) -> f64 {
         let (low, high) = match self {
             Kind::Site => (10_000.0, 80_000.0),
             Kind::Building => (2_000.0, 30_000.0),
@@ -110,27 +116,30 @@ impl Kind {
 
 /// One twin of the portfolio.
 #[derive(Debug)]
-pub(crate) struct Twin {
+pub struct Twin {
     /// The path from the tenant, flattened with `_` (`tenant-1_site-3_bldg-1`): only `[a-z0-9_-]`, so it needs no escaping in a URL.
-    pub(crate) id: String,
-    pub(crate) kind: Kind,
+    pub id: String,
+    pub kind: Kind,
     /// The index of the parent twin, which is always smaller than this twin's own index.
-    pub(crate) parent: Option<usize>,
+    pub parent: Option<usize>,
 }
 
 /// The twins of one seed and count, level by level.
-pub(crate) struct Portfolio {
-    pub(crate) seed: u64,
-    pub(crate) twins: Vec<Twin>,
+pub struct Portfolio {
+    pub seed: u64,
+    pub twins: Vec<Twin>,
     /// The index range of each level, in the order of `Kind::ALL`.
-    pub(crate) levels: Vec<Range<usize>>,
+    pub levels: Vec<Range<usize>>,
     /// The indexes of the twins that have a numeric property to patch.
-    pub(crate) patchable: Vec<usize>,
+    pub patchable: Vec<usize>,
+    /// The index range of the tower (see `with_tower`), its building first; `None` without one.
+    /// Its twins come after every twin of `levels`, which therefore do not cover them.
+    pub tower: Option<Range<usize>>,
 }
 
 impl Portfolio {
     /// The portfolio of `twins` twins (within `TWINS_MIN..=TWINS_MAX`) for `seed`.
-    pub(crate) fn generate(twins: usize, seed: u64) -> Portfolio {
+    pub fn generate(twins: usize, seed: u64) -> Portfolio {
         let counts = counts(twins);
         let mut rng = Rng::new(seed);
         let mut list: Vec<Twin> = Vec::with_capacity(twins);
@@ -154,11 +163,47 @@ impl Portfolio {
             levels.push(start..list.len());
         }
         let patchable = (0..list.len()).filter(|&i| list[i].kind.numeric_property().is_some()).collect();
-        Portfolio { seed, twins: list, levels, patchable }
+        Portfolio { seed, twins: list, levels, patchable, tower: None }
+    }
+
+    /// Adds the tower: one more building of the first site, `tower-1`, with `descendants` twins below it
+    /// (within `TOWER_DESCENDANTS_MIN..=TOWER_DESCENDANTS_MAX`): floors, rooms, devices and sensors in the proportions
+    /// of an ordinary building, spread evenly over their parents.
+    ///
+    /// The tower's twins are appended after every other twin, so the ids, order and bodies of the rest are exactly
+    /// those `generate` made; `relationship`, `location` and `twin_body` work for tower twins as for any other.
+    pub fn with_tower(mut self, descendants: usize) -> Portfolio {
+        assert!(
+            (TOWER_DESCENDANTS_MIN..=TOWER_DESCENDANTS_MAX).contains(&descendants),
+            "the tower size is checked where it is chosen"
+        );
+        assert!(self.tower.is_none(), "a portfolio has at most one tower");
+        let start = self.twins.len();
+        let site = self.levels[1].start;
+        let id = format!("{}_tower-1", self.twins[site].id);
+        self.twins.push(Twin { id, kind: Kind::Building, parent: Some(site) });
+        let mut parents = start..start + 1;
+        for (kind, count) in
+            [Kind::Floor, Kind::Room, Kind::Device, Kind::Sensor].into_iter().zip(tower_counts(descendants))
+        {
+            let first = self.twins.len();
+            let (each, extra) = (count / parents.len(), count % parents.len());
+            for (j, parent) in parents.enumerate() {
+                for k in 1..=each + usize::from(j < extra) {
+                    let id = format!("{}_{}-{k}", self.twins[parent].id, kind.segment());
+                    self.twins.push(Twin { id, kind, parent: Some(parent) });
+                }
+            }
+            parents = first..self.twins.len();
+        }
+        let end = self.twins.len();
+        self.patchable.extend((start..end).filter(|&i| self.twins[i].kind.numeric_property().is_some()));
+        self.tower = Some(start..end);
+        self
     }
 
     /// The twin document of twin `index`: its model and every property, with values derived from the seed and the index alone.
-    pub(crate) fn twin_body(&self, index: usize) -> Value {
+    pub fn twin_body(&self, index: usize) -> Value {
         let twin = &self.twins[index];
         let mut rng = Rng::new(self.seed ^ (index as u64).wrapping_mul(0xA076_1D64_78BD_642F));
         let name = twin.id.rsplit('_').next().unwrap_or(&twin.id);
@@ -175,7 +220,7 @@ impl Portfolio {
     }
 
     /// The relationship from twin `index`'s parent to it: source id, relationship id and body; `None` for tenants.
-    pub(crate) fn relationship(&self, index: usize) -> Option<(&str, String, Value)> {
+    pub fn relationship(&self, index: usize) -> Option<(&str, String, Value)> {
         let twin = &self.twins[index];
         let (parent, name) = (twin.parent?, twin.kind.relationship()?);
         let segment = twin.id.rsplit('_').next().unwrap_or(&twin.id);
@@ -184,7 +229,7 @@ impl Portfolio {
     }
 
     /// The second relationship of a device or sensor: `locatedIn` the space two levels up (a device's floor, a sensor's room).
-    pub(crate) fn location(&self, index: usize) -> Option<(&str, String, Value)> {
+    pub fn location(&self, index: usize) -> Option<(&str, String, Value)> {
         let twin = &self.twins[index];
         if !matches!(twin.kind, Kind::Device | Kind::Sensor) {
             return None;
@@ -196,18 +241,22 @@ impl Portfolio {
     }
 
     /// `7 tenants, 50 sites, …`.
-    pub(crate) fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         let parts: Vec<String> = Kind::ALL
             .iter()
             .zip(&self.levels)
             .map(|(kind, range)| format!("{} {}", range.len(), kind.plural()))
             .collect();
-        parts.join(", ")
+        let mut summary = parts.join(", ");
+        if let Some(tower) = &self.tower {
+            summary.push_str(&format!(", and a tower with {} twins below it", tower.len() - 1));
+        }
+        summary
     }
 }
 
 /// The built-in model set: a `Space` base that `Site`, `Building`, `Floor` and `Room` extend, `Device`, `Sensor`, and `Tenant`, which owns sites.
-pub(crate) fn models() -> Value {
+pub fn models() -> Value {
     let property =
         |name: &str, schema: &str| json!({ "@type": "Property", "name": name, "schema": schema, "writable": true });
     let relationship = |name: &str, target: &str| json!({ "@type": "Relationship", "name": name, "target": target });
@@ -261,14 +310,14 @@ pub(crate) fn models() -> Value {
 }
 
 /// SplitMix64: small, fast and fully specified here, so a seed means the same numbers in every build (a library generator may change its stream between versions).
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -277,12 +326,12 @@ impl Rng {
     }
 
     /// A number in `0..n` (`n > 0`), by multiply-shift, which is unbiased enough for load generation.
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
     /// A number in `[0, 1)`.
-    pub(crate) fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -300,6 +349,20 @@ fn counts(twins: usize) -> [usize; 7] {
     counts[6] = twins - counts[..6].iter().sum::<usize>();
     assert!(counts[6] >= counts[5], "sensors outnumber devices for every allowed count: {counts:?}");
     counts
+}
+
+/// How many floors, rooms, devices and sensors a tower of `descendants` twins has: an ordinary building's proportions
+/// (5 floors, 100 rooms and 200 devices per 998 twins, the rest sensors), every level at least one twin.
+fn tower_counts(descendants: usize) -> [usize; 4] {
+    // Per building, WEIGHTS[0] of the WEIGHT_TOTAL twins below a site: the building itself and 998 below it.
+    let below_building = WEIGHT_TOTAL / WEIGHTS[0] - 1;
+    let share = |weight: usize| (descendants * weight / WEIGHTS[0] + below_building / 2) / below_building;
+    let floors = share(WEIGHTS[1]).max(1);
+    let rooms = share(WEIGHTS[2]).max(floors);
+    let devices = share(WEIGHTS[3]).max(rooms);
+    let sensors = descendants - floors - rooms - devices;
+    assert!(sensors >= devices, "sensors outnumber devices for every allowed tower: {descendants}");
+    [floors, rooms, devices, sensors]
 }
 
 #[cfg(test)]
@@ -378,6 +441,76 @@ mod tests {
         };
         assert_eq!(bodies(7), bodies(7));
         assert_ne!(bodies(7), bodies(8));
+    }
+
+    #[test]
+    fn a_tower_leaves_the_rest_as_it_was() {
+        let plain = Portfolio::generate(3_000, 5);
+        let towered = Portfolio::generate(3_000, 5).with_tower(1_000);
+        assert_eq!(towered.levels, plain.levels);
+        for (index, twin) in plain.twins.iter().enumerate() {
+            assert_eq!(towered.twins[index].id, twin.id);
+            assert_eq!(towered.twin_body(index), plain.twin_body(index));
+            assert_eq!(towered.relationship(index), plain.relationship(index));
+            assert_eq!(towered.location(index), plain.location(index));
+        }
+        assert_eq!(towered.patchable[..plain.patchable.len()], plain.patchable[..]);
+    }
+
+    /// Adds a tower of `descendants` to a small portfolio and renders its summary, its twins per kind, and the first
+    /// and last id of each of its levels.
+    fn check_tower(descendants: usize, expect: Expect) {
+        let portfolio = Portfolio::generate(300, 1).with_tower(descendants);
+        let tower = portfolio.tower.clone().expect("a tower was added");
+        let mut out = format!("{}\n", portfolio.summary());
+        for kind in Kind::ALL {
+            let ids: Vec<&str> = tower
+                .clone()
+                .filter(|&i| portfolio.twins[i].kind == kind)
+                .map(|i| portfolio.twins[i].id.as_str())
+                .collect();
+            if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+                out.push_str(&format!("{} {}: {first} .. {last}\n", ids.len(), kind.plural()));
+            }
+        }
+        expect.assert_eq(&out);
+        // Every tower twin lies below the tower building, and the tower's twins are exactly those.
+        let below = |mut index: usize| loop {
+            match portfolio.twins[index].parent {
+                Some(parent) if parent == tower.start => return true,
+                Some(parent) => index = parent,
+                None => return false,
+            }
+        };
+        assert!(tower.clone().skip(1).all(below));
+        assert_eq!((0..tower.start).filter(|&i| below(i)).count(), 0);
+        assert_eq!(tower.len(), descendants + 1);
+    }
+
+    #[test]
+    fn tower_shape() {
+        check_tower(
+            4,
+            expect![[r#"
+                1 tenants, 1 sites, 1 buildings, 1 floors, 30 rooms, 60 devices, 206 sensors, and a tower with 4 twins below it
+                1 buildings: tenant-1_site-1_tower-1 .. tenant-1_site-1_tower-1
+                1 floors: tenant-1_site-1_tower-1_floor-1 .. tenant-1_site-1_tower-1_floor-1
+                1 rooms: tenant-1_site-1_tower-1_floor-1_room-1 .. tenant-1_site-1_tower-1_floor-1_room-1
+                1 devices: tenant-1_site-1_tower-1_floor-1_room-1_dev-1 .. tenant-1_site-1_tower-1_floor-1_room-1_dev-1
+                1 sensors: tenant-1_site-1_tower-1_floor-1_room-1_dev-1_sensor-1 .. tenant-1_site-1_tower-1_floor-1_room-1_dev-1_sensor-1
+            "#]],
+        );
+        check_tower(
+            20_000,
+            expect![[r#"
+            1 tenants, 1 sites, 1 buildings, 1 floors, 30 rooms, 60 devices, 206 sensors, and a tower with 20000 twins below it
+            1 buildings: tenant-1_site-1_tower-1 .. tenant-1_site-1_tower-1
+            100 floors: tenant-1_site-1_tower-1_floor-1 .. tenant-1_site-1_tower-1_floor-100
+            2004 rooms: tenant-1_site-1_tower-1_floor-1_room-1 .. tenant-1_site-1_tower-1_floor-100_room-20
+            4008 devices: tenant-1_site-1_tower-1_floor-1_room-1_dev-1 .. tenant-1_site-1_tower-1_floor-100_room-20_dev-2
+            13888 sensors: tenant-1_site-1_tower-1_floor-1_room-1_dev-1_sensor-1 .. tenant-1_site-1_tower-1_floor-100_room-20_dev-2_sensor-3
+        "#]],
+        );
     }
 
     #[test]
