@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use graph::TenantGraph;
+use query::Row;
 use query::{Containment, QueryError, Settings};
 use rusqlite::Connection;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::BenchError;
 use crate::catalog::{BenchQuery, CHILD_TO_PARENT, Instance, PARENT_TO_CHILD, Shape};
@@ -135,11 +135,7 @@ fn time(
 }
 
 /// Parse and run in Twinscape: the rows, or the engine's refusal of a feature not built yet.
-fn twinscape(
-    graph: &TenantGraph,
-    text: &str,
-    settings: &Settings,
-) -> Result<Result<Vec<Box<RawValue>>, QueryError>, BenchError> {
+fn twinscape(graph: &TenantGraph, text: &str, settings: &Settings) -> Result<Result<Vec<Row>, QueryError>, BenchError> {
     let query = query_syntax::parse(text, &query_syntax::Limits::default()).map_err(|e| BenchError::Query {
         text: text.to_owned(),
         code: e.code.to_owned(),

@@ -175,11 +175,7 @@ pub(crate) fn bind(query: &Query, limits: &Limits) -> Result<Bound, QueryError> 
     if query.joins.len() > limits.joins_max {
         return Err(QueryError::invalid(
             TOO_MANY_JOINS,
-            format!(
-                "the query has {} JOINs, more than the limit of {}",
-                query.joins.len(),
-                limits.joins_max
-            ),
+            format!("the query has {} JOINs, more than the limit of {}", query.joins.len(), limits.joins_max),
         ));
     }
     if query.from.collection == Collection::Relationships && (!query.joins.is_empty() || query.pattern.is_some()) {

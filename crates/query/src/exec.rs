@@ -13,12 +13,11 @@ use std::time::Instant;
 
 use graph::{EdgeRef, ModelMatch, TenantGraph, record::etag_text};
 use query_syntax::{Collection, CompareOp, Direction, Function, LogicalOp};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::bind::{Bound, Column, ColumnValue, Cond, Link, Operand, OrderKey, OrderSource, Output, SlotKind};
 use crate::error::{QueryError, ROWS_EXCEEDED, TIME_EXCEEDED};
-use crate::{Answer, Containment, Limits, Settings};
+use crate::{Answer, Containment, Limits, Row, Settings};
 
 pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<Answer, QueryError> {
     let started = Instant::now();
@@ -811,7 +810,7 @@ fn order_rows(keys: &[OrderKey], a: &[Option<Value>], b: &[Option<Value>]) -> Or
 
 enum Sink {
     /// Rendered rows, each with its ORDER BY values.
-    Rows(Vec<(Vec<Option<Value>>, Box<RawValue>)>),
+    Rows(Vec<(Vec<Option<Value>>, Row)>),
     Groups {
         index: HashMap<String, usize>,
         groups: Vec<Group>,
@@ -910,7 +909,7 @@ impl Sink {
         Ok(!(unordered_rows && bound.top.is_some_and(|top| held >= top)))
     }
 
-    fn finish(self, bound: &Bound) -> Result<Vec<Box<RawValue>>, QueryError> {
+    fn finish(self, bound: &Bound) -> Result<Vec<Row>, QueryError> {
         let top = bound.top.unwrap_or(usize::MAX);
         match self {
             Sink::Rows(mut rows) => {
@@ -926,7 +925,7 @@ impl Sink {
                     let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
                     groups.push(Group { keys: Vec::new(), accumulators });
                 }
-                let mut rows: Vec<(Vec<Option<Value>>, Box<RawValue>)> = groups
+                let mut rows: Vec<(Vec<Option<Value>>, Row)> = groups
                     .into_iter()
                     .map(|group| {
                         let values: Vec<Option<Value>> = columns
@@ -1027,7 +1026,7 @@ impl Accumulator {
     }
 }
 
-fn render_item(graph: &TenantGraph, item: Item<'_>) -> Box<RawValue> {
+fn render_item(graph: &TenantGraph, item: Item<'_>) -> Row {
     let mut out = Vec::new();
     write_item(graph, item, &mut out);
     raw(out)
@@ -1050,7 +1049,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
 }
 
 /// One ungrouped row as `{"key": value, …}`, undefined values left out.
-fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> Box<RawValue> {
+fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> Row {
     let mut out = Vec::with_capacity(64);
     out.push(b'{');
     for column in columns {
@@ -1076,7 +1075,7 @@ fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> Box<RawValu
 }
 
 /// `{"key": value, …}` with undefined values left out.
-fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Box<RawValue> {
+fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Row {
     let mut out = Map::new();
     for (column, value) in columns.iter().zip(values) {
         if let Some(v) = value {
@@ -1088,7 +1087,6 @@ fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Box<RawValue>
     raw(text)
 }
 
-fn raw(text: Vec<u8>) -> Box<RawValue> {
-    let text = String::from_utf8(text).expect("JSON is UTF-8");
-    RawValue::from_string(text).expect("the engine renders valid JSON")
+fn raw(text: Vec<u8>) -> Row {
+    Row::new(String::from_utf8(text).expect("JSON is UTF-8"))
 }

@@ -11,7 +11,6 @@ mod exec;
 use std::time::Duration;
 
 use graph::TenantGraph;
-use serde_json::value::RawValue;
 
 pub use error::QueryError;
 
@@ -61,13 +60,45 @@ pub struct Settings {
     pub containment: Containment,
 }
 
-/// The rows of a query, each a JSON value's text, and the work it took.
+/// One row of an answer: the text of a JSON value, as the engine wrote it (always valid JSON, never re-parsed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row(String);
+
+impl Row {
+    pub(crate) fn new(text: String) -> Row {
+        debug_assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "a row is JSON: {text}");
+        Row(text)
+    }
+
+    /// A row from JSON text, checked (for callers that build rows themselves, such as tests).
+    pub fn from_json(text: String) -> Result<Row, serde_json::Error> {
+        serde_json::from_str::<serde_json::Value>(&text)?;
+        Ok(Row(text))
+    }
+
+    /// The row's JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The rows of a query and the work it took.
 #[derive(Debug)]
 pub struct Answer {
     /// `SELECT *` gives twin (or relationship) documents, projections give objects keyed by the `AS` name or the
     /// last path segment (a missing property is left out of its row), aggregates give objects of numbers.
     /// Rows are in `ORDER BY` order when the query has one, and in no promised order otherwise.
-    pub rows: Vec<Box<RawValue>>,
+    pub rows: Vec<Row>,
     /// Twins, relationships and rows the run touched; grows with the work done.
     pub work: u64,
 }
@@ -89,6 +120,24 @@ pub fn explain(graph: &TenantGraph, query: &query_syntax::Query, settings: &Sett
 
 /// Runs `query` against `graph` under `settings`.
 pub fn run(graph: &TenantGraph, query: &query_syntax::Query, settings: &Settings) -> Result<Answer, QueryError> {
-    let bound = bind::bind(query, &settings.limits)?;
-    exec::execute(graph, &bound, settings)
+    prepare(query, settings)?.run(graph)
+}
+
+/// A query bound and checked once, to run many times against any graph (binding reads no graph).
+#[derive(Debug)]
+pub struct Prepared {
+    bound: bind::Bound,
+    settings: Settings,
+}
+
+/// Binds `query` under `settings`, refusing it as `run` would before it reads the graph.
+pub fn prepare(query: &query_syntax::Query, settings: &Settings) -> Result<Prepared, QueryError> {
+    Ok(Prepared { bound: bind::bind(query, &settings.limits)?, settings: settings.clone() })
+}
+
+impl Prepared {
+    /// Runs the query against `graph`, planning it afresh for that graph's indexes.
+    pub fn run(&self, graph: &TenantGraph) -> Result<Answer, QueryError> {
+        exec::execute(graph, &self.bound, &self.settings)
+    }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::value::RawValue;
+use query::Row;
 use store::TenantId;
 
 /// Names one kept result; random, so one client cannot guess another's cursor.
@@ -26,7 +26,7 @@ pub(crate) struct Cursors {
 
 /// The rows `Cursors::page` serves: a range of a kept result, shared with the cursor, so copying them out happens outside the store's lock.
 pub(crate) struct PageRows {
-    rows: Arc<Vec<Box<RawValue>>>,
+    rows: Arc<Vec<Row>>,
     start: usize,
     end: usize,
 }
@@ -53,8 +53,8 @@ impl Cursors {
     }
 
     /// Keeps `rows` for later pages of a query of `tenant` and names them; the least recently read cursors are dropped when the budget needs room.
-    pub(crate) fn keep(&self, tenant: &TenantId, rows: Vec<Box<RawValue>>, now: Instant) -> Result<CursorId, TooLarge> {
-        let bytes = rows.iter().map(|row| row_bytes(row)).sum::<usize>();
+    pub(crate) fn keep(&self, tenant: &TenantId, rows: Vec<Row>, now: Instant) -> Result<CursorId, TooLarge> {
+        let bytes = rows.iter().map(row_bytes).sum::<usize>();
         if bytes > self.bytes_max {
             return Err(TooLarge { bytes, bytes_max: self.bytes_max });
         }
@@ -146,7 +146,7 @@ impl Cursors {
 }
 
 impl PageRows {
-    pub(crate) fn rows(&self) -> &[Box<RawValue>] {
+    pub(crate) fn rows(&self) -> &[Row] {
         &self.rows[self.start..self.end]
     }
 
@@ -157,8 +157,8 @@ impl PageRows {
 }
 
 /// What one kept row counts against the budget: its JSON text and the pointer that holds it.
-fn row_bytes(row: &RawValue) -> usize {
-    row.get().len() + std::mem::size_of::<Box<RawValue>>()
+fn row_bytes(row: &Row) -> usize {
+    row.get().len() + std::mem::size_of::<Row>()
 }
 
 #[derive(Default)]
@@ -174,7 +174,7 @@ struct Inner {
 struct Cursor {
     /// Only the tenant whose query made the cursor reads it.
     tenant: TenantId,
-    rows: Arc<Vec<Box<RawValue>>>,
+    rows: Arc<Vec<Row>>,
     bytes: usize,
     last_read: Instant,
 }
@@ -209,8 +209,8 @@ impl Inner {
 mod tests {
     use super::*;
 
-    fn rows(texts: &[&str]) -> Vec<Box<RawValue>> {
-        texts.iter().map(|t| RawValue::from_string((*t).to_owned()).expect("test rows are JSON")).collect()
+    fn rows(texts: &[&str]) -> Vec<Row> {
+        texts.iter().map(|t| Row::from_json((*t).to_owned()).expect("test rows are JSON")).collect()
     }
 
     /// The texts of a page and where the next one starts.

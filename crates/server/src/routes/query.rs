@@ -14,10 +14,9 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use query::{Answer, QueryError};
+use query::{Answer, QueryError, Row};
 use query_syntax::SyntaxError;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use store::TenantId;
 
 use crate::cursors::{CursorId, TooLarge};
@@ -124,7 +123,7 @@ fn cursor_position(position: &[u8]) -> Option<(CursorId, usize)> {
 }
 
 /// `{"value":[…],"continuationToken":…}` made of the rows' own text, with `query-charge`.
-fn page(rows: &[Box<RawValue>], token: Option<String>, charge: f64) -> Response {
+fn page(rows: &[Row], token: Option<String>, charge: f64) -> Response {
     let text_bytes: usize = rows.iter().map(|row| row.get().len() + 1).sum();
     let mut body = Vec::with_capacity(text_bytes + 64 + token.as_ref().map_or(0, String::len));
     body.extend_from_slice(b"{\"value\":[");
