@@ -50,6 +50,8 @@ pub(crate) struct Link {
     pub(crate) max_hops: u32,
     /// The slot the relationship itself is bound to, on a single hop that names it.
     pub(crate) relationship: Option<usize>,
+    /// A MATCH link: no relationship may serve twice in one row's MATCH paths. JOINs are free to reuse one.
+    pub(crate) distinct: bool,
 }
 
 #[derive(Debug)]
@@ -189,10 +191,13 @@ pub(crate) fn bind(query: &Query, limits: &Limits) -> Result<Bound, QueryError> 
             if let Some(alias) = alias {
                 scope.names.push((alias.as_str().to_owned(), slot));
             }
-            scope.implicit = alias.is_none();
+            scope.implicit = true;
             Some(slot)
         }
-        (Collection::DigitalTwins, Some(alias)) => Some(scope.add(alias.as_str(), SlotKind::Twin)?),
+        (Collection::DigitalTwins, Some(alias)) => {
+            scope.implicit = query.joins.is_empty() && query.pattern.is_none();
+            Some(scope.add(alias.as_str(), SlotKind::Twin)?)
+        }
         // With MATCH, the pattern's nodes are the collections.
         (Collection::DigitalTwins, None) if query.pattern.is_some() => None,
         (Collection::DigitalTwins, None) => {
@@ -219,6 +224,7 @@ pub(crate) fn bind(query: &Query, limits: &Limits) -> Result<Bound, QueryError> 
             min_hops: 1,
             max_hops: 1,
             relationship,
+            distinct: false,
         });
     }
     if let Some(pattern) = &query.pattern {
@@ -245,6 +251,7 @@ pub(crate) fn bind(query: &Query, limits: &Limits) -> Result<Bound, QueryError> 
                 min_hops,
                 max_hops,
                 relationship,
+                distinct: true,
             });
             left = right;
         }
@@ -307,7 +314,7 @@ fn split_and(cond: Cond, out: &mut Vec<Cond>) {
     }
 }
 
-/// The collections in scope: named slots, and whether bare paths (no alias at all) mean slot 0.
+/// The collections in scope: named slots, and whether paths that name no collection mean slot 0.
 struct Scope {
     names: Vec<(String, usize)>,
     kinds: Vec<SlotKind>,
@@ -350,7 +357,8 @@ impl Scope {
     }
 
     /// A path's slot and the keys inside that slot's document: an alias first segment picks its slot, otherwise
-    /// the path reads the FROM collection when that has no alias and there are no JOINs.
+    /// the path reads the FROM collection when it is the only collection (as in the documented
+    /// `SELECT * FROM DIGITALTWINS T WHERE IS_BOOL(HasTemperature)`).
     fn path(&self, path: &Path) -> Result<Operand, QueryError> {
         let (first, rest) = path.segments.split_first().expect("the parser never makes an empty path");
         let keys = |segments: &[query_syntax::Name]| segments.iter().map(|s| s.as_str().to_owned()).collect();

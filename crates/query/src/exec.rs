@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use graph::{EdgeRef, ModelMatch, TenantGraph, record::etag_text};
@@ -30,6 +30,7 @@ pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
         next_clock: CLOCK_EVERY,
         started,
         sink: Sink::new(bound),
+        used: Vec::new(),
     };
     run.load_spaces(&settings.containment)?;
     let plan = plan(graph, bound, &run.spaces);
@@ -50,6 +51,7 @@ pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
         next_clock: CLOCK_EVERY,
         started: Instant::now(),
         sink: Sink::new(bound),
+        used: Vec::new(),
     };
     run.load_spaces(&settings.containment)?;
     let plan = plan(graph, bound, &run.spaces);
@@ -329,6 +331,17 @@ struct Run<'g, 'q> {
     next_clock: u64,
     started: Instant,
     sink: Sink,
+    /// The relationships of the current row's MATCH paths, as (source slot, index), so none is used twice.
+    used: Vec<(u32, u32)>,
+}
+
+/// One link being walked: from which step, toward which slot, in which direction, to which twin if already bound.
+struct Hop<'q> {
+    at: usize,
+    link: &'q Link,
+    to: usize,
+    direction: Direction,
+    expected: Option<u32>,
 }
 
 /// Whether the walk should go on (false once TOP is reached).
@@ -476,7 +489,6 @@ impl<'g> Run<'g, '_> {
             let ctx = Ctx { graph: self.graph, spaces: &self.spaces };
             return self.sink.push(&ctx, self.bound, self.limits, row);
         };
-        let graph = self.graph;
         let link = &self.bound.links[step.link];
         let (from, to) = if step.forward { (link.left, link.right) } else { (link.right, link.left) };
         let direction = match (link.direction, step.forward) {
@@ -489,75 +501,49 @@ impl<'g> Run<'g, '_> {
             Item::Twin(slot) if step.check => Some(slot),
             _ => None,
         };
-        if link.min_hops == 1 && link.max_hops == 1 {
-            let named = |e: &EdgeRef<'_>| link.names.is_empty() || link.names.iter().any(|n| n == e.name);
-            let out = matches!(direction, Direction::Outgoing | Direction::Either)
-                .then(|| graph.outgoing_at(origin).filter(named).map(|e| (e.target, e)));
-            let inc = matches!(direction, Direction::Incoming | Direction::Either)
-                .then(|| graph.incoming_at(origin).filter(named).map(|e| (e.source, e)));
-            for (other, edge) in out.into_iter().flatten().chain(inc.into_iter().flatten()) {
-                self.tick(1)?;
-                if expected.is_some_and(|slot| slot != other) {
-                    continue;
-                }
-                row[to] = Item::Twin(other);
-                if let Some(r) = link.relationship {
-                    row[r] = Item::Relationship(edge);
-                }
-                if self.passes(&plan.checks[at + 1], row) && !self.walk(plan, row, at + 1)? {
-                    return Ok(false);
-                }
-            }
-        } else {
-            for other in self.reach(origin, link, direction)? {
-                if expected.is_some_and(|slot| slot != other) {
-                    continue;
-                }
-                row[to] = Item::Twin(other);
-                if self.passes(&plan.checks[at + 1], row) && !self.walk(plan, row, at + 1)? {
-                    return Ok(false);
-                }
-            }
-        }
+        let hop = Hop { at, link, to, direction, expected };
+        let flow = self.hop(plan, row, &hop, origin, 1)?;
         if !step.check {
             row[to] = Item::Empty;
         }
-        Ok(true)
+        Ok(flow)
     }
 
-    /// The twins at the end of a path of `min_hops..=max_hops` matching relationships from `origin`, each once.
-    /// Relationships are traversed at most once per origin, which is how cycles end.
-    fn reach(&mut self, origin: u32, link: &Link, direction: Direction) -> Result<Vec<u32>, QueryError> {
+    /// Extends a path of `depth - 1` hops at `node` by one relationship, binds the far end once the path is long
+    /// enough, and goes deeper while it may. Within one MATCH pattern a relationship is used at most once (which is
+    /// how cycles end), and each path is its own row, as the equivalent JOINs would give.
+    fn hop(&mut self, plan: &Plan, row: &mut [Item<'g>], hop: &Hop<'_>, node: u32, depth: u32) -> Flow {
         let graph = self.graph;
+        let link = hop.link;
         let named = |e: &EdgeRef<'_>| link.names.is_empty() || link.names.iter().any(|n| n == e.name);
-        let mut used: HashSet<(u32, u32)> = HashSet::new();
-        let mut found = Vec::new();
-        let mut seen: HashSet<u32> = HashSet::new();
-        let mut frontier = vec![origin];
-        for depth in 1..=link.max_hops {
-            let mut next = Vec::new();
-            let mut in_next: HashSet<u32> = HashSet::new();
-            for &node in &frontier {
-                let out = matches!(direction, Direction::Outgoing | Direction::Either)
-                    .then(|| graph.outgoing_at(node).filter(named).map(|e| (e.target, e)));
-                let inc = matches!(direction, Direction::Incoming | Direction::Either)
-                    .then(|| graph.incoming_at(node).filter(named).map(|e| (e.source, e)));
-                for (other, edge) in out.into_iter().flatten().chain(inc.into_iter().flatten()) {
-                    self.tick(1)?;
-                    if used.insert((edge.source, edge.index)) && in_next.insert(other) {
-                        next.push(other);
-                    }
+        let out = matches!(hop.direction, Direction::Outgoing | Direction::Either)
+            .then(|| graph.outgoing_at(node).filter(named).map(|e| (e.target, e)));
+        let inc = matches!(hop.direction, Direction::Incoming | Direction::Either)
+            .then(|| graph.incoming_at(node).filter(named).map(|e| (e.source, e)));
+        for (other, edge) in out.into_iter().flatten().chain(inc.into_iter().flatten()) {
+            self.tick(1)?;
+            let key = (edge.source, edge.index);
+            if link.distinct && self.used.contains(&key) {
+                continue;
+            }
+            self.used.push(key);
+            let mut go_on = true;
+            if depth >= link.min_hops && hop.expected.is_none_or(|slot| slot == other) {
+                row[hop.to] = Item::Twin(other);
+                if let Some(r) = link.relationship {
+                    row[r] = Item::Relationship(edge);
                 }
+                go_on = !self.passes(&plan.checks[hop.at + 1], row) || self.walk(plan, row, hop.at + 1)?;
             }
-            if depth >= link.min_hops {
-                found.extend(next.iter().copied().filter(|n| seen.insert(*n)));
+            if go_on && depth < link.max_hops {
+                go_on = self.hop(plan, row, hop, other, depth + 1)?;
             }
-            if next.is_empty() {
-                break;
+            self.used.pop();
+            if !go_on {
+                return Ok(false);
             }
-            frontier = next;
         }
-        Ok(found)
+        Ok(true)
     }
 
     fn passes(&self, checks: &[usize], row: &[Item<'g>]) -> bool {

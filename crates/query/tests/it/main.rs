@@ -582,18 +582,6 @@ fn errors() {
     "#]],
     );
     check(
-        "SELECT X.name FROM DIGITALTWINS T",
-        expect![[r#"
-        Q0301: 'X' is not a collection of this query
-    "#]],
-    );
-    check(
-        "SELECT T.name FROM DIGITALTWINS T WHERE name = 'HQ'",
-        expect![[r#"
-        Q0301: 'name' is not a collection of this query
-    "#]],
-    );
-    check(
         "SELECT F FROM DIGITALTWINS B JOIN F RELATED C.contains",
         expect![[r#"
         Q0301: 'C' is not a collection of this query
@@ -639,6 +627,34 @@ fn errors() {
         "SELECT COUNT(), name FROM DIGITALTWINS",
         expect![[r#"
             Q0308: an aggregate such as COUNT() cannot be combined with other projections unless they are GROUP BY keys
+        "#]],
+    );
+}
+
+/// With one collection, a path that names no collection reads that collection even when FROM names it, as the
+/// documented `SELECT * FROM DIGITALTWINS T WHERE IS_BOOL(HasTemperature)` does; so a mistyped alias reads a missing
+/// property and keeps its rows empty, as ADT answers misspelled names.
+#[test]
+fn paths_without_a_collection_read_the_only_one() {
+    check(
+        "SELECT X.name FROM DIGITALTWINS T",
+        expect![[r#"
+            {}
+            {}
+            {}
+            {}
+            {}
+            {}
+            {}
+            {}
+            {}
+            {}
+        "#]],
+    );
+    check(
+        "SELECT T.name FROM DIGITALTWINS T WHERE name = 'HQ'",
+        expect![[r#"
+            {"name":"HQ"}
         "#]],
     );
 }
