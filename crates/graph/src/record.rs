@@ -42,9 +42,8 @@ impl Twin {
     /// One top-level member of the document (a property, a component or `$metadata`), read from the kept text
     /// without building the rest of the document.
     pub fn property(&self, name: &str) -> Option<Value> {
-        use serde::de::Deserializer as _;
-        let mut de = serde_json::Deserializer::from_str(&self.json);
-        de.deserialize_map(member::Find(name)).expect("a twin's text is always a JSON object")
+        let text = member::find(&self.json, name)?;
+        Some(serde_json::from_str(text).expect("a twin's text is valid JSON"))
     }
 
     /// The size of the kept document text, in bytes.
@@ -187,56 +186,87 @@ impl StoredModel {
     }
 }
 
-/// A serde visitor that walks an object's members, skipping values until the wanted key.
+/// Finding one member in the text of a JSON object that serde_json wrote (so known to be valid), without parsing the
+/// values before it and without reading past it.
 mod member {
-    use std::fmt;
-
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-    use serde_json::Value;
-
-    pub(super) struct Find<'a>(pub(super) &'a str);
-
-    impl<'de> Visitor<'de> for Find<'_> {
-        type Value = Option<Value>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
-            let mut found = None;
-            while let Some(hit) = map.next_key_seed(Key(self.0))? {
-                if hit && found.is_none() {
-                    found = Some(map.next_value::<Value>()?);
-                } else {
-                    // The deserializer insists on reading the object to its end.
-                    map.next_value::<IgnoredAny>()?;
-                }
+    /// The text of the value of the member named `key`, if the object has one.
+    pub(super) fn find<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+        let b = json.as_bytes();
+        let mut i = skip_space(b, 1);
+        while b.get(i) == Some(&b'"') {
+            let key_end = string_end(b, i);
+            let raw_key = &json[i + 1..key_end - 1];
+            let start = skip_space(b, skip_space(b, key_end) + 1);
+            let end = value_end(b, start);
+            let same = if raw_key.contains('\\') {
+                serde_json::from_str::<String>(&json[i..key_end]).is_ok_and(|k| k == key)
+            } else {
+                raw_key == key
+            };
+            if same {
+                return Some(&json[start..end]);
             }
-            Ok(found)
+            i = skip_space(b, end);
+            if b.get(i) != Some(&b',') {
+                return None;
+            }
+            i = skip_space(b, i + 1);
+        }
+        None
+    }
+
+    fn skip_space(b: &[u8], mut i: usize) -> usize {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    }
+
+    /// One past the closing quote of the string that opens at `i`.
+    fn string_end(b: &[u8], i: usize) -> usize {
+        let mut j = i + 1;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &b[j..]) {
+                Some(k) if b[j + k] == b'"' => return j + k + 1,
+                Some(k) => j += k + 2,
+                None => return b.len(),
+            }
         }
     }
 
-    /// Reads a key and says whether it is the wanted one, without allocating it.
-    struct Key<'a>(&'a str);
-
-    impl<'de> DeserializeSeed<'de> for Key<'_> {
-        type Value = bool;
-
-        fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
-            de.deserialize_str(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Key<'_> {
-        type Value = bool;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a member name")
-        }
-
-        fn visit_str<E>(self, v: &str) -> Result<bool, E> {
-            Ok(v == self.0)
+    /// One past the end of the value that starts at `i`.
+    fn value_end(b: &[u8], i: usize) -> usize {
+        match b.get(i) {
+            Some(b'"') => string_end(b, i),
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                let mut j = i;
+                while j < b.len() {
+                    match b[j] {
+                        b'"' => {
+                            j = string_end(b, j);
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return j + 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                b.len()
+            }
+            _ => {
+                let mut j = i;
+                while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    j += 1;
+                }
+                j
+            }
         }
     }
 }

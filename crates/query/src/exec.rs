@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use graph::{EdgeRef, ModelMatch, TenantGraph, record::etag_text};
@@ -798,8 +800,10 @@ enum Sink {
     /// Rendered rows, each with its ORDER BY values.
     Rows(Vec<(Vec<Option<Value>>, Row)>),
     Groups {
-        index: HashMap<String, usize>,
+        index: FxHashMap<Box<[u8]>, usize>,
         groups: Vec<Group>,
+        /// The name of the current row's group, in a buffer kept between rows.
+        name: Vec<u8>,
     },
 }
 
@@ -829,7 +833,7 @@ enum Accumulator {
 impl Sink {
     fn new(bound: &Bound) -> Sink {
         match bound.output {
-            Output::Groups { .. } => Sink::Groups { index: HashMap::new(), groups: Vec::new() },
+            Output::Groups { .. } => Sink::Groups { index: FxHashMap::default(), groups: Vec::new(), name: Vec::new() },
             _ => Sink::Rows(Vec::new()),
         }
     }
@@ -866,16 +870,16 @@ impl Sink {
                 rows.push((order, text));
                 rows.len()
             }
-            Sink::Groups { index, groups } => {
+            Sink::Groups { index, groups, name } => {
                 let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
                 let values: Vec<Option<Value>> = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
-                let name = group_name(&values);
-                let at = match index.get(&name) {
+                group_name(&values, name);
+                let at = match index.get(name.as_slice()) {
                     Some(&at) => at,
                     None => {
                         let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
                         groups.push(Group { keys: values, accumulators });
-                        index.insert(name, groups.len() - 1);
+                        index.insert(name.clone().into_boxed_slice(), groups.len() - 1);
                         groups.len() - 1
                     }
                 };
@@ -944,15 +948,21 @@ impl Sink {
 }
 
 /// A group's identity: its key values as JSON text, undefined written as nothing.
-fn group_name(values: &[Option<Value>]) -> String {
-    let mut name = String::new();
+/// A group's identity, written into `name`: each key value's JSON text (or, for a string without NULs, the most
+/// common case, `s` and its bytes), nothing when undefined, each followed by a NUL, which neither form holds.
+fn group_name(values: &[Option<Value>], name: &mut Vec<u8>) {
+    name.clear();
     for value in values {
-        if let Some(v) = value {
-            name.push_str(&v.to_string());
+        match value {
+            Some(Value::String(text)) if !text.contains('\0') => {
+                name.push(b's');
+                name.extend_from_slice(text.as_bytes());
+            }
+            Some(other) => write_value(other, name),
+            None => {}
         }
-        name.push('\u{0}');
+        name.push(0);
     }
-    name
 }
 
 impl Accumulator {
