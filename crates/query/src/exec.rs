@@ -1054,11 +1054,20 @@ fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> Row {
         if start > 1 {
             out.push(b',');
         }
-        write_value(&Value::String(column.key.clone()), &mut out);
+        serde_json::to_writer(&mut out, &column.key).expect("writing JSON into memory cannot fail");
         out.push(b':');
+        let twin = |slot: &usize| match row[*slot] {
+            Item::Twin(twin) => ctx.graph.twin_at(twin),
+            _ => None,
+        };
         match operand {
             Operand::Path { slot, keys } if keys.is_empty() && !matches!(row[*slot], Item::Empty) => {
                 write_item(ctx.graph, row[*slot], &mut out)
+            }
+            // The id, the most projected value, is written without becoming a `Value` first.
+            Operand::Path { slot, keys } if keys.len() == 1 && keys[0] == "$dtId" && twin(slot).is_some() => {
+                let id = &twin(slot).expect("checked in the guard").id;
+                serde_json::to_writer(&mut out, id).expect("writing JSON into memory cannot fail");
             }
             _ => match ctx.value(operand, row) {
                 Some(value) => write_value(&value, &mut out),
