@@ -120,7 +120,7 @@ pub fn explain(graph: &TenantGraph, query: &query_syntax::Query, settings: &Sett
 
 /// Runs `query` against `graph` under `settings`.
 pub fn run(graph: &TenantGraph, query: &query_syntax::Query, settings: &Settings) -> Result<Answer, QueryError> {
-    prepare(query, settings)?.run(graph)
+    exec::execute(graph, &bind::bind(query, &settings.limits)?, settings)
 }
 
 /// A query bound and checked once, to run many times against any graph (binding reads no graph).
