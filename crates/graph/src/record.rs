@@ -59,16 +59,23 @@ impl Twin {
     /// The twin as `to_json` renders it, written straight from the kept text.
     pub fn to_json_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.json.len() + self.id.len() + 48);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the twin as `to_json` renders it to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.reserve(self.json.len() + self.id.len() + 48);
         out.extend_from_slice(b"{\"$dtId\":");
-        write_json(&mut out, &self.id);
-        out.extend_from_slice(b",\"$etag\":");
-        write_json(&mut out, &etag_text(self.etag));
+        write_json(out, &self.id);
+        out.extend_from_slice(b",\"$etag\":\"W/\\\"");
+        out.extend_from_slice(&etag_hex(self.etag));
+        out.extend_from_slice(b"\\\"\"");
         let body = &self.json[1..];
         if body != "}" {
             out.push(b',');
         }
         out.extend_from_slice(body.as_bytes());
-        out
     }
 
     /// Reads a twin back from `to_json` output (the stored form).
@@ -275,6 +282,15 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("serializing JSON into memory cannot fail");
 }
 
+/// A version as the 16 lowercase hex digits of its ETag.
+fn etag_hex(version: u64) -> [u8; 16] {
+    let mut hex = [0u8; 16];
+    for (i, digit) in hex.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[((version >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    hex
+}
+
 /// The ETag of a version: weak, as ADT's are.
 pub fn etag_text(version: u64) -> String {
     format!("W/\"{version:016x}\"")
@@ -293,8 +309,9 @@ mod tests {
     fn twin_bytes_match_the_json_value() {
         let doc = serde_json::json!({"name": "a \"quoted\" name", "n": 1.5, "c": {"$metadata": {}}, "$metadata": {"$model": "dtmi:t:A;1"}});
         let serde_json::Value::Object(doc) = doc else { unreachable!("an object literal") };
-        let twin = Twin::new("tw/1".to_owned(), 42, &doc);
+        let twin = Twin::new("tw/1".to_owned(), 0x1234_5678_9abc_def0, &doc);
         assert_eq!(twin.to_json_bytes(), serde_json::to_vec(&twin.to_json()).unwrap());
+        assert_eq!(twin.to_json()["$etag"], serde_json::json!(etag_text(0x1234_5678_9abc_def0)));
     }
 
     #[test]

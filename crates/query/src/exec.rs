@@ -1032,7 +1032,7 @@ fn render_item(graph: &TenantGraph, item: Item<'_>) -> Row {
 fn write_item(graph: &TenantGraph, item: Item<'_>, out: &mut Vec<u8>) {
     match item {
         Item::Twin(slot) => match graph.twin_at(slot) {
-            Some(twin) => out.extend_from_slice(&twin.to_json_bytes()),
+            Some(twin) => twin.write_json(out),
             None => out.extend_from_slice(b"null"),
         },
         Item::Relationship(edge) => write_value(&relationship_json(graph, &edge), out),
