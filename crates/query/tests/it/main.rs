@@ -1,9 +1,8 @@
 //! Integration tests of the query engine: a small building graph built through the graph API, and queries over it
 //! whose rows are checked as sorted JSON lines.
 //!
-//! Every test goes through `check` or `check_with`, the only callers of `query::run`; SQL logic test files come later.
-
-mod logic;
+//! Every test goes through `check` or `check_with`, the only callers of `query::run` here; the query result files
+//! (`test_data/slt`) run in the `slt` target.
 
 use expect_test::{Expect, expect};
 use graph::{Precondition, TenantGraph};
