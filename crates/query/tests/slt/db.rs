@@ -21,7 +21,7 @@ const NOW: &str = "2026-11-26T12:00:00.0000000Z";
 const DOCS_QUERIES: &str = "graphs/digital-twins-docs-code/derived/docs-queries.jsonl";
 
 /// The directives a `statement ok` record may hold; any other text is a query.
-const DIRECTIVES: [&str; 7] = ["models", "graph", "twin", "rel", "set", "docs", "any"];
+const DIRECTIVES: [&str; 6] = ["models", "graph", "twin", "rel", "set", "any"];
 
 /// A handle on one file's state, shared by the runner (which owns its connection) and `main.rs` (which reads the
 /// `any` directive).
@@ -34,10 +34,10 @@ impl Database {
         self.state().any.take()
     }
 
-    /// Whether a `docs` or `any` directive still waits for its query.
+    /// Whether an `any` directive still waits for its query.
     pub(crate) fn pending(&self) -> bool {
         let state = self.state();
-        state.docs.is_some() || state.any.is_some()
+        state.any.is_some()
     }
 
     /// Runs a query as a `query` record would, for the records `main.rs` checks itself.
@@ -78,13 +78,14 @@ impl fmt::Display for DbError {
 
 impl std::error::Error for DbError {}
 
-/// Whether a statement needs `../shared/testdata`: a `graph`, a `models <path>` or a `docs` directive.
-pub(crate) fn needs_shared(statement: &str) -> bool {
-    directives(statement).iter().any(|d| match split_word(d.trim()) {
-        ("graph" | "docs", _) => true,
-        ("models", rest) => !rest.starts_with(['{', '[']),
-        _ => false,
-    })
+/// Whether a record's text needs `../shared/testdata`: a `graph` or `models <path>` directive, or `@docs(<tag>)`.
+pub(crate) fn needs_shared(text: &str) -> bool {
+    documented_tag(text).is_some()
+        || directives(text).iter().any(|d| match split_word(d.trim()) {
+            ("graph", _) => true,
+            ("models", rest) => !rest.starts_with(['{', '[']),
+            _ => false,
+        })
 }
 
 /// The shared test data folder, looked up once (loudly absent on a developer machine, a failure under CI).
@@ -98,8 +99,6 @@ pub(crate) fn shared_root() -> Option<&'static Path> {
 struct State {
     graph: TenantGraph,
     settings: Settings,
-    /// The tag set by `docs <tag>`: the next query must be that documented example.
-    docs: Option<String>,
     /// The row count set by `any <n>`, taken by `main.rs` for the next query.
     any: Option<usize>,
 }
@@ -110,19 +109,12 @@ impl State {
         let list = directives(statement);
         for directive in &list {
             let (keyword, rest) = split_word(directive.trim());
-            if self.docs.is_some() && keyword != "any" {
-                return Err(DbError("`docs <tag>` must be followed by its query".to_owned()));
-            }
             let outcome = match keyword {
                 "models" => add_models(&mut self.graph, rest),
                 "graph" => import_graph(&mut self.graph, rest),
                 "twin" => add_twin(&mut self.graph, rest),
                 "rel" => add_relationship(&mut self.graph, rest),
                 "set" => set(&mut self.settings, rest),
-                "docs" if !rest.is_empty() && !rest.contains(char::is_whitespace) => {
-                    self.docs = Some(rest.to_owned());
-                    Ok(())
-                }
                 "any" => match rest.parse::<usize>() {
                     Ok(n) => {
                         self.any = Some(n);
@@ -137,23 +129,12 @@ impl State {
         Ok(list.len() as u64)
     }
 
-    /// The one caller of the API under test: parses and runs `text` (or the documented example it must equal), and
-    /// renders the rows.
+    /// The one caller of the API under test: parses and runs `text` (or, for `@docs(<tag>)`, the documented example
+    /// of that tag, odd spaces and all), and renders the rows.
     fn query(&mut self, text: &str) -> Result<Vec<String>, DbError> {
-        let documented;
-        let text = match self.docs.take() {
+        let text = match documented_tag(text) {
+            Some(tag) => docs_query(tag).map_err(DbError)?,
             None => text,
-            Some(tag) => {
-                documented = docs_query(&tag).map_err(DbError)?;
-                if words(documented) != words(text) {
-                    return Err(DbError(format!(
-                        "this is not the documented example {tag}, which reads: {}",
-                        words(documented).join(" ")
-                    )));
-                }
-                // The documented text itself runs, odd spaces and all.
-                documented
-            }
         };
         let parsed = query_syntax::parse(text, &query_syntax::Limits::default())
             .map_err(|e| DbError(format!("{}: {}", e.code, e.message)))?;
@@ -217,15 +198,19 @@ fn split_word(text: &str) -> (&str, &str) {
     }
 }
 
-fn words(text: &str) -> Vec<&str> {
-    text.split_whitespace().collect()
+/// The tag of a query text that is exactly `@docs(<tag>)`.
+fn documented_tag(text: &str) -> Option<&str> {
+    text.trim()
+        .strip_prefix("@docs(")?
+        .strip_suffix(')')
+        .filter(|tag| !tag.is_empty() && !tag.contains(char::is_whitespace))
 }
 
 /// The query text of `tag` in the published-queries corpus, read once.
 fn docs_query(tag: &str) -> Result<&'static str, String> {
     static DOCS: OnceLock<Result<HashMap<String, String>, String>> = OnceLock::new();
     let docs = DOCS.get_or_init(|| {
-        let root = shared_root().ok_or("`docs` needs ../shared/testdata")?;
+        let root = shared_root().ok_or("`@docs(<tag>)` needs ../shared/testdata")?;
         let text = std::fs::read_to_string(root.join(DOCS_QUERIES)).map_err(|e| format!("read {DOCS_QUERIES}: {e}"))?;
         let mut docs = HashMap::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -21,11 +21,11 @@
 //!   - `set <key> <value>`: a setting for the queries below: `joins_max`, `hops_max`, `rows_max` take a number,
 //!     `parent_to_child`, `child_to_parent` a comma-separated list of relationship names (none for none);
 //!     `set defaults` restores `query::Settings::default()`.
-//!   - `docs <tag>`: the next query is the documented example of that tag in
-//!     `../shared/testdata/graphs/digital-twins-docs-code/derived/docs-queries.jsonl`; its text in the file must
-//!     equal the corpus's up to whitespace, and the corpus's own text is what runs, so the corpus stays the source.
 //!   - `any <n>`: the next query's answer is exactly `n` rows, each a different one of the rows listed (for `TOP`
 //!     without `ORDER BY`, where ADT does not say which rows come).
+//! - A query whose text is `@docs(<tag>)` runs the documented example of that tag in
+//!   `../shared/testdata/graphs/digital-twins-docs-code/derived/docs-queries.jsonl`, read from there (never copied
+//!   here), so the corpus stays the source of the documented queries.
 //! - `query T rowsort` runs a query without `ORDER BY`: its rows compare as a multiset. `query T` (no sort mode)
 //!   runs one with `ORDER BY`: its rows compare in order, and the file makes the order total (a last key such as
 //!   `$dtId`), since rows tied on every key come in no promised order. Each row is one JSON value in the canonical
@@ -101,7 +101,10 @@ fn run_file(dir: &Path, name: &str, known: &KnownFailures) -> Result<(), String>
     let path: PathBuf = dir.join(name);
     let records =
         sqllogictest::parse_file::<DefaultColumnType>(&path).map_err(|e| format!("{name}: cannot be parsed: {e}"))?;
-    let needs_shared = records.iter().any(|r| matches!(r, Record::Statement { sql, .. } if db::needs_shared(sql)));
+    let needs_shared = records.iter().any(|r| match r {
+        Record::Statement { sql, .. } | Record::Query { sql, .. } => db::needs_shared(sql),
+        _ => false,
+    });
     if needs_shared && db::shared_root().is_none() {
         eprintln!("SKIPPED: {name}: it reads ../shared/testdata, which is missing");
         return Ok(());
@@ -150,7 +153,7 @@ fn run_file(dir: &Path, name: &str, known: &KnownFailures) -> Result<(), String>
         }
     }
     if problems.is_empty() && database.pending() {
-        problems.push(format!("{name}: ends with a `docs` or `any` directive that no query follows"));
+        problems.push(format!("{name}: ends with an `any` directive that no query follows"));
     }
     let listed: BTreeMap<u32, &String> =
         known.iter().filter(|((file, _), _)| file == name).map(|((_, line), reason)| (*line, reason)).collect();
