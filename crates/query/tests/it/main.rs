@@ -779,15 +779,24 @@ fn check_plan(text: &str, expected: Expect) {
 
 #[test]
 fn plans_start_from_the_most_selective_collection() {
-    check_plan("SELECT * FROM DIGITALTWINS WHERE $dtId = 'b1'", expect![[r#"
+    check_plan(
+        "SELECT * FROM DIGITALTWINS WHERE $dtId = 'b1'",
+        expect![[r#"
         start at collection 0 by id (1 twin) answering WHERE term #1
-    "#]]);
-    check_plan("SELECT * FROM DIGITALTWINS WHERE name = 'HQ'", expect![[r#"
+    "#]],
+    );
+    check_plan(
+        "SELECT * FROM DIGITALTWINS WHERE name = 'HQ'",
+        expect![[r#"
         start at collection 0 by scanning all twins (10 twins), test WHERE term #1
-    "#]]);
-    check_plan("SELECT * FROM DIGITALTWINS T WHERE T.capacity > 5 AND IS_OF_MODEL('dtmi:test:Room;1')", expect![[r#"
+    "#]],
+    );
+    check_plan(
+        "SELECT * FROM DIGITALTWINS T WHERE T.capacity > 5 AND IS_OF_MODEL('dtmi:test:Room;1')",
+        expect![[r#"
         start at collection 0 by model dtmi:test:Room;1 SubtypesAndLaterVersions (5 twins) answering WHERE term #2, test WHERE term #1
-    "#]]);
+    "#]],
+    );
     // No $dtId on the first collection: the planner starts from the JOIN's target and walks the JOIN backwards.
     check_plan(
         "SELECT B, R FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains WHERE R.$dtId = 'r4' AND B.name = 'HQ'",
@@ -814,10 +823,16 @@ fn plans_start_from_the_most_selective_collection() {
             walk 1 <-[contains x1..=2] 0
         "#]],
     );
-    check_plan("SELECT T.$dtId FROM DIGITALTWINS T WHERE IN_SPACE(T, 'f1')", expect![[r#"
+    check_plan(
+        "SELECT T.$dtId FROM DIGITALTWINS T WHERE IN_SPACE(T, 'f1')",
+        expect![[r#"
         start at collection 0 in space f1 (4 twins) answering WHERE term #1
-    "#]]);
-    check_plan("SELECT * FROM RELATIONSHIPS R WHERE R.$targetId = 'r1'", expect![[r#"
+    "#]],
+    );
+    check_plan(
+        "SELECT * FROM RELATIONSHIPS R WHERE R.$targetId = 'r1'",
+        expect![[r#"
         start at relationships to target twins (1 twin) answering WHERE term #1
-    "#]]);
+    "#]],
+    );
 }
