@@ -9,12 +9,11 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-
-use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 use graph::{EdgeRef, ModelMatch, TenantGraph, record::etag_text};
 use query_syntax::{Collection, CompareOp, Direction, Function, LogicalOp};
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use crate::bind::{Bound, Column, ColumnValue, Cond, Link, Operand, OrderKey, OrderSource, Output, SlotKind};
