@@ -405,6 +405,22 @@ impl TenantGraph {
         self.nodes.incoming_at(slot)
     }
 
+    /// The id of a relationship name in this graph, `None` when no relationship ever had that name (so none has it now).
+    /// Ids are never reused or taken back while the graph lives, so a query resolves its names once; they are not stored and differ between graphs.
+    pub fn relationship_name_id(&self, name: &str) -> Option<u32> {
+        self.nodes.name_id(name)
+    }
+
+    /// `outgoing_at`, keeping only the relationships whose name id is in `names` (an empty list keeps none).
+    pub fn outgoing_named_at(&self, slot: u32, names: &[u32]) -> impl Iterator<Item = EdgeRef<'_>> {
+        self.nodes.outgoing_named_at(slot, names)
+    }
+
+    /// `incoming_at`, keeping only the relationships whose name id is in `names` (an empty list keeps none); each target keeps the name ids of its incoming relationships, so the others cost no lookup in their source's list.
+    pub fn incoming_named_at(&self, slot: u32, names: &[u32]) -> impl Iterator<Item = EdgeRef<'_>> {
+        self.nodes.incoming_named_at(slot, names)
+    }
+
     /// Creates or replaces a twin (PUT).
     pub fn put_twin(
         &mut self,
