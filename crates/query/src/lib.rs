@@ -6,7 +6,10 @@
 
 mod bind;
 mod error;
+mod eval;
 mod exec;
+mod plan;
+mod sink;
 
 use std::time::Duration;
 

@@ -1,0 +1,326 @@
+//! Where complete rows go: written as JSON text (whole twins straight from their kept text), sorted for ORDER BY,
+//! or folded into groups and their aggregates.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use graph::TenantGraph;
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
+
+use crate::bind::{Bound, Column, ColumnValue, Operand, OrderKey, OrderSource, Output};
+use crate::error::{QueryError, ROWS_EXCEEDED};
+use crate::eval::{Ctx, relationship_json, total_order};
+use crate::exec::{Flow, Item};
+use crate::{Limits, Row};
+
+pub(crate) enum Sink {
+    /// Rendered rows, each with its ORDER BY values.
+    Rows(Vec<(Vec<Option<Value>>, Row)>),
+    Groups {
+        index: FxHashMap<Box<[u8]>, usize>,
+        groups: Vec<Group>,
+        /// The name of the current row's group, in a buffer kept between rows.
+        name: Vec<u8>,
+    },
+}
+
+pub(crate) struct Group {
+    keys: Vec<Option<Value>>,
+    accumulators: Vec<Accumulator>,
+}
+
+pub(crate) enum Accumulator {
+    /// Group keys take no accumulator.
+    None,
+    Count(u64),
+    /// The exact integer sum while every value is an integer that fits, and the floating sum.
+    Sum {
+        exact: Option<i64>,
+        float: f64,
+        seen: bool,
+    },
+    Avg {
+        sum: f64,
+        count: u64,
+    },
+    Min(Option<Value>),
+    Max(Option<Value>),
+}
+
+impl Sink {
+    pub(crate) fn new(bound: &Bound) -> Sink {
+        match bound.output {
+            Output::Groups { .. } => Sink::Groups { index: FxHashMap::default(), groups: Vec::new(), name: Vec::new() },
+            _ => Sink::Rows(Vec::new()),
+        }
+    }
+
+    pub(crate) fn push(&mut self, ctx: &Ctx<'_>, bound: &Bound, limits: &Limits, row: &[Item<'_>]) -> Flow {
+        let graph = ctx.graph;
+        let held = match self {
+            Sink::Rows(rows) => {
+                let (text, columns) = match &bound.output {
+                    Output::Star => (render_item(graph, row[0]), Vec::new()),
+                    Output::Columns(columns) => {
+                        // Values are built only for the columns ORDER BY reads; the row is written as text.
+                        let mut values: Vec<Option<Value>> = vec![None; columns.len()];
+                        for key in &bound.order_by {
+                            if let OrderSource::Column(i) = key.source
+                                && let ColumnValue::Value(operand) = &columns[i].value
+                            {
+                                values[i] = ctx.value(operand, row).map(Cow::into_owned);
+                            }
+                        }
+                        (write_row(ctx, columns, row), values)
+                    }
+                    Output::Groups { .. } => unreachable!("grouped queries use the group sink"),
+                };
+                let order = bound
+                    .order_by
+                    .iter()
+                    .map(|key| match &key.source {
+                        OrderSource::Row(operand) => ctx.value(operand, row).map(Cow::into_owned),
+                        OrderSource::Column(i) => columns[*i].clone(),
+                        OrderSource::Key(_) => unreachable!("group keys order grouped queries"),
+                    })
+                    .collect();
+                rows.push((order, text));
+                rows.len()
+            }
+            Sink::Groups { index, groups, name } => {
+                let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
+                let values: Vec<Option<Value>> = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
+                group_name(&values, name);
+                let at = match index.get(name.as_slice()) {
+                    Some(&at) => at,
+                    None => {
+                        let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
+                        groups.push(Group { keys: values, accumulators });
+                        index.insert(name.clone().into_boxed_slice(), groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
+                for (acc, column) in groups[at].accumulators.iter_mut().zip(columns) {
+                    acc.add(ctx, &column.value, row);
+                }
+                groups.len()
+            }
+        };
+        if held > limits.rows_max {
+            return Err(QueryError::LimitExceeded {
+                code: ROWS_EXCEEDED,
+                message: format!("the query holds more rows than the limit of {}", limits.rows_max),
+            });
+        }
+        let unordered_rows = matches!(self, Sink::Rows(_)) && bound.order_by.is_empty();
+        Ok(!(unordered_rows && bound.top.is_some_and(|top| held >= top)))
+    }
+
+    pub(crate) fn finish(self, bound: &Bound) -> Result<Vec<Row>, QueryError> {
+        let top = bound.top.unwrap_or(usize::MAX);
+        match self {
+            Sink::Rows(mut rows) => {
+                if !bound.order_by.is_empty() {
+                    rows.sort_by(|a, b| order_rows(&bound.order_by, &a.0, &b.0));
+                }
+                Ok(rows.into_iter().take(top).map(|(_, text)| text).collect())
+            }
+            Sink::Groups { mut groups, .. } => {
+                let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
+                if keys.is_empty() && groups.is_empty() {
+                    // Aggregates over no rows: one row, as COUNT() of nothing is 0.
+                    let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
+                    groups.push(Group { keys: Vec::new(), accumulators });
+                }
+                let mut rows: Vec<(Vec<Option<Value>>, Row)> = groups
+                    .into_iter()
+                    .map(|group| {
+                        let values: Vec<Option<Value>> = columns
+                            .iter()
+                            .zip(group.accumulators)
+                            .map(|(column, acc)| match column.value {
+                                ColumnValue::Key(i) => group.keys[i].clone(),
+                                _ => acc.result(),
+                            })
+                            .collect();
+                        let order = bound
+                            .order_by
+                            .iter()
+                            .map(|key| match &key.source {
+                                OrderSource::Column(i) => values[*i].clone(),
+                                OrderSource::Key(i) => group.keys[*i].clone(),
+                                OrderSource::Row(_) => unreachable!("the binder maps grouped ORDER BY to keys"),
+                            })
+                            .collect();
+                        (order, render_columns(columns, &values))
+                    })
+                    .collect();
+                if !bound.order_by.is_empty() {
+                    rows.sort_by(|a, b| order_rows(&bound.order_by, &a.0, &b.0));
+                }
+                Ok(rows.into_iter().take(top).map(|(_, text)| text).collect())
+            }
+        }
+    }
+}
+
+/// A group's identity: its key values as JSON text, undefined written as nothing.
+/// A group's identity, written into `name`: each key value's JSON text (or, for a string without NULs, the most
+/// common case, `s` and its bytes), nothing when undefined, each followed by a NUL, which neither form holds.
+pub(crate) fn group_name(values: &[Option<Value>], name: &mut Vec<u8>) {
+    name.clear();
+    for value in values {
+        match value {
+            Some(Value::String(text)) if !text.contains('\0') => {
+                name.push(b's');
+                name.extend_from_slice(text.as_bytes());
+            }
+            Some(other) => write_value(other, name),
+            None => {}
+        }
+        name.push(0);
+    }
+}
+
+impl Accumulator {
+    pub(crate) fn new(value: &ColumnValue) -> Accumulator {
+        match value {
+            ColumnValue::Value(_) | ColumnValue::Key(_) => Accumulator::None,
+            ColumnValue::Count => Accumulator::Count(0),
+            ColumnValue::Sum(_) => Accumulator::Sum { exact: Some(0), float: 0.0, seen: false },
+            ColumnValue::Avg(_) => Accumulator::Avg { sum: 0.0, count: 0 },
+            ColumnValue::Min(_) => Accumulator::Min(None),
+            ColumnValue::Max(_) => Accumulator::Max(None),
+        }
+    }
+
+    /// Folds one row in; values that are undefined, null, or not of the aggregate's kind are skipped.
+    pub(crate) fn add(&mut self, ctx: &Ctx<'_>, column: &ColumnValue, row: &[Item<'_>]) {
+        let number = |operand: &Operand| ctx.value(operand, row).and_then(|v| v.as_f64().map(|f| (f, v.as_i64())));
+        match (self, column) {
+            (Accumulator::Count(n), _) => *n += 1,
+            (Accumulator::Sum { exact, float, seen }, ColumnValue::Sum(operand)) => {
+                if let Some((f, i)) = number(operand) {
+                    *seen = true;
+                    *float += f;
+                    *exact = exact.zip(i).and_then(|(a, b)| a.checked_add(b));
+                }
+            }
+            (Accumulator::Avg { sum, count }, ColumnValue::Avg(operand)) => {
+                if let Some((f, _)) = number(operand) {
+                    *sum += f;
+                    *count += 1;
+                }
+            }
+            (Accumulator::Min(best), ColumnValue::Min(operand))
+            | (Accumulator::Max(best), ColumnValue::Max(operand)) => {
+                let want = if matches!(column, ColumnValue::Min(_)) { Ordering::Less } else { Ordering::Greater };
+                if let Some(v) = ctx.value(operand, row).filter(|v| v.is_number() || v.is_string() || v.is_boolean())
+                    && best.as_ref().is_none_or(|b| total_order(Some(&v), Some(b)) == want)
+                {
+                    *best = Some(v.into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn result(self) -> Option<Value> {
+        match self {
+            Accumulator::None => None,
+            Accumulator::Count(n) => Some(Value::from(n)),
+            Accumulator::Sum { seen: false, .. } => None,
+            Accumulator::Sum { exact: Some(i), .. } => Some(Value::from(i)),
+            Accumulator::Sum { float, .. } => serde_json::Number::from_f64(float).map(Value::Number),
+            Accumulator::Avg { count: 0, .. } => None,
+            Accumulator::Avg { sum, count } => serde_json::Number::from_f64(sum / count as f64).map(Value::Number),
+            Accumulator::Min(v) | Accumulator::Max(v) => v,
+        }
+    }
+}
+
+pub(crate) fn render_item(graph: &TenantGraph, item: Item<'_>) -> Row {
+    let mut out = Vec::new();
+    write_item(graph, item, &mut out);
+    raw(out)
+}
+
+/// A whole twin or relationship document, the twin's written straight from its kept text.
+pub(crate) fn write_item(graph: &TenantGraph, item: Item<'_>, out: &mut Vec<u8>) {
+    match item {
+        Item::Twin(slot) => match graph.twin_at(slot) {
+            Some(twin) => twin.write_json(out),
+            None => out.extend_from_slice(b"null"),
+        },
+        Item::Relationship(edge) => write_value(&relationship_json(graph, &edge), out),
+        Item::Empty => out.extend_from_slice(b"null"),
+    }
+}
+
+pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("writing JSON into memory cannot fail");
+}
+
+/// One ungrouped row as `{"key": value, …}`, undefined values left out.
+pub(crate) fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> Row {
+    let mut out = Vec::with_capacity(64);
+    out.push(b'{');
+    for column in columns {
+        let ColumnValue::Value(operand) = &column.value else { unreachable!("ungrouped columns are values") };
+        let start = out.len();
+        if start > 1 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &column.key).expect("writing JSON into memory cannot fail");
+        out.push(b':');
+        let twin = |slot: &usize| match row[*slot] {
+            Item::Twin(twin) => ctx.graph.twin_at(twin),
+            _ => None,
+        };
+        match operand {
+            Operand::Path { slot, keys } if keys.is_empty() && !matches!(row[*slot], Item::Empty) => {
+                write_item(ctx.graph, row[*slot], &mut out)
+            }
+            // The id, the most projected value, is written without becoming a `Value` first.
+            Operand::Path { slot, keys } if keys.len() == 1 && keys[0] == "$dtId" && twin(slot).is_some() => {
+                let id = &twin(slot).expect("checked in the guard").id;
+                serde_json::to_writer(&mut out, id).expect("writing JSON into memory cannot fail");
+            }
+            _ => match ctx.value(operand, row) {
+                Some(value) => write_value(&value, &mut out),
+                None => out.truncate(start),
+            },
+        }
+    }
+    out.push(b'}');
+    raw(out)
+}
+
+/// `{"key": value, …}` with undefined values left out.
+pub(crate) fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Row {
+    let mut out = Map::new();
+    for (column, value) in columns.iter().zip(values) {
+        if let Some(v) = value {
+            out.insert(column.key.clone(), v.clone());
+        }
+    }
+    let mut text = Vec::new();
+    write_value(&Value::Object(out), &mut text);
+    raw(text)
+}
+
+pub(crate) fn raw(text: Vec<u8>) -> Row {
+    Row::new(String::from_utf8(text).expect("JSON is UTF-8"))
+}
+
+pub(crate) fn order_rows(keys: &[OrderKey], a: &[Option<Value>], b: &[Option<Value>]) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let ordering = total_order(a[i].as_ref(), b[i].as_ref());
+        let ordering = if key.descending { ordering.reverse() } else { ordering };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}
