@@ -298,6 +298,12 @@ impl Nodes {
         incoming.filter(move |entry| names.contains(&entry.name)).filter_map(move |entry| self.resolve(entry))
     }
 
+    /// The source slots of the incoming relationships with one of `names`, without looking the relationships up.
+    pub(crate) fn incoming_sources_named_at(&self, slot: u32, names: &[u32]) -> impl Iterator<Item = u32> {
+        let incoming = self.incoming_list(slot).iter();
+        incoming.filter(move |entry| names.contains(&entry.name)).map(|entry| entry.source)
+    }
+
     /// The id of a relationship name, if any relationship of this graph has ever had it.
     pub(crate) fn name_id(&self, name: &str) -> Option<u32> {
         self.name_ids.get(name).copied()
@@ -443,6 +449,9 @@ mod tests {
                 let expected_out: Vec<String> = graph.outgoing_at(slot).filter(by_string).map(|e| render(&e)).collect();
                 let expected_in: Vec<String> = graph.incoming_at(slot).filter(by_string).map(|e| render(&e)).collect();
                 assert_eq!((&outgoing, &incoming), (&expected_out, &expected_in), "named and filtered walks agree");
+                let sources: Vec<u32> = graph.incoming_sources_named_at(slot, &ids).collect();
+                let expected_sources: Vec<u32> = graph.incoming_named_at(slot, &ids).map(|e| e.source).collect();
+                assert_eq!(sources, expected_sources, "the sources of named incoming relationships");
                 for e in graph.outgoing_at(slot).chain(graph.incoming_at(slot)) {
                     assert_eq!(graph.relationship_name_id(e.name), Some(e.name_id), "{}", render(&e));
                 }

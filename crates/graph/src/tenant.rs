@@ -421,6 +421,12 @@ impl TenantGraph {
         self.nodes.incoming_named_at(slot, names)
     }
 
+    /// The source slots of `incoming_named_at`, read from the target's own list (no lookup in each source's list);
+    /// a source with several such relationships comes once per relationship.
+    pub fn incoming_sources_named_at(&self, slot: u32, names: &[u32]) -> impl Iterator<Item = u32> {
+        self.nodes.incoming_sources_named_at(slot, names)
+    }
+
     /// Creates or replaces a twin (PUT).
     pub fn put_twin(
         &mut self,

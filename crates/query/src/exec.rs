@@ -217,7 +217,7 @@ impl<'g> Run<'g, '_> {
                     let node = members[next];
                     next += 1;
                     let down = self.graph.outgoing_named_at(node, &down_names).map(|e| e.target);
-                    let up = self.graph.incoming_named_at(node, &up_names).map(|e| e.source);
+                    let up = self.graph.incoming_sources_named_at(node, &up_names);
                     let before = members.len();
                     for child in down.chain(up) {
                         let (word, bit) = (child as usize / 64, 1 << (child % 64));
