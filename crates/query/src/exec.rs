@@ -361,7 +361,9 @@ impl<'g> Run<'g, '_> {
             if link.distinct && self.used.contains(&key) {
                 continue;
             }
-            self.used.push(key);
+            if link.distinct {
+                self.used.push(key);
+            }
             let mut go_on = true;
             if depth >= link.min_hops && hop.expected.is_none_or(|slot| slot == other) {
                 row[hop.to] = Item::Twin(other);
@@ -373,7 +375,9 @@ impl<'g> Run<'g, '_> {
             if go_on && depth < link.max_hops {
                 go_on = self.hop(plan, row, hop, other, depth + 1)?;
             }
-            self.used.pop();
+            if link.distinct {
+                self.used.pop();
+            }
             if !go_on {
                 return Ok(false);
             }

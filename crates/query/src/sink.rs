@@ -90,11 +90,11 @@ impl Sink {
             }
             Sink::Groups { index, groups, name } => {
                 let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
-                let values: Vec<Option<Value>> = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
-                group_name(&values, name);
+                group_name(ctx, keys, row, name);
                 let at = match index.get(name.as_slice()) {
                     Some(&at) => at,
                     None => {
+                        let values = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
                         let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
                         groups.push(Group { keys: values, accumulators });
                         index.insert(name.clone().into_boxed_slice(), groups.len() - 1);
@@ -165,19 +165,32 @@ impl Sink {
     }
 }
 
-/// A group's identity: its key values as JSON text, undefined written as nothing.
-/// A group's identity, written into `name`: each key value's JSON text (or, for a string without NULs, the most
-/// common case, `s` and its bytes), nothing when undefined, each followed by a NUL, which neither form holds.
-pub(crate) fn group_name(values: &[Option<Value>], name: &mut Vec<u8>) {
+/// The identity of a row's group, written into `name`: each key value's JSON text (or, for a string without NULs,
+/// the most common case, `s` and its bytes), nothing when undefined, each followed by a NUL, which neither form
+/// holds. A twin's id, the most common key, is written without becoming a `Value`.
+pub(crate) fn group_name(ctx: &Ctx<'_>, keys: &[Operand], row: &[Item<'_>], name: &mut Vec<u8>) {
     name.clear();
-    for value in values {
-        match value {
-            Some(Value::String(text)) if !text.contains('\0') => {
+    for key in keys {
+        let id = match key {
+            Operand::Path { slot, keys } if keys.len() == 1 && keys[0] == "$dtId" => match row[*slot] {
+                Item::Twin(twin) => ctx.graph.twin_at(twin).map(|t| t.id.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match id {
+            Some(id) if !id.contains('\0') => {
                 name.push(b's');
-                name.extend_from_slice(text.as_bytes());
+                name.extend_from_slice(id.as_bytes());
             }
-            Some(other) => write_value(other, name),
-            None => {}
+            _ => match ctx.value(key, row).as_deref() {
+                Some(Value::String(text)) if !text.contains('\0') => {
+                    name.push(b's');
+                    name.extend_from_slice(text.as_bytes());
+                }
+                Some(other) => write_value(other, name),
+                None => {}
+            },
         }
         name.push(0);
     }
