@@ -33,69 +33,85 @@ pub(crate) fn parse_query(text: &str, limits: &Limits) -> Result<Query, SyntaxEr
 /// This is ADT's published reserved list plus the clause words it leaves out (JOIN, RELATED, MATCH, the two
 /// collections and NIN), which must be reserved too or `FROM DIGITALTWINS MATCH …` would read MATCH as an alias.
 pub(crate) fn is_reserved(word: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "ALL",
-        "AND",
-        "AS",
-        "ASC",
-        "AVG",
-        "BY",
-        "COUNT",
-        "DESC",
-        "DEVICES_JOBS",
-        "DEVICES_MODULES",
-        "DEVICES",
-        "ENDS_WITH",
-        "FALSE",
-        "FROM",
-        "GROUP",
-        "IN",
-        "IS_BOOL",
-        "IS_DEFINED",
-        "IS_NULL",
-        "IS_NUMBER",
-        "IS_OBJECT",
-        "IS_PRIMITIVE",
-        "IS_STRING",
-        "MAX",
-        "MIN",
-        "NOT",
-        "NOT_IN",
-        "NULL",
-        "OR",
-        "ORDER",
-        "SELECT",
-        "STARTS_WITH",
-        "SUM",
-        "TOP",
-        "TRUE",
-        "WHERE",
-        "IS_OF_MODEL",
-        "JOIN",
-        "RELATED",
-        "MATCH",
-        "DIGITALTWINS",
-        "RELATIONSHIPS",
-        "NIN",
-    ];
-    RESERVED.iter().any(|k| k.eq_ignore_ascii_case(word))
+    matches!(
+        upper(word).as_ref().map(|(buf, len)| &buf[..*len]),
+        Some(
+            b"ALL"
+                | b"AND"
+                | b"AS"
+                | b"ASC"
+                | b"AVG"
+                | b"BY"
+                | b"COUNT"
+                | b"DESC"
+                | b"DEVICES_JOBS"
+                | b"DEVICES_MODULES"
+                | b"DEVICES"
+                | b"ENDS_WITH"
+                | b"FALSE"
+                | b"FROM"
+                | b"GROUP"
+                | b"IN"
+                | b"IS_BOOL"
+                | b"IS_DEFINED"
+                | b"IS_NULL"
+                | b"IS_NUMBER"
+                | b"IS_OBJECT"
+                | b"IS_PRIMITIVE"
+                | b"IS_STRING"
+                | b"MAX"
+                | b"MIN"
+                | b"NOT"
+                | b"NOT_IN"
+                | b"NULL"
+                | b"OR"
+                | b"ORDER"
+                | b"SELECT"
+                | b"STARTS_WITH"
+                | b"SUM"
+                | b"TOP"
+                | b"TRUE"
+                | b"WHERE"
+                | b"IS_OF_MODEL"
+                | b"JOIN"
+                | b"RELATED"
+                | b"MATCH"
+                | b"DIGITALTWINS"
+                | b"RELATIONSHIPS"
+                | b"NIN"
+        )
+    )
 }
 
 /// Reserved words that may still name a function when a `(` follows.
 fn is_reserved_function(word: &str) -> bool {
-    const FUNCTIONS: &[&str] = &[
-        "IS_OF_MODEL",
-        "IS_DEFINED",
-        "IS_NULL",
-        "IS_BOOL",
-        "IS_NUMBER",
-        "IS_STRING",
-        "IS_PRIMITIVE",
-        "IS_OBJECT",
-        "STARTS_WITH",
-        "ENDS_WITH",
-    ];
-    FUNCTIONS.iter().any(|k| k.eq_ignore_ascii_case(word))
+    matches!(
+        upper(word).as_ref().map(|(buf, len)| &buf[..*len]),
+        Some(
+            b"IS_OF_MODEL"
+                | b"IS_DEFINED"
+                | b"IS_NULL"
+                | b"IS_BOOL"
+                | b"IS_NUMBER"
+                | b"IS_STRING"
+                | b"IS_PRIMITIVE"
+                | b"IS_OBJECT"
+                | b"STARTS_WITH"
+                | b"ENDS_WITH"
+        )
+    )
+}
+
+/// A short word in ASCII upper case, on the stack (no keyword is longer than 16 bytes; longer words are none).
+fn upper(word: &str) -> Option<([u8; 16], usize)> {
+    let mut buf = [0u8; 16];
+    if word.len() > buf.len() {
+        return None;
+    }
+    for (b, c) in buf.iter_mut().zip(word.bytes()) {
+        *b = c.to_ascii_uppercase();
+    }
+    Some((buf, word.len()))
 }
 
 /// The clauses after SELECT, in the order they must appear.
