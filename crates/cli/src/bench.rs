@@ -1,7 +1,7 @@
 //! `twinscape bench`: generates the synthetic portfolio, drives a running server through a scenario over HTTP, and reports each phase's throughput and p50/p99/max latency as a table or as one JSON document.
 //!
 //! Traffic goes only to `--server`, and only when it is a loopback address (or a name that resolves only to loopback addresses) unless `--allow-remote` is given; the check happens before any connection is made.
-//! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch and mixed send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
+//! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch, mixed and the query phases send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
 //! A run takes minutes, so progress lines go to the writer `main` hands over (stderr) as phases finish; the results come back as `Output`, and the exit code is 0 only when no request failed.
 //! The portfolio and its models are the `portfolio` crate's; connections, timing and counting are `load`'s.
 
@@ -22,7 +22,7 @@ use portfolio::{Kind, Portfolio, TWINS_MAX, TWINS_MIN};
 
 /// The longest any phase runs; create and relate of a large portfolio on a slow server stop here and are reported as cut short.
 const PHASE_TIME_MAX: Duration = Duration::from_secs(600);
-/// The most requests of a read, patch or mixed phase.
+/// The most requests of a read, patch, mixed or query phase.
 const OPERATIONS_MAX: u64 = 100_000_000;
 
 #[derive(Args)]
@@ -42,13 +42,13 @@ pub(crate) struct BenchArgs {
     /// Seed of the portfolio (its shape, ids and property values) and of the random choices of each connection.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// What to send; `all` runs create, relate, read and patch in that order. relate, read, patch and mixed expect the twins of the same --twins and --seed to exist.
+    /// What to send; `all` runs create, relate, read, patch and query in that order. relate, read, patch, mixed and query expect the twins (and for query the relationships) of the same --twins and --seed to exist.
     #[arg(long, value_enum, default_value_t = Scenario::All)]
     scenario: Scenario,
-    /// Run each read, patch or mixed phase for this many seconds (at most 600).
+    /// Run each read, patch, mixed or query phase for this many seconds (at most 600).
     #[arg(long, value_name = "D", conflicts_with = "operations", value_parser = clap::value_parser!(u64).range(1..=600))]
     duration_secs: Option<u64>,
-    /// Send this many requests in each read, patch or mixed phase [default: as many as --twins]; a phase stops after 600 s regardless.
+    /// Send this many requests in each read, patch, mixed or query phase [default: as many as --twins]; a phase stops after 600 s regardless.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=OPERATIONS_MAX))]
     operations: Option<u64>,
     /// Print one JSON document instead of a table.
@@ -70,7 +70,9 @@ enum Scenario {
     Mixed,
     /// The whole portfolio (models, twins, relationships) sent as one bulk import job; reports records per second.
     Import,
-    /// create, relate, read, patch in order, each reported.
+    /// POST /query, two phases: a random twin by $dtId, then two JOINs from a random building to its rooms; each answer's row count is checked against the portfolio.
+    Query,
+    /// create, relate, read, patch, query in order, each reported.
     All,
 }
 
@@ -85,7 +87,10 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
         Scenario::Patch => vec![Phase::Patch],
         Scenario::Mixed => vec![Phase::Mixed],
         Scenario::Import => vec![Phase::Import],
-        Scenario::All => vec![Phase::Create, Phase::Relate, Phase::Read, Phase::Patch],
+        Scenario::Query => vec![Phase::QueryLookup, Phase::QueryJoin],
+        Scenario::All => {
+            vec![Phase::Create, Phase::Relate, Phase::Read, Phase::Patch, Phase::QueryLookup, Phase::QueryJoin]
+        }
     };
     // Progress is a courtesy; a closed stderr must not stop a run, so write errors are ignored.
     let _ = writeln!(

@@ -90,6 +90,8 @@ pub struct QueryConfig {
     pub cursor_bytes_max: NonZeroUsize,
     /// How long the rest of a result is kept after its last page was served; a later continuation token has expired.
     pub cursor_idle: Duration,
+    /// How long a query may run on the thread that received its request; one that needs longer stops and runs again on a blocking thread, within `time_max`. Zero runs every query on a blocking thread.
+    pub inline_time_max: Duration,
 }
 
 /// Why a configuration layer could not be read or the merged layers could not be validated.
@@ -163,6 +165,7 @@ pub struct QuerySection {
     pub containment_child_to_parent: Option<Vec<String>>,
     pub cursor_bytes_max: Option<u64>,
     pub cursor_idle_ms: Option<u64>,
+    pub inline_time_max_us: Option<u64>,
 }
 
 /// The prefix of configuration environment variables: `TWINSCAPE__LIMITS__BODY_BYTES_MAX` sets `[limits] body_bytes_max`.
@@ -183,6 +186,7 @@ impl Config {
             containment_child_to_parent,
             cursor_bytes_max,
             cursor_idle_ms,
+            inline_time_max_us,
         } = query;
         let LimitsSection {
             body_bytes_max,
@@ -253,6 +257,7 @@ impl Config {
                 )?,
                 cursor_bytes_max: non_zero_usize("query.cursor_bytes_max", cursor_bytes_max)?,
                 cursor_idle: Duration::from_millis(positive("query.cursor_idle_ms", cursor_idle_ms)?),
+                inline_time_max: Duration::from_micros(required("query.inline_time_max_us", inline_time_max_us)?),
             },
         })
     }
@@ -368,6 +373,7 @@ impl ConfigFile {
             containment_child_to_parent,
             cursor_bytes_max,
             cursor_idle_ms,
+            inline_time_max_us,
         } = query;
         let LimitsSection {
             body_bytes_max,
@@ -417,6 +423,7 @@ impl ConfigFile {
                 containment_child_to_parent: query_over.containment_child_to_parent.or(containment_child_to_parent),
                 cursor_bytes_max: query_over.cursor_bytes_max.or(cursor_bytes_max),
                 cursor_idle_ms: query_over.cursor_idle_ms.or(cursor_idle_ms),
+                inline_time_max_us: query_over.inline_time_max_us.or(inline_time_max_us),
             },
         }
     }
@@ -543,6 +550,7 @@ mod tests {
                         ],
                         cursor_bytes_max: 536870912,
                         cursor_idle: 60s,
+                        inline_time_max: 1ms,
                     },
                 }"#]],
         );
@@ -602,6 +610,7 @@ mod tests {
                         ],
                         cursor_bytes_max: 536870912,
                         cursor_idle: 60s,
+                        inline_time_max: 1ms,
                     },
                 }"#]],
         );

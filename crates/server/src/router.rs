@@ -28,8 +28,8 @@ pub struct AppState {
     pub(crate) data: Arc<DataPlane>,
     /// Import jobs.
     pub(crate) jobs: Arc<Jobs>,
-    /// What a query may use (`Config::query`).
-    pub(crate) query_settings: Arc<query::Settings>,
+    /// What a query may use (`Config::query`), and how long it may run on the thread that received it.
+    pub(crate) queries: Arc<routes::query::Queries>,
     /// The rest of query results, for their later pages.
     pub(crate) cursors: Arc<Cursors>,
     pub(crate) metrics: Metrics,
@@ -53,7 +53,7 @@ impl AppState {
             limits: config.limits,
             data,
             jobs,
-            query_settings: Arc::new(config.query.settings()),
+            queries: Arc::new(routes::query::Queries::new(&config.query)),
             cursors: Arc::new(Cursors::new(config.query.cursor_bytes_max.get(), config.query.cursor_idle)),
             metrics: Metrics::new(),
             scheme: if config.tls.is_some() { "https" } else { "http" },

@@ -1,7 +1,7 @@
 //! The load side of `twinscape bench`: one HTTP/1.1 keep-alive connection per worker task, each request timed, phases bounded in count and time.
 //!
 //! Each connection has its own reqwest client whose pool keeps at most one idle connection; a worker sends one request at a time on it, so the server sees exactly `--connections` connections, each reused.
-//! A request counts as an operation only when the server answered 2xx and its body was read; anything else is an error, kept out of the histogram and the throughput, and its first few messages are kept for the report.
+//! A request counts as an operation only when the server answered 2xx and its body was read (and, for a query, held the rows the portfolio implies); anything else is an error, kept out of the histogram and the throughput, and its first few messages are kept for the report.
 //! What is sent is derived from the `portfolio`; checking that the target is allowed and rendering results belong to `bench`.
 
 use std::net::SocketAddr;
@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Method};
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use portfolio::{Kind, Portfolio, Rng};
 
@@ -46,6 +47,10 @@ pub(crate) enum Phase {
     Mixed,
     /// The whole portfolio (models, twins, relationships) as one import job; one "operation" per record.
     Import,
+    /// `POST /query` of a random twin by `$dtId` (`SELECT *`); the answer must be that one twin.
+    QueryLookup,
+    /// `POST /query` with two JOINs from a random building through its floors to its rooms (`$dtId` and `area` of each); the answer must hold exactly that building's rooms.
+    QueryJoin,
 }
 
 impl Phase {
@@ -57,6 +62,16 @@ impl Phase {
             Phase::Patch => "patch",
             Phase::Mixed => "mixed",
             Phase::Import => "import",
+            Phase::QueryLookup => "query-lookup",
+            Phase::QueryJoin => "query-join",
+        }
+    }
+
+    /// Whether the phase sends requests chosen at random until its bound, rather than going through the portfolio once.
+    pub(crate) fn is_open(self) -> bool {
+        match self {
+            Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => true,
+            Phase::Create | Phase::Relate | Phase::Import => false,
         }
     }
 }
@@ -114,12 +129,15 @@ pub(crate) struct Driver {
     base: String,
     clients: Vec<Client>,
     portfolio: Arc<Portfolio>,
+    /// Rooms below each building, in the order of the buildings' level: the rows a join query from that building answers.
+    rooms_per_building: Arc<[usize]>,
 }
 
 impl Driver {
     pub(crate) fn new(target: &Target, connections: usize, portfolio: Arc<Portfolio>) -> Result<Driver> {
         let clients = (0..connections).map(|_| client(target)).collect::<Result<Vec<_>>>()?;
-        Ok(Driver { base: target.base.clone(), clients, portfolio })
+        let rooms_per_building = rooms_per_building(&portfolio);
+        Ok(Driver { base: target.base.clone(), clients, portfolio, rooms_per_building })
     }
 
     /// Uploads the built-in models; `false` when the server has them already (409 `…AlreadyExists`).
@@ -152,7 +170,9 @@ impl Driver {
                 let first = portfolio.levels[1].start;
                 vec![(first, (portfolio.twins.len() - first) as u64)]
             }
-            Phase::Read | Phase::Patch | Phase::Mixed => vec![(0, bound.operations)],
+            Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => {
+                vec![(0, bound.operations)]
+            }
             // An import is one job, sent by `bench::import_phase`; no connection sends anything for it.
             Phase::Import => Vec::new(),
         };
@@ -169,6 +189,7 @@ impl Driver {
                 phase,
                 base: self.base.clone(),
                 portfolio: Arc::clone(portfolio),
+                rooms_per_building: Arc::clone(&self.rooms_per_building),
                 next: AtomicU64::new(0),
                 start,
                 operations,
@@ -189,7 +210,7 @@ impl Driver {
         }
         error_samples.truncate(ERROR_SAMPLES_MAX);
         let sent = total.ops + total.errors;
-        let cut_short = sent < planned && !(bound.timed && matches!(phase, Phase::Read | Phase::Patch | Phase::Mixed));
+        let cut_short = sent < planned && !(bound.timed && phase.is_open());
         PhaseReport {
             phase,
             ops: total.ops,
@@ -207,6 +228,7 @@ struct Job {
     phase: Phase,
     base: String,
     portfolio: Arc<Portfolio>,
+    rooms_per_building: Arc<[usize]>,
     /// Operations handed out so far; a worker claims the next one before each request.
     next: AtomicU64,
     /// For create and relate, operation `i` concerns twin `start + i`.
@@ -241,6 +263,22 @@ impl Job {
                 let body = portfolio.twin_body(index);
                 Call::json(Method::PUT, format!("/digitaltwins/{}", portfolio.twins[index].id), &body)
             }
+            // Ids are `[a-z0-9_-]` only, so they need no escaping inside a query's string literal.
+            Phase::QueryLookup => {
+                let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
+                Call::query(format!("SELECT * FROM DIGITALTWINS T WHERE T.$dtId = '{}'", twin.id), 1)
+            }
+            Phase::QueryJoin => {
+                let buildings = &portfolio.levels[Kind::Building as usize];
+                let offset = rng.below(buildings.len());
+                let building = &portfolio.twins[buildings.start + offset];
+                let text = format!(
+                    "SELECT R.$dtId, R.area FROM DIGITALTWINS B JOIN F RELATED B.contains JOIN R RELATED F.contains \
+                     WHERE B.$dtId = '{}'",
+                    building.id
+                );
+                Call::query(text, self.rooms_per_building[offset])
+            }
             Phase::Relate => {
                 let index = self.start + claimed as usize;
                 let (source, id, body) = portfolio.relationship(index).expect("only tenants lack a parent");
@@ -249,7 +287,7 @@ impl Job {
             // Import has no slices (see `run`), so no worker ever builds a call for it.
             Phase::Read | Phase::Import => {
                 let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
-                Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None }
+                Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None, rows: None }
             }
             Phase::Patch => {
                 let twin = &portfolio.twins[portfolio.patchable[rng.below(portfolio.patchable.len())]];
@@ -261,6 +299,7 @@ impl Job {
                     method: Method::PATCH,
                     path: format!("/digitaltwins/{}", twin.id),
                     body: Some(("application/json-patch+json", body)),
+                    rows: None,
                 }
             }
             // The create share of mixed traffic: extra sensors, named by seed and connection so that a rerun replaces them instead of piling up.
@@ -285,12 +324,33 @@ struct Call {
     path: String,
     /// Content type and bytes.
     body: Option<(&'static str, Vec<u8>)>,
+    /// For a query: the rows its one page must hold, and its text for error messages.
+    rows: Option<(usize, String)>,
 }
 
 impl Call {
     fn json(method: Method, path: String, body: &serde_json::Value) -> Call {
-        Call { method, path, body: Some(("application/json", serde_json::to_vec(body).expect("a JSON value encodes"))) }
+        let body = serde_json::to_vec(body).expect("a JSON value encodes");
+        Call { method, path, body: Some(("application/json", body)), rows: None }
     }
+
+    /// `POST /query` of `text`, whose answer must be one page of `rows` rows.
+    fn query(text: String, rows: usize) -> Call {
+        let mut call = Call::json(Method::POST, "/query".to_owned(), &json!({ "query": text }));
+        call.rows = Some((rows, text));
+        call
+    }
+}
+
+/// The rows of a one-page `POST /query` answer, counted without building them; `None` unless `body` is a page whose `continuationToken` is null.
+fn page_rows(body: &[u8]) -> Option<usize> {
+    // Borrowed raw values: the page is checked as JSON, but no row is copied or turned into a tree.
+    let page: std::collections::BTreeMap<&str, &RawValue> = serde_json::from_slice(body).ok()?;
+    if page.get("continuationToken")?.get() != "null" {
+        return None;
+    }
+    let rows: Vec<&RawValue> = serde_json::from_str(page.get("value")?.get()).ok()?;
+    Some(rows.len())
 }
 
 /// What one worker counted.
@@ -322,6 +382,8 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
         Phase::Patch => 4,
         Phase::Mixed => 5,
         Phase::Import => 6,
+        Phase::QueryLookup => 7,
+        Phase::QueryJoin => 8,
     };
     let mut rng = Rng::new(job.portfolio.seed ^ (salt << 32 | connection as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
     let mut tally = Tally::new();
@@ -348,7 +410,7 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
 
 /// Sends `call` and reads the whole answer; the latency when it was 2xx, a message otherwise.
 async fn send(client: &Client, base: &str, call: Call) -> Result<Duration, String> {
-    let Call { method, path, body } = call;
+    let Call { method, path, body, rows } = call;
     let mut request = client.request(method.clone(), format!("{base}{path}?api-version={API_VERSION}"));
     if let Some((content_type, body)) = body {
         request = request.header(CONTENT_TYPE, content_type).body(body);
@@ -359,11 +421,34 @@ async fn send(client: &Client, base: &str, call: Call) -> Result<Duration, Strin
     let status = response.status();
     let body = response.bytes().await.map_err(|err| format!("{method} {path}: read the answer: {}", chain(&err)))?;
     let latency = started.elapsed();
-    if status.is_success() {
-        Ok(latency)
-    } else {
-        Err(format!("{method} {path}: {status}: {}", truncate(&String::from_utf8_lossy(&body))))
+    if !status.is_success() {
+        return Err(format!("{method} {path}: {status}: {}", truncate(&String::from_utf8_lossy(&body))));
     }
+    // The check runs after the clock stopped: the latency is the server's answer, not bench's reading of it.
+    if let Some((expected, query)) = rows {
+        match page_rows(&body) {
+            Some(found) if found == expected => {}
+            Some(found) => return Err(format!("{query}: {found} rows where the portfolio has {expected}")),
+            None => {
+                let text = truncate(&String::from_utf8_lossy(&body));
+                return Err(format!("{query}: not one page of rows: {text}"));
+            }
+        }
+    }
+    Ok(latency)
+}
+
+/// Rooms below each building (through its floors), in the order of the buildings' level.
+/// (`levels` follows `Kind::ALL`, which is the kinds' declaration order, so `Kind::Room as usize` is the rooms' level.)
+fn rooms_per_building(portfolio: &Portfolio) -> Arc<[usize]> {
+    let buildings = &portfolio.levels[Kind::Building as usize];
+    let mut rooms = vec![0; buildings.len()];
+    for room in &portfolio.twins[portfolio.levels[Kind::Room as usize].clone()] {
+        let floor = room.parent.expect("rooms have a floor");
+        let building = portfolio.twins[floor].parent.expect("floors have a building");
+        rooms[building - buildings.start] += 1;
+    }
+    rooms.into()
 }
 
 /// A client with one keep-alive connection to the target, HTTP/1.1 only.
@@ -404,5 +489,31 @@ fn truncate(text: &str) -> String {
     match text.char_indices().nth(ERROR_BODY_CHARS_MAX) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pages_are_counted_and_only_single_pages_pass() {
+        assert_eq!(
+            page_rows(br#"{"value":[{"$dtId":"a","area":1.5},{"$dtId":"b"}],"continuationToken":null}"#),
+            Some(2)
+        );
+        assert_eq!(page_rows(br#"{"value":[],"continuationToken":null}"#), Some(0));
+        assert_eq!(page_rows(br#"{"value":[{}],"continuationToken":"next"}"#), None, "a second page would be missed");
+        assert_eq!(page_rows(br#"{"value":[{}]}"#), None);
+        assert_eq!(page_rows(b"not json"), None);
+    }
+
+    #[test]
+    fn every_room_is_below_one_building() {
+        let portfolio = Portfolio::generate(5_000, 7);
+        let rooms = rooms_per_building(&portfolio);
+        assert_eq!(rooms.len(), portfolio.levels[Kind::Building as usize].len());
+        assert_eq!(rooms.iter().sum::<usize>(), portfolio.levels[Kind::Room as usize].len());
+        assert!(rooms.iter().all(|&n| n > 0), "every building has a floor, and every floor a room: {rooms:?}");
     }
 }

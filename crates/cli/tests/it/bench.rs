@@ -87,6 +87,8 @@ fn bench_all_scenarios_against_a_served_data_directory() {
             relate: ops 299, errors 0, cut_short false
             read: ops 300, errors 0, cut_short false
             patch: ops 300, errors 0, cut_short false
+            query-lookup: ops 300, errors 0, cut_short false
+            query-join: ops 300, errors 0, cut_short false
         "#]],
     );
     // A second run finds the models there; mixed traffic reads and patches the portfolio and adds extra sensors.

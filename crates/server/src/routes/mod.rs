@@ -20,7 +20,7 @@ mod listing;
 pub(crate) mod metrics;
 mod models;
 mod precondition;
-mod query;
+pub(crate) mod query;
 mod relationships;
 mod twins;
 

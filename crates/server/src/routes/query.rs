@@ -1,6 +1,8 @@
 //! `POST /query`: ADT's query API over the tenant's graph, with its body `{"query"}` or `{"continuationToken"}` and its pages `{"value":[…],"continuationToken":…|null}` with a `query-charge` header.
 //!
-//! The first request parses the query, runs it once under the tenant's read lock (on a blocking thread, as a query may run up to `query.time_max_ms`), answers the first page and keeps the rest in `Cursors`.
+//! The first request parses the query, runs it once under the tenant's read lock, answers the first page and keeps the rest in `Cursors`.
+//! A query first runs on the request's own thread, for at most `query.inline_time_max_us`: most queries take microseconds, less than handing them to another thread costs.
+//! One that needs longer stops there and runs again from the start on a blocking thread, within `query.time_max_ms`; either run sees every write answered before the request.
 //! A continuation token names the kept rows and the row its page starts at, so every page comes from the graph state the query ran on, whatever was written since; writes answered before the query started are all in it.
 //! Rows are the engine's JSON text, written into the response as they are, never parsed again.
 //! Errors, as ADT answers them where it documents a case: a syntax error or a query the engine refuses is 400 `SqlQueryError`; a run over the time budget is 400 `TimeoutError`, over another budget 400 `LimitExceeded`, each naming the setting that raises it; an unknown or expired token is 400 `BadRequest`.
@@ -15,11 +17,13 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use query::{Answer, QueryError, Row};
-use query_syntax::SyntaxError;
+use query_syntax::{Query, SyntaxError};
 use serde::Deserialize;
 use store::TenantId;
 
+use crate::config::QueryConfig;
 use crate::cursors::{CursorId, TooLarge};
+use crate::data::TenantState;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::Json;
 use crate::paging::{ContinuationToken, MaxItemsPerPage};
@@ -31,8 +35,47 @@ const QUERY_CHARGE_HEADER: HeaderName = HeaderName::from_static("query-charge");
 /// The engine's code for a run over `Limits::time_max` (stable, like every released code).
 const TIME_EXCEEDED: &str = "Q0402";
 
+/// Queries run, by where they ran to the end: on the request's thread (`inline`) or on a blocking thread (`blocking`: after
+/// an inline run ran out of its time, or every query when inline runs are off).
+const RUNS_TOTAL: &str = "twinscape_query_runs_total";
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/query", post(run_query))
+}
+
+/// How queries run: the engine's settings, and the same settings with the shorter time of a run on the request's thread.
+pub(crate) struct Queries {
+    /// What a query may use (`Config::query`).
+    settings: query::Settings,
+    /// `settings` with `time_max` cut to `QueryConfig::inline_time_max`; `None` when every query runs on a blocking thread.
+    inline: Option<query::Settings>,
+}
+
+impl Queries {
+    pub(crate) fn new(config: &QueryConfig) -> Queries {
+        let settings = config.settings();
+        let inline = (!config.inline_time_max.is_zero()).then(|| {
+            let mut inline = settings.clone();
+            inline.limits.time_max = inline.limits.time_max.min(config.inline_time_max);
+            inline
+        });
+        Queries { settings, inline }
+    }
+
+    /// Runs `query` on this thread within the inline time; `None` when it must run on a blocking thread instead,
+    /// because inline runs are off or it ran out of the inline time (when that is shorter than the whole budget).
+    fn run_inline(&self, tenant: &TenantState, query: &Query) -> Option<Result<Answer, QueryError>> {
+        let inline = self.inline.as_ref()?;
+        let answer = tenant.read(|graph| query::run(graph, query, inline));
+        match &answer {
+            Err(QueryError::LimitExceeded { code, .. })
+                if *code == TIME_EXCEEDED && inline.limits.time_max < self.settings.limits.time_max =>
+            {
+                None
+            }
+            _ => Some(answer),
+        }
+    }
 }
 
 /// ADT's `QuerySpecification`: the query is ignored when a continuation token is given.
@@ -60,18 +103,26 @@ async fn run_query(
         ));
     }
     let parsed = query_syntax::parse(&text, &query_syntax::Limits::default()).map_err(syntax_error)?;
-    let settings = Arc::clone(&state.query_settings);
-    let reader = Arc::clone(&tenant);
-    let span = tracing::Span::current();
-    let ran = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| reader.read(|graph| query::run(graph, &parsed, &settings)))
-    })
-    .await;
-    let answer = match ran {
-        Ok(answer) => answer.map_err(engine_error)?,
-        // The panic reaches the router's panic layer, which logs it and answers 500 as for any handler.
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Err(join) => return Err(ApiError::internal(&join)),
+    let inline = state.queries.run_inline(&tenant, &parsed);
+    let thread = if inline.is_some() { "inline" } else { "blocking" };
+    state.metrics.record(|| metrics::counter!(RUNS_TOTAL, "thread" => thread).increment(1));
+    let answer = match inline {
+        Some(answer) => answer.map_err(engine_error)?,
+        None => {
+            let queries = Arc::clone(&state.queries);
+            let reader = Arc::clone(&tenant);
+            let span = tracing::Span::current();
+            let ran = tokio::task::spawn_blocking(move || {
+                span.in_scope(|| reader.read(|graph| query::run(graph, &parsed, &queries.settings)))
+            })
+            .await;
+            match ran {
+                Ok(answer) => answer.map_err(engine_error)?,
+                // The panic reaches the router's panic layer, which logs it and answers 500 as for any handler.
+                Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Err(join) => return Err(ApiError::internal(&join)),
+            }
+        }
     };
     let charge = answer.charge();
     let size = max.page_size(None, limit);
