@@ -15,7 +15,10 @@ use crate::lex::{Token, TokenKind, tokenize};
 
 /// Parses one query, checking `limits` as it goes.
 pub(crate) fn parse_query(text: &str, limits: &Limits) -> Result<Query, SyntaxError> {
-    if let Some((offset, _)) = text.char_indices().nth(limits.query_chars_max) {
+    // A text no longer in bytes than the limit is within it in characters; only a longer one is counted.
+    if let Some((offset, _)) =
+        (text.len() > limits.query_chars_max).then(|| text.char_indices().nth(limits.query_chars_max)).flatten()
+    {
         let count = text.chars().count();
         return Err(SyntaxError::at(
             text,
