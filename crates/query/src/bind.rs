@@ -164,7 +164,7 @@ impl Cond {
 }
 
 impl Operand {
-    fn slots(&self, out: &mut Vec<usize>) {
+    pub(crate) fn slots(&self, out: &mut Vec<usize>) {
         match self {
             Operand::Literal(_) => {}
             Operand::Path { slot, .. } => out.push(*slot),

@@ -22,6 +22,11 @@ pub(crate) enum Sink {
         groups: Vec<Group>,
         /// The name of the current row's group, in a buffer kept between rows.
         name: Vec<u8>,
+        /// The slots the keys read, and what the last row held in them with the group it went to: rows of one
+        /// group often come one after another, and rows with the same items in those slots have the same keys.
+        key_slots: Vec<usize>,
+        last_items: Vec<u64>,
+        last_group: Option<usize>,
     },
 }
 
@@ -50,8 +55,21 @@ pub(crate) enum Accumulator {
 
 impl Sink {
     pub(crate) fn new(bound: &Bound) -> Sink {
-        match bound.output {
-            Output::Groups { .. } => Sink::Groups { index: FxHashMap::default(), groups: Vec::new(), name: Vec::new() },
+        match &bound.output {
+            Output::Groups { keys, .. } => {
+                let mut key_slots = Vec::new();
+                keys.iter().for_each(|k| k.slots(&mut key_slots));
+                key_slots.sort_unstable();
+                key_slots.dedup();
+                Sink::Groups {
+                    index: FxHashMap::default(),
+                    groups: Vec::new(),
+                    name: Vec::new(),
+                    last_items: vec![u64::MAX; key_slots.len()],
+                    key_slots,
+                    last_group: None,
+                }
+            }
             _ => Sink::Rows(Vec::new()),
         }
     }
@@ -88,17 +106,28 @@ impl Sink {
                 rows.push((order, text));
                 rows.len()
             }
-            Sink::Groups { index, groups, name } => {
+            Sink::Groups { index, groups, name, key_slots, last_items, last_group } => {
                 let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
-                group_name(ctx, keys, row, name);
-                let at = match index.get(name.as_slice()) {
-                    Some(&at) => at,
+                let same = key_slots.iter().zip(last_items.iter()).all(|(&s, &item)| identity(row[s]) == item);
+                let at = match last_group.filter(|_| same) {
+                    Some(at) => at,
                     None => {
-                        let values = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
-                        let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
-                        groups.push(Group { keys: values, accumulators });
-                        index.insert(name.clone().into_boxed_slice(), groups.len() - 1);
-                        groups.len() - 1
+                        group_name(ctx, keys, row, name);
+                        let at = match index.get(name.as_slice()) {
+                            Some(&at) => at,
+                            None => {
+                                let values = keys.iter().map(|k| ctx.value(k, row).map(Cow::into_owned)).collect();
+                                let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
+                                groups.push(Group { keys: values, accumulators });
+                                index.insert(name.clone().into_boxed_slice(), groups.len() - 1);
+                                groups.len() - 1
+                            }
+                        };
+                        for (item, &s) in last_items.iter_mut().zip(key_slots.iter()) {
+                            *item = identity(row[s]);
+                        }
+                        *last_group = Some(at);
+                        at
                     }
                 };
                 for (acc, column) in groups[at].accumulators.iter_mut().zip(columns) {
@@ -162,6 +191,16 @@ impl Sink {
                 Ok(rows.into_iter().take(top).map(|(_, text)| text).collect())
             }
         }
+    }
+}
+
+/// What a slot holds, as a number: a twin's slot, or a relationship's source slot and index (a slot holds one kind
+/// in every row, so the two forms never meet).
+fn identity(item: Item<'_>) -> u64 {
+    match item {
+        Item::Empty => u64::MAX,
+        Item::Twin(slot) => u64::from(slot),
+        Item::Relationship(edge) => u64::from(edge.source) << 32 | u64::from(edge.index),
     }
 }
 
