@@ -67,6 +67,8 @@ pub(crate) enum Output {
 #[derive(Debug)]
 pub(crate) struct Column {
     pub(crate) key: String,
+    /// `key` as a JSON string with its quotes, written once rather than for every row.
+    pub(crate) key_json: String,
     pub(crate) value: ColumnValue,
 }
 
@@ -516,7 +518,8 @@ fn bind_output(query: &Query, scope: &Scope) -> Result<Output, QueryError> {
             }
         };
         let key = item.alias.as_ref().map_or(default_key, |a| a.as_str().to_owned());
-        columns.push(Column { key, value });
+        let key_json = Value::String(key.clone()).to_string();
+        columns.push(Column { key, key_json, value });
     }
     Ok(if grouped { Output::Groups { keys, columns } } else { Output::Columns(columns) })
 }

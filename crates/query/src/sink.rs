@@ -324,7 +324,7 @@ pub(crate) fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> 
         if start > 1 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, &column.key).expect("writing JSON into memory cannot fail");
+        out.extend_from_slice(column.key_json.as_bytes());
         out.push(b':');
         let twin = |slot: &usize| match row[*slot] {
             Item::Twin(twin) => ctx.graph.twin_at(twin),
