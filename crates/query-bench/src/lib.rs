@@ -136,15 +136,9 @@ fn row(query: &QueryReport) -> Vec<String> {
         (low, high) if low == high => low.to_string(),
         (low, high) => format!("{low}–{high}"),
     };
-    let (ours, ratio, runs) = match &query.twinscape {
-        Ok(ours) => {
-            let ratio = query.sqlite.median.as_secs_f64() / ours.median.as_secs_f64().max(1e-9);
-            (duration(ours.median), format!("{ratio:.2}×"), format!("{} / {}", ours.runs, query.sqlite.runs))
-        }
-        Err((code, message)) => {
-            (format!("unsupported ({code}: {message})"), "–".to_owned(), format!("– / {}", query.sqlite.runs))
-        }
-    };
+    let ours = &query.twinscape;
+    let ratio = format!("{:.2}×", query.sqlite.median.as_secs_f64() / ours.median.as_secs_f64().max(1e-9));
+    let (ours, runs) = (duration(ours.median), format!("{} / {}", ours.runs, query.sqlite.runs));
     vec![query.name.to_owned(), rows, ours, duration(query.sqlite.median), ratio, runs]
 }
 

@@ -1,22 +1,19 @@
 //! Runs one query in both engines: first every anchor once in each, comparing the rows, then timed runs alternating between the engines until the time budget is spent.
 //!
 //! A Twinscape run is parse + `query::run` until the rows exist; a SQLite run is a cached prepare, binding, stepping and building each row's JSON text from the columns (what a server would send), so both end with the same JSON rows.
-//! A query Twinscape refuses as not built yet (`Q0399`, or `Q0305` for a function such as `IN_SPACE` that the binder does not know yet) is reported as unsupported, with SQLite still timed; any other refusal, and any difference in rows, fails the run.
+//! A query either engine refuses, and any difference in rows, fails the run.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use graph::TenantGraph;
 use query::Row;
-use query::{Containment, QueryError, Settings};
+use query::{Containment, Settings};
 use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::BenchError;
 use crate::catalog::{BenchQuery, CHILD_TO_PARENT, Instance, PARENT_TO_CHILD, Shape};
-
-/// The codes of features Twinscape's engine does not run yet.
-const NOT_BUILT_YET: [&str; 2] = ["Q0399", "Q0305"];
 
 /// How long each query is timed.
 #[derive(Clone, Debug)]
@@ -45,8 +42,7 @@ pub struct QueryReport {
     pub sql: &'static str,
     /// Rows of the answer, fewest and most over the anchors.
     pub rows: (usize, usize),
-    /// Twinscape's timing, or why it cannot run the query yet (code and message).
-    pub twinscape: Result<Timing, (String, String)>,
+    pub twinscape: Timing,
     pub sqlite: Timing,
 }
 
@@ -59,28 +55,23 @@ pub struct Engines<'a> {
 pub(crate) fn run(engines: &Engines<'_>, query: &BenchQuery, budget: &Budget) -> Result<QueryReport, BenchError> {
     let settings = settings();
     let mut rows = (usize::MAX, 0);
-    let mut unsupported = None;
     for instance in &query.instances {
         let expected = canonical_rows(sqlite(engines.sqlite, query, instance)?.iter().map(String::as_str))?;
         rows = (rows.0.min(expected.len()), rows.1.max(expected.len()));
-        if unsupported.is_some() {
-            continue;
-        }
-        match twinscape(engines.graph, &instance.text, &settings)? {
-            Ok(answer) => {
-                let actual = canonical_rows(answer.iter().map(|row| row.get()))?;
-                compare(query, instance, &expected, &actual)?;
-            }
-            Err(e) => unsupported = Some((e.code().to_owned(), e.to_string())),
-        }
+        let answer = twinscape(engines.graph, &instance.text, &settings)?;
+        let actual = canonical_rows(answer.iter().map(|row| row.get()))?;
+        compare(query, instance, &expected, &actual)?;
     }
-    let (twinscape_runs, sqlite_runs) = time(engines, query, budget, &settings, unsupported.is_none())?;
-    let twinscape = match unsupported {
-        Some(reason) => Err(reason),
-        None => Ok(median(twinscape_runs)),
-    };
+    let (twinscape_runs, sqlite_runs) = time(engines, query, budget, &settings)?;
     let text = query.instances.first().map(|i| i.text.clone()).unwrap_or_default();
-    Ok(QueryReport { name: query.name, text, sql: query.sql, rows, twinscape, sqlite: median(sqlite_runs) })
+    Ok(QueryReport {
+        name: query.name,
+        text,
+        sql: query.sql,
+        rows,
+        twinscape: median(twinscape_runs),
+        sqlite: median(sqlite_runs),
+    })
 }
 
 /// The settings of every Twinscape run: default limits, and the portfolio's containment for `IN_SPACE`.
@@ -98,7 +89,6 @@ fn time(
     query: &BenchQuery,
     budget: &Budget,
     settings: &Settings,
-    with_twinscape: bool,
 ) -> Result<(Vec<Duration>, Vec<Duration>), BenchError> {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let started = Instant::now();
@@ -108,12 +98,10 @@ fn time(
         }
         let instance = &query.instances[run % query.instances.len()];
         let mut time_ours = || -> Result<(), BenchError> {
-            if with_twinscape {
-                let clock = Instant::now();
-                let answer = twinscape(engines.graph, &instance.text, settings)?;
-                ours.push(clock.elapsed());
-                drop(answer);
-            }
+            let clock = Instant::now();
+            let answer = twinscape(engines.graph, &instance.text, settings)?;
+            ours.push(clock.elapsed());
+            drop(answer);
             Ok(())
         };
         let mut time_theirs = || -> Result<(), BenchError> {
@@ -134,16 +122,15 @@ fn time(
     Ok((ours, theirs))
 }
 
-/// Parse and run in Twinscape: the rows, or the engine's refusal of a feature not built yet.
-fn twinscape(graph: &TenantGraph, text: &str, settings: &Settings) -> Result<Result<Vec<Row>, QueryError>, BenchError> {
+/// Parse and run in Twinscape.
+fn twinscape(graph: &TenantGraph, text: &str, settings: &Settings) -> Result<Vec<Row>, BenchError> {
     let query = query_syntax::parse(text, &query_syntax::Limits::default()).map_err(|e| BenchError::Query {
         text: text.to_owned(),
         code: e.code.to_owned(),
         message: e.to_string(),
     })?;
     match query::run(graph, &query, settings) {
-        Ok(answer) => Ok(Ok(answer.rows)),
-        Err(e) if NOT_BUILT_YET.contains(&e.code()) => Ok(Err(e)),
+        Ok(answer) => Ok(answer.rows),
         Err(e) => Err(BenchError::Query { text: text.to_owned(), code: e.code().to_owned(), message: e.to_string() }),
     }
 }
