@@ -20,19 +20,7 @@ use crate::sink::Sink;
 use crate::{Answer, Containment, Limits, Settings};
 
 pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<Answer, QueryError> {
-    let started = Instant::now();
-    let mut run = Run {
-        graph,
-        bound,
-        limits: &settings.limits,
-        spaces: HashMap::new(),
-        work: 0,
-        next_clock: CLOCK_EVERY,
-        started,
-        sink: Sink::new(bound),
-        used: Vec::new(),
-    };
-    run.load_spaces(&settings.containment)?;
+    let mut run = Run::new(graph, bound, settings)?;
     let plan = plan(graph, bound, &run.spaces);
     run.start(&plan)?;
     let work = run.work;
@@ -42,18 +30,7 @@ pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
 
 /// The plan of a query as text: where it starts, the links it walks in order, and when each WHERE term is tested.
 pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<String, QueryError> {
-    let mut run = Run {
-        graph,
-        bound,
-        limits: &settings.limits,
-        spaces: HashMap::new(),
-        work: 0,
-        next_clock: CLOCK_EVERY,
-        started: Instant::now(),
-        sink: Sink::new(bound),
-        used: Vec::new(),
-    };
-    run.load_spaces(&settings.containment)?;
+    let run = Run::new(graph, bound, settings)?;
     let plan = plan(graph, bound, &run.spaces);
     let terms = |at: usize| -> String {
         let list: Vec<String> = plan.checks[at].iter().map(|c| format!("#{}", c + 1)).collect();
@@ -177,7 +154,24 @@ impl<'g, A: Iterator<Item = EdgeRef<'g>>, B: Iterator<Item = EdgeRef<'g>>> Itera
 /// Whether the walk should go on (false once TOP is reached).
 pub(crate) type Flow = Result<bool, QueryError>;
 
-impl<'g> Run<'g, '_> {
+impl<'g, 'q> Run<'g, 'q> {
+    /// A run about to start: the clock started and the subtrees of its `IN_SPACE` terms walked.
+    pub(crate) fn new(graph: &'g TenantGraph, bound: &'q Bound, settings: &'q Settings) -> Result<Self, QueryError> {
+        let mut run = Run {
+            graph,
+            bound,
+            limits: &settings.limits,
+            spaces: HashMap::new(),
+            work: 0,
+            next_clock: CLOCK_EVERY,
+            started: Instant::now(),
+            sink: Sink::new(bound),
+            used: Vec::new(),
+        };
+        run.load_spaces(&settings.containment)?;
+        Ok(run)
+    }
+
     /// Counts work and enforces the time budget.
     pub(crate) fn tick(&mut self, units: u64) -> Result<(), QueryError> {
         self.work += units;
