@@ -43,6 +43,10 @@ pub enum Clash {
     ModelReferencesNotDeleted,
     /// A conditional request whose `If-Match` or `If-None-Match` does not hold.
     PreconditionFailed,
+    /// A containment relationship would give a twin a second, different containment parent.
+    ContainmentParent,
+    /// A containment relationship would place a twin inside its own subtree.
+    ContainmentCycle,
 }
 
 #[derive(Clone, Debug, Error, PartialEq, Eq)]

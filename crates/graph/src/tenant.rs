@@ -9,6 +9,7 @@ use model::set::{ContentKind, ModelMatch};
 use model::{Document, Dtmi, ModelSet, Options, Severity};
 use serde_json::{Map, Value};
 
+use crate::containment::{Containment, Refusal, Role, Tree, Violations};
 use crate::error::{Clash, GraphError, Invalid, Missing};
 use crate::nodes::{EdgeRef, Nodes};
 use crate::patch::{self, OpKind, Operation};
@@ -91,11 +92,23 @@ pub struct TenantGraph {
     nodes: Nodes,
     /// The last version handed out; ETags are versions, unique within the tenant.
     version: u64,
+    /// Which relationships are containment.
+    containment: Containment,
+    /// The containment tree over `nodes`' slots, in step with its relationships.
+    tree: Tree,
+    /// Containment relationships that loading kept outside the tree.
+    violations: Violations,
 }
 
 impl TenantGraph {
+    /// An empty graph without containment.
     pub fn new(limits: Limits) -> Self {
         TenantGraph { limits, ..TenantGraph::default() }
+    }
+
+    /// An empty graph whose containment tree follows `containment`.
+    pub fn with_containment(limits: Limits, containment: Containment) -> Self {
+        TenantGraph { limits, containment, ..TenantGraph::default() }
     }
 
     pub fn model_set(&self) -> &ModelSet {
@@ -131,13 +144,126 @@ impl TenantGraph {
     }
 
     /// Restores a stored relationship; false (and nothing restored) when its source or target twin is not loaded.
+    ///
+    /// Stored data may break the containment rule (it was written before the rule, or under another declaration): a containment relationship that would give its child a second parent or make a cycle is still restored, but kept outside the tree, and counted in `containment_violations`.
+    /// So the first parent found wins, and no data is lost.
     pub fn load_relationship(&mut self, relationship: Relationship) -> bool {
         self.version = self.version.max(relationship.etag);
         if !(self.nodes.contains(&relationship.source) && self.nodes.contains(&relationship.target)) {
             return false;
         }
-        self.nodes.put_relationship(&relationship);
+        if let Some(replaced) = self.nodes.put_relationship(&relationship) {
+            self.forget_containment(&replaced);
+        }
+        let Some((parent, child)) =
+            self.containment_pair(&relationship.name, &relationship.source, &relationship.target)
+        else {
+            return true;
+        };
+        match self.tree.check(parent, child, None) {
+            Ok(()) => self.tree.link(parent, child),
+            Err(refusal) => {
+                self.tree.keep_outside(parent, child);
+                let named = Named { id: &relationship.id, name: &relationship.name, source: &relationship.source };
+                let error = self.containment_refusal(refusal, parent, child, &named);
+                self.violations.record(|| error.to_string());
+            }
+        }
         true
+    }
+
+    /// Containment relationships that loading kept outside the tree; empty unless stored data broke the rule.
+    pub fn containment_violations(&self) -> &Violations {
+        &self.violations
+    }
+
+    // ---- containment ----
+
+    /// Which relationships place a twin inside another.
+    pub fn containment(&self) -> &Containment {
+        &self.containment
+    }
+
+    /// Declares containment anew and rebuilds the tree from every relationship (in time proportional to the graph).
+    /// Refused, with nothing changed, when the relationships would give a twin a second parent or make a cycle under the new declaration; the error names the first such relationship and how many there are.
+    pub fn set_containment(&mut self, containment: Containment) -> Result<(), GraphError> {
+        let mut tree = Tree::default();
+        let mut first: Option<GraphError> = None;
+        let mut count = 0usize;
+        for source in self.nodes.live_slots() {
+            for edge in self.nodes.outgoing_at(source) {
+                let Some(role) = containment.role(edge.name) else { continue };
+                let (parent, child) = pair(role, edge.source, edge.target);
+                match tree.check(parent, child, None) {
+                    Ok(()) => tree.link(parent, child),
+                    Err(refusal) => {
+                        count += 1;
+                        if first.is_none() {
+                            let source = self.nodes.twin_at(edge.source).map_or("?", |t| t.id.as_str());
+                            let named = Named { id: edge.id, name: edge.name, source };
+                            first = Some(self.containment_refusal_in(&tree, refusal, parent, child, &named));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(GraphError::Conflict { reason, message }) = first {
+            return Err(GraphError::conflict(
+                reason,
+                format!(
+                    "the relationships break the containment rule under this declaration in {count} place(s); the first: {message}"
+                ),
+            ));
+        }
+        self.containment = containment;
+        self.tree = tree;
+        self.violations = Violations::default();
+        Ok(())
+    }
+
+    /// The containment parent of the twin in a slot.
+    pub fn parent_at(&self, slot: u32) -> Option<u32> {
+        self.tree.parent(slot)
+    }
+
+    /// The twins the one in a slot contains directly, in the order they joined it.
+    pub fn children_at(&self, slot: u32) -> impl Iterator<Item = u32> + '_ {
+        self.tree.children(slot)
+    }
+
+    /// Containment steps from the twin in a slot up to its root: 0 for a twin without a parent.
+    pub fn depth_at(&self, slot: u32) -> u32 {
+        self.tree.depth(slot)
+    }
+
+    /// Twins in the subtree of the twin in a slot, the twin included.
+    pub fn subtree_size_at(&self, slot: u32) -> usize {
+        self.tree.size(slot) as usize
+    }
+
+    /// The ancestors of the twin in a slot, its parent first and its root last.
+    pub fn ancestors_at(&self, slot: u32) -> impl Iterator<Item = u32> + '_ {
+        self.tree.ancestors(slot)
+    }
+
+    /// The ids from the root down to the twin in a slot, the twin last (the 2018 API's path `/root/…/id`).
+    pub fn path_at(&self, slot: u32) -> Vec<&str> {
+        let mut path: Vec<&str> = std::iter::once(slot)
+            .chain(self.tree.ancestors(slot))
+            .filter_map(|s| self.nodes.twin_at(s).map(|t| t.id.as_str()))
+            .collect();
+        path.reverse();
+        path
+    }
+
+    /// Whether the twin in `slot` is the one in `ancestor` or lies below it; walks up the difference in depth.
+    pub fn is_within(&self, slot: u32, ancestor: u32) -> bool {
+        self.tree.is_within(slot, ancestor)
+    }
+
+    /// The subtree of the twin in a slot, in pre-order with the twin first; allocation-free.
+    pub fn subtree_at(&self, slot: u32) -> impl Iterator<Item = u32> + '_ {
+        self.tree.subtree(slot)
     }
 
     // ---- models ----
@@ -548,9 +674,12 @@ impl TenantGraph {
         let mut changes = Vec::new();
         for (source, rel) in self.nodes.touching(id) {
             if let Some(r) = self.nodes.remove_relationship(&source, &rel) {
+                self.forget_containment(&r);
                 changes.push(Change::RelationshipDeleted(r));
             }
         }
+        let slot = self.nodes.slot(id).expect("checked above");
+        self.tree.release(slot);
         let twin = self.nodes.remove_twin(id).expect("checked above");
         changes.push(Change::TwinDeleted(twin));
         Ok(changes)
@@ -716,6 +845,18 @@ impl TenantGraph {
                 });
             }
         }
+        let added = self.containment_pair(&name, source, &target);
+        let removed = existing.as_ref().and_then(|old| self.containment_pair(&old.name, &old.source, &old.target));
+        if added != removed
+            && let Some((parent, child)) = added
+        {
+            // A relationship replaced by one with another target or name is checked as if it were gone already.
+            let removing = removed.filter(|pair| !self.tree.is_outside(*pair));
+            if let Err(refusal) = self.tree.check(parent, child, removing) {
+                let named = Named { id, name: &name, source };
+                return Err(self.containment_refusal(refusal, parent, child, &named));
+            }
+        }
         self.version += 1;
         let relationship = Relationship {
             id: id.to_owned(),
@@ -725,6 +866,14 @@ impl TenantGraph {
             etag: self.version,
             properties: doc,
         };
+        if added != removed {
+            if let Some((parent, child)) = removed {
+                self.tree.unlink(parent, child);
+            }
+            if let Some((parent, child)) = added {
+                self.tree.link(parent, child);
+            }
+        }
         let change = match self.nodes.put_relationship(&relationship) {
             None => Change::RelationshipCreated(relationship.clone()),
             Some(old) => Change::RelationshipUpdated {
@@ -779,10 +928,68 @@ impl TenantGraph {
         let current = self.relationship(source, id)?;
         check_precondition(condition, Some(current.etag), "relationship", id)?;
         let removed = self.nodes.remove_relationship(source, id).expect("checked above");
+        self.forget_containment(&removed);
         Ok(vec![Change::RelationshipDeleted(removed)])
     }
 
     // ---- helpers ----
+
+    /// The (parent, child) slots a relationship between two live twins places in the tree, if its name is containment.
+    fn containment_pair(&self, name: &str, source: &str, target: &str) -> Option<(u32, u32)> {
+        let role = self.containment.role(name)?;
+        Some(pair(role, self.nodes.slot(source)?, self.nodes.slot(target)?))
+    }
+
+    /// Takes a removed relationship out of the tree (its twins are still live).
+    fn forget_containment(&mut self, removed: &Relationship) {
+        if let Some((parent, child)) = self.containment_pair(&removed.name, &removed.source, &removed.target) {
+            self.tree.unlink(parent, child);
+        }
+    }
+
+    /// The error of a containment relationship the tree refuses, naming the twin, its parents and the relationship.
+    fn containment_refusal(&self, refusal: Refusal, parent: u32, child: u32, relationship: &Named<'_>) -> GraphError {
+        self.containment_refusal_in(&self.tree, refusal, parent, child, relationship)
+    }
+
+    fn containment_refusal_in(
+        &self,
+        tree: &Tree,
+        refusal: Refusal,
+        parent: u32,
+        child: u32,
+        relationship: &Named<'_>,
+    ) -> GraphError {
+        let id = |slot: u32| self.nodes.twin_at(slot).map_or("?", |t| t.id.as_str());
+        let Named { id: rel, source, name } = relationship;
+        match refusal {
+            Refusal::SecondParent { current } => GraphError::conflict(
+                Clash::ContainmentParent,
+                format!(
+                    "twin '{}' is contained in '{}'; relationship '{rel}' ({name}) of twin '{source}' would also place it in '{}', and a twin has at most one containment parent",
+                    id(child),
+                    id(current),
+                    id(parent)
+                ),
+            ),
+            Refusal::Cycle => {
+                let path: Vec<&str> = std::iter::once(parent)
+                    .chain(tree.ancestors(parent).take_while(|&up| up != child))
+                    .map(id)
+                    .collect();
+                GraphError::conflict(
+                    Clash::ContainmentCycle,
+                    format!(
+                        "relationship '{rel}' ({name}) of twin '{source}' would place '{}' inside '{}', which lies within '{}' (through {}): containment cannot form a cycle",
+                        id(child),
+                        id(parent),
+                        id(child),
+                        path.join(" < ")
+                    ),
+                )
+            }
+        }
+    }
 
     fn insert_twin(&mut self, twin: Twin) {
         self.nodes.put_twin(twin);
@@ -992,6 +1199,21 @@ impl TenantGraph {
         }
         Ok(())
     }
+}
+
+/// The (parent, child) of a containment relationship from `source` to `target`.
+fn pair(role: Role, source: u32, target: u32) -> (u32, u32) {
+    match role {
+        Role::ParentToChild => (source, target),
+        Role::ChildToParent => (target, source),
+    }
+}
+
+/// A relationship as a containment refusal names it.
+struct Named<'a> {
+    id: &'a str,
+    name: &'a str,
+    source: &'a str,
 }
 
 fn check_precondition(condition: &Precondition, current: Option<u64>, what: &str, id: &str) -> Result<(), GraphError> {

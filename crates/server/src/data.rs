@@ -291,6 +291,11 @@ impl From<GraphError> for ApiError {
                 Clash::ModelAlreadyExists => ErrorCode::ModelIdAlreadyExists,
                 Clash::ModelReferencesNotDeleted => ErrorCode::ModelReferencesNotDeleted,
                 Clash::PreconditionFailed => ErrorCode::PreconditionFailed,
+                // ADT has no containment tree; its code for a relationship the service will not create, with 409 because the relationship conflicts with the graph as it is (delete the old parent first), not with the model.
+                Clash::ContainmentParent | Clash::ContainmentCycle => {
+                    return ApiError::new(ErrorCode::InvalidRelationship, err.to_string())
+                        .with_status(axum::http::StatusCode::CONFLICT);
+                }
             },
             GraphError::LimitExceeded { .. } => ErrorCode::LimitExceeded,
         };

@@ -3,6 +3,7 @@
 //! Every test goes through `Fixture`, whose methods are the only callers of the graph API, and renders outcomes as text for `expect` snapshots.
 
 mod bulk;
+mod containment;
 
 use expect_test::{Expect, expect};
 use graph::{Precondition, TenantGraph};
