@@ -2,7 +2,7 @@
 //!
 //! It is bounded twice: all kept rows together stay within a byte budget, and a cursor nobody read for the idle time is dropped.
 //! A result whose rest alone is over the budget is refused; to make room for one that fits, the least recently read cursors are dropped.
-//! A dropped cursor is simply unknown, so its token fails cleanly; a cursor is also dropped once its last page has been served.
+//! A dropped cursor is simply unknown, so its token fails cleanly; once its last page has been served a cursor lives only `LAST_PAGE_GRACE` more (so a client can retry that page) and is the first to go when room is needed.
 //! The clock is an argument, so the rules are tested without waiting; tokens and HTTP belong to `routes::query`, and expired cursors are also swept by the server's upkeep task.
 
 use std::collections::{BTreeSet, HashMap};
@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use query::Row;
 use store::TenantId;
+
+/// How long a cursor stays after its last page was served, for a retry of that page (or the idle time, if shorter).
+const LAST_PAGE_GRACE: Duration = Duration::from_secs(5);
 
 /// Names one kept result; random, so one client cannot guess another's cursor.
 pub(crate) type CursorId = u128;
@@ -78,7 +81,7 @@ impl Cursors {
 
     /// Up to `size` rows of cursor `id` from row `start` on, or `None` when the cursor is unknown, expired, another tenant's, or has no row `start`.
     ///
-    /// Reading a page restarts the cursor's idle time; serving its last page drops it.
+    /// Reading a page restarts the cursor's idle time; serving its last page leaves it `LAST_PAGE_GRACE` to live.
     pub(crate) fn page(
         &self,
         tenant: &TenantId,
@@ -93,7 +96,9 @@ impl Cursors {
         let rows = Arc::clone(&cursor.rows);
         let end = start.saturating_add(size).min(rows.len());
         if end == rows.len() {
-            inner.remove(id);
+            // Dated back so that it expires after the grace, and is evicted before any cursor still being read.
+            let grace = LAST_PAGE_GRACE.min(self.idle);
+            inner.touch(id, now.checked_sub(self.idle - grace).unwrap_or(now));
         } else {
             inner.touch(id, now);
         }
@@ -225,7 +230,7 @@ mod tests {
     const IDLE: Duration = Duration::from_secs(60);
 
     #[test]
-    fn pages_are_served_in_order_and_the_last_drops_the_cursor() {
+    fn pages_are_served_in_order_and_the_last_is_kept_for_a_retry_only() {
         let cursors = Cursors::new(1 << 20, IDLE);
         let t0 = Instant::now();
         let id = cursors.keep(&tenant(), rows(&["1", "2", "3", "4", "5"]), t0).expect("fits");
@@ -235,8 +240,11 @@ mod tests {
         assert_eq!(check_page(cursors.page(&tenant(), id, 0, 2, t0)), Some((vec!["1".into(), "2".into()], Some(2))));
         assert_eq!(check_page(cursors.page(&tenant(), id, 2, 2, t0)), Some((vec!["3".into(), "4".into()], Some(4))));
         assert_eq!(check_page(cursors.page(&tenant(), id, 4, 2, t0)), Some((vec!["5".into()], None)));
+        // The last page can be retried within the grace, and not after it.
+        let retry = t0 + LAST_PAGE_GRACE / 2;
+        assert_eq!(check_page(cursors.page(&tenant(), id, 4, 2, retry)), Some((vec!["5".into()], None)));
+        assert!(cursors.page(&tenant(), id, 4, 2, retry + LAST_PAGE_GRACE + Duration::from_millis(1)).is_none());
         assert_eq!(cursors.usage(), Usage { cursors: 0, bytes: 0, evicted: 0 });
-        assert!(cursors.page(&tenant(), id, 4, 2, t0).is_none());
     }
 
     #[test]
