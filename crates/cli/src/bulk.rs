@@ -114,7 +114,8 @@ pub(crate) fn export(args: ExportArgs) -> Result<Output> {
 }
 
 fn open_data_dir(dir: &Path) -> Result<DataPlane> {
-    DataPlane::open_dir(dir, server::Config::default().limits.graph())
+    let config = server::Config::default();
+    DataPlane::open_dir(dir, config.limits.graph(), config.containment)
         .with_context(|| format!("open the data directory {} (is a server running on it?)", dir.display()))
 }
 

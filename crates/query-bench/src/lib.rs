@@ -10,7 +10,7 @@ mod measure;
 use std::io::Write;
 use std::time::Duration;
 
-pub use catalog::{BenchQuery, Instance, Shape, queries};
+pub use catalog::{BenchQuery, Instance, Shape, containment, queries};
 pub use load::{Loaded, NOW, load, stored_relationships, stored_twin};
 pub use measure::{Budget, Engines, QueryReport, Timing, settings};
 

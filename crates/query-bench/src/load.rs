@@ -131,9 +131,10 @@ fn relationships(portfolio: &Portfolio) -> Vec<RelationshipRecord> {
         .collect()
 }
 
-/// The store's start-up path (`store::records`): models, then each record parsed from its JSON and loaded unchecked.
+/// The store's start-up path (`store::records`): models, then each record parsed from its JSON and loaded unchecked,
+/// with the portfolio's containment (which its relationships keep: no violation is allowed).
 fn load_graph(twins: &[String], relationships: &[RelationshipRecord]) -> Result<TenantGraph, BenchError> {
-    let mut graph = TenantGraph::new(graph::Limits::default());
+    let mut graph = TenantGraph::with_containment(graph::Limits::default(), crate::containment());
     let Value::Array(models) = portfolio::models() else { unreachable!("the model set is an array") };
     graph.upload_models(models, NOW).map_err(|e| BenchError::Graph(format!("upload the models: {e}")))?;
     for text in twins {
@@ -150,6 +151,13 @@ fn load_graph(twins: &[String], relationships: &[RelationshipRecord]) -> Result<
                 record.id, record.source
             )));
         }
+    }
+    let violations = graph.containment_violations();
+    if violations.count > 0 {
+        return Err(BenchError::Graph(format!(
+            "{} relationships break the containment tree, first {:?}",
+            violations.count, violations.examples
+        )));
     }
     Ok(graph)
 }

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use graph::TenantGraph;
 use query::Row;
-use query::{Containment, Settings};
+use query::Settings;
 use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::BenchError;
-use crate::catalog::{BenchQuery, CHILD_TO_PARENT, Instance, PARENT_TO_CHILD, Shape};
+use crate::catalog::{BenchQuery, Instance, Shape};
 
 /// How long each query is timed.
 #[derive(Clone, Debug)]
@@ -74,13 +74,10 @@ pub(crate) fn run(engines: &Engines<'_>, query: &BenchQuery, budget: &Budget) ->
     })
 }
 
-/// The settings of every Twinscape run: default limits, and the portfolio's containment for `IN_SPACE`.
+/// The settings of every Twinscape run: default limits (`IN_SPACE` follows the graph's containment tree, see
+/// `containment`).
 pub fn settings() -> Settings {
-    let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
-    Settings {
-        containment: Containment { parent_to_child: names(&PARENT_TO_CHILD), child_to_parent: names(&CHILD_TO_PARENT) },
-        ..Settings::default()
-    }
+    Settings::default()
 }
 
 /// Timed runs of each engine, alternating which goes first, cycling through the anchors.

@@ -56,7 +56,7 @@ impl Ctx<'_> {
             }
             Cond::InSpace { slot, space } => {
                 let Item::Twin(twin) = row[*slot] else { return None };
-                Some(self.spaces.get(space).is_some_and(|s| s.contains(twin)))
+                Some(self.spaces.get(space).is_some_and(|s| s.contains(self.graph, twin)))
             }
             Cond::Call { function, args } => Some(self.call(function, args, row)),
             Cond::Value(operand) => self.value(operand, row).map(|v| *v == Value::Bool(true)),

@@ -1,5 +1,5 @@
 //! The planner and executor: picks the collection to start from and how to find its first twins (ids, the model
-//! index, a containment subtree, or a scan), orders the JOIN and MATCH links outward from it, and walks rows depth
+//! index, a subtree of the graph's containment tree, or a scan), orders the JOIN and MATCH links outward from it, and walks rows depth
 //! first, testing each WHERE term as soon as the collections it reads are bound.
 //!
 //! A row is a vector of slot references (twin slots and relationship references into the graph), so walking copies
@@ -17,7 +17,7 @@ use crate::error::{QueryError, TIME_EXCEEDED};
 use crate::eval::Ctx;
 use crate::plan::{Candidates, Plan, RelationshipStart, Start, plan};
 use crate::sink::Sink;
-use crate::{Answer, Containment, Limits, Settings};
+use crate::{Answer, Limits, Settings};
 
 pub(crate) fn execute(graph: &TenantGraph, bound: &Bound, settings: &Settings) -> Result<Answer, QueryError> {
     let mut run = Run::new(graph, bound, settings)?;
@@ -44,7 +44,7 @@ pub(crate) fn explain(graph: &TenantGraph, bound: &Bound, settings: &Settings) -
                 Candidates::Model(model, how) => {
                     format!("by model {model} {how:?} ({})", twins(graph.count_of_model(model, *how)))
                 }
-                Candidates::Space(space) => format!("in space {space} ({})", twins(run.spaces[space].members.len())),
+                Candidates::Space(space) => format!("in space {space} ({})", twins(run.spaces[space].size(graph))),
                 Candidates::All => format!("by scanning all twins ({})", twins(graph.twin_count())),
             };
             format!("start at collection {slot} {how}{}{}", answered, terms(0))
@@ -95,16 +95,22 @@ pub(crate) enum Item<'g> {
 
 // ---- containment ----
 
-/// The members of one containment subtree: the space and every twin below it.
-#[derive(Debug)]
+/// The space an `IN_SPACE` term names: the slot of its twin in the graph's containment tree, `None` when no twin has
+/// that id (then it contains nothing).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Space {
-    pub(crate) members: Vec<u32>,
-    bits: Vec<u64>,
+    pub(crate) root: Option<u32>,
 }
 
 impl Space {
-    pub(crate) fn contains(&self, slot: u32) -> bool {
-        self.bits.get(slot as usize / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    /// Whether a twin is the space or lies below it; walks up the tree by the difference in depth.
+    pub(crate) fn contains(&self, graph: &TenantGraph, slot: u32) -> bool {
+        self.root.is_some_and(|root| graph.is_within(slot, root))
+    }
+
+    /// How many twins the subtree holds, kept by the tree.
+    pub(crate) fn size(&self, graph: &TenantGraph) -> usize {
+        self.root.map_or(0, |root| graph.subtree_size_at(root))
     }
 }
 
@@ -155,7 +161,7 @@ impl<'g, A: Iterator<Item = EdgeRef<'g>>, B: Iterator<Item = EdgeRef<'g>>> Itera
 pub(crate) type Flow = Result<bool, QueryError>;
 
 impl<'g, 'q> Run<'g, 'q> {
-    /// A run about to start: the clock started and the subtrees of its `IN_SPACE` terms walked.
+    /// A run about to start: the clock started and the spaces of its `IN_SPACE` terms found.
     pub(crate) fn new(graph: &'g TenantGraph, bound: &'q Bound, settings: &'q Settings) -> Result<Self, QueryError> {
         let mut run = Run {
             graph,
@@ -168,7 +174,7 @@ impl<'g, 'q> Run<'g, 'q> {
             sink: Sink::new(bound),
             used: Vec::new(),
         };
-        run.load_spaces(&settings.containment)?;
+        run.load_spaces();
         Ok(run)
     }
 
@@ -187,45 +193,15 @@ impl<'g, 'q> Run<'g, 'q> {
         Ok(())
     }
 
-    /// Computes the subtree of every space an `IN_SPACE` term names, following the containment relationships.
-    pub(crate) fn load_spaces(&mut self, containment: &Containment) -> Result<(), QueryError> {
+    /// Finds the twin of every space an `IN_SPACE` term names; the graph keeps their subtrees.
+    pub(crate) fn load_spaces(&mut self) {
         let mut wanted = Vec::new();
         for cond in &self.bound.conjuncts {
             spaces_in(cond, &mut wanted);
         }
-        let ids = |names: &[String]| -> Vec<u32> {
-            names.iter().filter_map(|n| self.graph.relationship_name_id(n)).collect()
-        };
-        let (down_names, up_names) = (ids(&containment.parent_to_child), ids(&containment.child_to_parent));
         for space in wanted {
-            if self.spaces.contains_key(space) {
-                continue;
-            }
-            let mut members = Vec::new();
-            let mut bits = vec![0u64; self.graph.slot_bound().div_ceil(64)];
-            if let Some(root) = self.graph.slot(space) {
-                bits[root as usize / 64] |= 1 << (root % 64);
-                members.push(root);
-                let mut next = 0;
-                while next < members.len() {
-                    let node = members[next];
-                    next += 1;
-                    let down = self.graph.outgoing_named_at(node, &down_names).map(|e| e.target);
-                    let up = self.graph.incoming_sources_named_at(node, &up_names);
-                    let before = members.len();
-                    for child in down.chain(up) {
-                        let (word, bit) = (child as usize / 64, 1 << (child % 64));
-                        if bits[word] & bit == 0 {
-                            bits[word] |= bit;
-                            members.push(child);
-                        }
-                    }
-                    self.tick(1 + (members.len() - before) as u64)?;
-                }
-            }
-            self.spaces.insert(space.to_owned(), Space { members, bits });
+            self.spaces.insert(space.to_owned(), Space { root: self.graph.slot(space) });
         }
-        Ok(())
     }
 
     pub(crate) fn start(&mut self, plan: &Plan) -> Result<(), QueryError> {
@@ -259,7 +235,7 @@ impl<'g, 'q> Run<'g, 'q> {
                         }
                     }
                     Candidates::Space(space) => {
-                        let members = self.spaces[space].members.clone();
+                        let members = self.spaces[space].root.into_iter().flat_map(|root| graph.subtree_at(root));
                         for twin in members {
                             if !visit(self, twin)? {
                                 break;

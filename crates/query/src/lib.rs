@@ -36,31 +36,12 @@ impl Default for Limits {
     }
 }
 
-/// The relationships that place one twin inside another, which `IN_SPACE` follows.
+/// What a query run may use: its budgets.
 ///
-/// Until the spatial graph declares containment in its ontology, a tenant names them here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Containment {
-    /// Relationships from a space to what it contains (`building -contains-> floor`, `room -hasDevice-> device`).
-    pub parent_to_child: Vec<String>,
-    /// Relationships from a twin to the space that contains it (RealEstateCore's `isPartOf` and `locatedIn`).
-    pub child_to_parent: Vec<String>,
-}
-
-impl Default for Containment {
-    fn default() -> Containment {
-        Containment {
-            parent_to_child: ["contains", "hasDevice", "hasSensor"].map(str::to_owned).to_vec(),
-            child_to_parent: vec!["isPartOf".to_owned(), "locatedIn".to_owned()],
-        }
-    }
-}
-
-/// What a query run may use: its budgets and the tenant's containment relationships.
+/// `IN_SPACE` follows the graph's own containment tree (`graph::Containment`, declared per tenant graph), so it needs no setting here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     pub limits: Limits,
-    pub containment: Containment,
 }
 
 /// One row of an answer: the text of a JSON value, as the engine wrote it (always valid JSON, never re-parsed).

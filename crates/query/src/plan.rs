@@ -37,7 +37,7 @@ pub(crate) enum Candidates {
     Ids(Vec<u32>),
     /// `IS_OF_MODEL`: the by-model index.
     Model(String, ModelMatch),
-    /// `IN_SPACE`: the members of a containment subtree.
+    /// `IN_SPACE`: the subtree of a twin in the graph's containment tree.
     Space(String),
     All,
 }
@@ -133,7 +133,7 @@ pub(crate) fn twin_start(
         let cost = match &candidates {
             Candidates::Ids(slots) => slots.len(),
             Candidates::Model(model, how) => graph.count_of_model(model, *how),
-            Candidates::Space(space) => spaces.get(space).map_or(0, |s| s.members.len()),
+            Candidates::Space(space) => spaces.get(space).map_or(0, |s| s.size(graph)),
             Candidates::All => usize::MAX,
         };
         if best.as_ref().is_none_or(|(c, s, ..)| cost < *c || (cost == *c && slot < *s)) {

@@ -27,8 +27,10 @@ pub struct Config {
     /// Load the demo building (idempotently) and simulate its sensors, so a newcomer sees the server alive.
     pub demo: bool,
     pub limits: Limits,
-    /// `POST /query`: the engine's budgets, the containment relationships and the store of continuation cursors.
+    /// `POST /query`: the engine's budgets and the store of continuation cursors.
     pub query: QueryConfig,
+    /// Every tenant graph's containment declaration: the relationships that place a twin inside another, which the containment tree and `IN_SPACE` follow (`[query] containment_parent_to_child` and `containment_child_to_parent`).
+    pub containment: graph::Containment,
 }
 
 /// PEM files for HTTPS.
@@ -82,10 +84,6 @@ pub struct QueryConfig {
     pub rows_max: NonZeroUsize,
     /// How long one query may run before it fails with `TimeoutError` (ADT: 60 s).
     pub time_max: Duration,
-    /// Relationships from a space to what it contains, which `IN_SPACE` follows downwards.
-    pub containment_parent_to_child: Vec<String>,
-    /// Relationships from a twin to the space that contains it, which `IN_SPACE` follows upwards.
-    pub containment_child_to_parent: Vec<String>,
     /// Bytes of result rows kept, over all queries, for pages after the first; a result whose rest is larger is refused.
     pub cursor_bytes_max: NonZeroUsize,
     /// How long the rest of a result is kept after its last page was served; a later continuation token has expired.
@@ -247,18 +245,11 @@ impl Config {
                 hops_max: non_zero_u32("query.hops_max", hops_max)?,
                 rows_max: non_zero_usize("query.rows_max", rows_max)?,
                 time_max: Duration::from_millis(positive("query.time_max_ms", time_max_ms)?),
-                containment_parent_to_child: relationship_names(
-                    "query.containment_parent_to_child",
-                    containment_parent_to_child,
-                )?,
-                containment_child_to_parent: relationship_names(
-                    "query.containment_child_to_parent",
-                    containment_child_to_parent,
-                )?,
                 cursor_bytes_max: non_zero_usize("query.cursor_bytes_max", cursor_bytes_max)?,
                 cursor_idle: Duration::from_millis(positive("query.cursor_idle_ms", cursor_idle_ms)?),
                 inline_time_max: Duration::from_micros(required("query.inline_time_max_us", inline_time_max_us)?),
             },
+            containment: containment(containment_parent_to_child, containment_child_to_parent)?,
         })
     }
 }
@@ -272,10 +263,6 @@ impl QueryConfig {
                 hops_max: self.hops_max.get(),
                 rows_max: self.rows_max.get(),
                 time_max: self.time_max,
-            },
-            containment: query::Containment {
-                parent_to_child: self.containment_parent_to_child.clone(),
-                child_to_parent: self.containment_child_to_parent.clone(),
             },
         }
     }
@@ -477,6 +464,21 @@ fn relationship_names(key: &'static str, value: Option<Vec<String>>) -> Result<V
     Ok(names)
 }
 
+/// The containment declaration of the two lists: each valid on its own, and no name in both.
+fn containment(
+    parent_to_child: Option<Vec<String>>,
+    child_to_parent: Option<Vec<String>>,
+) -> Result<graph::Containment, ConfigError> {
+    const DOWN: &str = "query.containment_parent_to_child";
+    const UP: &str = "query.containment_child_to_parent";
+    let down = relationship_names(DOWN, parent_to_child)?;
+    let up = relationship_names(UP, child_to_parent)?;
+    if let Some(name) = up.iter().find(|name| down.contains(name)) {
+        return Err(invalid(UP, format!("`{name}` is also in `{DOWN}`; a relationship has one direction")));
+    }
+    graph::Containment::new(down, up).map_err(|err| invalid(UP, err.to_string()))
+}
+
 fn non_zero_u32(key: &'static str, value: Option<u64>) -> Result<NonZeroU32, ConfigError> {
     let value = positive(key, value)?;
     u32::try_from(value).ok().and_then(NonZeroU32::new).ok_or_else(|| invalid(key, format!("{value} is too large")))
@@ -539,18 +541,19 @@ mod tests {
                         hops_max: 20,
                         rows_max: 1000000,
                         time_max: 30s,
-                        containment_parent_to_child: [
+                        cursor_bytes_max: 536870912,
+                        cursor_idle: 60s,
+                        inline_time_max: 1ms,
+                    },
+                    containment: Containment {
+                        parent_to_child: [
                             "contains",
                             "hasDevice",
                             "hasSensor",
                         ],
-                        containment_child_to_parent: [
+                        child_to_parent: [
                             "isPartOf",
-                            "locatedIn",
                         ],
-                        cursor_bytes_max: 536870912,
-                        cursor_idle: 60s,
-                        inline_time_max: 1ms,
                     },
                 }"#]],
         );
@@ -599,25 +602,26 @@ mod tests {
                         hops_max: 20,
                         rows_max: 1000000,
                         time_max: 30s,
-                        containment_parent_to_child: [
+                        cursor_bytes_max: 536870912,
+                        cursor_idle: 60s,
+                        inline_time_max: 1ms,
+                    },
+                    containment: Containment {
+                        parent_to_child: [
                             "contains",
                             "hasDevice",
                             "hasSensor",
                         ],
-                        containment_child_to_parent: [
+                        child_to_parent: [
                             "isPartOf",
-                            "locatedIn",
                         ],
-                        cursor_bytes_max: 536870912,
-                        cursor_idle: 60s,
-                        inline_time_max: 1ms,
                     },
                 }"#]],
         );
     }
 
     #[test]
-    fn query_settings_from_the_environment() {
+    fn query_settings_and_containment_from_the_environment() {
         let vars = [
             ("TWINSCAPE__QUERY__JOINS_MAX", "0"),
             ("TWINSCAPE__QUERY__CONTAINMENT_PARENT_TO_CHILD", r#"["contains", "hasPart"]"#),
@@ -628,23 +632,25 @@ mod tests {
         let layer = ConfigFile::from_env(vars).expect("the variables parse");
         let config = Config::from_file(ConfigFile::embedded().overlay(layer)).expect("the values are valid");
         expect![[r#"
-            Settings {
-                limits: Limits {
-                    joins_max: 0,
-                    hops_max: 20,
-                    rows_max: 1000000,
-                    time_max: 1.5s,
+            (
+                Settings {
+                    limits: Limits {
+                        joins_max: 0,
+                        hops_max: 20,
+                        rows_max: 1000000,
+                        time_max: 1.5s,
+                    },
                 },
-                containment: Containment {
+                Containment {
                     parent_to_child: [
                         "contains",
                         "hasPart",
                     ],
                     child_to_parent: [],
                 },
-            }
+            )
         "#]]
-        .assert_debug_eq(&config.query.settings());
+        .assert_debug_eq(&(config.query.settings(), config.containment));
     }
 
     #[test]
@@ -698,6 +704,13 @@ mod tests {
             "[query]\ncontainment_parent_to_child = [\"\"]\n",
             &[],
             expect!["error: invalid `query.containment_parent_to_child`: a relationship name is empty"],
+        );
+        check(
+            "[query]\ncontainment_child_to_parent = [\"contains\"]\n",
+            &[],
+            expect![
+                "error: invalid `query.containment_child_to_parent`: `contains` is also in `query.containment_parent_to_child`; a relationship has one direction"
+            ],
         );
         check(
             "[query]\ncursor_idle_ms = 0\n",

@@ -20,6 +20,8 @@ pub struct DataPlane {
     commits: CommitLatency,
     tenants: RwLock<HashMap<TenantId, Arc<TenantState>>>,
     graph_limits: graph::Limits,
+    /// Every tenant graph's containment declaration.
+    containment: graph::Containment,
     /// The CloudEvents `source` of events this server emits.
     event_source: String,
 }
@@ -31,10 +33,13 @@ pub struct TenantState {
 }
 
 impl DataPlane {
-    /// Loads every tenant the store knows (and the default tenant, created empty when new).
+    /// Loads every tenant the store knows (and the default tenant, created empty when new), each graph with `containment`.
+    ///
+    /// Stored relationships that break the containment rule (stored before it, or under another declaration) are loaded but left out of the tree; each tenant that has some gets a warning with their count and a few examples.
     pub fn open(
         store: Arc<dyn Backend>,
         graph_limits: graph::Limits,
+        containment: graph::Containment,
         event_source: String,
     ) -> Result<DataPlane, StoreError> {
         let mut tenants = HashMap::new();
@@ -43,7 +48,16 @@ impl DataPlane {
             ids.push(TenantId::default_tenant());
         }
         for id in ids {
-            let graph = load_tenant(store.as_ref(), &id, graph_limits.clone())?;
+            let graph = load_tenant(store.as_ref(), &id, graph_limits.clone(), containment.clone())?;
+            let violations = graph.containment_violations();
+            if violations.count > 0 {
+                tracing::warn!(
+                    tenant = %id,
+                    count = violations.count,
+                    examples = ?violations.examples,
+                    "stored containment relationships break the rule of one parent and no cycles; they stay stored, outside the containment tree, which keeps the first parent found"
+                );
+            }
             tenants.insert(id.clone(), Arc::new(TenantState { id, graph: RwLock::new(graph) }));
         }
         Ok(DataPlane {
@@ -51,15 +65,20 @@ impl DataPlane {
             commits: CommitLatency::default(),
             tenants: RwLock::new(tenants),
             graph_limits,
+            containment,
             event_source,
         })
     }
 
     /// Opens the embedded store in `dir` (created when missing) and loads it; fails while a server holds the directory.
-    pub fn open_dir(dir: &std::path::Path, graph_limits: graph::Limits) -> Result<DataPlane, StoreError> {
+    pub fn open_dir(
+        dir: &std::path::Path,
+        graph_limits: graph::Limits,
+        containment: graph::Containment,
+    ) -> Result<DataPlane, StoreError> {
         std::fs::create_dir_all(dir)?;
         let backend = store::EmbeddedBackend::open(dir, store::Limits::default())?;
-        DataPlane::open(Arc::new(backend), graph_limits, crate::router::EVENT_SOURCE.to_owned())
+        DataPlane::open(Arc::new(backend), graph_limits, containment, crate::router::EVENT_SOURCE.to_owned())
     }
 
     /// The tenant requests are served from; every request uses the default tenant until access control assigns tenants.
@@ -195,7 +214,7 @@ impl TenantState {
     fn recover(&self, data: &DataPlane, cause: &(dyn std::error::Error + 'static)) -> ApiError {
         tracing::error!(tenant = %self.id, error = %cause, "store commit failed; reloading the tenant from the store");
         let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match load_tenant(data.store().as_ref(), &self.id, data.graph_limits.clone()) {
+        match load_tenant(data.store().as_ref(), &self.id, data.graph_limits.clone(), data.containment.clone()) {
             Ok(reloaded) => *graph = reloaded,
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
@@ -300,5 +319,75 @@ impl From<GraphError> for ApiError {
             GraphError::LimitExceeded { .. } => ErrorCode::LimitExceeded,
         };
         ApiError::new(code, err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use graph::{Containment, Precondition, TenantGraph};
+    use serde_json::json;
+    use store::records::ops_for;
+    use store::{Backend, TenantId};
+
+    use super::DataPlane;
+
+    const NOW: &str = "2026-11-26T12:00:00.0000000Z";
+
+    /// What the log lines written while `f` runs on this thread say.
+    fn logged(f: impl FnOnce()) -> String {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = Arc::clone(&buffer);
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || Capture(Arc::clone(&writer)))
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn stored_containment_violations_are_a_warning_at_open() {
+        let store = store::MemoryBackend::new(store::Limits::default()).expect("a memory store");
+        let tenant = TenantId::default_tenant();
+        // Written without containment, so nothing was refused: b has two parents under `contains`.
+        let mut graph = TenantGraph::new(graph::Limits::default());
+        let persist = |changes: Vec<graph::Change>| store.commit(ops_for(&tenant, &changes)).expect("commit");
+        let model = json!({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:t:Space;1", "@type": "Interface",
+            "contents": [{"@type": "Relationship", "name": "contains"}]});
+        persist(graph.upload_models(vec![model], NOW).expect("a valid model").1);
+        for id in ["a", "b", "c"] {
+            let body = json!({"$metadata": {"$model": "dtmi:t:Space;1"}});
+            persist(graph.put_twin(id, body, &Precondition::None, NOW).expect("a valid twin").1);
+        }
+        for (source, id) in [("a", "ab"), ("c", "cb")] {
+            let body = json!({"$targetId": "b", "$relationshipName": "contains"});
+            persist(graph.put_relationship(source, id, body, &Precondition::None, NOW).expect("allowed").1);
+        }
+        let containment = Containment::new(["contains"], Vec::<String>::new()).expect("a valid declaration");
+        let mut opened = None;
+        let logs = logged(|| {
+            opened = Some(DataPlane::open(Arc::new(store), graph::Limits::default(), containment, "test".to_owned()));
+        });
+        let data = opened.expect("ran").expect("the store opens");
+        expect_test::expect![[r#"WARN server::data: stored containment relationships break the rule of one parent and no cycles; they stay stored, outside the containment tree, which keeps the first parent found tenant=default count=1 examples=["twin 'b' is contained in 'a'; relationship 'cb' (contains) of twin 'c' would also place it in 'c', and a twin has at most one containment parent"]"#]]
+        .assert_eq(logs.trim());
+        assert_eq!(data.tenant().read(|graph| graph.relationship_count()), 2, "no relationship is lost");
     }
 }

@@ -89,8 +89,9 @@ impl Server {
         let dir = config.data_dir.clone();
         let demo = config.demo;
         let graph_limits = config.limits.graph();
+        let containment = config.containment.clone();
         let opened = tokio::task::spawn_blocking(move || -> Result<(DataPlane, Jobs), StoreError> {
-            let data = DataPlane::open_dir(&dir, graph_limits)?;
+            let data = DataPlane::open_dir(&dir, graph_limits, containment)?;
             if demo {
                 crate::demo::load(&data)
                     .map_err(|e| StoreError::Internal { what: format!("load the demo building: {e}") })?;

@@ -41,8 +41,13 @@ impl AppState {
     /// The state of a server running with `config` on an empty in-memory store, with a fresh metrics registry (for tests of the HTTP machinery).
     pub fn new(config: &Config) -> AppState {
         let store = store::MemoryBackend::new(store::Limits::default()).expect("the default store limits are valid");
-        let data = DataPlane::open(Arc::new(store), graph::Limits::default(), EVENT_SOURCE.to_owned())
-            .expect("an empty in-memory store opens");
+        let data = DataPlane::open(
+            Arc::new(store),
+            graph::Limits::default(),
+            config.containment.clone(),
+            EVENT_SOURCE.to_owned(),
+        )
+        .expect("an empty in-memory store opens");
         let jobs = Jobs::load(&data).expect("an empty in-memory store has no jobs to fail on");
         AppState::with_data(config, Arc::new(data), Arc::new(jobs))
     }

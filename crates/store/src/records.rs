@@ -2,7 +2,7 @@
 //!
 //! A record is one version byte (`RECORD_FORMAT`) followed by the record's JSON in its wire shape; decoding checks the version and the shape again, so a damaged record is reported, never loaded half-read.
 
-use graph::{Change, Limits as GraphLimits, Relationship, StoredModel, TenantGraph, Twin};
+use graph::{Change, Containment, Limits as GraphLimits, Relationship, StoredModel, TenantGraph, Twin};
 use serde_json::Value;
 
 use crate::{Backend, Op, StoreError, Table, TenantId};
@@ -59,8 +59,15 @@ fn decode(what: &str, key: &str, bytes: &[u8]) -> Result<Value, StoreError> {
     }
 }
 
-/// Rebuilds a tenant's graph from the store: models first (one model-set parse), then twins, then relationships.
-pub fn load_tenant(backend: &dyn Backend, tenant: &TenantId, limits: GraphLimits) -> Result<TenantGraph, StoreError> {
+/// Rebuilds a tenant's graph from the store: models first (one model-set parse), then twins, then relationships, with its containment tree under `containment`.
+///
+/// Stored relationships that break the containment rule (stored before it, or under another declaration) do not fail the load: the graph keeps them outside the tree and lists them in `TenantGraph::containment_violations`, for the caller to report.
+pub fn load_tenant(
+    backend: &dyn Backend,
+    tenant: &TenantId,
+    limits: GraphLimits,
+    containment: Containment,
+) -> Result<TenantGraph, StoreError> {
     let mut models = Vec::new();
     backend.scan(tenant, Table::Models, &mut |key, bytes| {
         let value = decode("model", key, bytes)?;
@@ -70,7 +77,7 @@ pub fn load_tenant(backend: &dyn Backend, tenant: &TenantId, limits: GraphLimits
         models.push(model);
         Ok(())
     })?;
-    let mut graph = TenantGraph::new(limits);
+    let mut graph = TenantGraph::with_containment(limits, containment);
     graph.load_models(models).map_err(|e| StoreError::Corrupt {
         what: format!("the stored models of tenant '{tenant}' no longer form a valid set: {e}"),
     })?;

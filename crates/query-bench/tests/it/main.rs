@@ -34,12 +34,17 @@ fn load_path_matches_the_write_path() {
         });
         bulk.relationships.push((0, body));
     }
-    let mut imported = TenantGraph::new(graph::Limits::default());
+    let mut imported = TenantGraph::with_containment(graph::Limits::default(), query_bench::containment());
     let report = imported.import(bulk, query_bench::NOW);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(loaded.twins, imported.twin_count());
     assert_eq!(loaded.relationships, imported.relationship_count());
     assert!(loaded.graph.export_ndjson() == imported.export_ndjson(), "the load path differs from the write path");
+    // The containment trees agree too: every twin's path from its root.
+    for twin in imported.twins() {
+        let path = |graph: &TenantGraph| graph.slot(&twin.id).map(|slot| graph.path_at(slot).join("/"));
+        assert_eq!(path(&loaded.graph), path(&imported), "the path of {}", twin.id);
+    }
 }
 
 /// Runs the whole comparison on a small portfolio and shows each query's rows.

@@ -63,9 +63,11 @@ fn models() -> Vec<Value> {
     ]
 }
 
-/// Two buildings, three floors and five rooms; `b1` holds `f1` (rooms r1 to r3) and `f2` (r4, r5), `b2` holds `f3`.
+/// Two buildings, three floors and five rooms; `b1` holds `f1` (rooms r1 to r3) and `f2` (r4, r5), `b2` holds `f3`,
+/// through `contains`, which the graph declares as containment.
 fn graph() -> TenantGraph {
-    let mut graph = TenantGraph::new(graph::Limits::default());
+    let containment = graph::Containment::new(["contains"], Vec::<String>::new()).expect("a valid declaration");
+    let mut graph = TenantGraph::with_containment(graph::Limits::default(), containment);
     graph.upload_models(models(), NOW).expect("the test models are valid");
     let twins = [
         ("b1", "Building", json!({ "name": "HQ", "address": "1 Main St", "tags": { "size": "large" } })),
@@ -122,7 +124,7 @@ fn check(text: &str, expected: Expect) {
 /// Parses and runs `text`, then shows the rows as sorted JSON lines (row order is not promised) or the error.
 fn check_with(text: &str, limits: &Limits, expected: Expect) {
     let parsed = query_syntax::parse(text, &query_syntax::Limits::default()).expect("the test query parses");
-    let settings = Settings { limits: limits.clone(), ..Settings::default() };
+    let settings = Settings { limits: limits.clone() };
     let actual = match query::run(&graph(), &parsed, &settings) {
         Ok(answer) => {
             let mut lines: Vec<String> = answer.rows.iter().map(|r| r.get().to_owned()).collect();

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use graph::{Precondition, TenantGraph};
+use graph::{Containment, Precondition, TenantGraph};
 use query::Settings;
 use serde_json::{Map, Value};
 use sqllogictest::{DBOutput, DefaultColumnType};
@@ -114,7 +114,7 @@ impl State {
                 "graph" => import_graph(&mut self.graph, rest),
                 "twin" => add_twin(&mut self.graph, rest),
                 "rel" => add_relationship(&mut self.graph, rest),
-                "set" => set(&mut self.settings, rest),
+                "set" => set(&mut self.settings, &mut self.graph, rest),
                 "any" => match rest.parse::<usize>() {
                     Ok(n) => {
                         self.any = Some(n);
@@ -337,18 +337,35 @@ fn add_relationship(graph: &mut TenantGraph, rest: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn set(settings: &mut Settings, rest: &str) -> Result<(), String> {
+/// A query setting, or the graph's containment declaration (`parent_to_child`, `child_to_parent`), which rebuilds its
+/// containment tree and fails when the relationships already written break the tree's rule under it.
+fn set(settings: &mut Settings, graph: &mut TenantGraph, rest: &str) -> Result<(), String> {
     let (key, value) = split_word(rest);
     let number = || value.parse::<usize>().map_err(|_| format!("set {key} needs a whole number, not '{value}'"));
-    let names = || value.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect();
-    match key {
-        "defaults" => *settings = Settings::default(),
-        "joins_max" => settings.limits.joins_max = number()?,
-        "hops_max" => settings.limits.hops_max = u32::try_from(number()?).map_err(|e| e.to_string())?,
-        "rows_max" => settings.limits.rows_max = number()?,
-        "parent_to_child" => settings.containment.parent_to_child = names(),
-        "child_to_parent" => settings.containment.child_to_parent = names(),
+    let names =
+        || -> Vec<String> { value.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect() };
+    let declared = graph.containment();
+    let containment = match key {
+        "joins_max" => {
+            settings.limits.joins_max = number()?;
+            return Ok(());
+        }
+        "hops_max" => {
+            settings.limits.hops_max = u32::try_from(number()?).map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+        "rows_max" => {
+            settings.limits.rows_max = number()?;
+            return Ok(());
+        }
+        "defaults" => {
+            *settings = Settings::default();
+            Ok(Containment::none())
+        }
+        "parent_to_child" => Containment::new(names(), declared.child_to_parent().to_vec()),
+        "child_to_parent" => Containment::new(declared.parent_to_child().to_vec(), names()),
         other => return Err(format!("unknown setting '{other}'")),
-    }
-    Ok(())
+    };
+    let containment = containment.map_err(|e| e.to_string())?;
+    graph.set_containment(containment).map_err(|e| format!("the containment declaration is refused: {e}"))
 }

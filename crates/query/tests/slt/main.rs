@@ -18,9 +18,10 @@
 //!   - `twin <id> <model> [<json object>]`: a twin of that model with those properties.
 //!   - `rel <source> <name> <target> [<id>] [<json object>]`: a relationship, its id `<source>-<name>-<target>`
 //!     unless given, with those properties.
-//!   - `set <key> <value>`: a setting for the queries below: `joins_max`, `hops_max`, `rows_max` take a number,
-//!     `parent_to_child`, `child_to_parent` a comma-separated list of relationship names (none for none);
-//!     `set defaults` restores `query::Settings::default()`.
+//!   - `set <key> <value>`: a setting for the queries below: `joins_max`, `hops_max`, `rows_max` take a number;
+//!     `parent_to_child`, `child_to_parent` a comma-separated list of relationship names (none for none), which
+//!     declare the graph's containment (`TenantGraph::set_containment`, refused when the relationships written break
+//!     its rule); `set defaults` restores `query::Settings::default()` and declares no containment, as a new graph.
 //!   - `any <n>`: the next query's answer is exactly `n` rows, each a different one of the rows listed (for `TOP`
 //!     without `ORDER BY`, where ADT does not say which rows come).
 //! - A query whose text is `@docs(<tag>)` runs the documented example of that tag in

@@ -1,6 +1,7 @@
-//! Graph records round-trip through the store: every change a graph write returns, persisted as ops, loads back to the same graph after a reopen; a damaged record is reported, not loaded.
+//! Graph records round-trip through the store: every change a graph write returns, persisted as ops, loads back to the same graph (its containment tree included) after a reopen; a damaged record is reported, not loaded; stored relationships that break the containment rule load and are reported.
 
-use graph::{Limits as GraphLimits, Precondition, TenantGraph};
+use expect_test::expect;
+use graph::{Containment, Limits as GraphLimits, Precondition, TenantGraph};
 use serde_json::json;
 use store::records::{RECORD_FORMAT, load_tenant, ops_for};
 use store::{Backend, Limits, Op, StoreError, Table, TenantId};
@@ -49,7 +50,7 @@ fn graph_changes_load_back_after_reopen() {
         write_sample(&mut graph, &backend, &tenant);
     }
     let backend = open_embedded(dir.path(), Limits::default());
-    let loaded = load_tenant(&backend, &tenant, GraphLimits::default()).expect("load");
+    let loaded = load_tenant(&backend, &tenant, GraphLimits::default(), Containment::none()).expect("load");
     assert_eq!(loaded.twin_count(), 19);
     assert_eq!(loaded.relationship_count(), 18);
     assert_eq!(loaded.export_ndjson(), graph.export_ndjson());
@@ -70,7 +71,126 @@ fn damaged_records_are_reported() {
         (vec![RECORD_FORMAT, b'{', b'}'], "does not have the twin shape"),
     ] {
         backend.commit(vec![damage(bytes)]).expect("commit");
-        let err = load_tenant(&backend, &tenant, GraphLimits::default()).expect_err("a damaged record fails the load");
+        let err = load_tenant(&backend, &tenant, GraphLimits::default(), Containment::none())
+            .expect_err("a damaged record fails the load");
         assert!(matches!(&err, StoreError::Corrupt { what } if what.contains(expected)), "{err}");
     }
+}
+
+/// The containment of the space models below: `contains` from a space to what it holds, `locatedIn` from a twin to its space.
+fn containment() -> Containment {
+    Containment::new(["contains"], ["locatedIn"]).expect("a valid declaration")
+}
+
+/// Writes spaces and devices with containment relationships through `graph`, committing every change.
+fn write_spaces(
+    graph: &mut TenantGraph,
+    backend: &dyn Backend,
+    tenant: &TenantId,
+    relationships: &[(&str, &str, &str)],
+) {
+    let persist = |changes: Vec<graph::Change>| backend.commit(ops_for(tenant, &changes)).expect("commit");
+    let models = vec![json!({
+        "@context": "dtmi:dtdl:context;3", "@id": "dtmi:t:Space;1", "@type": "Interface",
+        "contents": [{"@type": "Relationship", "name": "contains"}, {"@type": "Relationship", "name": "locatedIn"}]
+    })];
+    persist(graph.upload_models(models, NOW).expect("valid models").1);
+    for id in ["site", "b1", "b2", "f1", "f2", "r1", "r2", "d1"] {
+        let body = json!({"$metadata": {"$model": "dtmi:t:Space;1"}});
+        persist(graph.put_twin(id, body, &Precondition::None, NOW).expect("valid twin").1);
+    }
+    for (i, (source, name, target)) in relationships.iter().enumerate() {
+        let body = json!({"$targetId": target, "$relationshipName": name});
+        let written = graph.put_relationship(source, &format!("r{i}"), body, &Precondition::None, NOW);
+        persist(written.expect("an allowed relationship").1);
+    }
+}
+
+/// Every twin's parent, depth, path and children, by id.
+fn tree(graph: &TenantGraph) -> String {
+    let mut lines: Vec<String> = graph
+        .slots()
+        .map(|slot| {
+            let id = |s: u32| graph.twin_at(s).map_or("?", |t| t.id.as_str()).to_owned();
+            let mut children: Vec<String> = graph.children_at(slot).map(id).collect();
+            children.sort();
+            let path = graph.path_at(slot).join("/");
+            format!("{} depth {} path /{path} children [{}]", id(slot), graph.depth_at(slot), children.join(" "))
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+#[test]
+fn the_containment_tree_loads_back() {
+    let dir = tempfile::tempdir().expect("create temp dir");
+    let tenant = TenantId::default_tenant();
+    let mut graph = TenantGraph::with_containment(GraphLimits::default(), containment());
+    let relationships = [
+        ("site", "contains", "b1"),
+        ("site", "contains", "b2"),
+        ("b1", "contains", "f1"),
+        ("f2", "locatedIn", "b1"),
+        ("f1", "contains", "r1"),
+        ("r2", "locatedIn", "f2"),
+        ("d1", "locatedIn", "r2"),
+        ("r2", "contains", "d1"),
+    ];
+    {
+        let backend = open_embedded(dir.path(), Limits::default());
+        write_spaces(&mut graph, &backend, &tenant, &relationships);
+        // A move: f2 leaves b1 for b2.
+        let persist = |changes: Vec<graph::Change>| backend.commit(ops_for(&tenant, &changes)).expect("commit");
+        persist(graph.delete_relationship("f2", "r3", &Precondition::None).expect("exists"));
+        let body = json!({"$targetId": "f2", "$relationshipName": "contains"});
+        persist(graph.put_relationship("b2", "r8", body, &Precondition::None, NOW).expect("allowed").1);
+    }
+    let backend = open_embedded(dir.path(), Limits::default());
+    let loaded = load_tenant(&backend, &tenant, GraphLimits::default(), containment()).expect("load");
+    assert_eq!(loaded.containment_violations(), &graph::Violations::default());
+    assert_eq!(tree(&loaded), tree(&graph));
+    expect![[r#"
+        b1 depth 1 path /site/b1 children [f1]
+        b2 depth 1 path /site/b2 children [f2]
+        d1 depth 4 path /site/b2/f2/r2/d1 children []
+        f1 depth 2 path /site/b1/f1 children [r1]
+        f2 depth 2 path /site/b2/f2 children [r2]
+        r1 depth 3 path /site/b1/f1/r1 children []
+        r2 depth 3 path /site/b2/f2/r2 children [d1]
+        site depth 0 path /site children [b1 b2]"#]]
+    .assert_eq(&tree(&loaded));
+}
+
+#[test]
+fn stored_violations_load_and_are_reported() {
+    let backend = store::MemoryBackend::new(Limits::default()).expect("memory backend");
+    let tenant = TenantId::default_tenant();
+    // Written without containment, so nothing was refused; loaded under a declaration they break.
+    let mut graph = TenantGraph::new(GraphLimits::default());
+    let relationships =
+        [("b1", "contains", "f1"), ("b2", "contains", "f1"), ("f1", "contains", "r1"), ("r1", "contains", "b1")];
+    write_spaces(&mut graph, &backend, &tenant, &relationships);
+    let loaded =
+        load_tenant(&backend, &tenant, GraphLimits::default(), containment()).expect("a load never fails on them");
+    assert_eq!(loaded.relationship_count(), 4, "no relationship is lost");
+    expect![[r#"
+        Violations {
+            count: 2,
+            examples: [
+                "twin 'f1' is contained in 'b1'; relationship 'r1' (contains) of twin 'b2' would also place it in 'b2', and a twin has at most one containment parent",
+                "relationship 'r3' (contains) of twin 'r1' would place 'b1' inside 'r1', which lies within 'b1' (through r1 < f1): containment cannot form a cycle",
+            ],
+        }
+    "#]].assert_debug_eq(loaded.containment_violations());
+    expect![[r#"
+        b1 depth 0 path /b1 children [f1]
+        b2 depth 0 path /b2 children []
+        d1 depth 0 path /d1 children []
+        f1 depth 1 path /b1/f1 children [r1]
+        f2 depth 0 path /f2 children []
+        r1 depth 2 path /b1/f1/r1 children []
+        r2 depth 0 path /r2 children []
+        site depth 0 path /site children []"#]]
+    .assert_eq(&tree(&loaded));
 }
