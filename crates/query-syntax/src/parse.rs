@@ -2,7 +2,7 @@
 //!
 //! Clauses are parsed by recursive descent and WHERE expressions by precedence levels (OR, AND, NOT, comparison).
 //! It owns the keyword list, the case rules (keywords in any case, names as written) and the `Limits` checks.
-//! It does not check names against a graph or the documented whole-query rules; see `ast.rs` for those.
+//! It does not check names against a graph or the documented whole-query rules; the query engine's binder does.
 
 use crate::Limits;
 use crate::ast::{

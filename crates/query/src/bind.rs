@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::Limits;
 use crate::error::{
-    BAD_ARGUMENT, BAD_GROUPING, BAD_HOPS, COUNT_NOT_ALONE, DISCONNECTED, DUPLICATE_COLLECTION, JOIN_NEEDS_TWINS,
-    QueryError, STAR_WITH_JOIN, TOO_MANY_HOPS, TOO_MANY_JOINS, UNKNOWN_COLLECTION, UNKNOWN_FUNCTION,
+    BAD_ARGUMENT, BAD_GROUPING, BAD_HOPS, COUNT_NOT_ALONE, DISCONNECTED, DUPLICATE_COLLECTION, DUPLICATE_COLUMN,
+    JOIN_NEEDS_TWINS, QueryError, STAR_WITH_JOIN, TOO_MANY_HOPS, TOO_MANY_JOINS, UNKNOWN_COLLECTION, UNKNOWN_FUNCTION,
 };
 
 /// A query ready to plan: its slots (collections), the links between twin slots, the top-level AND terms of WHERE,
@@ -231,10 +231,23 @@ pub(crate) fn bind(query: &Query, limits: &Limits) -> Result<Bound, QueryError> 
     }
     if let Some(pattern) = &query.pattern {
         let mut left = scope.node(pattern.start.variable.as_ref())?;
+        let mut hops_total = 0u32;
         for step in &pattern.steps {
             let right = scope.node(step.node.variable.as_ref())?;
             let rel = &step.relationship;
             let (min_hops, max_hops) = hop_range(rel.hops, limits)?;
+            // The bound is on the whole pattern (as ADT's 10 hops are per query), which also bounds how deep a
+            // path's walk goes.
+            hops_total = hops_total.saturating_add(max_hops);
+            if hops_total > limits.hops_max {
+                return Err(QueryError::invalid(
+                    TOO_MANY_HOPS,
+                    format!(
+                        "the MATCH pattern spans up to {hops_total} hops or more, beyond the limit of {} hops",
+                        limits.hops_max
+                    ),
+                ));
+            }
             let relationship = match &rel.variable {
                 Some(name) if (min_hops, max_hops) != (1, 1) => {
                     return Err(QueryError::invalid(
@@ -424,16 +437,7 @@ impl Scope {
                 if let Function::Other(name) = function {
                     return Err(QueryError::invalid(UNKNOWN_FUNCTION, format!("there is no function '{name}'")));
                 }
-                let expected = match function {
-                    Function::StartsWith | Function::EndsWith | Function::Contains | Function::ArrayContains => 2,
-                    _ => 1,
-                };
-                if args.len() != expected {
-                    return Err(QueryError::invalid(
-                        BAD_ARGUMENT,
-                        format!("{} takes {expected} arguments, not {}", function.name(), args.len()),
-                    ));
-                }
+                // The parser has checked the number of arguments of every documented function.
                 let args = args.iter().map(|a| self.operand(a)).collect::<Result<_, _>>()?;
                 Cond::Call { function: function.clone(), args }
             }
@@ -520,6 +524,14 @@ fn bind_output(query: &Query, scope: &Scope) -> Result<Output, QueryError> {
         let key = item.alias.as_ref().map_or(default_key, |a| a.as_str().to_owned());
         let key_json = Value::String(key.clone()).to_string();
         columns.push(Column { key, key_json, value });
+    }
+    for (i, column) in columns.iter().enumerate() {
+        if columns[..i].iter().any(|c| c.key == column.key) {
+            return Err(QueryError::invalid(
+                DUPLICATE_COLUMN,
+                format!("two columns are named '{}'; name one with AS", column.key),
+            ));
+        }
     }
     Ok(if grouped { Output::Groups { keys, columns } } else { Output::Columns(columns) })
 }

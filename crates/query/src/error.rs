@@ -61,9 +61,13 @@ pub(crate) const BAD_HOPS: &str = "Q0309";
 pub(crate) const TOO_MANY_HOPS: &str = "Q0310";
 /// A collection that no JOIN or MATCH connects to the others.
 pub(crate) const DISCONNECTED: &str = "Q0311";
+/// Two output columns with one name.
+pub(crate) const DUPLICATE_COLUMN: &str = "Q0313";
 /// A grouped query that projects or orders by something other than its keys and aggregates.
 pub(crate) const BAD_GROUPING: &str = "Q0312";
 /// More rows than `Limits::rows_max` at some stage of execution.
 pub(crate) const ROWS_EXCEEDED: &str = "Q0401";
+/// More bytes of rows than `Limits::bytes_max`.
+pub(crate) const BYTES_EXCEEDED: &str = "Q0403";
 /// A run longer than `Limits::time_max`.
 pub(crate) const TIME_EXCEEDED: &str = "Q0402";

@@ -3,6 +3,7 @@
 //! ORDER BY, MIN and MAX.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -17,6 +18,14 @@ use crate::exec::{Item, Space};
 pub(crate) struct Ctx<'a> {
     pub(crate) graph: &'a TenantGraph,
     pub(crate) spaces: &'a HashMap<String, Space>,
+    /// Bytes of twin text read for properties, which the run counts as work (a property of a large twin costs more).
+    pub(crate) read: Cell<u64>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(graph: &'a TenantGraph, spaces: &'a HashMap<String, Space>) -> Ctx<'a> {
+        Ctx { graph, spaces, read: Cell::new(0) }
+    }
 }
 
 impl Ctx<'_> {
@@ -25,7 +34,7 @@ impl Ctx<'_> {
         match cond {
             Cond::Compare { op, lhs, rhs } => {
                 let (l, r) = (self.value(lhs, row)?, self.value(rhs, row)?);
-                Some(compare(*op, &l, &r))
+                compare(*op, &l, &r)
             }
             Cond::Logical { op: LogicalOp::And, lhs, rhs } => match self.eval(lhs, row) {
                 Some(false) => Some(false),
@@ -44,10 +53,21 @@ impl Ctx<'_> {
                 },
             },
             Cond::Not(inner) => self.eval(inner, row).map(|b| !b),
+            // `x IN [a, b]` is `x = a OR x = b`: true on a match, unknown when some item is of another type.
             Cond::In { value, negated, list } => {
                 let value = self.value(value, row)?;
-                let found = list.iter().any(|item| compare(CompareOp::Eq, &value, item));
-                Some(found != *negated)
+                let mut found = Some(false);
+                for item in list {
+                    match compare(CompareOp::Eq, &value, item) {
+                        Some(true) => {
+                            found = Some(true);
+                            break;
+                        }
+                        Some(false) => {}
+                        None => found = None,
+                    }
+                }
+                found.map(|f| f != *negated)
             }
             Cond::IsOfModel { slot, model, how } => {
                 let Item::Twin(twin) = row[*slot] else { return None };
@@ -56,33 +76,39 @@ impl Ctx<'_> {
             }
             Cond::InSpace { slot, space } => {
                 let Item::Twin(twin) = row[*slot] else { return None };
-                Some(self.spaces.get(space).is_some_and(|s| s.contains(self.graph, twin)))
+                // Spaces named in WHERE are resolved once per run; one in a projection, GROUP BY or ORDER BY here.
+                let root = match self.spaces.get(space) {
+                    Some(known) => known.root,
+                    None => self.graph.slot(space),
+                };
+                Some(root.is_some_and(|root| self.graph.is_within(twin, root)))
             }
-            Cond::Call { function, args } => Some(self.call(function, args, row)),
+            Cond::Call { function, args } => self.call(function, args, row),
             Cond::Value(operand) => self.value(operand, row).map(|v| *v == Value::Bool(true)),
         }
     }
 
-    pub(crate) fn call(&self, function: &Function, args: &[Operand], row: &[Item<'_>]) -> bool {
+    /// The type checks are true or false for any argument; the string and array functions are unknown (`None`) when
+    /// an argument is undefined or not a string (an array, for `ARRAY_CONTAINS`'s first), as comparisons are.
+    pub(crate) fn call(&self, function: &Function, args: &[Operand], row: &[Item<'_>]) -> Option<bool> {
         let arg = |i: usize| self.value(&args[i], row);
         let text = |i: usize| arg(i).and_then(|v| v.as_str().map(str::to_owned));
+        let texts = || text(0).zip(text(1));
         match function {
-            Function::IsDefined => arg(0).is_some(),
-            Function::IsNull => arg(0).is_some_and(|v| v.is_null()),
-            Function::IsBool => arg(0).is_some_and(|v| v.is_boolean()),
-            Function::IsNumber => arg(0).is_some_and(|v| v.is_number()),
-            Function::IsString => arg(0).is_some_and(|v| v.is_string()),
-            Function::IsPrimitive => arg(0).is_some_and(|v| !v.is_object() && !v.is_array()),
-            Function::IsObject => arg(0).is_some_and(|v| v.is_object()),
-            Function::StartsWith => text(0).zip(text(1)).is_some_and(|(s, p)| s.starts_with(&p)),
-            Function::EndsWith => text(0).zip(text(1)).is_some_and(|(s, p)| s.ends_with(&p)),
-            Function::Contains => text(0).zip(text(1)).is_some_and(|(s, p)| s.contains(&p)),
-            Function::ArrayContains => match (arg(0), arg(1)) {
-                (Some(array), Some(wanted)) => {
-                    array.as_array().is_some_and(|items| items.iter().any(|i| compare(CompareOp::Eq, i, &wanted)))
-                }
-                _ => false,
-            },
+            Function::IsDefined => Some(arg(0).is_some()),
+            Function::IsNull => Some(arg(0).is_some_and(|v| v.is_null())),
+            Function::IsBool => Some(arg(0).is_some_and(|v| v.is_boolean())),
+            Function::IsNumber => Some(arg(0).is_some_and(|v| v.is_number())),
+            Function::IsString => Some(arg(0).is_some_and(|v| v.is_string())),
+            Function::IsPrimitive => Some(arg(0).is_some_and(|v| !v.is_object() && !v.is_array())),
+            Function::IsObject => Some(arg(0).is_some_and(|v| v.is_object())),
+            Function::StartsWith => texts().map(|(s, p)| s.starts_with(&p)),
+            Function::EndsWith => texts().map(|(s, p)| s.ends_with(&p)),
+            Function::Contains => texts().map(|(s, p)| s.contains(&p)),
+            Function::ArrayContains => {
+                let (array, wanted) = (arg(0)?, arg(1)?);
+                Some(array.as_array()?.iter().any(|item| compare(CompareOp::Eq, item, &wanted) == Some(true)))
+            }
             Function::Other(_) => unreachable!("the binder refuses unknown functions"),
         }
     }
@@ -91,7 +117,15 @@ impl Ctx<'_> {
     pub(crate) fn value<'o>(&self, operand: &'o Operand, row: &[Item<'_>]) -> Option<Cow<'o, Value>> {
         match operand {
             Operand::Literal(v) => Some(Cow::Borrowed(v)),
-            Operand::Path { slot, keys } => item_value(self.graph, row[*slot], keys).map(Cow::Owned),
+            Operand::Path { slot, keys } => {
+                if let (Item::Twin(twin), Some(first)) = (row[*slot], keys.first())
+                    && !matches!(first.as_str(), "$dtId" | "$etag")
+                {
+                    let bytes = self.graph.twin_at(twin).map_or(0, |t| t.doc_bytes() as u64);
+                    self.read.set(self.read.get() + bytes);
+                }
+                item_value(self.graph, row[*slot], keys).map(Cow::Owned)
+            }
             Operand::Cond(cond) => self.eval(cond, row).map(|b| Cow::Owned(Value::Bool(b))),
         }
     }
@@ -156,32 +190,32 @@ pub(crate) fn relationship_json(graph: &TenantGraph, edge: &EdgeRef<'_>) -> Valu
     Value::Object(out)
 }
 
-/// ADT's comparison: numbers, strings and booleans compare within their type; values of different types compare
-/// false under every operator, and objects and arrays only compare equal or not equal.
-pub(crate) fn compare(op: CompareOp, lhs: &Value, rhs: &Value) -> bool {
+/// ADT's comparison: numbers, strings and booleans compare within their type; values of different types are not
+/// comparable (unknown, `None`, under every operator, so `NOT` keeps them out too), and objects and arrays only
+/// compare equal or not equal.
+pub(crate) fn compare(op: CompareOp, lhs: &Value, rhs: &Value) -> Option<bool> {
     let ordering = match (lhs, rhs) {
-        (Value::Number(l), Value::Number(r)) => number_order(l, r),
-        (Value::String(l), Value::String(r)) => Some(l.cmp(r)),
-        (Value::Bool(l), Value::Bool(r)) => Some(l.cmp(r)),
-        (Value::Null, Value::Null) => Some(Ordering::Equal),
+        (Value::Number(l), Value::Number(r)) => number_order(l, r)?,
+        (Value::String(l), Value::String(r)) => l.cmp(r),
+        (Value::Bool(l), Value::Bool(r)) => l.cmp(r),
+        (Value::Null, Value::Null) => Ordering::Equal,
         (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_)) => {
             return match op {
-                CompareOp::Eq => lhs == rhs,
-                CompareOp::NotEq => lhs != rhs,
-                _ => false,
+                CompareOp::Eq => Some(lhs == rhs),
+                CompareOp::NotEq => Some(lhs != rhs),
+                _ => None,
             };
         }
-        _ => None,
+        _ => return None,
     };
-    let Some(ordering) = ordering else { return false };
-    match op {
+    Some(match op {
         CompareOp::Eq => ordering == Ordering::Equal,
         CompareOp::NotEq => ordering != Ordering::Equal,
         CompareOp::Lt => ordering == Ordering::Less,
         CompareOp::Gt => ordering == Ordering::Greater,
         CompareOp::Le => ordering != Ordering::Greater,
         CompareOp::Ge => ordering != Ordering::Less,
-    }
+    })
 }
 
 /// Integers compare exactly; anything with a fraction compares as `f64`.

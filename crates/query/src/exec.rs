@@ -83,7 +83,7 @@ fn twins(n: usize) -> String {
 }
 
 /// The clock is read once per this many units of work.
-const CLOCK_EVERY: u64 = 4096;
+const CLOCK_EVERY: u64 = 256;
 
 /// What one slot of a row holds.
 #[derive(Clone, Copy, Debug)]
@@ -103,11 +103,6 @@ pub(crate) struct Space {
 }
 
 impl Space {
-    /// Whether a twin is the space or lies below it; walks up the tree by the difference in depth.
-    pub(crate) fn contains(&self, graph: &TenantGraph, slot: u32) -> bool {
-        self.root.is_some_and(|root| graph.is_within(slot, root))
-    }
-
     /// How many twins the subtree holds, kept by the tree.
     pub(crate) fn size(&self, graph: &TenantGraph) -> usize {
         self.root.map_or(0, |root| graph.subtree_size_at(root))
@@ -212,7 +207,7 @@ impl<'g, 'q> Run<'g, 'q> {
                 let mut visit = |run: &mut Self, twin: u32| -> Flow {
                     row[*slot] = Item::Twin(twin);
                     run.tick(1)?;
-                    if !run.passes(&plan.checks[0], &row) {
+                    if !run.passes(&plan.checks[0], &row)? {
                         return Ok(true);
                     }
                     run.walk(plan, &mut row, 0)
@@ -255,7 +250,7 @@ impl<'g, 'q> Run<'g, 'q> {
                 let mut visit = |run: &mut Self, edge: EdgeRef<'g>| -> Flow {
                     row[0] = Item::Relationship(edge);
                     run.tick(1)?;
-                    if !run.passes(&plan.checks[0], &row) {
+                    if !run.passes(&plan.checks[0], &row)? {
                         return Ok(true);
                     }
                     run.walk(plan, &mut row, 0)
@@ -282,8 +277,11 @@ impl<'g, 'q> Run<'g, 'q> {
     /// Binds the links from `at` on, depth first, and hands complete rows to the sink.
     pub(crate) fn walk(&mut self, plan: &Plan, row: &mut [Item<'g>], at: usize) -> Flow {
         let Some(step) = plan.steps.get(at) else {
-            let ctx = Ctx { graph: self.graph, spaces: &self.spaces };
-            return self.sink.push(&ctx, self.bound, self.limits, row);
+            let ctx = Ctx::new(self.graph, &self.spaces);
+            let pushed = self.sink.push(&ctx, self.bound, self.limits, row)?;
+            let read = ctx.read.get();
+            self.tick(1 + (pushed.bytes as u64 + read) / 64)?;
+            return Ok(pushed.go_on);
         };
         let link = &self.bound.links[step.link];
         let (from, to) = if step.forward { (link.left, link.right) } else { (link.right, link.left) };
@@ -340,7 +338,7 @@ impl<'g, 'q> Run<'g, 'q> {
                 if let Some(r) = link.relationship {
                     row[r] = Item::Relationship(edge);
                 }
-                go_on = !self.passes(&plan.checks[hop.at + 1], row) || self.walk(plan, row, hop.at + 1)?;
+                go_on = !self.passes(&plan.checks[hop.at + 1], row)? || self.walk(plan, row, hop.at + 1)?;
             }
             if go_on && depth < link.max_hops {
                 go_on = self.hop(plan, row, hop, other, depth + 1)?;
@@ -355,9 +353,16 @@ impl<'g, 'q> Run<'g, 'q> {
         Ok(true)
     }
 
-    pub(crate) fn passes(&self, checks: &[usize], row: &[Item<'g>]) -> bool {
-        let ctx = Ctx { graph: self.graph, spaces: &self.spaces };
-        checks.iter().all(|&c| ctx.eval(&self.bound.conjuncts[c], row) == Some(true))
+    /// Whether the row passes the WHERE terms `checks`; the twin text read for them counts as work.
+    pub(crate) fn passes(&mut self, checks: &[usize], row: &[Item<'g>]) -> Result<bool, QueryError> {
+        if checks.is_empty() {
+            return Ok(true);
+        }
+        let ctx = Ctx::new(self.graph, &self.spaces);
+        let passes = checks.iter().all(|&c| ctx.eval(&self.bound.conjuncts[c], row) == Some(true));
+        let read = ctx.read.get();
+        self.tick(read / 64)?;
+        Ok(passes)
     }
 }
 

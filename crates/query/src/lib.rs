@@ -1,6 +1,6 @@
 //! The query engine of Twinscape: binds a parsed `query_syntax::Query` to one tenant's graph, plans where to start, and runs it to JSON rows with ADT's semantics.
 //!
-//! `bind` resolves names and checks the whole-query rules, `exec` plans and runs the bound query, `error` holds `QueryError` and its codes.
+//! `bind` resolves names and checks the whole-query rules, `plan` picks where a query starts and the order of its links, `exec` walks the rows, `eval` evaluates terms and values on a row, `sink` renders, sorts and groups complete rows, `error` holds `QueryError` and its codes.
 //! Paging belongs to the caller: `run` answers every row of the query (within `Limits::rows_max`) from the one graph state it is given,
 //! so a caller that keeps the answer can serve its pages from one snapshot.
 
@@ -22,17 +22,26 @@ pub use error::QueryError;
 pub struct Limits {
     /// Most JOIN clauses in one query (default 10; ADT allows 5).
     pub joins_max: usize,
-    /// Most hops one MATCH relationship pattern may span (default 20; ADT allows 10).
+    /// Most hops a MATCH pattern may span, its relationship patterns' upper bounds added up (default 20; ADT allows
+    /// 10 per query).
     pub hops_max: u32,
     /// Most rows any stage of execution holds, the answer included (default 1,000,000).
     pub rows_max: usize,
     /// Longest a query may run (default 30 s; ADT stops at 60 s).
     pub time_max: Duration,
+    /// Most bytes of rows (and group keys) a query holds (default 512 MiB).
+    pub bytes_max: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { joins_max: 10, hops_max: 20, rows_max: 1_000_000, time_max: Duration::from_secs(30) }
+        Limits {
+            joins_max: 10,
+            hops_max: 20,
+            rows_max: 1_000_000,
+            time_max: Duration::from_secs(30),
+            bytes_max: 512 * 1024 * 1024,
+        }
     }
 }
 
@@ -105,23 +114,4 @@ pub fn explain(graph: &TenantGraph, query: &query_syntax::Query, settings: &Sett
 /// Runs `query` against `graph` under `settings`.
 pub fn run(graph: &TenantGraph, query: &query_syntax::Query, settings: &Settings) -> Result<Answer, QueryError> {
     exec::execute(graph, &bind::bind(query, &settings.limits)?, settings)
-}
-
-/// A query bound and checked once, to run many times against any graph (binding reads no graph).
-#[derive(Debug)]
-pub struct Prepared {
-    bound: bind::Bound,
-    settings: Settings,
-}
-
-/// Binds `query` under `settings`, refusing it as `run` would before it reads the graph.
-pub fn prepare(query: &query_syntax::Query, settings: &Settings) -> Result<Prepared, QueryError> {
-    Ok(Prepared { bound: bind::bind(query, &settings.limits)?, settings: settings.clone() })
-}
-
-impl Prepared {
-    /// Runs the query against `graph`, planning it afresh for that graph's indexes.
-    pub fn run(&self, graph: &TenantGraph) -> Result<Answer, QueryError> {
-        exec::execute(graph, &self.bound, &self.settings)
-    }
 }

@@ -130,6 +130,10 @@ pub(crate) fn twin_start(
     let mut best: Option<(usize, usize, Candidates, usize)> = None;
     for (term, cond) in bound.conjuncts.iter().enumerate() {
         let Some((slot, candidates)) = twin_anchor(graph, cond) else { continue };
+        // `$dtId` read on a relationship alias is no twin id (relationships have none): no start there.
+        if bound.slots[slot] != SlotKind::Twin {
+            continue;
+        }
         let cost = match &candidates {
             Candidates::Ids(slots) => slots.len(),
             Candidates::Model(model, how) => graph.count_of_model(model, *how),

@@ -9,15 +9,17 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use crate::bind::{Bound, Column, ColumnValue, Operand, OrderKey, OrderSource, Output};
-use crate::error::{QueryError, ROWS_EXCEEDED};
+use crate::error::{BYTES_EXCEEDED, QueryError, ROWS_EXCEEDED};
 use crate::eval::{Ctx, relationship_json, total_order};
-use crate::exec::{Flow, Item};
+use crate::exec::Item;
 use crate::{Limits, Row};
 
 pub(crate) enum Sink {
-    /// Rendered rows, each with its ORDER BY values.
-    Rows(Vec<(Vec<Option<Value>>, Row)>),
+    /// Rendered rows, each with its ORDER BY values, and the bytes they hold.
+    Rows { rows: Vec<(Vec<Option<Value>>, Row)>, bytes: usize },
     Groups {
+        /// The bytes the groups hold, roughly: their names and a fixed part each.
+        bytes: usize,
         index: FxHashMap<Box<[u8]>, usize>,
         groups: Vec<Group>,
         /// The name of the current row's group, in a buffer kept between rows.
@@ -28,6 +30,22 @@ pub(crate) enum Sink {
         last_items: Vec<u64>,
         last_group: Option<usize>,
     },
+}
+
+/// What `Sink::push` did with a row.
+pub(crate) struct Pushed {
+    /// Whether the walk should go on.
+    pub(crate) go_on: bool,
+    /// The bytes the row added to what the query holds.
+    pub(crate) bytes: usize,
+}
+
+/// The bytes a group holds besides its name: its keys, accumulators and index entry, roughly.
+const GROUP_BYTES: usize = 128;
+
+/// The bytes a kept row holds: its text and, roughly, its ORDER BY values.
+fn row_bytes(order: &[Option<Value>], text: &Row) -> usize {
+    text.get().len() + std::mem::size_of::<Row>() + 32 * order.len()
 }
 
 pub(crate) struct Group {
@@ -62,6 +80,7 @@ impl Sink {
                 key_slots.sort_unstable();
                 key_slots.dedup();
                 Sink::Groups {
+                    bytes: 0,
                     index: FxHashMap::default(),
                     groups: Vec::new(),
                     name: Vec::new(),
@@ -70,14 +89,22 @@ impl Sink {
                     last_group: None,
                 }
             }
-            _ => Sink::Rows(Vec::new()),
+            _ => Sink::Rows { rows: Vec::new(), bytes: 0 },
         }
     }
 
-    pub(crate) fn push(&mut self, ctx: &Ctx<'_>, bound: &Bound, limits: &Limits, row: &[Item<'_>]) -> Flow {
+    /// Takes one complete row; says whether the walk should go on (not once TOP rows are in, without ORDER BY) and
+    /// how many bytes the row added, which count as work.
+    pub(crate) fn push(
+        &mut self,
+        ctx: &Ctx<'_>,
+        bound: &Bound,
+        limits: &Limits,
+        row: &[Item<'_>],
+    ) -> Result<Pushed, QueryError> {
         let graph = ctx.graph;
-        let held = match self {
-            Sink::Rows(rows) => {
+        let (held, held_bytes, added) = match self {
+            Sink::Rows { rows, bytes } => {
                 let (text, columns) = match &bound.output {
                     Output::Star => (render_item(graph, row[0]), Vec::new()),
                     Output::Columns(columns) => {
@@ -94,7 +121,7 @@ impl Sink {
                     }
                     Output::Groups { .. } => unreachable!("grouped queries use the group sink"),
                 };
-                let order = bound
+                let order: Vec<Option<Value>> = bound
                     .order_by
                     .iter()
                     .map(|key| match &key.source {
@@ -103,10 +130,22 @@ impl Sink {
                         OrderSource::Key(_) => unreachable!("group keys order grouped queries"),
                     })
                     .collect();
+                let added = row_bytes(&order, &text);
+                *bytes += added;
                 rows.push((order, text));
-                rows.len()
+                // With ORDER BY and TOP(n) only the first n rows in order can be answered: past 2n rows (or the row
+                // budget), the rest go. The sort is stable, so rows tied on every key keep their arrival order, as
+                // in `finish`.
+                if let Some(top) = bound.top.filter(|_| !bound.order_by.is_empty())
+                    && rows.len() >= top.saturating_mul(2).max(1024).min(limits.rows_max.max(top))
+                {
+                    rows.sort_by(|a, b| order_rows(&bound.order_by, &a.0, &b.0));
+                    rows.truncate(top);
+                    *bytes = rows.iter().map(|(order, text)| row_bytes(order, text)).sum();
+                }
+                (rows.len(), *bytes, added)
             }
-            Sink::Groups { index, groups, name, key_slots, last_items, last_group } => {
+            Sink::Groups { bytes, index, groups, name, key_slots, last_items, last_group } => {
                 let Output::Groups { keys, columns } = &bound.output else { unreachable!("the group sink groups") };
                 let same = key_slots.iter().zip(last_items.iter()).all(|(&s, &item)| identity(row[s]) == item);
                 let at = match last_group.filter(|_| same) {
@@ -120,6 +159,7 @@ impl Sink {
                                 let accumulators = columns.iter().map(|c| Accumulator::new(&c.value)).collect();
                                 groups.push(Group { keys: values, accumulators });
                                 index.insert(name.clone().into_boxed_slice(), groups.len() - 1);
+                                *bytes += name.len() * 2 + GROUP_BYTES;
                                 groups.len() - 1
                             }
                         };
@@ -133,7 +173,7 @@ impl Sink {
                 for (acc, column) in groups[at].accumulators.iter_mut().zip(columns) {
                     acc.add(ctx, &column.value, row);
                 }
-                groups.len()
+                (groups.len(), *bytes, 0)
             }
         };
         if held > limits.rows_max {
@@ -142,14 +182,20 @@ impl Sink {
                 message: format!("the query holds more rows than the limit of {}", limits.rows_max),
             });
         }
-        let unordered_rows = matches!(self, Sink::Rows(_)) && bound.order_by.is_empty();
-        Ok(!(unordered_rows && bound.top.is_some_and(|top| held >= top)))
+        if held_bytes > limits.bytes_max {
+            return Err(QueryError::LimitExceeded {
+                code: BYTES_EXCEEDED,
+                message: format!("the query's rows take more than the limit of {} bytes", limits.bytes_max),
+            });
+        }
+        let unordered_rows = matches!(self, Sink::Rows { .. }) && bound.order_by.is_empty();
+        Ok(Pushed { go_on: !(unordered_rows && bound.top.is_some_and(|top| held >= top)), bytes: added })
     }
 
     pub(crate) fn finish(self, bound: &Bound) -> Result<Vec<Row>, QueryError> {
         let top = bound.top.unwrap_or(usize::MAX);
         match self {
-            Sink::Rows(mut rows) => {
+            Sink::Rows { mut rows, .. } => {
                 if !bound.order_by.is_empty() {
                     rows.sort_by(|a, b| order_rows(&bound.order_by, &a.0, &b.0));
                 }
@@ -226,6 +272,17 @@ pub(crate) fn group_name(ctx: &Ctx<'_>, keys: &[Operand], row: &[Item<'_>], name
                 Some(Value::String(text)) if !text.contains('\0') => {
                     name.push(b's');
                     name.extend_from_slice(text.as_bytes());
+                }
+                // 1 and 1.0 are the same number, so the same group.
+                Some(Value::Number(n)) => {
+                    name.push(b'n');
+                    match n
+                        .as_i64()
+                        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+                    {
+                        Some(i) => name.extend_from_slice(i.to_string().as_bytes()),
+                        None => write_value(&Value::Number(n.clone()), name),
+                    }
                 }
                 Some(other) => write_value(other, name),
                 None => {}

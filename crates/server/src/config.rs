@@ -263,6 +263,8 @@ impl QueryConfig {
                 hops_max: self.hops_max.get(),
                 rows_max: self.rows_max.get(),
                 time_max: self.time_max,
+                // A result the cursor store could not keep is stopped while it is computed, not after.
+                bytes_max: self.cursor_bytes_max.get(),
             },
         }
     }
@@ -639,6 +641,7 @@ mod tests {
                         hops_max: 20,
                         rows_max: 1000000,
                         time_max: 1.5s,
+                        bytes_max: 536870912,
                     },
                 },
                 Containment {

@@ -233,6 +233,7 @@ fn setting_of(code: &str) -> Option<&'static str> {
         "Q0303" => Some("query.joins_max"),
         "Q0310" => Some("query.hops_max"),
         "Q0401" => Some("query.rows_max"),
+        "Q0403" => Some("query.cursor_bytes_max"),
         TIME_EXCEEDED => Some("query.time_max_ms"),
         _ => None,
     }

@@ -262,17 +262,17 @@ async fn errors_in_adt_format() {
     assert_eq!(star_with_join.header("x-ms-error-code"), Some("SqlQueryError"));
     assert!(star_with_join.body.contains("(Q0302)."), "{}", star_with_join.body);
 
-    // Budgets: more rows than rows_max, and a rest of the result larger than cursor_bytes_max.
+    // Budgets: rows larger than cursor_bytes_max (stopped while computed), and more rows than rows_max.
     let three = "SELECT * FROM DIGITALTWINS WHERE $dtId IN ['room-0000', 'room-0001', 'room-0002']";
     check(
         &query(&server, &[("max-items-per-page", "1")], &json!({ "query": three }).to_string()).await,
         expect![[r#"
             400
             x-ms-error-code: LimitExceeded
-            {"error":{"code":"LimitExceeded","message":"The query's result beyond its first page is 492 bytes, more than the 200 bytes the server keeps for later pages. Narrow the query (WHERE, TOP, projections) or raise the setting `query.cursor_bytes_max` (environment variable TWINSCAPE__QUERY__CURSOR_BYTES_MAX).","details":[]}}"#]],
+            {"error":{"code":"LimitExceeded","message":"The query's rows take more than the limit of 200 bytes (Q0403). The limit is the setting `query.cursor_bytes_max` (environment variable TWINSCAPE__QUERY__CURSOR_BYTES_MAX).","details":[]}}"#]],
     );
     seed_more(&server).await;
-    let rows = query(&server, &[], r#"{"query": "SELECT * FROM DIGITALTWINS"}"#).await;
+    let rows = query(&server, &[], r#"{"query": "SELECT T.$dtId FROM DIGITALTWINS T"}"#).await;
     assert_eq!(rows.status, 400, "{}", rows.body);
     assert_eq!(rows.header("x-ms-error-code"), Some("LimitExceeded"));
     let hint = "(Q0401). The limit is the setting `query.rows_max` (environment variable TWINSCAPE__QUERY__ROWS_MAX).";
