@@ -25,7 +25,7 @@ pub struct Limits {
     /// Most hops a MATCH pattern may span, its relationship patterns' upper bounds added up (default 20; ADT allows
     /// 10 per query).
     pub hops_max: u32,
-    /// Most rows any stage of execution holds, the answer included (default 1,000,000).
+    /// Most rows (or groups) a query holds for its answer (default 1,000,000); rows being walked are not held.
     pub rows_max: usize,
     /// Longest a query may run (default 30 s; ADT stops at 60 s).
     pub time_max: Duration,
