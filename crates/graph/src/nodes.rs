@@ -216,7 +216,14 @@ impl Nodes {
     pub(crate) fn put_relationship(&mut self, r: &Relationship) -> Option<Relationship> {
         let source = *self.ids.get(r.source.as_str()).expect("the source twin exists");
         let target = *self.ids.get(r.target.as_str()).expect("the target twin exists");
-        let replaced = self.remove_relationship(&r.source, &r.id);
+        self.put_relationship_at(r, source, target)
+    }
+
+    /// `put_relationship` for a caller that has looked up the slots of `r.source` and `r.target` already.
+    pub(crate) fn put_relationship_at(&mut self, r: &Relationship, source: u32, target: u32) -> Option<Relationship> {
+        debug_assert_eq!(self.slot(&r.source), Some(source));
+        debug_assert_eq!(self.slot(&r.target), Some(target));
+        let replaced = self.remove_relationship_at(source, &r.id);
         let name = self.intern(&r.name);
         let properties = (!r.properties.is_empty()).then(|| Box::new(r.properties.clone()));
         let edge = Edge { id: r.id.as_str().into(), target, name, etag: r.etag, properties };
@@ -234,6 +241,10 @@ impl Nodes {
 
     pub(crate) fn remove_relationship(&mut self, source: &str, id: &str) -> Option<Relationship> {
         let slot = *self.ids.get(source)?;
+        self.remove_relationship_at(slot, id)
+    }
+
+    fn remove_relationship_at(&mut self, slot: u32, id: &str) -> Option<Relationship> {
         let node = self.slots[slot as usize].as_ref()?;
         let at = find(&node.outgoing, id).ok()?;
         let removed = self.materialize(slot, &node.outgoing[at]);

@@ -149,17 +149,16 @@ impl TenantGraph {
     /// So the first parent found wins, and no data is lost.
     pub fn load_relationship(&mut self, relationship: Relationship) -> bool {
         self.version = self.version.max(relationship.etag);
-        if !(self.nodes.contains(&relationship.source) && self.nodes.contains(&relationship.target)) {
+        let (Some(source), Some(target)) =
+            (self.nodes.slot(&relationship.source), self.nodes.slot(&relationship.target))
+        else {
             return false;
-        }
-        if let Some(replaced) = self.nodes.put_relationship(&relationship) {
+        };
+        if let Some(replaced) = self.nodes.put_relationship_at(&relationship, source, target) {
             self.forget_containment(&replaced);
         }
-        let Some((parent, child)) =
-            self.containment_pair(&relationship.name, &relationship.source, &relationship.target)
-        else {
-            return true;
-        };
+        let Some(role) = self.containment.role(&relationship.name) else { return true };
+        let (parent, child) = pair(role, source, target);
         match self.tree.check(parent, child, None) {
             Ok(()) => self.tree.link(parent, child),
             Err(refusal) => {
