@@ -90,6 +90,12 @@ pub struct QueryConfig {
     pub cursor_idle: Duration,
     /// How long a query may run on the thread that received its request; one that needs longer stops and runs again on a blocking thread, within `time_max`. Zero runs every query on a blocking thread.
     pub inline_time_max: Duration,
+    /// Longest query text, in characters (ADT: 8,000).
+    pub text_chars_max: NonZeroUsize,
+    /// Most AND and OR operators in one query (ADT: 50).
+    pub and_or_max: NonZeroUsize,
+    /// Most items in one IN or NIN list (ADT: 50 in its limits table, 100 in its operator reference).
+    pub in_items_max: NonZeroUsize,
 }
 
 /// Why a configuration layer could not be read or the merged layers could not be validated.
@@ -164,6 +170,9 @@ pub struct QuerySection {
     pub cursor_bytes_max: Option<u64>,
     pub cursor_idle_ms: Option<u64>,
     pub inline_time_max_us: Option<u64>,
+    pub text_chars_max: Option<u64>,
+    pub and_or_max: Option<u64>,
+    pub in_items_max: Option<u64>,
 }
 
 /// The prefix of configuration environment variables: `TWINSCAPE__LIMITS__BODY_BYTES_MAX` sets `[limits] body_bytes_max`.
@@ -185,6 +194,9 @@ impl Config {
             cursor_bytes_max,
             cursor_idle_ms,
             inline_time_max_us,
+            text_chars_max,
+            and_or_max,
+            in_items_max,
         } = query;
         let LimitsSection {
             body_bytes_max,
@@ -248,6 +260,9 @@ impl Config {
                 cursor_bytes_max: non_zero_usize("query.cursor_bytes_max", cursor_bytes_max)?,
                 cursor_idle: Duration::from_millis(positive("query.cursor_idle_ms", cursor_idle_ms)?),
                 inline_time_max: Duration::from_micros(required("query.inline_time_max_us", inline_time_max_us)?),
+                text_chars_max: non_zero_usize("query.text_chars_max", text_chars_max)?,
+                and_or_max: non_zero_usize("query.and_or_max", and_or_max)?,
+                in_items_max: non_zero_usize("query.in_items_max", in_items_max)?,
             },
             containment: containment(containment_parent_to_child, containment_child_to_parent)?,
         })
@@ -256,6 +271,16 @@ impl Config {
 
 impl QueryConfig {
     /// The query engine's settings, as configured.
+    /// The parser's bounds on the query text.
+    pub fn syntax_limits(&self) -> query_syntax::Limits {
+        query_syntax::Limits {
+            query_chars_max: self.text_chars_max.get(),
+            and_or_max: self.and_or_max.get(),
+            in_items_max: self.in_items_max.get(),
+            ..query_syntax::Limits::default()
+        }
+    }
+
     pub fn settings(&self) -> query::Settings {
         query::Settings {
             limits: query::Limits {
@@ -363,6 +388,9 @@ impl ConfigFile {
             cursor_bytes_max,
             cursor_idle_ms,
             inline_time_max_us,
+            text_chars_max,
+            and_or_max,
+            in_items_max,
         } = query;
         let LimitsSection {
             body_bytes_max,
@@ -413,6 +441,9 @@ impl ConfigFile {
                 cursor_bytes_max: query_over.cursor_bytes_max.or(cursor_bytes_max),
                 cursor_idle_ms: query_over.cursor_idle_ms.or(cursor_idle_ms),
                 inline_time_max_us: query_over.inline_time_max_us.or(inline_time_max_us),
+                text_chars_max: query_over.text_chars_max.or(text_chars_max),
+                and_or_max: query_over.and_or_max.or(and_or_max),
+                in_items_max: query_over.in_items_max.or(in_items_max),
             },
         }
     }
@@ -546,6 +577,9 @@ mod tests {
                         cursor_bytes_max: 536870912,
                         cursor_idle: 60s,
                         inline_time_max: 1ms,
+                        text_chars_max: 8000,
+                        and_or_max: 50,
+                        in_items_max: 100,
                     },
                     containment: Containment {
                         parent_to_child: [
@@ -607,6 +641,9 @@ mod tests {
                         cursor_bytes_max: 536870912,
                         cursor_idle: 60s,
                         inline_time_max: 1ms,
+                        text_chars_max: 8000,
+                        and_or_max: 50,
+                        in_items_max: 100,
                     },
                     containment: Containment {
                         parent_to_child: [

@@ -45,6 +45,8 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// How queries run: the engine's settings, and the same settings with the shorter time of a run on the request's thread.
 pub(crate) struct Queries {
+    /// The parser's bounds on the query text.
+    syntax: query_syntax::Limits,
     /// What a query may use (`Config::query`).
     settings: query::Settings,
     /// `settings` with `time_max` cut to `QueryConfig::inline_time_max`; `None` when every query runs on a blocking thread.
@@ -59,7 +61,7 @@ impl Queries {
             inline.limits.time_max = inline.limits.time_max.min(config.inline_time_max);
             inline
         });
-        Queries { settings, inline }
+        Queries { syntax: config.syntax_limits(), settings, inline }
     }
 
     /// Runs `query` on this thread within the inline time; `None` when it must run on a blocking thread instead,
@@ -102,7 +104,7 @@ async fn run_query(
             "The request body needs a non-empty `query`, or the `continuationToken` of an earlier page.",
         ));
     }
-    let parsed = query_syntax::parse(&text, &query_syntax::Limits::default()).map_err(syntax_error)?;
+    let parsed = query_syntax::parse(&text, &state.queries.syntax).map_err(syntax_error)?;
     let inline = state.queries.run_inline(&tenant, &parsed);
     let thread = if inline.is_some() { "inline" } else { "blocking" };
     state.metrics.record(|| metrics::counter!(RUNS_TOTAL, "thread" => thread).increment(1));
@@ -202,18 +204,26 @@ fn page(rows: &[Row], token: Option<String>, charge: f64) -> Response {
 
 /// A query that does not parse: ADT's `SqlQueryError`, with the line, column and code of the fault.
 fn syntax_error(error: SyntaxError) -> ApiError {
-    ApiError::new(ErrorCode::SqlQueryError, format!("SQL query parse failed: {error} ({}).", error.code))
+    ApiError::new(
+        ErrorCode::SqlQueryError,
+        format!("SQL query parse failed: {error} ({}).{}", error.code, setting_hint(error.code)),
+    )
 }
 
-/// Every engine refusal as its ADT code; one exhaustive match, so a new variant forces a decision here.
-fn engine_error(error: QueryError) -> ApiError {
-    let hint = match setting_of(error.code()) {
+/// The sentence that names the setting behind a budget's error code, or nothing.
+fn setting_hint(code: &str) -> String {
+    match setting_of(code) {
         Some(key) => format!(
             " The limit is the setting `{key}` (environment variable TWINSCAPE__{}).",
             key.replace('.', "__").to_ascii_uppercase()
         ),
         None => String::new(),
-    };
+    }
+}
+
+/// Every engine refusal as its ADT code; one exhaustive match, so a new variant forces a decision here.
+fn engine_error(error: QueryError) -> ApiError {
+    let hint = setting_hint(error.code());
     match &error {
         QueryError::InvalidInput { code, message } => {
             ApiError::new(ErrorCode::SqlQueryError, format!("{} ({code}).{hint}", sentence(message)))
@@ -230,6 +240,9 @@ fn engine_error(error: QueryError) -> ApiError {
 /// The configuration key of the budget an engine error code is about.
 fn setting_of(code: &str) -> Option<&'static str> {
     match code {
+        "Q0201" => Some("query.text_chars_max"),
+        "Q0202" => Some("query.and_or_max"),
+        "Q0203" => Some("query.in_items_max"),
         "Q0303" => Some("query.joins_max"),
         "Q0310" => Some("query.hops_max"),
         "Q0401" => Some("query.rows_max"),

@@ -492,3 +492,21 @@ async fn stored_relationships_that_break_the_rule_load_with_a_warning() {
     assert_eq!(rows(&server, count).await, [json!({"COUNT": 2})], "no relationship is lost");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_parser_bounds_are_settings() {
+    let dir = tempfile::tempdir().expect("create a data directory");
+    let server = start_shipped_configured(dir, |config| {
+        config.query.text_chars_max = std::num::NonZeroUsize::new(60).expect("positive");
+        config.query.in_items_max = std::num::NonZeroUsize::new(2).expect("positive");
+    })
+    .await;
+    let long = query(&server, &[], r#"{"query": "SELECT * FROM DIGITALTWINS WHERE name = 'a name longer than the limit allows'"}"#).await;
+    assert_eq!((long.status, long.header("x-ms-error-code")), (400, Some("SqlQueryError")), "{}", long.body);
+    assert!(long.body.contains("(Q0201). The limit is the setting `query.text_chars_max`"), "{}", long.body);
+    let list = query(&server, &[], r#"{"query": "SELECT * FROM DIGITALTWINS WHERE $dtId IN ['a','b','c']"}"#).await;
+    assert!(list.body.contains("(Q0203). The limit is the setting `query.in_items_max`"), "{}", list.body);
+    let short = query(&server, &[], r#"{"query": "SELECT * FROM DIGITALTWINS"}"#).await;
+    assert_eq!(short.status, 200, "{}", short.body);
+    server.stop().await;
+}
