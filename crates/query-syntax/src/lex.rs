@@ -16,8 +16,9 @@ pub(crate) struct Token {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TokenKind {
-    /// A bare word as written: a keyword or a name (`SELECT`, `T`, `$dtId`); the parser decides which.
-    Word(String),
+    /// A bare word, the token's span of the text: a keyword or a name (`SELECT`, `T`, `$dtId`); the parser decides
+    /// which. Its text is not copied, since most words are keywords.
+    Word,
     /// The text between `[[` and `]]`: always a name, never a keyword.
     Escaped(String),
     /// A string literal's value, escapes resolved.
@@ -116,7 +117,8 @@ impl Lexer<'_> {
         while self.bytes.get(self.pos).is_some_and(|&c| is_word_continue(c)) {
             self.pos += 1;
         }
-        TokenKind::Word(self.text[start..self.pos].to_owned())
+        debug_assert!(start < self.pos, "a word is never empty");
+        TokenKind::Word
     }
 
     fn string(&mut self, quote: u8) -> Result<TokenKind, SyntaxError> {
@@ -269,7 +271,12 @@ mod tests {
     fn check(text: &str, expected: Expect) {
         let actual = match tokenize(text) {
             Ok(tokens) => {
-                tokens.iter().map(|t| format!("{:?}@{}..{}", t.kind, t.start, t.end)).collect::<Vec<_>>().join(" ")
+                let show = |t: &Token| match t.kind {
+                    // A word's text is its span.
+                    TokenKind::Word => format!("Word({:?})@{}..{}", &text[t.start..t.end], t.start, t.end),
+                    _ => format!("{:?}@{}..{}", t.kind, t.start, t.end),
+                };
+                tokens.iter().map(show).collect::<Vec<_>>().join(" ")
             }
             Err(e) => format!("{} @{}: {}", e.code, e.offset, e.message),
         };

@@ -133,7 +133,7 @@ struct Parser<'a> {
 
 type Parsed<T> = Result<T, SyntaxError>;
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn query(&mut self) -> Parsed<Query> {
         let select = self.select()?;
         let after = match (&select.items, select.top) {
@@ -481,9 +481,7 @@ impl Parser<'_> {
             false
         } else if self.eat_keyword("NIN") || self.eat_keyword("NOT_IN") {
             true
-        } else if self.at_keyword("NOT")
-            && matches!(&self.nth(1).kind, TokenKind::Word(w) if w.eq_ignore_ascii_case("IN"))
-        {
+        } else if self.at_keyword("NOT") && self.word_at(1).is_some_and(|w| w.eq_ignore_ascii_case("IN")) {
             self.bump();
             self.bump();
             true
@@ -541,12 +539,11 @@ impl Parser<'_> {
             self.bump();
             return Ok(inner);
         }
-        if let TokenKind::Word(word) = &self.peek().kind
+        if let Some(word) = self.word()
             && self.nth(1).kind == TokenKind::LParen
             && (!is_reserved(word) || is_reserved_function(word))
         {
-            let word = word.clone();
-            return self.call(&word);
+            return self.call(word);
         }
         if self.at_name() || self.word().is_some() {
             // A keyword where a value belongs is most likely a property spelled like one; `name` says how to escape it.
@@ -612,13 +609,14 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self) -> Option<Literal> {
+        let word = self.word();
         let literal = match &self.peek().kind {
             TokenKind::Str(s) => Literal::Str(s.clone()),
             TokenKind::Int(n) => Literal::Int(*n),
             TokenKind::Float(f) => Literal::Float(*f),
-            TokenKind::Word(w) if w.eq_ignore_ascii_case("TRUE") => Literal::Bool(true),
-            TokenKind::Word(w) if w.eq_ignore_ascii_case("FALSE") => Literal::Bool(false),
-            TokenKind::Word(w) if w.eq_ignore_ascii_case("NULL") => Literal::Null,
+            TokenKind::Word if word.is_some_and(|w| w.eq_ignore_ascii_case("TRUE")) => Literal::Bool(true),
+            TokenKind::Word if word.is_some_and(|w| w.eq_ignore_ascii_case("FALSE")) => Literal::Bool(false),
+            TokenKind::Word if word.is_some_and(|w| w.eq_ignore_ascii_case("NULL")) => Literal::Null,
             _ => return None,
         };
         self.bump();
@@ -655,7 +653,7 @@ impl Parser<'_> {
     fn at_name(&self) -> bool {
         match &self.peek().kind {
             TokenKind::Escaped(_) => true,
-            TokenKind::Word(w) => !is_reserved(w),
+            TokenKind::Word => self.word().is_some_and(|w| !is_reserved(w)),
             _ => false,
         }
     }
@@ -676,10 +674,13 @@ impl Parser<'_> {
     /// A name where no keyword can stand (after '.', ':', '|' or AS), so keywords are read as names.
     fn any_name(&mut self, context: &str) -> Parsed<Name> {
         match &self.peek().kind {
-            TokenKind::Word(w) | TokenKind::Escaped(w) => {
-                let name = Name::new(w.clone());
+            TokenKind::Word | TokenKind::Escaped(_) => {
+                let text = match &self.peek().kind {
+                    TokenKind::Escaped(w) => w.clone(),
+                    _ => self.word().expect("the token is a word").to_owned(),
+                };
                 self.bump();
-                Ok(name)
+                Ok(Name::new(text))
             }
             _ => {
                 let message = format!("expected a name {context}, found {}", self.found());
@@ -722,11 +723,14 @@ impl Parser<'_> {
     }
 
     /// The current token as an unescaped word, if it is one.
-    fn word(&self) -> Option<&str> {
-        match &self.peek().kind {
-            TokenKind::Word(w) => Some(w),
-            _ => None,
-        }
+    fn word(&self) -> Option<&'a str> {
+        self.word_at(0)
+    }
+
+    /// The `n`th token from the current one as an unescaped word, if it is one: its span of the text.
+    fn word_at(&self, n: usize) -> Option<&'a str> {
+        let token = self.nth(n);
+        (token.kind == TokenKind::Word).then(|| &self.text[token.start..token.end])
     }
 
     fn at_keyword(&self, keyword: &str) -> bool {
