@@ -501,7 +501,12 @@ async fn the_parser_bounds_are_settings() {
         config.query.in_items_max = std::num::NonZeroUsize::new(2).expect("positive");
     })
     .await;
-    let long = query(&server, &[], r#"{"query": "SELECT * FROM DIGITALTWINS WHERE name = 'a name longer than the limit allows'"}"#).await;
+    let long = query(
+        &server,
+        &[],
+        r#"{"query": "SELECT * FROM DIGITALTWINS WHERE name = 'a name longer than the limit allows'"}"#,
+    )
+    .await;
     assert_eq!((long.status, long.header("x-ms-error-code")), (400, Some("SqlQueryError")), "{}", long.body);
     assert!(long.body.contains("(Q0201). The limit is the setting `query.text_chars_max`"), "{}", long.body);
     let list = query(&server, &[], r#"{"query": "SELECT * FROM DIGITALTWINS WHERE $dtId IN ['a','b','c']"}"#).await;
