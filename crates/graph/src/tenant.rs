@@ -245,7 +245,7 @@ impl TenantGraph {
         self.tree.ancestors(slot)
     }
 
-    /// The ids from the root down to the twin in a slot, the twin last (the 2018 API's path `/root/…/id`).
+    /// The ids from the root down to the twin in a slot, the twin last (the 2018 API's path of ids from the root space down).
     pub fn path_at(&self, slot: u32) -> Vec<&str> {
         let mut path: Vec<&str> = std::iter::once(slot)
             .chain(self.tree.ancestors(slot))
@@ -528,6 +528,19 @@ impl TenantGraph {
     /// The incoming relationships of the twin in a slot, by source slot and relationship id.
     pub fn incoming_at(&self, slot: u32) -> impl Iterator<Item = EdgeRef<'_>> + '_ {
         self.nodes.incoming_at(slot)
+    }
+
+    /// The relationship an `EdgeRef` views, as the id-based reads give it (so its wire JSON is `Relationship::to_json`).
+    pub fn relationship_at(&self, edge: &EdgeRef<'_>) -> Relationship {
+        let id_of = |slot: u32| self.twin_at(slot).map_or_else(String::new, |t| t.id.clone());
+        Relationship {
+            id: edge.id.to_owned(),
+            source: id_of(edge.source),
+            target: id_of(edge.target),
+            name: edge.name.to_owned(),
+            etag: edge.etag,
+            properties: edge.properties.cloned().unwrap_or_default(),
+        }
     }
 
     /// The id of a relationship name in this graph, `None` when no relationship ever had that name (so none has it now).

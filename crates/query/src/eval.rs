@@ -7,9 +7,9 @@ use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use graph::{EdgeRef, TenantGraph, record::etag_text};
+use graph::{TenantGraph, record::etag_text};
 use query_syntax::{CompareOp, Function, LogicalOp};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::bind::{Cond, Operand};
 use crate::exec::{Item, Space};
@@ -151,7 +151,7 @@ pub(crate) fn item_value(graph: &TenantGraph, item: Item<'_>, keys: &[String]) -
         Item::Relationship(edge) => {
             let id_of = |slot: u32| graph.twin_at(slot).map(|t| Value::String(t.id.clone()));
             let (first, rest) = match keys.split_first() {
-                None => return Some(relationship_json(graph, &edge)),
+                None => return Some(graph.relationship_at(&edge).to_json()),
                 Some(split) => split,
             };
             match (first.as_str(), rest) {
@@ -174,20 +174,6 @@ pub(crate) fn descend(mut value: Value, keys: &[String]) -> Option<Value> {
         };
     }
     Some(value)
-}
-
-pub(crate) fn relationship_json(graph: &TenantGraph, edge: &EdgeRef<'_>) -> Value {
-    let id_of = |slot: u32| graph.twin_at(slot).map_or_else(String::new, |t| t.id.clone());
-    let mut out = Map::new();
-    out.insert("$relationshipId".to_owned(), Value::String(edge.id.to_owned()));
-    out.insert("$etag".to_owned(), Value::String(etag_text(edge.etag)));
-    out.insert("$sourceId".to_owned(), Value::String(id_of(edge.source)));
-    out.insert("$relationshipName".to_owned(), Value::String(edge.name.to_owned()));
-    out.insert("$targetId".to_owned(), Value::String(id_of(edge.target)));
-    for (k, v) in edge.properties.into_iter().flatten() {
-        out.insert(k.clone(), v.clone());
-    }
-    Value::Object(out)
 }
 
 /// ADT's comparison: numbers, strings and booleans compare within their type; values of different types are not

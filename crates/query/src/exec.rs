@@ -212,37 +212,22 @@ impl<'g, 'q> Run<'g, 'q> {
                     }
                     run.walk(plan, &mut row, 0)
                 };
-                match from {
-                    Candidates::Ids(slots) => {
-                        for &twin in slots {
-                            if !visit(self, twin)? {
-                                break;
-                            }
-                        }
-                    }
+                let twins: Box<dyn Iterator<Item = u32> + '_> = match from {
+                    Candidates::Ids(slots) => Box::new(slots.iter().copied()),
                     Candidates::Model(model, how) => {
                         let mut slots = graph.slots_of_model(model, *how);
                         slots.sort_unstable();
-                        for twin in slots {
-                            if !visit(self, twin)? {
-                                break;
-                            }
-                        }
+                        Box::new(slots.into_iter())
                     }
                     Candidates::Space(space) => {
-                        let members = self.spaces[space].root.into_iter().flat_map(|root| graph.subtree_at(root));
-                        for twin in members {
-                            if !visit(self, twin)? {
-                                break;
-                            }
-                        }
+                        let root = self.spaces[space].root;
+                        Box::new(root.into_iter().flat_map(|root| graph.subtree_at(root)))
                     }
-                    Candidates::All => {
-                        for twin in graph.slots() {
-                            if !visit(self, twin)? {
-                                break;
-                            }
-                        }
+                    Candidates::All => Box::new(graph.slots()),
+                };
+                for twin in twins {
+                    if !visit(self, twin)? {
+                        break;
                     }
                 }
             }

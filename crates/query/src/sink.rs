@@ -6,11 +6,11 @@ use std::cmp::Ordering;
 
 use graph::TenantGraph;
 use rustc_hash::FxHashMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::bind::{Bound, Column, ColumnValue, Operand, OrderKey, OrderSource, Output};
 use crate::error::{BYTES_EXCEEDED, QueryError, ROWS_EXCEEDED};
-use crate::eval::{Ctx, relationship_json, total_order};
+use crate::eval::{Ctx, total_order};
 use crate::exec::Item;
 use crate::{Limits, Row};
 
@@ -362,7 +362,7 @@ pub(crate) fn write_item(graph: &TenantGraph, item: Item<'_>, out: &mut Vec<u8>)
             Some(twin) => twin.write_json(out),
             None => out.extend_from_slice(b"null"),
         },
-        Item::Relationship(edge) => write_value(&relationship_json(graph, &edge), out),
+        Item::Relationship(edge) => write_value(&graph.relationship_at(&edge).to_json(), out),
         Item::Empty => out.extend_from_slice(b"null"),
     }
 }
@@ -406,17 +406,21 @@ pub(crate) fn write_row(ctx: &Ctx<'_>, columns: &[Column], row: &[Item<'_>]) -> 
     raw(out)
 }
 
-/// `{"key": value, …}` with undefined values left out.
+/// `{"key": value, …}` from values already computed (a group's), undefined values left out, as `write_row` writes.
 pub(crate) fn render_columns(columns: &[Column], values: &[Option<Value>]) -> Row {
-    let mut out = Map::new();
+    let mut out = vec![b'{'];
     for (column, value) in columns.iter().zip(values) {
-        if let Some(v) = value {
-            out.insert(column.key.clone(), v.clone());
+        if let Some(value) = value {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(column.key_json.as_bytes());
+            out.push(b':');
+            write_value(value, &mut out);
         }
     }
-    let mut text = Vec::new();
-    write_value(&Value::Object(out), &mut text);
-    raw(text)
+    out.push(b'}');
+    raw(out)
 }
 
 pub(crate) fn raw(text: Vec<u8>) -> Row {
