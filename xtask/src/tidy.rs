@@ -23,6 +23,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("graph", &["model", "ontology"]),
     ("store", &["graph", "model"]),
     ("query", &["query-syntax", "graph", "model"]),
+    // The 2018 object model over the graph (navigation, OData, property keys, the non-twin objects of the management face): pure rules the server wires.
+    ("spatial", &["graph", "model", "ontology"]),
     ("access", &[]),
     ("compute", &["model"]),
     ("events", &["query-syntax"]),
@@ -52,6 +54,7 @@ const LIBRARIES: &[&str] = &[
     "graph",
     "store",
     "query",
+    "spatial",
     "access",
     "compute",
     "events",

@@ -3,7 +3,7 @@
 //! Operations are pure: they take the time as an argument, validate against the models, apply the change in memory only if all of it is valid, and return the `Change`s for the caller to persist and publish.
 //! Durability, locking and events belong to the caller.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use model::set::{ContentKind, ModelMatch};
 use model::{Document, Dtmi, ModelSet, Options, Severity};
@@ -98,7 +98,12 @@ pub struct TenantGraph {
     tree: Tree,
     /// Containment relationships that loading kept outside the tree.
     violations: Violations,
+    /// Twins by the text of an `INDEXED_PROPERTIES` property.
+    by_property: HashMap<(u8, String), Vec<u32>>,
 }
+
+/// The top-level properties whose string values the graph indexes, so a twin is found by one without a scan: the hardware ids of devices and sensors, which telemetry and provisioning name them by.
+pub const INDEXED_PROPERTIES: [&str; 1] = ["hardwareId"];
 
 impl TenantGraph {
     /// An empty graph without containment.
@@ -123,6 +128,11 @@ impl TenantGraph {
         self.nodes.relationship_count()
     }
 
+    /// The last version handed out (ETags are versions): grows with every twin and relationship written.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     pub fn model_count(&self) -> usize {
         self.models.len()
     }
@@ -140,7 +150,37 @@ impl TenantGraph {
 
     pub fn load_twin(&mut self, twin: Twin) {
         self.version = self.version.max(twin.etag);
-        self.nodes.put_twin(twin);
+        self.insert_twin(twin);
+    }
+
+    /// The twins whose `property` (one of `INDEXED_PROPERTIES`) is the string `value`, exactly; empty for a property not indexed.
+    pub fn slots_with_property(&self, property: &str, value: &str) -> &[u32] {
+        let Some(at) = INDEXED_PROPERTIES.iter().position(|p| *p == property) else { return &[] };
+        self.by_property.get(&(at as u8, value.to_owned())).map_or(&[], Vec::as_slice)
+    }
+
+    /// The indexed properties' values of a twin.
+    fn indexed_values(twin: &Twin) -> Vec<(u8, String)> {
+        let mut values = Vec::new();
+        for (at, name) in INDEXED_PROPERTIES.iter().enumerate() {
+            if let Some(Value::String(value)) = twin.property(name) {
+                values.push((at as u8, value));
+            }
+        }
+        values
+    }
+
+    fn index_properties(&mut self, values: Vec<(u8, String)>, slot: u32, add: bool) {
+        for key in values {
+            if add {
+                self.by_property.entry(key).or_default().push(slot);
+            } else if let Some(slots) = self.by_property.get_mut(&key) {
+                slots.retain(|&s| s != slot);
+                if slots.is_empty() {
+                    self.by_property.remove(&key);
+                }
+            }
+        }
     }
 
     /// Restores a stored relationship; false (and nothing restored) when its source or target twin is not loaded.
@@ -693,6 +733,7 @@ impl TenantGraph {
         let slot = self.nodes.slot(id).expect("checked above");
         self.tree.release(slot);
         let twin = self.nodes.remove_twin(id).expect("checked above");
+        self.index_properties(TenantGraph::indexed_values(&twin), slot, false);
         changes.push(Change::TwinDeleted(twin));
         Ok(changes)
     }
@@ -1004,7 +1045,20 @@ impl TenantGraph {
     }
 
     fn insert_twin(&mut self, twin: Twin) {
+        if let Some(slot) = self.nodes.slot(&twin.id)
+            && let Some(old) = self.nodes.twin_at(slot)
+        {
+            let values = TenantGraph::indexed_values(old);
+            self.index_properties(values, slot, false);
+        }
+        let values = TenantGraph::indexed_values(&twin);
+        let id = twin.id.clone();
         self.nodes.put_twin(twin);
+        if !values.is_empty()
+            && let Some(slot) = self.nodes.slot(&id)
+        {
+            self.index_properties(values, slot, true);
+        }
     }
 
     fn check_id(&self, id: &str, what: &str) -> Result<(), GraphError> {

@@ -62,18 +62,20 @@ impl ObjectKind {
 pub enum Direction {
     /// From the container to what it contains (`space -contains-> space`).
     ParentToChild,
-    /// From the contained object to its container (`user -locatedIn-> space`).
+    /// From the contained object to its container (`floor -isPartOf-> building`).
     ChildToParent,
 }
 
 /// The relationships of the built-in models that form the containment tree (tenant → … → room → device → sensor, users in spaces), with their direction.
 ///
-/// A twin has at most one containment parent; a tenant may declare more relationships for its own models.
+/// All point from the container down, so a twin's parent is found on the relationships that reach it.
+/// A twin has at most one containment parent; a deployment may declare more relationships for its own models, such as RealEstateCore's `isPartOf` (child to parent).
+/// `locatedIn` is not one of them: models commonly use it for "where this is" at several levels at once (a device in its room and in its floor), which would give a twin two parents.
 pub const CONTAINMENT: [(&str, Direction); 4] = [
     ("contains", Direction::ParentToChild),
     ("hasDevice", Direction::ParentToChild),
     ("hasSensor", Direction::ParentToChild),
-    ("locatedIn", Direction::ChildToParent),
+    ("hasUser", Direction::ParentToChild),
 ];
 
 /// The direction of a built-in containment relationship, or `None` for a relationship that is not one.

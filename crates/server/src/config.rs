@@ -69,6 +69,8 @@ pub struct Limits {
     pub page_items_max: NonZeroU32,
     /// Items on one page of query results; default 1000, as ADT.
     pub query_page_items_max: NonZeroU32,
+    /// Objects one read of the 2018 management face may return; more is an error asking to narrow the request (the 2018 service: 1,000).
+    pub management_results_max: NonZeroUsize,
     /// Connections served at once; the accept loop waits for a free slot, so further clients queue in the listen backlog.
     pub connections_max: NonZeroUsize,
 }
@@ -154,6 +156,7 @@ pub struct LimitsSection {
     pub twins_max: Option<u64>,
     pub page_items_max: Option<u64>,
     pub query_page_items_max: Option<u64>,
+    pub management_results_max: Option<u64>,
     pub connections_max: Option<u64>,
 }
 
@@ -211,6 +214,7 @@ impl Config {
             twins_max,
             page_items_max,
             query_page_items_max,
+            management_results_max,
             connections_max,
         } = limits;
 
@@ -250,6 +254,7 @@ impl Config {
                 twins_max: non_zero_usize("limits.twins_max", twins_max)?,
                 page_items_max: non_zero_u32("limits.page_items_max", page_items_max)?,
                 query_page_items_max: non_zero_u32("limits.query_page_items_max", query_page_items_max)?,
+                management_results_max: non_zero_usize("limits.management_results_max", management_results_max)?,
                 connections_max: non_zero_usize("limits.connections_max", connections_max)?,
             },
             query: QueryConfig {
@@ -405,6 +410,7 @@ impl ConfigFile {
             twins_max,
             page_items_max,
             query_page_items_max,
+            management_results_max,
             connections_max,
         } = limits;
         ConfigFile {
@@ -429,6 +435,7 @@ impl ConfigFile {
                 twins_max: limits_over.twins_max.or(twins_max),
                 page_items_max: limits_over.page_items_max.or(page_items_max),
                 query_page_items_max: limits_over.query_page_items_max.or(query_page_items_max),
+                management_results_max: limits_over.management_results_max.or(management_results_max),
                 connections_max: limits_over.connections_max.or(connections_max),
             },
             query: QuerySection {
@@ -497,14 +504,20 @@ fn relationship_names(key: &'static str, value: Option<Vec<String>>) -> Result<V
     Ok(names)
 }
 
-/// The containment declaration of the two lists: each valid on its own, and no name in both.
+/// The containment declaration of the two lists, after the built-in models' own (`ontology::CONTAINMENT`): each valid on its own, and no name in both.
 fn containment(
     parent_to_child: Option<Vec<String>>,
     child_to_parent: Option<Vec<String>>,
 ) -> Result<graph::Containment, ConfigError> {
     const DOWN: &str = "query.containment_parent_to_child";
     const UP: &str = "query.containment_child_to_parent";
-    let down = relationship_names(DOWN, parent_to_child)?;
+    // The built-in models' containment relationships are always part of it: the 2018 face places spaces, devices, sensors and users with them.
+    let mut down: Vec<String> = ontology::CONTAINMENT.iter().map(|(name, _)| (*name).to_owned()).collect();
+    for name in relationship_names(DOWN, parent_to_child)? {
+        if !down.contains(&name) {
+            down.push(name);
+        }
+    }
     let up = relationship_names(UP, child_to_parent)?;
     if let Some(name) = up.iter().find(|name| down.contains(name)) {
         return Err(invalid(UP, format!("`{name}` is also in `{DOWN}`; a relationship has one direction")));
@@ -567,6 +580,7 @@ mod tests {
                         twins_max: 10000000,
                         page_items_max: 100,
                         query_page_items_max: 1000,
+                        management_results_max: 100000,
                         connections_max: 1024,
                     },
                     query: QueryConfig {
@@ -586,6 +600,7 @@ mod tests {
                             "contains",
                             "hasDevice",
                             "hasSensor",
+                            "hasUser",
                         ],
                         child_to_parent: [
                             "isPartOf",
@@ -631,6 +646,7 @@ mod tests {
                         twins_max: 10000000,
                         page_items_max: 100,
                         query_page_items_max: 1000,
+                        management_results_max: 100000,
                         connections_max: 1024,
                     },
                     query: QueryConfig {
@@ -650,6 +666,7 @@ mod tests {
                             "contains",
                             "hasDevice",
                             "hasSensor",
+                            "hasUser",
                         ],
                         child_to_parent: [
                             "isPartOf",
@@ -684,6 +701,9 @@ mod tests {
                 Containment {
                     parent_to_child: [
                         "contains",
+                        "hasDevice",
+                        "hasSensor",
+                        "hasUser",
                         "hasPart",
                     ],
                     child_to_parent: [],

@@ -26,10 +26,60 @@ pub struct DataPlane {
     event_source: String,
 }
 
-/// One tenant: its id and its graph.
+/// One tenant: its id, and its graph with the 2018 face's state beside it, under one lock.
 pub struct TenantState {
     pub id: TenantId,
-    graph: RwLock<TenantGraph>,
+    state: RwLock<Tenant>,
+}
+
+/// What a tenant holds in memory: its twin graph, and the 2018 objects that are not twins.
+pub struct Tenant {
+    pub graph: TenantGraph,
+    pub spatial: spatial::state::Spatial,
+}
+
+impl Tenant {
+    /// What changes with every graph write (versions grow, deletes change counts), to tell whether a refused write changed anything.
+    fn footprint(&self) -> (u64, usize, usize, usize) {
+        let graph = &self.graph;
+        (graph.version(), graph.twin_count(), graph.relationship_count(), graph.model_count())
+    }
+}
+
+/// What a write of the 2018 face did: graph changes and spatial records, persisted in one batch.
+#[derive(Default)]
+pub struct Written {
+    pub changes: Vec<Change>,
+    pub records: spatial::state::Records,
+}
+
+impl Written {
+    pub fn changes(changes: Vec<Change>) -> Written {
+        Written { changes, records: Vec::new() }
+    }
+
+    pub fn records(records: spatial::state::Records) -> Written {
+        Written { changes: Vec::new(), records }
+    }
+
+    /// Adds what another step of the same write did.
+    pub fn and(&mut self, more: Written) {
+        self.changes.extend(more.changes);
+        self.records.extend(more.records);
+    }
+}
+
+/// Loads a tenant's graph and 2018 state from the store.
+fn load(
+    store: &dyn Backend,
+    id: &TenantId,
+    graph_limits: graph::Limits,
+    containment: graph::Containment,
+) -> Result<Tenant, StoreError> {
+    let graph = load_tenant(store, id, graph_limits, containment)?;
+    let spatial = spatial::state::Spatial::load(store::records::load_spatial(store, id)?)
+        .map_err(|what| StoreError::Corrupt { what })?;
+    Ok(Tenant { graph, spatial })
 }
 
 impl DataPlane {
@@ -48,8 +98,8 @@ impl DataPlane {
             ids.push(TenantId::default_tenant());
         }
         for id in ids {
-            let graph = load_tenant(store.as_ref(), &id, graph_limits.clone(), containment.clone())?;
-            let violations = graph.containment_violations();
+            let tenant = load(store.as_ref(), &id, graph_limits.clone(), containment.clone())?;
+            let violations = tenant.graph.containment_violations();
             if violations.count > 0 {
                 tracing::warn!(
                     tenant = %id,
@@ -58,7 +108,7 @@ impl DataPlane {
                     "stored containment relationships break the rule of one parent and no cycles; they stay stored, outside the containment tree, which keeps the first parent found"
                 );
             }
-            tenants.insert(id.clone(), Arc::new(TenantState { id, graph: RwLock::new(graph) }));
+            tenants.insert(id.clone(), Arc::new(TenantState { id, state: RwLock::new(tenant) }));
         }
         Ok(DataPlane {
             store,
@@ -152,8 +202,72 @@ pub type ExtraEvents = Vec<Value>;
 impl TenantState {
     /// Runs `f` on a consistent view of the graph.
     pub fn read<R>(&self, f: impl FnOnce(&TenantGraph) -> R) -> R {
-        let graph = self.graph.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&graph)
+        let tenant = self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&tenant.graph)
+    }
+
+    /// Runs `f` on a consistent view of the graph and the 2018 state.
+    pub fn read_all<R>(&self, f: impl FnOnce(&Tenant) -> R) -> R {
+        let tenant = self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&tenant)
+    }
+
+    /// Runs a write of the 2018 face: `f` validates and applies it to the graph and the 2018 state and returns the value to answer with and what it did, which is committed durably (with the events of the graph changes) before this returns.
+    /// Errors are `f`'s own type, which store failures convert into.
+    pub async fn write_all<T, E, F>(&self, data: &DataPlane, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tenant) -> Result<(T, Written), E>,
+        E: From<ApiError>,
+    {
+        let now = now();
+        let (done, durable) = tokio::sync::oneshot::channel();
+        let value = {
+            let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let before = tenant.footprint();
+            let spatial_before = tenant.spatial.clone();
+            let (value, written) = match f(&mut tenant) {
+                Ok(done) => done,
+                Err(err) => {
+                    tenant.spatial = spatial_before;
+                    // `f` checks before it changes anything; should a later step still fail, memory is put back to what is durable.
+                    if tenant.footprint() != before {
+                        tracing::error!(tenant = %self.id, "a refused 2018 write had changed the graph; reloading the tenant from the store");
+                        self.reload(data, &mut tenant);
+                    }
+                    return Err(err);
+                }
+            };
+            let mut ops = ops_for(&self.id, &written.changes);
+            ops.extend(store::records::spatial_ops(&self.id, &written.records));
+            for event in written.changes.iter().filter_map(|c| change_event(c, data.event_source(), &now)) {
+                let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
+                ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
+            }
+            data.store().submit_then(
+                ops,
+                Box::new(move |result| {
+                    let _ = done.send(result);
+                }),
+            );
+            value
+        };
+        self.await_durable(data, durable).await.map_err(E::from)?;
+        Ok(value)
+    }
+
+    async fn await_durable(
+        &self,
+        data: &DataPlane,
+        durable: tokio::sync::oneshot::Receiver<Result<store::Committed, StoreError>>,
+    ) -> Result<(), ApiError> {
+        let started = std::time::Instant::now();
+        let outcome = durable.await;
+        data.commits.observe(started.elapsed());
+        match outcome {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => Err(self.recover(data, &err)),
+            Err(closed) => Err(self.recover(data, &closed)),
+        }
     }
 
     /// Runs a write: `f` validates and applies it in memory and returns the value to answer with, the graph changes, and any further events; their records and events are committed durably before this returns.
@@ -164,8 +278,8 @@ impl TenantState {
         let now = now();
         let (done, durable) = tokio::sync::oneshot::channel();
         let value = {
-            let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let (value, changes, extra) = f(&mut graph).map_err(ApiError::from)?;
+            let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (value, changes, extra) = f(&mut tenant.graph).map_err(ApiError::from)?;
             let mut ops = ops_for(&self.id, &changes);
             for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), &now)).chain(extra) {
                 let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
@@ -180,14 +294,8 @@ impl TenantState {
             );
             value
         };
-        let started = std::time::Instant::now();
-        let outcome = durable.await;
-        data.commits.observe(started.elapsed());
-        match outcome {
-            Ok(Ok(_)) => Ok(value),
-            Ok(Err(err)) => Err(self.recover(data, &err)),
-            Err(closed) => Err(self.recover(data, &closed)),
-        }
+        self.await_durable(data, durable).await?;
+        Ok(value)
     }
 
     /// Applies a change that produces its own store ops (bulk import) and blocks until they are durable; on a store failure the tenant is reloaded from the store, as for `write`.
@@ -197,8 +305,8 @@ impl TenantState {
         f: impl FnOnce(&mut TenantGraph) -> (T, Vec<Op>),
     ) -> Result<T, StoreError> {
         let (value, pending) = {
-            let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let (value, ops) = f(&mut graph);
+            let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (value, ops) = f(&mut tenant.graph);
             (value, data.store().submit(ops))
         };
         match pending.wait() {
@@ -210,16 +318,21 @@ impl TenantState {
         }
     }
 
-    /// After a failed commit: reload the graph from the store, so memory holds only what is durable.
-    fn recover(&self, data: &DataPlane, cause: &(dyn std::error::Error + 'static)) -> ApiError {
-        tracing::error!(tenant = %self.id, error = %cause, "store commit failed; reloading the tenant from the store");
-        let mut graph = self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match load_tenant(data.store().as_ref(), &self.id, data.graph_limits.clone(), data.containment.clone()) {
-            Ok(reloaded) => *graph = reloaded,
+    /// Replaces the tenant's memory with what the store holds.
+    fn reload(&self, data: &DataPlane, tenant: &mut Tenant) {
+        match load(data.store().as_ref(), &self.id, data.graph_limits.clone(), data.containment.clone()) {
+            Ok(reloaded) => *tenant = reloaded,
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
             }
         }
+    }
+
+    /// After a failed commit: reload the graph from the store, so memory holds only what is durable.
+    fn recover(&self, data: &DataPlane, cause: &(dyn std::error::Error + 'static)) -> ApiError {
+        tracing::error!(tenant = %self.id, error = %cause, "store commit failed; reloading the tenant from the store");
+        let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.reload(data, &mut tenant);
         ApiError::new(ErrorCode::ServiceUnavailable, format!("the change could not be stored: {cause}"))
     }
 }

@@ -26,6 +26,7 @@ mod http_metrics;
 pub mod import;
 pub mod jobs;
 mod listener;
+mod management;
 pub mod paging;
 mod rejection;
 mod router;

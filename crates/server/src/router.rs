@@ -16,7 +16,7 @@ use crate::cursors::Cursors;
 use crate::data::DataPlane;
 use crate::http_metrics::Metrics;
 use crate::jobs::Jobs;
-use crate::{api_version, http_metrics, rejection, routes, trace};
+use crate::{api_version, http_metrics, management, rejection, routes, trace};
 
 /// What every handler can reach; cheap to clone (one per request).
 ///
@@ -95,6 +95,7 @@ pub fn app(state: AppState, data_plane: Router<AppState>) -> Router {
         .merge(routes::metrics::routes())
         .merge(routes::events::routes())
         .merge(data_plane)
+        .merge(management::routes())
         .fallback(rejection::unknown_route)
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .layer(CatchPanicLayer::custom(rejection::panic_response))

@@ -13,11 +13,14 @@ pub enum Table {
     Relationships,
     Jobs,
     Meta,
+    /// The 2018 face's objects that are not twins (extended types, property keys, resources, key stores, ontology state), as the `spatial` crate's records.
+    Spatial,
 }
 
 impl Table {
     /// Every table, in tag order.
-    pub const ALL: [Table; 5] = [Table::Models, Table::Twins, Table::Relationships, Table::Jobs, Table::Meta];
+    pub const ALL: [Table; 6] =
+        [Table::Models, Table::Twins, Table::Relationships, Table::Jobs, Table::Meta, Table::Spatial];
 
     /// The table's byte in the key encoding.
     pub fn tag(self) -> u8 {
@@ -27,6 +30,7 @@ impl Table {
             Table::Relationships => 3,
             Table::Jobs => 4,
             Table::Meta => 5,
+            Table::Spatial => 6,
         }
     }
 
@@ -129,11 +133,11 @@ mod tests {
     #[test]
     fn table_tags_are_stable_and_round_trip() {
         let tags: Vec<u8> = Table::ALL.iter().map(|table| table.tag()).collect();
-        assert_eq!(tags, [1, 2, 3, 4, 5]);
+        assert_eq!(tags, [1, 2, 3, 4, 5, 6]);
         for table in Table::ALL {
             assert_eq!(Table::from_tag(table.tag()), Some(table));
         }
         assert_eq!(Table::from_tag(0), None);
-        assert_eq!(Table::from_tag(6), None);
+        assert_eq!(Table::from_tag(7), None);
     }
 }

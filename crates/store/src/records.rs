@@ -1,4 +1,4 @@
-//! The encoding of graph records in the store: models, twins and relationships as versioned values, the ops that persist a graph `Change`, and loading a tenant's graph back at start-up.
+//! The encoding of graph records in the store: models, twins and relationships as versioned values, the ops that persist a graph `Change`, and loading a tenant's graph back at start-up; and the records of the 2018 face's state, which the `spatial` crate reads and writes as keyed JSON values.
 //!
 //! A record is one version byte (`RECORD_FORMAT`) followed by the record's JSON in its wire shape; decoding checks the version and the shape again, so a damaged record is reported, never loaded half-read.
 
@@ -39,6 +39,27 @@ pub fn ops_for(tenant: &TenantId, changes: &[Change]) -> Vec<Op> {
         }
     }
     ops
+}
+
+/// The store ops of records of the 2018 face's state (`Table::Spatial`): each key with its new value, or `None` to delete it.
+pub fn spatial_ops(tenant: &TenantId, records: &[(String, Option<Value>)]) -> Vec<Op> {
+    records
+        .iter()
+        .map(|(key, value)| match value {
+            Some(value) => put(tenant, Table::Spatial, key.clone(), value),
+            None => Op::Delete { tenant: tenant.clone(), table: Table::Spatial, key: key.clone() },
+        })
+        .collect()
+}
+
+/// Every record of the 2018 face's state of a tenant, decoded (their meaning is the `spatial` crate's to check).
+pub fn load_spatial(backend: &dyn Backend, tenant: &TenantId) -> Result<Vec<(String, Value)>, StoreError> {
+    let mut records = Vec::new();
+    backend.scan(tenant, Table::Spatial, &mut |key, bytes| {
+        records.push((key.to_owned(), decode("spatial", key, bytes)?));
+        Ok(())
+    })?;
+    Ok(records)
 }
 
 fn put(tenant: &TenantId, table: Table, key: String, value: &Value) -> Op {

@@ -79,7 +79,7 @@ fn relationships_and_containment() {
         dtmi:twinscape:Sensor;1 -observes-> dtmi:twinscape:Space;1 (at most 1): not containment
         dtmi:twinscape:Space;1 -contains-> dtmi:twinscape:Space;1: containment, parent to child
         dtmi:twinscape:Space;1 -hasDevice-> dtmi:twinscape:Device;1: containment, parent to child
-        dtmi:twinscape:User;1 -locatedIn-> dtmi:twinscape:Space;1 (at most 1): containment, child to parent
+        dtmi:twinscape:Space;1 -hasUser-> dtmi:twinscape:User;1: containment, parent to child
     "#]]
     .assert_eq(&out);
     for (name, _) in CONTAINMENT {

@@ -1,0 +1,91 @@
+//! `MgmtError`, the error answer of the 2018 management face: a status and the body `{"error":{"code","message","target"?}}` of the 2018 API's `ErrorInformation`.
+//!
+//! The 2018 service's codes are dotted numbers led by the status (`400.600.000.000` is the one its documentation shows); the full inventory was never published, so this face sends `<status>.600.000.000` for every error of a status and puts what went wrong in `message`, and the member or parameter at fault in `target`.
+//! The `x-ms-error-code` header repeats the code, as on the data plane (it also tells the framework's error net that the body is already in the API's format).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::{ApiError, ERROR_CODE_HEADER};
+
+/// An error of the management face.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MgmtError {
+    status: StatusCode,
+    message: String,
+    target: Option<String>,
+}
+
+impl MgmtError {
+    /// 400: the request is wrong; `message` says how.
+    pub(crate) fn invalid(message: impl Into<String>) -> MgmtError {
+        MgmtError { status: StatusCode::BAD_REQUEST, message: message.into(), target: None }
+    }
+
+    /// 400 naming the member or parameter at fault.
+    pub(crate) fn invalid_member(target: &str, message: impl Into<String>) -> MgmtError {
+        MgmtError { status: StatusCode::BAD_REQUEST, message: message.into(), target: Some(target.to_owned()) }
+    }
+
+    /// 404: an id in the route or the body names nothing.
+    pub(crate) fn not_found(what: &str, id: &str) -> MgmtError {
+        MgmtError { status: StatusCode::NOT_FOUND, message: format!("{what} '{id}' was not found"), target: None }
+    }
+
+    /// 409: the request conflicts with what exists (a duplicate hardware id, a second resource of a type).
+    pub(crate) fn conflict(message: impl Into<String>) -> MgmtError {
+        MgmtError { status: StatusCode::CONFLICT, message: message.into(), target: None }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> String {
+        format!("{}.600.000.000", self.status.as_u16())
+    }
+}
+
+impl From<ApiError> for MgmtError {
+    /// Store failures and the graph's refusals, in this face's format with their status and message.
+    fn from(err: ApiError) -> MgmtError {
+        MgmtError { status: err.status(), message: err.message().to_owned(), target: None }
+    }
+}
+
+impl From<graph::GraphError> for MgmtError {
+    /// The graph's refusals (a model validation failure, a containment cycle), with the status the data plane gives them.
+    fn from(err: graph::GraphError) -> MgmtError {
+        MgmtError::from(ApiError::from(err))
+    }
+}
+
+impl From<spatial::state::StateError> for MgmtError {
+    fn from(err: spatial::state::StateError) -> MgmtError {
+        use spatial::state::StateError;
+        match &err {
+            StateError::InvalidInput(_) => MgmtError::invalid(err.to_string()),
+            StateError::NotFound { .. } => {
+                MgmtError { status: StatusCode::NOT_FOUND, message: err.to_string(), target: None }
+            }
+            StateError::Conflict(_) => MgmtError::conflict(err.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for MgmtError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let mut error = json!({ "code": code, "message": self.message });
+        if let Some(target) = self.target {
+            error["target"] = json!(target);
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if let Ok(value) = HeaderValue::from_str(&code) {
+            response.headers_mut().insert(ERROR_CODE_HEADER, value);
+        }
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

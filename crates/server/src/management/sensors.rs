@@ -1,0 +1,281 @@
+//! `sensors`: list with navigation and filters, create, get, update (moving a sensor to another device or space), delete, and `value`.
+//!
+//! A sensor is a twin of `dtmi:twinscape:Sensor;1` placed under its device by `hasSensor`; its space is its device's, unless the sensor names another with `spaceId`, kept as its `observes` relationship.
+//! Its hardware id, which telemetry names it by, is unique among sensors (a random GUID when the body gives none).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use graph::Precondition;
+use ontology::ObjectKind;
+use serde_json::{Map, Value, json};
+
+use super::objects::{self, OBSERVES, View};
+use super::{Body, MgmtError, Params, created, new_id, object_slot, route};
+use crate::data::{Tenant, Written, now};
+use crate::router::AppState;
+
+/// The `includes` a sensor read accepts.
+const INCLUDES: &[&str] = &[
+    "types",
+    "properties",
+    "fullpath",
+    "value",
+    "values",
+    "location",
+    "description",
+    "device",
+    "devicetypes",
+    "deviceproperties",
+    "space",
+    "spacetypes",
+    "spacevalues",
+    "spaceproperties",
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    let router = Router::new();
+    let router = route(router, "/sensors", get(list_sensors).post(create_sensor));
+    let router = route(router, "/sensors/{id}", get(get_sensor).patch(update_sensor).delete(delete_sensor));
+    route(router, "/sensors/{id}/value", get(sensor_value))
+}
+
+async fn list_sensors(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
+    let includes = params.includes(INCLUDES)?;
+    let max = state.limits.management_results_max.get();
+    let sensors = state.data.tenant().read_all(|tenant| {
+        objects::list(&View::new(tenant), ObjectKind::Sensor, &params, &includes, &|_, _| true, max)
+    })?;
+    Ok(axum::Json(sensors).into_response())
+}
+
+async fn get_sensor(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, MgmtError> {
+    let includes = params.includes(INCLUDES)?;
+    let sensor = state.data.tenant().read_all(|tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+        Ok::<_, MgmtError>(View::new(tenant).render(slot, ObjectKind::Sensor, &includes))
+    })?;
+    Ok(axum::Json(sensor).into_response())
+}
+
+/// `GET sensors/{id}/value`: the latest value, a `SensorValue`; 404 before the sensor has one.
+async fn sensor_value(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, MgmtError> {
+    let value = state.data.tenant().read_all(|tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+        let doc = tenant.graph.twin_at(slot).map(|t| t.doc()).unwrap_or_default();
+        Ok::<_, MgmtError>(objects::sensor_value(&doc))
+    })?;
+    if value.is_null() {
+        return Err(MgmtError::not_found("value of sensor", &id));
+    }
+    Ok(axum::Json(value).into_response())
+}
+
+/// A sensor to create, checked.
+pub(crate) struct NewSensor {
+    id: String,
+    props: Map<String, Value>,
+    device: String,
+    /// The space it reports for, when not its device's.
+    observes: Option<String>,
+}
+
+impl NewSensor {
+    pub(crate) fn hardware_id(&self) -> &str {
+        self.props.get("hardwareId").and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
+async fn create_sensor(State(state): State<AppState>, body: Body) -> Result<Response, MgmtError> {
+    let now = now();
+    let id = state
+        .data
+        .tenant()
+        .write_all(&state.data, move |tenant| {
+            let mut written = Written::changes(super::ensure_models(&mut tenant.graph, &now)?);
+            let sensor = check_new(tenant, &body, None, &[])?;
+            let id = sensor.id.clone();
+            written.and(apply_new(tenant, sensor, &now)?);
+            Ok::<_, MgmtError>((id, written))
+        })
+        .await?;
+    Ok(created(id))
+}
+
+/// Checks a sensor body; `device` is the device being created with it (its id and its space's slot), else the body's `deviceId` names an existing one.
+/// `taken` are the hardware ids of sensors created in the same request.
+pub(crate) fn check_new(
+    tenant: &Tenant,
+    body: &Body,
+    device: Option<(&str, u32)>,
+    taken: &[String],
+) -> Result<NewSensor, MgmtError> {
+    let (device_id, device_space) = match device {
+        Some((id, space)) => (id.to_owned(), Some(space)),
+        None => {
+            let id = body
+                .id("deviceId")?
+                .ok_or_else(|| MgmtError::invalid_member("deviceId", "a sensor needs a `deviceId`"))?;
+            let slot = object_slot(&tenant.graph, ObjectKind::Device, id)?;
+            (id.to_owned(), tenant.graph.parent_at(slot))
+        }
+    };
+    let observes = match body.id("spaceId")? {
+        Some(space) => {
+            let slot = object_slot(&tenant.graph, ObjectKind::Space, space)?;
+            (Some(slot) != device_space).then(|| space.to_owned())
+        }
+        None => None,
+    };
+    let space_slot = observes.as_deref().and_then(|s| tenant.graph.slot(s)).or(device_space);
+    let path: Vec<&str> = space_slot.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
+    let id = new_id();
+    let mut props = sensor_props(tenant, body, &path, true)?;
+    let hardware_id = match body.bounded("hardwareId", 1, 72)? {
+        Some(hardware_id) => hardware_id.to_owned(),
+        None => new_id(),
+    };
+    super::devices::check_hardware_id(tenant, ObjectKind::Sensor, &hardware_id, None)?;
+    if taken.iter().any(|t| *t == hardware_id) {
+        return Err(MgmtError::conflict(format!(
+            "two sensors of the request have the hardware id '{hardware_id}'; hardware ids are unique"
+        )));
+    }
+    props.insert("hardwareId".to_owned(), json!(hardware_id));
+    Ok(NewSensor { id, props, device: device_id, observes })
+}
+
+/// The twin properties of a sensor body but its hardware id.
+fn sensor_props(tenant: &Tenant, body: &Body, path: &[&str], creating: bool) -> Result<Map<String, Value>, MgmtError> {
+    let mut props = Map::new();
+    if let Some(name) = body.bounded("name", 1, 64)? {
+        props.insert("name".to_owned(), json!(name));
+    }
+    if let Some(description) = body.bounded("description", 0, 4000)? {
+        props.insert("description".to_owned(), json!(description));
+    }
+    if let Some(port) = body.bounded("port", 0, 20)? {
+        props.insert("port".to_owned(), json!(port));
+    }
+    if let Some(rate) = body.integer("pollRate")? {
+        props.insert("pollRate".to_owned(), json!(rate));
+    }
+    if let Some(location) = objects::location_from_body(body)? {
+        props.insert("location".to_owned(), location);
+    }
+    props.extend(objects::types_from_body(&tenant.spatial, ObjectKind::Sensor, body, path, creating)?);
+    let properties =
+        objects::properties_from_body(&tenant.spatial, ObjectKind::Sensor, body.array("properties")?, path)?;
+    if !properties.is_empty() {
+        props.insert("properties".to_owned(), Value::Object(properties));
+    }
+    Ok(props)
+}
+
+pub(crate) fn apply_new(tenant: &mut Tenant, sensor: NewSensor, now: &str) -> Result<Written, MgmtError> {
+    let mut written = Written::changes(objects::create_twin(
+        &mut tenant.graph,
+        ObjectKind::Sensor,
+        &sensor.id,
+        sensor.props,
+        Some(&sensor.device),
+        now,
+    )?);
+    if let Some(space) = sensor.observes {
+        written.and(Written::changes(observe(&mut tenant.graph, &sensor.id, Some(&space), now)?));
+    }
+    Ok(written)
+}
+
+/// Sets (or, with `None`, removes) the space a sensor reports for besides its device's.
+fn observe(
+    graph: &mut graph::TenantGraph,
+    sensor: &str,
+    space: Option<&str>,
+    now: &str,
+) -> Result<Vec<graph::Change>, MgmtError> {
+    let mut changes = Vec::new();
+    for existing in graph.relationships(sensor, Some(OBSERVES))? {
+        changes.extend(graph.delete_relationship(sensor, &existing.id, &Precondition::None)?);
+    }
+    if let Some(space) = space {
+        let body = json!({ "$targetId": space, "$relationshipName": OBSERVES });
+        let (_, added) =
+            graph.put_relationship(sensor, &format!("{OBSERVES}-{space}"), body, &Precondition::None, now)?;
+        changes.extend(added);
+    }
+    Ok(changes)
+}
+
+async fn update_sensor(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<StatusCode, MgmtError> {
+    let now = now();
+    state
+        .data
+        .tenant()
+        .write_all(&state.data, move |tenant| {
+            let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+            let new_device = match body.id("deviceId")? {
+                Some(device) => Some((object_slot(&tenant.graph, ObjectKind::Device, device)?, device.to_owned())),
+                None => None,
+            };
+            let device_slot = new_device.as_ref().map(|(d, _)| *d).or_else(|| tenant.graph.parent_at(slot));
+            let device_space = device_slot.and_then(|d| tenant.graph.parent_at(d));
+            let new_space = match body.id("spaceId")? {
+                Some(space) => Some(object_slot(&tenant.graph, ObjectKind::Space, space)?),
+                None => None,
+            };
+            let space_slot = new_space.or(device_space);
+            let path: Vec<&str> = space_slot.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
+            let mut props = sensor_props(tenant, &body, &path, false)?;
+            if let Some(hardware_id) = body.bounded("hardwareId", 1, 72)? {
+                super::devices::check_hardware_id(tenant, ObjectKind::Sensor, hardware_id, Some(slot))?;
+                props.insert("hardwareId".to_owned(), json!(hardware_id));
+            }
+            let mut written = Written::default();
+            if !props.is_empty() {
+                written.and(Written::changes(super::spaces::patch_props(&mut tenant.graph, &id, props, &now)?));
+            }
+            if let Some((device_slot, device)) = new_device
+                && tenant.graph.parent_at(slot) != Some(device_slot)
+            {
+                written.and(Written::changes(objects::place(
+                    &mut tenant.graph,
+                    ObjectKind::Sensor,
+                    &id,
+                    &device,
+                    &now,
+                )?));
+            }
+            if let Some(space) = new_space {
+                let observed =
+                    (Some(space) != device_space).then(|| tenant.graph.twin_at(space).map(|t| t.id.clone())).flatten();
+                written.and(Written::changes(observe(&mut tenant.graph, &id, observed.as_deref(), &now)?));
+            }
+            Ok::<_, MgmtError>(((), written))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_sensor(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
+    state
+        .data
+        .tenant()
+        .write_all(&state.data, move |tenant| {
+            object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+            let changes = tenant.graph.delete_twin(&id, &Precondition::None, true)?;
+            Ok::<_, MgmtError>(((), Written::changes(changes)))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,631 @@
+//! A tenant's 2018 objects that are not twins: which ontologies are loaded (and system types switched by hand), custom extended types, property keys, space resources, key stores with their keys, and device keys.
+//!
+//! Spaces, devices, sensors and users are twins and live in the graph; what is here hangs off them by space id.
+//! Every change returns its `Records`, the store records to put or delete, so the caller persists exactly what changed in the same batch as any graph change; `Spatial::load` reads them back and checks each.
+//! Ids, keys and times come in as arguments (this crate has no clock and no randomness).
+
+use std::collections::BTreeMap;
+
+use ontology::{Category, ExtendedType, Ontology, OntologySet, OntologyState, TypeId, catalogue};
+use serde_json::{Map, Value, json};
+
+use crate::properties::PropertyKey;
+
+/// Store records a change wrote: each key with its new value, or `None` when the record is deleted.
+pub type Records = Vec<(String, Option<Value>)>;
+
+/// Why a change of the tenant's 2018 state is refused; `Display` is the message for the caller.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{what} '{id}' was not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Record keys: one prefix per object kind, then the object's id.
+const ONTOLOGIES: &str = "ontologies";
+const TYPE: &str = "type/";
+const PROPERTY_KEY: &str = "propertykey/";
+const RESOURCE: &str = "resource/";
+const KEYSTORE: &str = "keystore/";
+const DEVICE_KEY: &str = "devicekey/";
+
+/// The first id of custom extended types; system types use the ids below.
+pub const CUSTOM_TYPE_IDS_START: u32 = ontology::SYSTEM_TYPE_IDS.end;
+
+/// A tenant's 2018 state beyond its twins.
+#[derive(Clone, Debug, Default)]
+pub struct Spatial {
+    ontologies: OntologyState,
+    types: BTreeMap<u32, CustomType>,
+    property_keys: BTreeMap<u32, PropertyKey>,
+    resources: BTreeMap<String, Resource>,
+    keystores: BTreeMap<String, KeyStore>,
+    /// Device id → the device's shared access key (base64), from which its connection string is made.
+    device_keys: BTreeMap<String, String>,
+}
+
+/// An extended type a tenant created on a space; visible to that space's subtree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomType {
+    pub id: u32,
+    pub category: Category,
+    pub name: String,
+    pub friendly_name: Option<String>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    pub logical_order: u32,
+    pub space_id: String,
+}
+
+/// A type as an object refers to it: by id or by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeRef {
+    Id(u32),
+    Name(String),
+}
+
+/// A type an object may use, system or custom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsableType {
+    pub id: u32,
+    pub name: String,
+}
+
+/// A space resource (the 2018 `IoTHub`): what turns on device ingestion for a space's subtree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub id: String,
+    pub space_id: String,
+    /// `IoTHub`, the one resource type.
+    pub kind: String,
+    pub size: Option<String>,
+    pub region: Option<String>,
+    pub is_externally_created: bool,
+    pub parameters: Map<String, Value>,
+    /// The ids of the resources this one depends on (`resourceDependencies`), each an existing resource when it was created.
+    pub dependencies: Vec<String>,
+    pub status: ResourceStatus,
+    pub last_updated_utc: String,
+}
+
+/// Where a resource is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceStatus {
+    None,
+    Provisioning,
+    Running,
+    Stopped,
+    Deleting,
+}
+
+impl ResourceStatus {
+    pub const ALL: [ResourceStatus; 5] = [
+        ResourceStatus::None,
+        ResourceStatus::Provisioning,
+        ResourceStatus::Running,
+        ResourceStatus::Stopped,
+        ResourceStatus::Deleting,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceStatus::None => "None",
+            ResourceStatus::Provisioning => "Provisioning",
+            ResourceStatus::Running => "Running",
+            ResourceStatus::Stopped => "Stopped",
+            ResourceStatus::Deleting => "Deleting",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ResourceStatus> {
+        ResourceStatus::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(text))
+    }
+}
+
+/// A key store on a space: the keys device SAS tokens are signed with, found from a device by walking up its spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyStore {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub space_id: String,
+    /// In creation order; a new key's id is one more than the highest id before it (1 for the first), so ids grow along the list even after deletions.
+    pub keys: Vec<SecurityKey>,
+}
+
+/// One key of a key store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityKey {
+    pub id: u32,
+    /// Base64 of the key bytes.
+    pub value: String,
+    pub created_utc: String,
+    pub active: bool,
+}
+
+impl Spatial {
+    /// A tenant's state from its stored records; every record is checked, and one of the wrong shape is an error naming it.
+    pub fn load(records: impl IntoIterator<Item = (String, Value)>) -> Result<Spatial, String> {
+        let mut state = Spatial::default();
+        for (key, value) in records {
+            let bad = || format!("spatial record '{key}' does not have the expected shape");
+            if key == ONTOLOGIES {
+                state.ontologies = ontologies_from_json(&value).ok_or_else(bad)?;
+            } else if let Some(id) = key.strip_prefix(TYPE) {
+                let ty = CustomType::from_json(&value).filter(|t| t.id.to_string() == id).ok_or_else(bad)?;
+                state.types.insert(ty.id, ty);
+            } else if let Some(id) = key.strip_prefix(PROPERTY_KEY) {
+                let pk = PropertyKey::from_json(&value).filter(|k| k.id.to_string() == id).ok_or_else(bad)?;
+                state.property_keys.insert(pk.id, pk);
+            } else if let Some(id) = key.strip_prefix(RESOURCE) {
+                let resource = Resource::from_json(&value).filter(|r| r.id == id).ok_or_else(bad)?;
+                state.resources.insert(resource.id.clone(), resource);
+            } else if let Some(id) = key.strip_prefix(KEYSTORE) {
+                let store = KeyStore::from_json(&value).filter(|k| k.id == id).ok_or_else(bad)?;
+                state.keystores.insert(store.id.clone(), store);
+            } else if let Some(id) = key.strip_prefix(DEVICE_KEY) {
+                let device_key = value.as_str().ok_or_else(bad)?;
+                state.device_keys.insert(id.to_owned(), device_key.to_owned());
+            } else {
+                return Err(format!("spatial record '{key}' is of no known kind"));
+            }
+        }
+        Ok(state)
+    }
+
+    // ---- ontologies and system types ----
+
+    pub fn ontologies(&self) -> &OntologyState {
+        &self.ontologies
+    }
+
+    /// `PATCH ontologies/{id}`.
+    pub fn set_ontology_loaded(&mut self, ontology: Ontology, loaded: bool) -> Result<Records, StateError> {
+        let changed =
+            self.ontologies.set_loaded(ontology, loaded).map_err(|e| StateError::InvalidInput(e.to_string()))?;
+        Ok(if changed { vec![self.ontologies_record()] } else { Vec::new() })
+    }
+
+    /// `PATCH types/{id} {"disabled": …}` on a system type.
+    pub fn set_system_type_disabled(&mut self, ty: &ExtendedType, disabled: bool) -> Records {
+        let before = self.ontologies.clone();
+        self.ontologies.set_disabled(ty, disabled);
+        if before == self.ontologies { Vec::new() } else { vec![self.ontologies_record()] }
+    }
+
+    fn ontologies_record(&self) -> (String, Option<Value>) {
+        let loaded: Vec<&str> = self.ontologies.loaded().iter().map(|o| o.name()).collect();
+        let overrides: Vec<Value> =
+            self.ontologies.overrides().map(|(id, disabled)| json!([id.get(), disabled])).collect();
+        (ONTOLOGIES.to_owned(), Some(json!({ "loaded": loaded, "overrides": overrides })))
+    }
+
+    // ---- extended types ----
+
+    /// The type of `category` that an object in the space whose path (root first, the space last) is `spaces` may use, by id or by name.
+    ///
+    /// Custom types of the space or an ancestor come first (the nearest space wins), then system types; a disabled type, one from an ontology that is not loaded, or one of another category is refused with the reason.
+    pub fn usable_type(&self, category: Category, by: &TypeRef, spaces: &[&str]) -> Result<UsableType, StateError> {
+        let custom = self.types.values().filter(|t| t.category == category && spaces.contains(&t.space_id.as_str()));
+        let custom = match by {
+            TypeRef::Id(id) => custom.filter(|t| t.id == *id).min_by_key(|_| 0usize),
+            TypeRef::Name(name) => custom
+                .filter(|t| t.name.eq_ignore_ascii_case(name))
+                .max_by_key(|t| spaces.iter().position(|s| *s == t.space_id)),
+        };
+        if let Some(ty) = custom {
+            if ty.disabled {
+                return Err(StateError::InvalidInput(format!("{category} '{}' is disabled", ty.name)));
+            }
+            return Ok(UsableType { id: ty.id, name: ty.name.clone() });
+        }
+        let system = match by {
+            TypeRef::Id(id) => catalogue().by_category_id(category, TypeId::new(*id)),
+            TypeRef::Name(name) => catalogue().by_name(category, name),
+        };
+        let Some(ty) = system else {
+            let shown = match by {
+                TypeRef::Id(id) => format!("id {id}"),
+                TypeRef::Name(name) => format!("'{name}'"),
+            };
+            return Err(StateError::InvalidInput(format!(
+                "{category} {shown} is not a type this space can use (GET types?categories={category} lists them)"
+            )));
+        };
+        if let Some(why) = self.ontologies.unusable(ty) {
+            return Err(StateError::InvalidInput(why.to_string()));
+        }
+        Ok(UsableType { id: ty.id().get(), name: ty.name().to_owned() })
+    }
+
+    /// The category's `None`, which an object takes when it names no type.
+    pub fn none_type(category: Category) -> UsableType {
+        let ty = catalogue().none(category);
+        UsableType { id: ty.id().get(), name: ty.name().to_owned() }
+    }
+
+    pub fn custom_types(&self) -> impl Iterator<Item = &CustomType> {
+        self.types.values()
+    }
+
+    pub fn custom_type(&self, id: u32) -> Option<&CustomType> {
+        self.types.get(&id)
+    }
+
+    /// `POST types`: a custom type on a space; its name is unique within the category on that space.
+    pub fn create_type(&mut self, mut ty: CustomType) -> Result<(u32, Records), StateError> {
+        check_type_name(&ty.name)?;
+        self.check_type_unique(&ty, None)?;
+        ty.id = self.types.keys().next_back().map_or(CUSTOM_TYPE_IDS_START, |last| last + 1);
+        let id = ty.id;
+        let record = (format!("{TYPE}{id}"), Some(ty.to_json()));
+        self.types.insert(id, ty);
+        Ok((id, vec![record]))
+    }
+
+    /// `PATCH types/{id}` on a custom type: `ty` is the type as it should be (same id, category and space).
+    pub fn update_type(&mut self, ty: CustomType) -> Result<Records, StateError> {
+        check_type_name(&ty.name)?;
+        self.check_type_unique(&ty, Some(ty.id))?;
+        let record = (format!("{TYPE}{}", ty.id), Some(ty.to_json()));
+        self.types.insert(ty.id, ty);
+        Ok(vec![record])
+    }
+
+    /// `DELETE types/{id}` on a custom type.
+    pub fn delete_type(&mut self, id: u32) -> Result<Records, StateError> {
+        self.types.remove(&id).ok_or(StateError::NotFound { what: "type", id: id.to_string() })?;
+        Ok(vec![(format!("{TYPE}{id}"), None)])
+    }
+
+    fn check_type_unique(&self, ty: &CustomType, except: Option<u32>) -> Result<(), StateError> {
+        let clash = self.types.values().any(|t| {
+            Some(t.id) != except
+                && t.category == ty.category
+                && t.space_id == ty.space_id
+                && t.name.eq_ignore_ascii_case(&ty.name)
+        });
+        if clash {
+            return Err(StateError::Conflict(format!(
+                "the space already has a {} named '{}'; a name is unique within its category on a space",
+                ty.category, ty.name
+            )));
+        }
+        Ok(())
+    }
+
+    // ---- property keys ----
+
+    pub fn property_keys(&self) -> impl Iterator<Item = &PropertyKey> {
+        self.property_keys.values()
+    }
+
+    pub fn property_key(&self, id: u32) -> Option<&PropertyKey> {
+        self.property_keys.get(&id)
+    }
+
+    /// The key named `name` (ignoring case) of `scope` that an object in the space whose path is `spaces` may use; the nearest space's wins.
+    pub fn usable_property_key(
+        &self,
+        name: &str,
+        scope: crate::properties::Scope,
+        spaces: &[&str],
+    ) -> Option<&PropertyKey> {
+        self.property_keys
+            .values()
+            .filter(|k| k.scope == scope && k.name.eq_ignore_ascii_case(name))
+            .filter_map(|k| spaces.iter().position(|s| *s == k.space_id).map(|at| (at, k)))
+            .max_by_key(|(at, _)| *at)
+            .map(|(_, k)| k)
+    }
+
+    /// The id the next property key gets.
+    pub fn next_property_key_id(&self) -> u32 {
+        self.property_keys.keys().next_back().map_or(1, |last| last + 1)
+    }
+
+    /// Stores a new or changed key (checked by the caller); its name is unique within its scope on its space.
+    pub fn put_property_key(&mut self, key: PropertyKey) -> Result<Records, StateError> {
+        let clash = self.property_keys.values().any(|k| {
+            k.id != key.id
+                && k.space_id == key.space_id
+                && k.scope == key.scope
+                && k.name.eq_ignore_ascii_case(&key.name)
+        });
+        if clash {
+            return Err(StateError::Conflict(format!(
+                "the space already has a property key named '{}' for {}",
+                key.name,
+                key.scope.name()
+            )));
+        }
+        let record = (format!("{PROPERTY_KEY}{}", key.id), Some(key.to_json()));
+        self.property_keys.insert(key.id, key);
+        Ok(vec![record])
+    }
+
+    pub fn delete_property_key(&mut self, id: u32) -> Result<Records, StateError> {
+        self.property_keys.remove(&id).ok_or(StateError::NotFound { what: "property key", id: id.to_string() })?;
+        Ok(vec![(format!("{PROPERTY_KEY}{id}"), None)])
+    }
+
+    // ---- resources ----
+
+    pub fn resources(&self) -> impl Iterator<Item = &Resource> {
+        self.resources.values()
+    }
+
+    pub fn resource(&self, id: &str) -> Option<&Resource> {
+        self.resources.get(id)
+    }
+
+    /// The first resource of `kind` (ignoring case) found walking up from the space whose path is `spaces` (root first): the space's own first.
+    pub fn resource_above(&self, kind: &str, spaces: &[&str]) -> Option<&Resource> {
+        spaces.iter().rev().find_map(|space| {
+            self.resources.values().find(|r| r.space_id == *space && r.kind.eq_ignore_ascii_case(kind))
+        })
+    }
+
+    /// Stores a new or changed resource; a space has at most one resource of a type.
+    pub fn put_resource(&mut self, resource: Resource) -> Result<Records, StateError> {
+        let clash = self.resources.values().any(|r| {
+            r.id != resource.id && r.space_id == resource.space_id && r.kind.eq_ignore_ascii_case(&resource.kind)
+        });
+        if clash {
+            return Err(StateError::Conflict(format!(
+                "the space already has a resource of type {}; a space has at most one of each type",
+                resource.kind
+            )));
+        }
+        let record = (format!("{RESOURCE}{}", resource.id), Some(resource.to_json()));
+        self.resources.insert(resource.id.clone(), resource);
+        Ok(vec![record])
+    }
+
+    /// Deletes a resource no other resource depends on.
+    pub fn delete_resource(&mut self, id: &str) -> Result<Records, StateError> {
+        if !self.resources.contains_key(id) {
+            return Err(StateError::NotFound { what: "resource", id: id.to_owned() });
+        }
+        if let Some(dependent) = self.resources.values().find(|r| r.dependencies.iter().any(|d| d == id)) {
+            return Err(StateError::Conflict(format!(
+                "resource '{}' depends on resource '{id}'; delete it first",
+                dependent.id
+            )));
+        }
+        self.resources.remove(id);
+        Ok(vec![(format!("{RESOURCE}{id}"), None)])
+    }
+
+    // ---- key stores ----
+
+    pub fn keystores(&self) -> impl Iterator<Item = &KeyStore> {
+        self.keystores.values()
+    }
+
+    pub fn keystore(&self, id: &str) -> Option<&KeyStore> {
+        self.keystores.get(id)
+    }
+
+    /// The first key store found walking up from the space whose path is `spaces` (root first).
+    pub fn keystore_above(&self, spaces: &[&str]) -> Option<&KeyStore> {
+        spaces.iter().rev().find_map(|space| self.keystores.values().find(|k| k.space_id == *space))
+    }
+
+    /// Stores a new or changed key store.
+    pub fn put_keystore(&mut self, store: KeyStore) -> Records {
+        let record = (format!("{KEYSTORE}{}", store.id), Some(store.to_json()));
+        self.keystores.insert(store.id.clone(), store);
+        vec![record]
+    }
+
+    pub fn delete_keystore(&mut self, id: &str) -> Result<Records, StateError> {
+        self.keystores.remove(id).ok_or_else(|| StateError::NotFound { what: "key store", id: id.to_owned() })?;
+        Ok(vec![(format!("{KEYSTORE}{id}"), None)])
+    }
+
+    // ---- device keys ----
+
+    pub fn device_key(&self, device: &str) -> Option<&str> {
+        self.device_keys.get(device).map(String::as_str)
+    }
+
+    pub fn put_device_key(&mut self, device: &str, key: String) -> Records {
+        let record = (format!("{DEVICE_KEY}{device}"), Some(Value::String(key.clone())));
+        self.device_keys.insert(device.to_owned(), key);
+        vec![record]
+    }
+
+    // ---- spaces going away ----
+
+    /// Whether a space resource lies on one of `spaces` (a space with one cannot be deleted).
+    pub fn resource_on_any(&self, spaces: &dyn Fn(&str) -> bool) -> Option<&Resource> {
+        self.resources.values().find(|r| spaces(&r.space_id))
+    }
+
+    /// Forgets what hangs off deleted objects: custom types, property keys and key stores of deleted spaces, keys of deleted devices.
+    pub fn forget(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
+        let mut records = Vec::new();
+        self.types.retain(|id, t| {
+            let keep = !deleted(&t.space_id);
+            if !keep {
+                records.push((format!("{TYPE}{id}"), None));
+            }
+            keep
+        });
+        self.property_keys.retain(|id, k| {
+            let keep = !deleted(&k.space_id);
+            if !keep {
+                records.push((format!("{PROPERTY_KEY}{id}"), None));
+            }
+            keep
+        });
+        self.keystores.retain(|id, k| {
+            let keep = !deleted(&k.space_id);
+            if !keep {
+                records.push((format!("{KEYSTORE}{id}"), None));
+            }
+            keep
+        });
+        self.device_keys.retain(|id, _| {
+            let keep = !deleted(id);
+            if !keep {
+                records.push((format!("{DEVICE_KEY}{id}"), None));
+            }
+            keep
+        });
+        records
+    }
+}
+
+/// Names of extended types: 3 to 50 letters, digits or underscores.
+fn check_type_name(name: &str) -> Result<(), StateError> {
+    let ok = (3..=50).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::InvalidInput(format!("the type name '{name}' must be 3 to 50 letters, digits or underscores")))
+    }
+}
+
+fn ontologies_from_json(value: &Value) -> Option<OntologyState> {
+    let mut loaded = OntologySet::EMPTY;
+    for name in value.get("loaded")?.as_array()? {
+        loaded.insert(Ontology::parse(name.as_str()?)?);
+    }
+    let mut overrides = Vec::new();
+    for pair in value.get("overrides")?.as_array()? {
+        let id = u32::try_from(pair.get(0)?.as_u64()?).ok()?;
+        overrides.push((TypeId::new(id), pair.get(1)?.as_bool()?));
+    }
+    Some(OntologyState::restore(loaded, overrides))
+}
+
+fn optional(value: &Value, member: &str) -> Option<Option<String>> {
+    match value.get(member) {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => None,
+    }
+}
+
+fn text(value: &Value, member: &str) -> Option<String> {
+    value.get(member)?.as_str().map(str::to_owned)
+}
+
+fn number(value: &Value, member: &str) -> Option<u32> {
+    u32::try_from(value.get(member)?.as_u64()?).ok()
+}
+
+impl CustomType {
+    /// The record shape (also most of the API's retrieve shape).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "category": self.category.name(),
+            "name": self.name,
+            "friendlyName": self.friendly_name,
+            "description": self.description,
+            "disabled": self.disabled,
+            "logicalOrder": self.logical_order,
+            "spaceId": self.space_id,
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<CustomType> {
+        Some(CustomType {
+            id: number(value, "id")?,
+            category: Category::parse(value.get("category")?.as_str()?)?,
+            name: text(value, "name")?,
+            friendly_name: optional(value, "friendlyName")?,
+            description: optional(value, "description")?,
+            disabled: value.get("disabled")?.as_bool()?,
+            logical_order: number(value, "logicalOrder")?,
+            space_id: text(value, "spaceId")?,
+        })
+    }
+}
+
+impl Resource {
+    /// The record shape; the API's retrieve shape is this without `resourceDependencies` (shown resolved with `includes=DependentChildren`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "spaceId": self.space_id,
+            "type": self.kind,
+            "size": self.size,
+            "region": self.region,
+            "isExternallyCreated": self.is_externally_created,
+            "parameters": self.parameters,
+            "resourceDependencies": self.dependencies,
+            "status": self.status.name(),
+            "lastUpdatedUtc": self.last_updated_utc,
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<Resource> {
+        Some(Resource {
+            id: text(value, "id")?,
+            space_id: text(value, "spaceId")?,
+            kind: text(value, "type")?,
+            size: optional(value, "size")?,
+            region: optional(value, "region")?,
+            is_externally_created: value.get("isExternallyCreated")?.as_bool()?,
+            parameters: value.get("parameters")?.as_object()?.clone(),
+            dependencies: value
+                .get("resourceDependencies")?
+                .as_array()?
+                .iter()
+                .map(|id| id.as_str().map(str::to_owned))
+                .collect::<Option<_>>()?,
+            status: ResourceStatus::parse(value.get("status")?.as_str()?)?,
+            last_updated_utc: text(value, "lastUpdatedUtc")?,
+        })
+    }
+}
+
+impl KeyStore {
+    /// The record shape.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "spaceId": self.space_id,
+            "keys": self.keys.iter().map(|k| json!({
+                "id": k.id,
+                "value": k.value,
+                "createdUtc": k.created_utc,
+                "active": k.active,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<KeyStore> {
+        let mut keys = Vec::new();
+        for key in value.get("keys")?.as_array()? {
+            keys.push(SecurityKey {
+                id: number(key, "id")?,
+                value: text(key, "value")?,
+                created_utc: text(key, "createdUtc")?,
+                active: key.get("active")?.as_bool()?,
+            });
+        }
+        Some(KeyStore {
+            id: text(value, "id")?,
+            name: text(value, "name")?,
+            description: optional(value, "description")?,
+            space_id: text(value, "spaceId")?,
+            keys,
+        })
+    }
+
+    /// The newest active key, which new tokens are signed with.
+    pub fn last_active_key(&self) -> Option<&SecurityKey> {
+        self.keys.iter().rev().find(|k| k.active)
+    }
+}
