@@ -342,3 +342,39 @@ fn twins_by_model_include_subtypes_when_asked() {
     check(of("dtmi:test:Room;1", graph::ModelMatch::Exact), expect!["room1"]);
     check(of("dtmi:test:Device;1", graph::ModelMatch::SubtypesAndLaterVersions), expect!["dev1"]);
 }
+
+#[test]
+fn twins_are_found_by_hardware_id_through_every_write() {
+    let mut f = Fixture::new();
+    f.upload(vec![json!({
+        "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Sensor;1", "@type": "Interface",
+        "contents": [ { "@type": "Property", "name": "hardwareId", "schema": "string" } ]
+    })]);
+    let sensor = |hw: &str| json!({"$metadata": {"$model": "dtmi:test:Sensor;1"}, "hardwareId": hw});
+    f.put("s1", sensor("AA"));
+    f.put("s2", sensor("AA"));
+    f.put("s3", sensor("BB"));
+    let found = |f: &Fixture, hw: &str| {
+        let mut ids: Vec<&str> = f
+            .graph
+            .slots_with_property("hardwareId", hw)
+            .iter()
+            .filter_map(|&s| f.graph.twin_at(s))
+            .map(|t| t.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.join(", ")
+    };
+    check(found(&f, "AA"), expect!["s1, s2"]);
+    // A patch moves the twin to its new value; a replacement and a delete take it out.
+    f.patch("s2", json!([{"op": "replace", "path": "/hardwareId", "value": "CC"}]));
+    f.put("s3", json!({"$metadata": {"$model": "dtmi:test:Sensor;1"}}));
+    f.delete("s1", false);
+    check(
+        format!("AA: [{}] BB: [{}] CC: [{}]", found(&f, "AA"), found(&f, "BB"), found(&f, "CC")),
+        expect!["AA: [] BB: [] CC: [s2]"],
+    );
+    // Only the indexed properties are looked up; the text must match exactly.
+    check(found(&f, "cc"), expect![""]);
+    assert!(f.graph.slots_with_property("serial", "CC").is_empty());
+}
