@@ -105,17 +105,6 @@ impl Params {
         }
     }
 
-    /// An integer parameter; absent is `None`.
-    pub(crate) fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, MgmtError> {
-        match self.text(&[name]) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| MgmtError::invalid_member(name, format!("`{name}` is `{v}`; it takes an integer"))),
-        }
-    }
-
     /// `includes`, checked against the values a resource accepts.
     pub(crate) fn includes(&self, accepted: &[&str]) -> Result<Includes, MgmtError> {
         Includes::parse(&self.list("includes"), accepted)

@@ -142,7 +142,7 @@ pub(crate) fn check_new(
         None => new_id(),
     };
     super::devices::check_hardware_id(tenant, ObjectKind::Sensor, &hardware_id, None)?;
-    if taken.iter().any(|t| *t == hardware_id) {
+    if taken.contains(&hardware_id) {
         return Err(MgmtError::conflict(format!(
             "two sensors of the request have the hardware id '{hardware_id}'; hardware ids are unique"
         )));
