@@ -629,3 +629,151 @@ impl KeyStore {
         self.keys.iter().rev().find(|k| k.active)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+    use ontology::Category;
+    use serde_json::{Value, json};
+
+    use super::{CustomType, KeyStore, Records, Resource, ResourceStatus, SecurityKey, Spatial, TypeRef};
+
+    fn custom(category: Category, name: &str, space: &str) -> CustomType {
+        CustomType {
+            id: 0,
+            category,
+            name: name.to_owned(),
+            friendly_name: None,
+            description: None,
+            disabled: false,
+            logical_order: 0,
+            space_id: space.to_owned(),
+        }
+    }
+
+    /// Applies `records` to a store kept as a map, the way the server's store applies them.
+    fn persist(store: &mut std::collections::BTreeMap<String, Value>, records: Records) {
+        for (key, value) in records {
+            match value {
+                Some(value) => store.insert(key, value),
+                None => store.remove(&key),
+            };
+        }
+    }
+
+    /// What a type reference resolves to from the space path `spaces`, or why not.
+    fn check_type(state: &Spatial, category: Category, by: TypeRef, spaces: &[&str], expect: Expect) {
+        let shown = match state.usable_type(category, &by, spaces) {
+            Ok(ty) => format!("{} {}", ty.id, ty.name),
+            Err(err) => format!("error: {err}"),
+        };
+        expect.assert_eq(&shown);
+    }
+
+    #[test]
+    fn types_resolve_nearest_custom_first_then_system() {
+        let mut state = Spatial::default();
+        let (outer, _) = state.create_type(custom(Category::SensorType, "Classic", "building")).expect("a new type");
+        let (inner, _) = state.create_type(custom(Category::SensorType, "Classic", "room")).expect("another space");
+        assert_eq!((outer, inner), (1_000_000, 1_000_001));
+        check_type(
+            &state,
+            Category::SensorType,
+            TypeRef::Name("classic".into()),
+            &["building", "room"],
+            expect!["1000001 Classic"],
+        );
+        check_type(
+            &state,
+            Category::SensorType,
+            TypeRef::Name("Classic".into()),
+            &["building"],
+            expect!["1000000 Classic"],
+        );
+        check_type(
+            &state,
+            Category::SensorType,
+            TypeRef::Name("Classic".into()),
+            &["elsewhere"],
+            expect!["101000 Classic"],
+        );
+        check_type(&state, Category::SpaceType, TypeRef::Id(11008), &[], expect!["11008 Room"]);
+        check_type(
+            &state,
+            Category::SpaceType,
+            TypeRef::Id(101000),
+            &[],
+            expect![
+                "error: SpaceType id 101000 is not a type this space can use (GET types?categories=SpaceType lists them)"
+            ],
+        );
+        let refused = state.create_type(custom(Category::SensorType, "CLASSIC", "room")).expect_err("a duplicate");
+        expect!["the space already has a SensorType named 'CLASSIC'; a name is unique within its category on a space"]
+            .assert_eq(&refused.to_string());
+        let refused = state.create_type(custom(Category::SensorType, "a b", "room")).expect_err("a bad name");
+        expect!["the type name 'a b' must be 3 to 50 letters, digits or underscores"].assert_eq(&refused.to_string());
+        let mut disabled = state.custom_type(inner).expect("created").clone();
+        disabled.disabled = true;
+        state.update_type(disabled).expect("an update");
+        check_type(
+            &state,
+            Category::SensorType,
+            TypeRef::Name("Classic".into()),
+            &["building", "room"],
+            expect!["error: SensorType 'Classic' is disabled"],
+        );
+    }
+
+    #[test]
+    fn records_load_back_to_the_same_state() {
+        let mut store = std::collections::BTreeMap::new();
+        let mut state = Spatial::default();
+        persist(&mut store, state.set_ontology_loaded(ontology::Ontology::Building, true).expect("loads"));
+        persist(&mut store, state.create_type(custom(Category::SpaceType, "Lab", "campus")).expect("new").1);
+        let resource = Resource {
+            id: "r1".into(),
+            space_id: "campus".into(),
+            kind: "IoTHub".into(),
+            size: Some("S".into()),
+            region: None,
+            is_externally_created: false,
+            parameters: serde_json::Map::new(),
+            dependencies: Vec::new(),
+            status: ResourceStatus::Provisioning,
+            last_updated_utc: "2026-11-26T12:00:00Z".into(),
+        };
+        persist(&mut store, state.put_resource(resource.clone()).expect("the first of its type"));
+        let refused =
+            state.put_resource(Resource { id: "r2".into(), ..resource.clone() }).expect_err("a second IoTHub");
+        expect!["the space already has a resource of type IoTHub; a space has at most one of each type"]
+            .assert_eq(&refused.to_string());
+        let store_keys = KeyStore {
+            id: "k1".into(),
+            name: "keys".into(),
+            description: None,
+            space_id: "campus".into(),
+            keys: vec![SecurityKey {
+                id: 1,
+                value: "a2V5".into(),
+                created_utc: "2026-11-26T12:00:00Z".into(),
+                active: true,
+            }],
+        };
+        persist(&mut store, state.put_keystore(store_keys));
+        persist(&mut store, state.put_device_key("device-1", "ZGV2aWNl".into()));
+        let loaded = Spatial::load(store.clone()).expect("the records load");
+        assert_eq!(loaded.ontologies(), state.ontologies());
+        assert_eq!(loaded.custom_types().collect::<Vec<_>>(), state.custom_types().collect::<Vec<_>>());
+        assert_eq!(loaded.resource("r1"), Some(&resource));
+        assert_eq!(loaded.keystore_above(&["campus", "building"]).map(|k| k.id.as_str()), Some("k1"));
+        assert_eq!(loaded.device_key("device-1"), Some("ZGV2aWNl"));
+        // Deleting the campus forgets what hangs off it, record by record.
+        persist(&mut store, state.forget(&|id| id == "campus" || id == "device-1"));
+        let keys: Vec<&String> = store.keys().collect();
+        expect![[r#"["ontologies", "resource/r1"]"#]].assert_eq(&format!("{keys:?}"));
+        let broken = Spatial::load([("type/7".to_owned(), json!({"id": 8}))]).expect_err("a bad record");
+        expect!["spatial record 'type/7' does not have the expected shape"].assert_eq(&broken);
+        let unknown = Spatial::load([("blob/1".to_owned(), json!({}))]).expect_err("an unknown kind");
+        expect!["spatial record 'blob/1' is of no known kind"].assert_eq(&unknown);
+    }
+}
