@@ -7,6 +7,7 @@
 mod catalog;
 mod dataplane;
 mod jobs;
+mod management_resources;
 mod management_properties;
 mod management_spaces;
 mod operational;
