@@ -502,12 +502,13 @@ async fn conventions_and_refusals() {
             "spaces?traverse=Sideways&spaceId=x".to_owned(),
             None,
             expect![[r#"
-            400 {
-              "error": {
-                "code": "400.600.000.000",
-                "message": "traverse must be one of None, Down, Up, Span (in any case), not 'Sideways'"
-              }
-            }"#]],
+                400 {
+                  "error": {
+                    "code": "400.600.000.000",
+                    "message": "traverse must be one of None, Down, Up, Span (in any case), not 'Sideways'",
+                    "target": "traverse"
+                  }
+                }"#]],
         ),
         (
             "GET",
@@ -546,12 +547,12 @@ async fn conventions_and_refusals() {
         &names,
         call(&server, "DELETE", &format!("spaces/{annex}"), None).await,
         expect![[r#"
-        400 {
-          "error": {
-            "code": "400.600.000.000",
-            "message": "space '<F1R1>' in the subtree has the IoTHub resource '5646e081-d518-43e6-a88b-e7757f0931e3'; delete the resource first"
-          }
-        }"#]],
+            400 {
+              "error": {
+                "code": "400.600.000.000",
+                "message": "space '<F1R1>' in the subtree has the IoTHub resource '<hub>'; delete the resource first"
+              }
+            }"#]],
     );
     assert_eq!(call(&server, "DELETE", &format!("resources/{resource}"), None).await.0, 204);
     assert_eq!(call(&server, "DELETE", &format!("spaces/{annex}"), None).await.0, 204);
@@ -657,9 +658,19 @@ async fn nested_create_users_and_restart() {
           "spaceId": "<Campus>"
         }"#]],
     );
+    let device = json!({"name": "Gateway", "hardwareId": "GW-1", "spaceId": campus});
+    create(&server, "devices", device.clone()).await;
     let data = server.stop_keeping_data().await;
     let server = start_shipped_in(data).await;
     let answer = call(&server, "GET", &format!("spaces?spaceId={campus}&traverse=Down"), None).await;
     assert_eq!(listed(&answer), "Campus, Lab, Lab 1");
+    // The hardware-id index is rebuilt at start: a re-run of provisioning still finds the device.
+    assert_eq!(call(&server, "POST", "devices", Some(device)).await.0, 409);
+    let answer = call(&server, "GET", "devices?hardwareIds=GW-1&includes=connectionString", None).await;
+    assert!(
+        answer.1[0]["connectionString"].as_str().is_some_and(|c| c.contains("SharedAccessKey=")),
+        "the key survives: {}",
+        answer.1
+    );
     server.stop().await;
 }
