@@ -9,6 +9,7 @@ mod dataplane;
 mod jobs;
 mod management_resources;
 mod management_properties;
+mod management_types;
 mod management_spaces;
 mod operational;
 mod query;
