@@ -35,9 +35,6 @@ const INCLUDES: &[&str] = &[
     "spaceproperties",
 ];
 
-/// The statuses a device may have.
-pub(crate) const STATUSES: [&str; 4] = ["Provisioned", "Active", "Offline", "Disabled"];
-
 pub(crate) fn routes() -> Router<AppState> {
     let router = Router::new();
     let router = route(router, "/devices", get(list_devices).post(create_device).put(put_device));
@@ -202,10 +199,10 @@ fn device_props(tenant: &Tenant, body: &Body, path: &[&str], creating: bool) -> 
     }
     match body.text("status")? {
         Some(status) => {
-            let Some(known) = STATUSES.iter().find(|s| s.eq_ignore_ascii_case(status)) else {
+            let Some(known) = super::system::DEVICE_STATUSES.iter().find(|s| s.eq_ignore_ascii_case(status)) else {
                 return Err(MgmtError::invalid_member(
                     "status",
-                    format!("`status` is `{status}`; it takes {}", STATUSES.join(", ")),
+                    format!("`status` is `{status}`; it takes {}", super::system::DEVICE_STATUSES.join(", ")),
                 ));
             };
             props.insert("status".to_owned(), json!(known));

@@ -108,6 +108,17 @@ impl<'a> View<'a> {
                 out.insert("parentSpaceId".to_owned(), json!(parent));
                 if includes.has("timezone") {
                     copy(&doc, &mut out, "timeZoneId");
+                    let name = doc
+                        .get("timeZoneId")
+                        .and_then(Value::as_u64)
+                        .and_then(|id| super::system::TIME_ZONES.get(usize::try_from(id).ok()?.checked_sub(1)?));
+                    if let Some(name) = name {
+                        out.insert("timeZoneName".to_owned(), json!(name));
+                    }
+                    out.insert(
+                        "effectiveTimeZoneId".to_owned(),
+                        self.inherited(slot, "timeZoneId").unwrap_or(Value::Null),
+                    );
                 }
             }
             ObjectKind::Device => {
@@ -133,6 +144,7 @@ impl<'a> View<'a> {
         }
         if includes.has("location") {
             copy(&doc, &mut out, "location");
+            out.insert("effectiveLocation".to_owned(), self.inherited(slot, "location").unwrap_or(Value::Null));
         }
         if includes.has("description") {
             copy(&doc, &mut out, "description");
@@ -145,6 +157,11 @@ impl<'a> View<'a> {
         }
         self.relations(slot, kind, &doc, includes, &mut out);
         Value::Object(out)
+    }
+
+    /// A property of the object or, when it has none, of the closest object above it that has one (`effectiveLocation`, `effectiveTimeZoneId`).
+    fn inherited(&self, slot: u32, property: &str) -> Option<Value> {
+        std::iter::once(slot).chain(self.graph.ancestors_at(slot)).find_map(|s| self.twin(s)?.property(property))
     }
 
     /// The `/<root>/…/<space>` path of an object: its own for a space, its space's for the others.

@@ -252,10 +252,30 @@ fn common_props(body: &Body) -> Result<Map<String, Value>, MgmtError> {
     if let Some(location) = objects::location_from_body(body)? {
         props.insert("location".to_owned(), location);
     }
-    if let Some(zone) = body.integer("timeZoneId")? {
+    if let Some(Some(zone)) = time_zone(body)? {
         props.insert("timeZoneId".to_owned(), json!(zone));
     }
     Ok(props)
+}
+
+/// `timeZoneId` or `timeZoneName` (one of `system/timezones`, by id or by name ignoring case): `Some(Some(id))` sets it, `Some(None)` resets it (the name `None`), `None` leaves it.
+fn time_zone(body: &Body) -> Result<Option<Option<usize>>, MgmtError> {
+    use super::system::TIME_ZONES;
+    match (body.integer("timeZoneId")?, body.text("timeZoneName")?) {
+        (Some(_), Some(_)) => {
+            Err(MgmtError::invalid_member("timeZoneId", "give `timeZoneId` or `timeZoneName`, not both"))
+        }
+        (Some(id), None) => match usize::try_from(id) {
+            Ok(id) if (1..=TIME_ZONES.len()).contains(&id) => Ok(Some(Some(id))),
+            _ => Err(MgmtError::invalid_member("timeZoneId", format!("time zone {id} is not one of system/timezones"))),
+        },
+        (None, Some(name)) if name.eq_ignore_ascii_case("none") => Ok(Some(None)),
+        (None, Some(name)) => match TIME_ZONES.iter().position(|z| z.eq_ignore_ascii_case(name)) {
+            Some(at) => Ok(Some(Some(at + 1))),
+            None => Err(MgmtError::invalid_member("timeZoneName", format!("'{name}' is not one of system/timezones"))),
+        },
+        (None, None) => Ok(None),
+    }
 }
 
 fn apply_new(tenant: &mut Tenant, space: NewSpace, now: &str) -> Result<Written, MgmtError> {
@@ -324,6 +344,10 @@ async fn update_space(
             };
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             props.extend(objects::types_from_body(&tenant.spatial, ObjectKind::Space, &body, &path, false)?);
+            let zoned = tenant.graph.twin_at(slot).and_then(|t| t.property("timeZoneId")).is_some();
+            if matches!(time_zone(&body)?, Some(None)) && zoned {
+                props.insert("timeZoneId".to_owned(), Value::Null);
+            }
             let mut written = Written::default();
             if !props.is_empty() {
                 written.and(Written::changes(patch_props(&mut tenant.graph, &id, props, &now)?));
@@ -344,7 +368,7 @@ async fn update_space(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Sets twin properties with one JSON Patch (`add` sets or replaces a top-level property).
+/// Sets twin properties with one JSON Patch (`add` sets or replaces a top-level property; `null` removes one the twin has).
 pub(crate) fn patch_props(
     graph: &mut graph::TenantGraph,
     id: &str,
@@ -353,7 +377,10 @@ pub(crate) fn patch_props(
 ) -> Result<Vec<Change>, MgmtError> {
     let ops: Vec<Value> = props
         .into_iter()
-        .map(|(name, value)| json!({ "op": "add", "path": format!("/{name}"), "value": value }))
+        .map(|(name, value)| match value {
+            Value::Null => json!({ "op": "remove", "path": format!("/{name}") }),
+            value => json!({ "op": "add", "path": format!("/{name}"), "value": value }),
+        })
         .collect();
     let (_, changes) = graph.patch_twin(id, &Value::Array(ops), &Precondition::None, now)?;
     Ok(changes)

@@ -674,3 +674,74 @@ async fn nested_create_users_and_restart() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn time_zones_and_locations_are_inherited() {
+    let server = start_shipped().await;
+    let mut names = Names::default();
+    let body = json!({"name": "HQ", "timeZoneName": "w. europe standard time", "location": {"longitude": 4.9, "latitude": 52.37}});
+    let hq = create(&server, "spaces", body).await;
+    names.add(&hq, "HQ");
+    let room = create(&server, "spaces", json!({"name": "Room", "parentSpaceId": hq})).await;
+    names.add(&room, "Room");
+    check(
+        &names,
+        call(&server, "GET", &format!("spaces/{room}?includes=timezone,location"), None).await,
+        expect![[r#"
+        200 {
+          "id": "<Room>",
+          "name": "Room",
+          "typeId": 10000,
+          "subtypeId": 20000,
+          "statusId": 30000,
+          "parentSpaceId": "<HQ>",
+          "effectiveTimeZoneId": 33,
+          "effectiveLocation": {
+            "longitude": 4.9,
+            "latitude": 52.37
+          }
+        }"#]],
+    );
+    assert_eq!(call(&server, "PATCH", &format!("spaces/{hq}"), Some(json!({"timeZoneName": "None"}))).await.0, 204);
+    assert_eq!(call(&server, "PATCH", &format!("spaces/{room}"), Some(json!({"timeZoneId": 6}))).await.0, 204);
+    check(
+        &names,
+        call(&server, "GET", &format!("spaces?spaceId={hq}&traverse=Down&includes=timezone"), None).await,
+        expect![[r#"
+        200 [
+          {
+            "id": "<HQ>",
+            "name": "HQ",
+            "typeId": 10000,
+            "subtypeId": 20000,
+            "statusId": 30000,
+            "parentSpaceId": null,
+            "effectiveTimeZoneId": null
+          },
+          {
+            "id": "<Room>",
+            "name": "Room",
+            "typeId": 10000,
+            "subtypeId": 20000,
+            "statusId": 30000,
+            "parentSpaceId": "<HQ>",
+            "timeZoneId": 6,
+            "timeZoneName": "Pacific Standard Time",
+            "effectiveTimeZoneId": 6
+          }
+        ]"#]],
+    );
+    check(
+        &names,
+        call(&server, "PATCH", &format!("spaces/{room}"), Some(json!({"timeZoneId": 999}))).await,
+        expect![[r#"
+        400 {
+          "error": {
+            "code": "400.600.000.000",
+            "message": "time zone 999 is not one of system/timezones",
+            "target": "timeZoneId"
+          }
+        }"#]],
+    );
+    server.stop().await;
+}
