@@ -2,6 +2,7 @@
 //!
 //! Everything here is pure: no I/O, no clock, and one seeded generator (`Rng`, SplitMix64 written out) so that a seed and a count name the same portfolio in every build.
 //! Twins are listed level by level, so every parent comes before its children, and a tower's twins come after all of those.
+//! The same tree comes in two flavors: twins of the bench models of `models()` (`twin_body`, with `relationship` and `location`), or twins of the built-in models of the 2018 management face (`spatial_twin_body`, with `relationship` alone), whose extended types are kept as the 2018 face writes them.
 //! Sending twins to a server (the `twinscape` binary's `bench`) or loading them into an engine (`query-bench`) is the caller's business.
 
 use std::ops::Range;
@@ -25,6 +26,49 @@ const WEIGHT_TOTAL: usize = 1_998;
 pub const TOWER_DESCENDANTS_MIN: usize = 4;
 /// The most twins a tower can have below it.
 pub const TOWER_DESCENDANTS_MAX: usize = 1_000_000;
+
+/// The time of every value of the spatial flavor (a sensor's `value`, a room's `values`): fixed, since the portfolio reads no clock.
+pub const SPATIAL_TIMESTAMP: &str = "2026-01-01T00:00:00Z";
+
+/// An extended type of the 2018 face as a twin keeps it: by id and by name, both as `crates/ontology/data/types.txt` lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpatialType {
+    /// The category as the 2018 API names it (`SpaceType`).
+    pub category: &'static str,
+    pub id: u32,
+    pub name: &'static str,
+}
+
+/// The twin properties of one extended type: the id member, the name member, and the type they hold.
+pub type SpatialTypeProperties = (&'static str, &'static str, SpatialType);
+
+/// The `None` type of a category, whose id is the first of the category's block.
+const fn none_type(category: &'static str, id: u32) -> SpatialType {
+    SpatialType { category, id, name: "None" }
+}
+
+const fn space_types(id: u32, name: &'static str) -> [SpatialTypeProperties; 3] {
+    [
+        ("typeId", "type", SpatialType { category: "SpaceType", id, name }),
+        ("subtypeId", "subtype", none_type("SpaceSubtype", 20_000)),
+        ("statusId", "status", none_type("SpaceStatus", 30_000)),
+    ]
+}
+
+const TENANT_TYPES: [SpatialTypeProperties; 3] = space_types(10_001, "Tenant");
+const SITE_TYPES: [SpatialTypeProperties; 3] = space_types(11_003, "Site");
+const BUILDING_TYPES: [SpatialTypeProperties; 3] = space_types(11_005, "Building");
+const FLOOR_TYPES: [SpatialTypeProperties; 3] = space_types(11_006, "Floor");
+const ROOM_TYPES: [SpatialTypeProperties; 3] = space_types(11_008, "Room");
+const DEVICE_TYPES: [SpatialTypeProperties; 2] =
+    [("typeId", "type", none_type("DeviceType", 60_000)), ("subtypeId", "subtype", none_type("DeviceSubtype", 70_000))];
+const SENSOR_TYPES: [SpatialTypeProperties; 5] = [
+    ("typeId", "type", none_type("SensorType", 100_000)),
+    ("dataTypeId", "dataType", SpatialType { category: "SensorDataType", id: 111_001, name: "Temperature" }),
+    ("dataSubtypeId", "dataSubtype", none_type("SensorDataSubtype", 120_000)),
+    ("dataUnitTypeId", "dataUnitType", none_type("SensorDataUnitType", 130_000)),
+    ("portTypeId", "portType", none_type("SensorPortType", 140_000)),
+];
 
 /// A level of the tree; each twin is of one kind, and a kind's parent is the kind before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +119,34 @@ impl Kind {
             Kind::Site | Kind::Building | Kind::Floor | Kind::Room => Some("contains"),
             Kind::Device => Some("hasDevice"),
             Kind::Sensor => Some("hasSensor"),
+        }
+    }
+
+    /// The built-in 2018 model of a twin of this kind in the spatial flavor: tenants to rooms are spaces.
+    pub fn spatial_model(self) -> &'static str {
+        match self {
+            Kind::Tenant | Kind::Site | Kind::Building | Kind::Floor | Kind::Room => "dtmi:twinscape:Space;1",
+            Kind::Device => "dtmi:twinscape:Device;1",
+            Kind::Sensor => "dtmi:twinscape:Sensor;1",
+        }
+    }
+
+    /// Whether a twin of this kind is a space of the 2018 face.
+    pub fn is_space(self) -> bool {
+        self.spatial_model() == "dtmi:twinscape:Space;1"
+    }
+
+    /// The extended types of a twin of this kind in the spatial flavor, in the order `POST spaces`, `devices` and `sensors` write them:
+    /// a space's type by its level, and `None` for every other category (a device's status is not an extended type).
+    pub fn spatial_types(self) -> &'static [SpatialTypeProperties] {
+        match self {
+            Kind::Tenant => &TENANT_TYPES,
+            Kind::Site => &SITE_TYPES,
+            Kind::Building => &BUILDING_TYPES,
+            Kind::Floor => &FLOOR_TYPES,
+            Kind::Room => &ROOM_TYPES,
+            Kind::Device => &DEVICE_TYPES,
+            Kind::Sensor => &SENSOR_TYPES,
         }
     }
 
@@ -172,19 +244,29 @@ impl Portfolio {
     ///
     /// The tower's twins are appended after every other twin, so the ids, order and bodies of the rest are exactly
     /// those `generate` made; `relationship`, `location` and `twin_body` work for tower twins as for any other.
-    pub fn with_tower(mut self, descendants: usize) -> Portfolio {
+    pub fn with_tower(self, descendants: usize) -> Portfolio {
+        let floors = tower_counts(descendants, None)[0];
+        self.with_tower_floors(descendants, floors)
+    }
+
+    /// Adds the tower as `with_tower` does, with `floors` floors (within `1..=descendants / 4`) instead of an ordinary
+    /// building's share, so that each floor holds about `descendants / floors` twins; rooms, devices and sensors keep
+    /// their proportions. `with_tower_floors(n, f)` with `with_tower(n)`'s own floor count is `with_tower(n)`.
+    pub fn with_tower_floors(mut self, descendants: usize, floors: usize) -> Portfolio {
         assert!(
             (TOWER_DESCENDANTS_MIN..=TOWER_DESCENDANTS_MAX).contains(&descendants),
             "the tower size is checked where it is chosen"
         );
+        assert!((1..=descendants / 4).contains(&floors), "the tower's floor count is checked where it is chosen");
         assert!(self.tower.is_none(), "a portfolio has at most one tower");
         let start = self.twins.len();
         let site = self.levels[1].start;
         let id = format!("{}_tower-1", self.twins[site].id);
         self.twins.push(Twin { id, kind: Kind::Building, parent: Some(site) });
         let mut parents = start..start + 1;
-        for (kind, count) in
-            [Kind::Floor, Kind::Room, Kind::Device, Kind::Sensor].into_iter().zip(tower_counts(descendants))
+        for (kind, count) in [Kind::Floor, Kind::Room, Kind::Device, Kind::Sensor]
+            .into_iter()
+            .zip(tower_counts(descendants, Some(floors)))
         {
             let first = self.twins.len();
             let (each, extra) = (count / parents.len(), count % parents.len());
@@ -219,7 +301,47 @@ impl Portfolio {
         body
     }
 
+    /// The twin document of twin `index` in the spatial flavor: a twin of the built-in 2018 model of its kind
+    /// (`Kind::spatial_model`) with the members the 2018 face writes when it creates one, its extended types by id and
+    /// by name (`Kind::spatial_types`), and values derived from the seed and the index alone:
+    /// - a space: `name`, its types; a room also `values` with its `Occupancy` (`"true"` or `"false"`);
+    /// - a device: `name`, `status` `Provisioned`, its types, and a `hardwareId` unique in the portfolio (`D` and the index in hex);
+    /// - a sensor: `name`, its types (`Temperature` data), a unique `hardwareId` (`S` and the index), and on about half of them a `value`.
+    ///
+    /// Values carry `SPATIAL_TIMESTAMP`. The relationships are `relationship`'s (`contains`, `hasDevice`, `hasSensor`); `location` has no place in this flavor.
+    pub fn spatial_twin_body(&self, index: usize) -> Value {
+        let twin = &self.twins[index];
+        let mut rng = Rng::new(self.seed ^ (index as u64).wrapping_mul(0xA076_1D64_78BD_642F));
+        let name = twin.id.rsplit('_').next().unwrap_or(&twin.id);
+        let mut body = json!({ "$metadata": { "$model": twin.kind.spatial_model() }, "name": name });
+        if twin.kind == Kind::Device {
+            body["status"] = json!("Provisioned");
+        }
+        for (id_member, name_member, ty) in twin.kind.spatial_types() {
+            body[*id_member] = json!(ty.id);
+            body[*name_member] = json!(ty.name);
+        }
+        match twin.kind {
+            Kind::Room => {
+                let occupied = rng.below(2) == 1;
+                body["values"] =
+                    json!({ "Occupancy": { "value": occupied.to_string(), "timestamp": SPATIAL_TIMESTAMP } });
+            }
+            Kind::Device => body["hardwareId"] = json!(format!("D{index:08X}")),
+            Kind::Sensor => {
+                body["hardwareId"] = json!(format!("S{index:08X}"));
+                if rng.below(2) == 1 {
+                    let celsius = Kind::Sensor.numeric_value(&mut rng);
+                    body["value"] = json!({ "value": format!("{celsius:.2}"), "timestamp": SPATIAL_TIMESTAMP });
+                }
+            }
+            Kind::Tenant | Kind::Site | Kind::Building | Kind::Floor => {}
+        }
+        body
+    }
+
     /// The relationship from twin `index`'s parent to it: source id, relationship id and body; `None` for tenants.
+    /// Its name (`contains`, `hasDevice`, `hasSensor`) is declared by both flavors' models, so it serves both.
     pub fn relationship(&self, index: usize) -> Option<(&str, String, Value)> {
         let twin = &self.twins[index];
         let (parent, name) = (twin.parent?, twin.kind.relationship()?);
@@ -352,12 +474,13 @@ fn counts(twins: usize) -> [usize; 7] {
 }
 
 /// How many floors, rooms, devices and sensors a tower of `descendants` twins has: an ordinary building's proportions
-/// (5 floors, 100 rooms and 200 devices per 998 twins, the rest sensors), every level at least one twin.
-fn tower_counts(descendants: usize) -> [usize; 4] {
+/// (5 floors, 100 rooms and 200 devices per 998 twins, the rest sensors), every level at least one twin, or `floors`
+/// floors when given (at most a quarter of the descendants, which keeps sensors at least as many as devices).
+fn tower_counts(descendants: usize, floors: Option<usize>) -> [usize; 4] {
     // Per building, WEIGHTS[0] of the WEIGHT_TOTAL twins below a site: the building itself and 998 below it.
     let below_building = WEIGHT_TOTAL / WEIGHTS[0] - 1;
     let share = |weight: usize| (descendants * weight / WEIGHTS[0] + below_building / 2) / below_building;
-    let floors = share(WEIGHTS[1]).max(1);
+    let floors = floors.unwrap_or_else(|| share(WEIGHTS[1]).max(1));
     let rooms = share(WEIGHTS[2]).max(floors);
     let devices = share(WEIGHTS[3]).max(rooms);
     let sensors = descendants - floors - rooms - devices;
@@ -427,6 +550,73 @@ mod tests {
                 {"$metadata":{"$model":"dtmi:twinscape:bench:Device;1"},"name":"dev-1","serialNumber":"SN-6D815305"}
                 {"$metadata":{"$model":"dtmi:twinscape:bench:Sensor;1"},"name":"sensor-1","temperature":18.48}
             "#]],
+        );
+    }
+
+    /// Renders the spatial flavor's body of the first twin of each level, and its type properties as (category, id, name).
+    fn check_spatial(twins: usize, seed: u64, expect: Expect) {
+        let portfolio = Portfolio::generate(twins, seed);
+        let mut out = String::new();
+        for range in &portfolio.levels {
+            out.push_str(&format!("{}\n", portfolio.spatial_twin_body(range.start)));
+        }
+        for kind in Kind::ALL {
+            let types: Vec<String> = kind
+                .spatial_types()
+                .iter()
+                .map(|(id, name, ty)| format!("{id}/{name} {} {} {}", ty.category, ty.id, ty.name))
+                .collect();
+            out.push_str(&format!("{kind:?}: {}\n", types.join(", ")));
+        }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn spatial_flavor_bodies_and_types() {
+        check_spatial(
+            300,
+            1,
+            expect![[r#"
+            {"$metadata":{"$model":"dtmi:twinscape:Space;1"},"name":"tenant-1","typeId":10001,"type":"Tenant","subtypeId":20000,"subtype":"None","statusId":30000,"status":"None"}
+            {"$metadata":{"$model":"dtmi:twinscape:Space;1"},"name":"site-1","typeId":11003,"type":"Site","subtypeId":20000,"subtype":"None","statusId":30000,"status":"None"}
+            {"$metadata":{"$model":"dtmi:twinscape:Space;1"},"name":"bldg-1","typeId":11005,"type":"Building","subtypeId":20000,"subtype":"None","statusId":30000,"status":"None"}
+            {"$metadata":{"$model":"dtmi:twinscape:Space;1"},"name":"floor-1","typeId":11006,"type":"Floor","subtypeId":20000,"subtype":"None","statusId":30000,"status":"None"}
+            {"$metadata":{"$model":"dtmi:twinscape:Space;1"},"name":"room-1","typeId":11008,"type":"Room","subtypeId":20000,"subtype":"None","statusId":30000,"status":"None","values":{"Occupancy":{"value":"false","timestamp":"2026-01-01T00:00:00Z"}}}
+            {"$metadata":{"$model":"dtmi:twinscape:Device;1"},"name":"dev-1","status":"Provisioned","typeId":60000,"type":"None","subtypeId":70000,"subtype":"None","hardwareId":"D00000022"}
+            {"$metadata":{"$model":"dtmi:twinscape:Sensor;1"},"name":"sensor-1","typeId":100000,"type":"None","dataTypeId":111001,"dataType":"Temperature","dataSubtypeId":120000,"dataSubtype":"None","dataUnitTypeId":130000,"dataUnitType":"None","portTypeId":140000,"portType":"None","hardwareId":"S0000005E","value":{"value":"18.44","timestamp":"2026-01-01T00:00:00Z"}}
+            Tenant: typeId/type SpaceType 10001 Tenant, subtypeId/subtype SpaceSubtype 20000 None, statusId/status SpaceStatus 30000 None
+            Site: typeId/type SpaceType 11003 Site, subtypeId/subtype SpaceSubtype 20000 None, statusId/status SpaceStatus 30000 None
+            Building: typeId/type SpaceType 11005 Building, subtypeId/subtype SpaceSubtype 20000 None, statusId/status SpaceStatus 30000 None
+            Floor: typeId/type SpaceType 11006 Floor, subtypeId/subtype SpaceSubtype 20000 None, statusId/status SpaceStatus 30000 None
+            Room: typeId/type SpaceType 11008 Room, subtypeId/subtype SpaceSubtype 20000 None, statusId/status SpaceStatus 30000 None
+            Device: typeId/type DeviceType 60000 None, subtypeId/subtype DeviceSubtype 70000 None
+            Sensor: typeId/type SensorType 100000 None, dataTypeId/dataType SensorDataType 111001 Temperature, dataSubtypeId/dataSubtype SensorDataSubtype 120000 None, dataUnitTypeId/dataUnitType SensorDataUnitType 130000 None, portTypeId/portType SensorPortType 140000 None
+        "#]],
+        );
+    }
+
+    #[test]
+    fn spatial_flavor_keeps_the_tree_and_gives_unique_hardware_ids() {
+        let portfolio = Portfolio::generate(5_000, 3).with_tower(1_000);
+        let mut hardware_ids = std::collections::HashSet::new();
+        let mut values = 0;
+        for (index, twin) in portfolio.twins.iter().enumerate() {
+            let body = portfolio.spatial_twin_body(index);
+            assert_eq!(body["$metadata"]["$model"], twin.kind.spatial_model());
+            assert_eq!(body["name"], twin.id.rsplit('_').next().expect("a segment"));
+            if let Some(hardware_id) = body["hardwareId"].as_str() {
+                assert!(hardware_ids.insert(hardware_id.to_owned()), "{hardware_id} twice");
+                assert!(hardware_id.len() <= 36, "the 2018 face takes device hardware ids of at most 36 characters");
+            }
+            values += usize::from(body.get("value").is_some());
+            assert!(body == portfolio.spatial_twin_body(index), "a body is derived from the seed and index alone");
+        }
+        let devices_and_sensors = portfolio.twins.iter().filter(|t| matches!(t.kind, Kind::Device | Kind::Sensor));
+        assert_eq!(hardware_ids.len(), devices_and_sensors.count());
+        let sensors = portfolio.twins.iter().filter(|t| t.kind == Kind::Sensor).count();
+        assert!(
+            (sensors / 3..sensors * 2 / 3).contains(&values),
+            "about half the sensors have a value: {values} of {sensors}"
         );
     }
 
@@ -511,6 +701,51 @@ mod tests {
             13888 sensors: tenant-1_site-1_tower-1_floor-1_room-1_dev-1_sensor-1 .. tenant-1_site-1_tower-1_floor-100_room-20_dev-2_sensor-3
         "#]],
         );
+    }
+
+    #[test]
+    fn tower_floors() {
+        // The bench's spaces scenario: a tower of 20,000 twins on 10 floors, each floor about 2,000 twins with what is below it.
+        let portfolio = Portfolio::generate(300, 1).with_tower_floors(20_000, 10);
+        let tower = portfolio.tower.clone().expect("a tower was added");
+        let mut below_floor = vec![0usize; portfolio.twins.len()];
+        for index in tower.clone().rev() {
+            let twin = &portfolio.twins[index];
+            if twin.kind == Kind::Floor {
+                continue;
+            }
+            if let Some(parent) = twin.parent.filter(|&p| p >= tower.start) {
+                below_floor[parent] += below_floor[index] + 1;
+            }
+        }
+        let floors: Vec<String> = tower
+            .clone()
+            .filter(|&i| portfolio.twins[i].kind == Kind::Floor)
+            .map(|i| format!("{}: {} twins below", portfolio.twins[i].id, below_floor[i]))
+            .collect();
+        expect![[r#"
+            tenant-1_site-1_tower-1_floor-1: 2211 twins below
+            tenant-1_site-1_tower-1_floor-2: 2211 twins below
+            tenant-1_site-1_tower-1_floor-3: 2211 twins below
+            tenant-1_site-1_tower-1_floor-4: 2211 twins below
+            tenant-1_site-1_tower-1_floor-5: 2146 twins below
+            tenant-1_site-1_tower-1_floor-6: 1800 twins below
+            tenant-1_site-1_tower-1_floor-7: 1800 twins below
+            tenant-1_site-1_tower-1_floor-8: 1800 twins below
+            tenant-1_site-1_tower-1_floor-9: 1800 twins below
+            tenant-1_site-1_tower-1_floor-10: 1800 twins below"#]]
+        .assert_eq(&floors.join("\n"));
+        // The floor count of `with_tower` gives the same tower, and every allowed floor count a valid one.
+        let ids = |p: Portfolio| p.twins.into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(Portfolio::generate(300, 1).with_tower(20_000)),
+            ids(Portfolio::generate(300, 1).with_tower_floors(20_000, 100))
+        );
+        let cases = [4, 5, 8, 99, 1_000].into_iter().flat_map(|d| (1..=d / 4).map(move |f| (d, f)));
+        for (descendants, floors) in cases.chain([(20_000, 1), (20_000, 4_999), (20_000, 5_000)]) {
+            let tower = Portfolio::generate(7, 1).with_tower_floors(descendants, floors).tower.expect("a tower");
+            assert_eq!(tower.len(), descendants + 1);
+        }
     }
 
     #[test]
