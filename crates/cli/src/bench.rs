@@ -1,11 +1,12 @@
 //! `twinscape bench`: generates the synthetic portfolio, drives a running server through a scenario over HTTP, and reports each phase's throughput and p50/p99/max latency as a table or as one JSON document.
 //!
 //! Traffic goes only to `--server`, and only when it is a loopback address (or a name that resolves only to loopback addresses) unless `--allow-remote` is given; the check happens before any connection is made.
-//! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch, mixed and the query phases send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
+//! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch, mixed, the query phases and the 2018 phases of `spaces` send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
 //! A run takes minutes, so progress lines go to the writer `main` hands over (stderr) as phases finish; the results come back as `Output`, and the exit code is 0 only when no request failed.
-//! The portfolio and its models are the `portfolio` crate's; connections, timing and counting are `load`'s.
+//! The portfolio and its models are the `portfolio` crate's; connections, timing and counting are `load`'s; the 2018 management face's scenario is `spaces`'s.
 
 mod load;
+mod spaces;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -18,12 +19,18 @@ use serde_json::json;
 
 use crate::Output;
 use load::{Bound, Driver, Phase, PhaseReport, Target};
-use portfolio::{Kind, Portfolio, TWINS_MAX, TWINS_MIN};
+use portfolio::{Kind, Portfolio, TOWER_DESCENDANTS_MAX, TOWER_DESCENDANTS_MIN, TWINS_MAX, TWINS_MIN};
 
 /// The longest any phase runs; create and relate of a large portfolio on a slow server stop here and are reported as cut short.
 const PHASE_TIME_MAX: Duration = Duration::from_secs(600);
 /// The most requests of a read, patch, mixed or query phase.
 const OPERATIONS_MAX: u64 = 100_000_000;
+/// Requests of each phase of the spaces scenario without --operations or --duration-secs: each is sent alone, and a few hundred give a steady median and p99.
+const SPACES_OPERATIONS_DEFAULT: u64 = 200;
+/// Twins below the tower of the spaces scenario without --tower.
+const SPACES_TOWER_DEFAULT: u64 = 20_000;
+/// Twins per floor of the tower (with everything below it) without --tower-floors: the size of the floor that moves.
+const SPACES_FLOOR_TWINS: u64 = 2_000;
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -45,10 +52,16 @@ pub(crate) struct BenchArgs {
     /// What to send; `all` runs create, relate, read, patch and query in that order. relate, read, patch, mixed and query expect the twins (and for query the relationships) of the same --twins and --seed to exist.
     #[arg(long, value_enum, default_value_t = Scenario::All)]
     scenario: Scenario,
+    /// Twins below the tower, one more building of the first site, added to the portfolio of the spaces scenario (the only one with a tower) [default: 20000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(TOWER_DESCENDANTS_MIN as u64..=TOWER_DESCENDANTS_MAX as u64))]
+    tower: Option<u64>,
+    /// Floors of the tower, over which its rooms, devices and sensors are spread evenly; at most a quarter of --tower [default: one per 2,000 twins of the tower].
+    #[arg(long, value_name = "F", value_parser = clap::value_parser!(u64).range(1..))]
+    tower_floors: Option<u64>,
     /// Run each read, patch, mixed or query phase for this many seconds (at most 600).
     #[arg(long, value_name = "D", conflicts_with = "operations", value_parser = clap::value_parser!(u64).range(1..=600))]
     duration_secs: Option<u64>,
-    /// Send this many requests in each read, patch, mixed or query phase [default: as many as --twins]; a phase stops after 600 s regardless.
+    /// Send this many requests in each read, patch, mixed, query or 2018 phase [default: as many as --twins; 200 for spaces]; a phase stops after 600 s regardless.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=OPERATIONS_MAX))]
     operations: Option<u64>,
     /// Print one JSON document instead of a table.
@@ -72,6 +85,8 @@ enum Scenario {
     Import,
     /// POST /query, two phases: a random twin by $dtId, then two JOINs from a random building to its rooms; each answer's row count is checked against the portfolio.
     Query,
+    /// The 2018 management face on one connection, one request at a time: installs the built-in models, imports the portfolio with a tower as their spaces, devices and sensors, then lists the tower's spaces (traverse=Down, includes=values) and moves one of its floors to another building and back.
+    Spaces,
     /// create, relate, read, patch, query in order, each reported.
     All,
 }
@@ -79,7 +94,7 @@ enum Scenario {
 /// Runs the benchmark and returns the report; `progress` gets a line as each step finishes.
 pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
     let target = target(&args.server, args.allow_remote)?;
-    let portfolio = Arc::new(Portfolio::generate(args.twins as usize, args.seed));
+    let portfolio = Arc::new(portfolio(&args)?);
     let phases = match args.scenario {
         Scenario::Create => vec![Phase::Create],
         Scenario::Relate => vec![Phase::Relate],
@@ -88,6 +103,7 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
         Scenario::Mixed => vec![Phase::Mixed],
         Scenario::Import => vec![Phase::Import],
         Scenario::Query => vec![Phase::QueryLookup, Phase::QueryJoin],
+        Scenario::Spaces => vec![Phase::Import, Phase::SpacesDown, Phase::FloorMove],
         Scenario::All => {
             vec![Phase::Create, Phase::Relate, Phase::Read, Phase::Patch, Phase::QueryLookup, Phase::QueryJoin]
         }
@@ -105,13 +121,16 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")?;
     let reports = runtime.block_on(async {
+        if matches!(args.scenario, Scenario::Spaces) {
+            return spaces::run(&target, &portfolio, bound(&args, Phase::SpacesDown), progress).await;
+        }
         let driver = Driver::new(&target, args.connections as usize, Arc::clone(&portfolio))?;
         let uploaded = driver.upload_models().await?;
         let _ = writeln!(progress, "bench: models {}", if uploaded { "uploaded" } else { "already there" });
         let mut reports = Vec::new();
         for phase in phases {
             let report = if phase == Phase::Import {
-                import_phase(&target, &portfolio, progress).await?
+                import_phase(&target, &portfolio, Flavor::Bench, progress).await?
             } else {
                 driver.run(phase, bound(&args, phase)).await
             };
@@ -132,12 +151,36 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
     Ok(Output { stdout, stderr: String::new(), success })
 }
 
+/// The portfolio of `args`: with the tower of --tower and --tower-floors for the spaces scenario, without one for the others.
+fn portfolio(args: &BenchArgs) -> Result<Portfolio> {
+    let plain = Portfolio::generate(args.twins as usize, args.seed);
+    if !matches!(args.scenario, Scenario::Spaces) {
+        if args.tower.is_some() || args.tower_floors.is_some() {
+            bail!("--tower and --tower-floors shape the portfolio of the spaces scenario; the others have no tower");
+        }
+        return Ok(plain);
+    }
+    let tower = args.tower.unwrap_or(SPACES_TOWER_DEFAULT);
+    let floors = args.tower_floors.unwrap_or((tower / SPACES_FLOOR_TWINS).max(1));
+    if floors > tower / 4 {
+        bail!(
+            "--tower-floors {floors}: a tower of {tower} twins has at most {} floors (a quarter of its twins)",
+            tower / 4
+        );
+    }
+    Ok(plain.with_tower_floors(tower as usize, floors as usize))
+}
+
 /// Where a phase stops: create and relate go through the portfolio under the time cap; the others by the flags.
 fn bound(args: &BenchArgs, phase: Phase) -> Bound {
+    let operations = match phase {
+        Phase::SpacesDown | Phase::FloorMove => args.operations.unwrap_or(SPACES_OPERATIONS_DEFAULT),
+        _ => args.operations.unwrap_or(args.twins),
+    };
     match (phase, args.duration_secs) {
         (Phase::Create | Phase::Relate, _) => Bound { operations: 0, time: PHASE_TIME_MAX, timed: false },
         (_, Some(secs)) => Bound { operations: OPERATIONS_MAX, time: Duration::from_secs(secs), timed: true },
-        (_, None) => Bound { operations: args.operations.unwrap_or(args.twins), time: PHASE_TIME_MAX, timed: false },
+        (_, None) => Bound { operations, time: PHASE_TIME_MAX, timed: false },
     }
 }
 
@@ -206,11 +249,14 @@ fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports
         let scale = 10f64.powi(places);
         (value * scale).round() / scale
     };
-    let counts: serde_json::Map<String, serde_json::Value> = Kind::ALL
+    let mut counts: serde_json::Map<String, serde_json::Value> = Kind::ALL
         .iter()
         .zip(&portfolio.levels)
         .map(|(kind, range)| (kind.plural().to_owned(), json!(range.len())))
         .collect();
+    if let Some(tower) = &portfolio.tower {
+        counts.insert("tower".to_owned(), json!(tower.len() - 1));
+    }
     let scenarios: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
@@ -241,8 +287,22 @@ fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports
     text
 }
 
-/// Sends the whole portfolio as one import job (the NDJSON as the body): its twins, their containment relationships, and a `locatedIn` relationship of every device and sensor and waits for it to end; the latency recorded is the whole job's.
-async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn Write) -> Result<PhaseReport> {
+/// Which models an import's twins are of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// The bench models, sent in the job's Models section, with a `locatedIn` relationship of every device and sensor.
+    Bench,
+    /// The built-in 2018 models, which the server must have already: no Models section, containment relationships only.
+    Spatial,
+}
+
+/// Sends the whole portfolio as one import job (the NDJSON as the body): its twins, their containment relationships, and in the bench flavor the models and a `locatedIn` relationship of every device and sensor, and waits for it to end; the latency recorded is the whole job's.
+async fn import_phase(
+    target: &Target,
+    portfolio: &Portfolio,
+    flavor: Flavor,
+    progress: &mut dyn Write,
+) -> Result<PhaseReport> {
     let mut body = String::with_capacity(portfolio.twins.len() * 200);
     let mut line = |v: &serde_json::Value| {
         body.push_str(&v.to_string());
@@ -250,20 +310,26 @@ async fn import_phase(target: &Target, portfolio: &Portfolio, progress: &mut dyn
     };
     line(&serde_json::json!({"Section": "Header"}));
     line(&serde_json::json!({"fileVersion": "1.0.0", "author": "twinscape bench", "organization": "twinscape"}));
-    line(&serde_json::json!({"Section": "Models"}));
-    for model in portfolio::models().as_array().into_iter().flatten() {
-        line(model);
+    if flavor == Flavor::Bench {
+        line(&serde_json::json!({"Section": "Models"}));
+        for model in portfolio::models().as_array().into_iter().flatten() {
+            line(model);
+        }
     }
     line(&serde_json::json!({"Section": "Twins"}));
     for i in 0..portfolio.twins.len() {
-        let mut twin = portfolio.twin_body(i);
+        let mut twin = match flavor {
+            Flavor::Bench => portfolio.twin_body(i),
+            Flavor::Spatial => portfolio.spatial_twin_body(i),
+        };
         twin["$dtId"] = serde_json::json!(portfolio.twins[i].id);
         line(&twin);
     }
     line(&serde_json::json!({"Section": "Relationships"}));
     let mut records = portfolio.twins.len() as u64;
     for i in 0..portfolio.twins.len() {
-        for (source, id, mut rel) in [portfolio.relationship(i), portfolio.location(i)].into_iter().flatten() {
+        let location = if flavor == Flavor::Bench { portfolio.location(i) } else { None };
+        for (source, id, mut rel) in [portfolio.relationship(i), location].into_iter().flatten() {
             rel["$dtId"] = serde_json::json!(source);
             rel["$relationshipId"] = serde_json::json!(id);
             line(&rel);

@@ -51,6 +51,10 @@ pub(crate) enum Phase {
     QueryLookup,
     /// `POST /query` with two JOINs from a random building through its floors to its rooms (`$dtId` and `area` of each); the answer must hold exactly that building's rooms.
     QueryJoin,
+    /// 2018 face: `GET spaces?spaceId=<tower>&traverse=Down&includes=values`, one at a time (sent by `spaces`).
+    SpacesDown,
+    /// 2018 face: `PATCH spaces/{floor}` moving a floor of the tower to another building and back, one at a time (sent by `spaces`).
+    FloorMove,
 }
 
 impl Phase {
@@ -64,6 +68,8 @@ impl Phase {
             Phase::Import => "import",
             Phase::QueryLookup => "query-lookup",
             Phase::QueryJoin => "query-join",
+            Phase::SpacesDown => "spaces-down",
+            Phase::FloorMove => "floor-move",
         }
     }
 
@@ -71,6 +77,7 @@ impl Phase {
     pub(crate) fn is_open(self) -> bool {
         match self {
             Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => true,
+            Phase::SpacesDown | Phase::FloorMove => true,
             Phase::Create | Phase::Relate | Phase::Import => false,
         }
     }
@@ -173,8 +180,8 @@ impl Driver {
             Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => {
                 vec![(0, bound.operations)]
             }
-            // An import is one job, sent by `bench::import_phase`; no connection sends anything for it.
-            Phase::Import => Vec::new(),
+            // An import is one job, sent by `bench::import_phase`, and the 2018 phases are sent by `spaces`; no connection of the driver sends anything for them.
+            Phase::Import | Phase::SpacesDown | Phase::FloorMove => Vec::new(),
         };
         let started = Instant::now();
         let deadline = started + bound.time;
@@ -284,8 +291,8 @@ impl Job {
                 let (source, id, body) = portfolio.relationship(index).expect("only tenants lack a parent");
                 Call::json(Method::PUT, format!("/digitaltwins/{source}/relationships/{id}"), &body)
             }
-            // Import has no slices (see `run`), so no worker ever builds a call for it.
-            Phase::Read | Phase::Import => {
+            // Import and the 2018 phases have no slices (see `run`), so no worker ever builds a call for them.
+            Phase::Read | Phase::Import | Phase::SpacesDown | Phase::FloorMove => {
                 let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
                 Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None, rows: None }
             }
@@ -384,6 +391,8 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
         Phase::Import => 6,
         Phase::QueryLookup => 7,
         Phase::QueryJoin => 8,
+        Phase::SpacesDown => 9,
+        Phase::FloorMove => 10,
     };
     let mut rng = Rng::new(job.portfolio.seed ^ (salt << 32 | connection as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
     let mut tally = Tally::new();
@@ -474,7 +483,7 @@ pub(crate) fn client(target: &Target) -> Result<Client> {
 }
 
 /// An error and its sources, joined with `: `.
-fn chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -485,7 +494,8 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn truncate(text: &str) -> String {
+/// `text` cut to `ERROR_BODY_CHARS_MAX` characters, for an error message.
+pub(crate) fn truncate(text: &str) -> String {
     match text.char_indices().nth(ERROR_BODY_CHARS_MAX) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),

@@ -105,6 +105,42 @@ fn bench_all_scenarios_against_a_served_data_directory() {
 }
 
 #[test]
+fn bench_spaces_scenario_against_a_served_data_directory() {
+    let dir = fixture("bench-spaces", &[]);
+    let served = Served::start(&dir);
+    // 300 twins and a tower of 400 on 2 floors: the list answers the tower, 2 floors and 40 rooms, and the floor that moves has about 200 twins below it.
+    let args = ["--twins", "300", "--scenario", "spaces", "--tower", "400", "--tower-floors", "2", "--operations", "5"];
+    let expected = expect![[r#"
+        bench: models installed (the built-in 2018 models, by creating and deleting a space)
+        portfolio {"tenants":1,"sites":1,"buildings":1,"floors":1,"rooms":30,"devices":60,"sensors":206,"tower":400}
+        import: ops 1401, errors 0, cut_short false
+        spaces-down: ops 5, errors 0, cut_short false
+        floor-move: ops 5, errors 0, cut_short false
+    "#]];
+    check_bench(&dir, &served, &args, expected);
+    // A second run finds the models and the twins there, and the floor back in the tower.
+    check_bench(
+        &dir,
+        &served,
+        &args,
+        expect![[r#"
+        bench: models already there
+        portfolio {"tenants":1,"sites":1,"buildings":1,"floors":1,"rooms":30,"devices":60,"sensors":206,"tower":400}
+        import: ops 1401, errors 0, cut_short false
+        spaces-down: ops 5, errors 0, cut_short false
+        floor-move: ops 5, errors 0, cut_short false
+    "#]],
+    );
+    // The tower belongs to the spaces scenario.
+    let refused = run(&dir, &["bench", "--server", &served.url, "--scenario", "read", "--tower", "400"]);
+    assert_eq!(refused.code, 2);
+    expect![[r#"
+        error: --tower and --tower-floors shape the portfolio of the spaces scenario; the others have no tower
+    "#]]
+    .assert_eq(&refused.stderr);
+}
+
+#[test]
 fn bench_refuses_a_remote_server_without_allow_remote() {
     let dir = fixture("bench-remote", &[]);
     // 192.0.2.0/24 is reserved for documentation; the refusal comes before any connection.
