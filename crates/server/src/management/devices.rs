@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use base64::Engine as _;
@@ -43,28 +43,18 @@ pub(crate) fn routes() -> Router<AppState> {
     route(router, "/devices/{id}/unregister", patch(unregister))
 }
 
-/// The host devices reach this server at, from the request's `Host` (without a port), for connection strings.
-fn host(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let host = if host.starts_with('[') {
-        host.split_inclusive(']').next().unwrap_or(host)
-    } else {
-        host.split(':').next().unwrap_or(host)
-    };
-    Some(host.to_owned())
-}
-
 async fn list_devices(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, MgmtError> {
     let includes = params.includes(INCLUDES)?;
     let max = state.limits.management_results_max.get();
-    let host = host(&headers);
+    let host = super::request_host(&uri, &headers);
     let devices = state.data.tenant().read_all(|tenant| {
         let mut view = View::new(tenant);
-        view.host = host.as_deref();
+        view.host = Some(&host);
         objects::list(&view, ObjectKind::Device, &params, &includes, &|_, _| true, max)
     })?;
     Ok(axum::Json(devices).into_response())
@@ -73,15 +63,16 @@ async fn list_devices(
 async fn get_device(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, MgmtError> {
     let includes = params.includes(INCLUDES)?;
-    let host = host(&headers);
+    let host = super::request_host(&uri, &headers);
     let device = state.data.tenant().read_all(|tenant| {
         let slot = object_slot(&tenant.graph, ObjectKind::Device, &id)?;
         let mut view = View::new(tenant);
-        view.host = host.as_deref();
+        view.host = Some(&host);
         Ok::<_, MgmtError>(view.render(slot, ObjectKind::Device, &includes))
     })?;
     Ok(axum::Json(device).into_response())

@@ -33,6 +33,11 @@ impl MgmtError {
         MgmtError { status: StatusCode::NOT_FOUND, message: format!("{what} '{id}' was not found"), target: None }
     }
 
+    /// 404 for something a route looks up that is not there, with the whole message (`not_found` names an id).
+    pub(crate) fn absent(message: impl Into<String>) -> MgmtError {
+        MgmtError { status: StatusCode::NOT_FOUND, message: message.into(), target: None }
+    }
+
     /// 409: the request conflicts with what exists (a duplicate hardware id, a second resource of a type).
     pub(crate) fn conflict(message: impl Into<String>) -> MgmtError {
         MgmtError { status: StatusCode::CONFLICT, message: message.into(), target: None }
@@ -58,6 +63,33 @@ impl From<graph::GraphError> for MgmtError {
     /// The graph's refusals (a model validation failure, a containment cycle), with the status the data plane gives them.
     fn from(err: graph::GraphError) -> MgmtError {
         MgmtError::from(ApiError::from(err))
+    }
+}
+
+impl From<spatial::navigate::NavigateError> for MgmtError {
+    /// A refused tree parameter names the parameter; an unknown `spaceId` is a 404.
+    fn from(err: spatial::navigate::NavigateError) -> MgmtError {
+        use spatial::navigate::NavigateError;
+        match err {
+            NavigateError::InvalidInput { parameter, message } => MgmtError::invalid_member(parameter, message),
+            NavigateError::SpaceNotFound { id } => MgmtError::not_found("space", &id),
+            NavigateError::TooMany { .. } => MgmtError::invalid(err.to_string()),
+        }
+    }
+}
+
+impl From<spatial::odata::ODataError> for MgmtError {
+    /// A refused OData option, naming the option.
+    fn from(err: spatial::odata::ODataError) -> MgmtError {
+        use spatial::odata::ODataError;
+        let option = match &err {
+            ODataError::NotSupported { option }
+            | ODataError::Syntax { option, .. }
+            | ODataError::InvalidInput { option, .. }
+            | ODataError::TextTooLong { option, .. } => *option,
+            ODataError::NestingTooDeep { .. } => "$filter",
+        };
+        MgmtError::invalid_member(option, err.to_string())
     }
 }
 

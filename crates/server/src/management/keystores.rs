@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use spatial::state::{KeyStore, SecurityKey};
 
 use super::objects::{self, View};
-use super::resources::{absent, odata_error, space_section};
 use super::{Body, Includes, MgmtError, Params, created, new_id, object_slot, route, space_path};
 use crate::data::{Tenant, Written};
 use crate::error::ApiError;
@@ -297,7 +296,7 @@ pub(crate) mod sas {
 async fn list(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
     let includes = params.includes(&INCLUDES)?;
     let space_id = params.text(&["spaceId"]).map(str::to_owned);
-    let options = spatial::odata::QueryOptions::from_pairs(&params.0).map_err(odata_error)?;
+    let options = spatial::odata::QueryOptions::from_pairs(&params.0)?;
     let max = state.limits.management_results_max.get();
     let values = state.data.tenant().read_all(|t| -> Result<Vec<Value>, MgmtError> {
         if let Some(space_id) = &space_id {
@@ -511,7 +510,10 @@ fn above(state: &AppState, object: ObjectKind, id: &str, params: &Params) -> Res
     let value = state.data.tenant().read_all(|t| -> Result<Value, MgmtError> {
         let slot = object_slot(&t.graph, object, id)?;
         let store = t.spatial.keystore_above(&space_path(&t.graph, slot)).ok_or_else(|| {
-            absent(format!("there is no key store on {} '{id}' or a space above it", super::kind_name(object)))
+            MgmtError::absent(format!(
+                "there is no key store on {} '{id}' or a space above it",
+                super::kind_name(object)
+            ))
         })?;
         Ok(keystore_json(&View::new(t), store, &includes))
     })?;
@@ -531,7 +533,7 @@ fn keystore_json(view: &View<'_>, store: &KeyStore, includes: &Includes) -> Valu
     }
     for (section, member) in [("space", "space"), ("fullpath", "spacePaths")] {
         if includes.has(section) {
-            value[member] = space_section(view, &store.space_id, section);
+            value[member] = view.space_section(&store.space_id, section);
         }
     }
     value
@@ -575,11 +577,11 @@ fn security_key<'s>(store: &'s KeyStore, key: &str) -> Result<&'s SecurityKey, M
         .parse::<u32>()
         .ok()
         .and_then(|key_id| store.keys.iter().find(|k| k.id == key_id))
-        .ok_or_else(|| absent(format!("key store '{}' has no key '{key}'", store.id)))
+        .ok_or_else(|| MgmtError::absent(format!("key store '{}' has no key '{key}'", store.id)))
 }
 
 fn last_active(store: &KeyStore) -> Result<&SecurityKey, MgmtError> {
-    store.last_active_key().ok_or_else(|| absent(format!("key store '{}' has no active key", store.id)))
+    store.last_active_key().ok_or_else(|| MgmtError::absent(format!("key store '{}' has no active key", store.id)))
 }
 
 /// A token for `hardware_id` signed with `key`, valid for `sas::TOKEN_LIFETIME_SECONDS` from now.

@@ -249,6 +249,21 @@ pub(crate) fn created(id: impl Into<String>) -> Response {
     (StatusCode::CREATED, axum::Json(Value::String(id.into()))).into_response()
 }
 
+/// The host name (without port) a request was sent to, which devices reach this server at: the URI's authority (HTTP/2) or the `Host` header; `localhost` when neither says.
+pub(crate) fn request_host(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> String {
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        // An IPv6 literal keeps its brackets.
+        Some(rest) => rest.split_once(']').map(|(address, _)| format!("[{address}]")).unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default().to_owned(),
+    };
+    if host.is_empty() { "localhost".to_owned() } else { host }
+}
+
 /// A new object id: a GUID, as the 2018 API gives.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

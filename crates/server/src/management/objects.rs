@@ -159,6 +159,15 @@ impl<'a> View<'a> {
         Value::Object(out)
     }
 
+    /// The `space` and `fullpath` sections of an object that hangs off the space `space_id` (resources, key stores, custom types): the space as `GET spaces/{id}` shows it, and `spacePaths`; `null` and `[]` once the space is gone (its twin deleted through the data plane).
+    pub(crate) fn space_section(&self, space_id: &str, section: &str) -> Value {
+        let space = self.graph.slot(space_id);
+        match section {
+            "space" => space.map_or(Value::Null, |slot| self.render(slot, ObjectKind::Space, &Includes::default())),
+            _ => json!(space.map(|slot| self.path_text(slot, ObjectKind::Space)).into_iter().collect::<Vec<_>>()),
+        }
+    }
+
     /// A property of the object or, when it has none, of the closest object above it that has one (`effectiveLocation`, `effectiveTimeZoneId`).
     fn inherited(&self, slot: u32, property: &str) -> Option<Value> {
         std::iter::once(slot).chain(self.graph.ancestors_at(slot)).find_map(|s| self.twin(s)?.property(property))
@@ -576,9 +585,9 @@ pub(crate) fn list(
     keep: &dyn Fn(u32, &Map<String, Value>) -> bool,
     max: usize,
 ) -> Result<Vec<Value>, MgmtError> {
-    let options = spatial::odata::QueryOptions::from_pairs(&params.0).map_err(|e| MgmtError::invalid(e.to_string()))?;
-    let tree = spatial::navigate::TreeFilter::from_pairs(&params.0).map_err(navigate_error)?;
-    let slots = spatial::navigate::select(view.graph, &view.kinds, kind, &tree, usize::MAX).map_err(navigate_error)?;
+    let options = spatial::odata::QueryOptions::from_pairs(&params.0)?;
+    let tree = spatial::navigate::TreeFilter::from_pairs(&params.0)?;
+    let slots = spatial::navigate::select(view.graph, &view.kinds, kind, &tree, usize::MAX)?;
     let ids = params.list("ids");
     let wanted: Vec<(Match, Vec<String>)> = filters(kind)
         .iter()
@@ -626,16 +635,6 @@ pub(crate) fn too_many(max: usize) -> MgmtError {
     MgmtError::invalid(format!(
         "the request selects more than {max} objects (`limits.management_results_max`); narrow it with spaceId, traverse, levels or filters"
     ))
-}
-
-/// The navigation parameters' errors in this face's format.
-pub(crate) fn navigate_error(err: spatial::navigate::NavigateError) -> MgmtError {
-    use spatial::navigate::NavigateError;
-    match &err {
-        NavigateError::SpaceNotFound { id } => MgmtError::not_found("space", id),
-        NavigateError::InvalidInput { parameter, .. } => MgmtError::invalid_member(parameter, err.to_string()),
-        NavigateError::TooMany { limit } => too_many(*limit),
-    }
 }
 
 /// `propertyKey`, `propertyValue` and `propertyValueSearchType` (`Equals`, the default, or `Contains`): objects with that extended property (and value).

@@ -76,15 +76,14 @@ async fn list_keys(State(state): State<AppState>, params: Params) -> Result<Resp
     let scope = params.text(&["scope"]).map(parse_scope).transpose()?;
     let category = params.text(&["category"]).map(str::to_owned);
     let options = spatial::odata::QueryOptions::from_pairs(&params.0).map_err(|e| MgmtError::invalid(e.to_string()))?;
-    let mut tree = TreeFilter::from_pairs(&params.0).map_err(objects::navigate_error)?;
+    let mut tree = TreeFilter::from_pairs(&params.0)?;
     if tree.space_id.is_some() && params.text(&["traverse"]).is_none() {
         tree.traverse = Traverse::Up;
     }
     let max = state.limits.management_results_max.get();
     let keys = state.data.tenant().read_all(|tenant| {
         let view = View::new(tenant);
-        let slots = spatial::navigate::select(view.graph, &view.kinds, ObjectKind::Space, &tree, usize::MAX)
-            .map_err(objects::navigate_error)?;
+        let slots = spatial::navigate::select(view.graph, &view.kinds, ObjectKind::Space, &tree, usize::MAX)?;
         let spaces: HashSet<&str> =
             slots.into_iter().filter_map(|s| view.graph.twin_at(s)).map(|t| t.id.as_str()).collect();
         let mut out = Vec::new();

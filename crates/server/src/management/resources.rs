@@ -12,20 +12,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 use spatial::navigate::{TreeFilter, select};
-use spatial::odata::{ODataError, QueryOptions};
+use spatial::odata::QueryOptions;
 use spatial::state::{Resource, ResourceStatus};
 use tracing::Instrument as _;
 
 use super::objects::{self, View};
 use super::{Body, Includes, MgmtError, Params, created, new_id, object_slot, route, space_path};
 use crate::data::{TenantState, Written};
-use crate::error::{ApiError, ErrorCode};
 use crate::router::AppState;
 
 /// The resource types, as the API shows them; requests may spell them in any case.
@@ -97,11 +96,11 @@ async fn list(
     let includes = params.includes(&INCLUDES)?;
     let kind = params.text(&["type"]).map(|t| resource_type("type", t)).transpose()?;
     let external = params.flag("isExternallyCreated")?;
-    let mut filter = TreeFilter::from_pairs(&params.0).map_err(objects::navigate_error)?;
+    let mut filter = TreeFilter::from_pairs(&params.0)?;
     // `useParentSpace` belongs to listings of spaces.
     filter.use_parent_space = false;
-    let options = QueryOptions::from_pairs(&params.0).map_err(odata_error)?;
-    let host = hub_host(&uri, &headers);
+    let options = QueryOptions::from_pairs(&params.0)?;
+    let host = super::request_host(&uri, &headers);
     let max = state.limits.management_results_max.get();
     let tenant = state.data.tenant();
     let (values, provisioning) = tenant.read_all(|t| -> Result<_, MgmtError> {
@@ -110,8 +109,7 @@ async fn list(
             None
         } else {
             // Every space is at most every twin, so this bound is never what stops the selection.
-            let slots = select(view.graph, &view.kinds, ObjectKind::Space, &filter, view.graph.twin_count())
-                .map_err(objects::navigate_error)?;
+            let slots = select(view.graph, &view.kinds, ObjectKind::Space, &filter, view.graph.twin_count())?;
             Some(slots.into_iter().filter_map(|slot| view.graph.twin_at(slot).map(|twin| twin.id.as_str())).collect())
         };
         let selected: Vec<&Resource> = t
@@ -185,7 +183,7 @@ async fn retrieve(
     params: Params,
 ) -> Result<Response, MgmtError> {
     let includes = params.includes(&INCLUDES)?;
-    let host = hub_host(&uri, &headers);
+    let host = super::request_host(&uri, &headers);
     let tenant = state.data.tenant();
     let (value, provisioning) = tenant.read_all(|t| -> Result<_, MgmtError> {
         let resource = t.spatial.resource(&id).ok_or_else(|| MgmtError::not_found("resource", &id))?;
@@ -284,12 +282,15 @@ fn above(
 ) -> Result<Response, MgmtError> {
     let includes = params.includes(&INCLUDES)?;
     let kind = resource_type("type", kind)?;
-    let host = hub_host(uri, headers);
+    let host = super::request_host(uri, headers);
     let tenant = state.data.tenant();
     let (value, provisioning) = tenant.read_all(|t| -> Result<_, MgmtError> {
         let slot = object_slot(&t.graph, object, id)?;
         let resource = t.spatial.resource_above(kind, &space_path(&t.graph, slot)).ok_or_else(|| {
-            absent(format!("there is no {kind} resource on {} '{id}' or a space above it", super::kind_name(object)))
+            MgmtError::absent(format!(
+                "there is no {kind} resource on {} '{id}' or a space above it",
+                super::kind_name(object)
+            ))
         })?;
         Ok((retrieve_json(&View::new(t), resource, &includes, &host), stalled(std::iter::once(resource))))
     })?;
@@ -305,7 +306,7 @@ fn retrieve_json(view: &View<'_>, resource: &Resource, includes: &Includes, host
     object.insert("properties".to_owned(), properties(resource, host));
     for (section, member) in [("space", "space"), ("fullpath", "spacePaths")] {
         if includes.has(section) {
-            object.insert(member.to_owned(), space_section(view, &resource.space_id, section));
+            object.insert(member.to_owned(), view.space_section(&resource.space_id, section));
         }
     }
     if includes.has("dependentchildren") {
@@ -331,30 +332,6 @@ fn retrieve_json(view: &View<'_>, resource: &Resource, includes: &Includes, host
 /// A resource's `properties`: for an IoT hub, `iothubUrl`, the host its devices send telemetry to (the S6 model's `properties.iothubUrl`), which here is this server.
 fn properties(resource: &Resource, host: &str) -> Value {
     if resource.kind.eq_ignore_ascii_case("IoTHub") { json!({ "iothubUrl": host }) } else { json!({}) }
-}
-
-/// The `space` and `fullpath` sections of an object that hangs off the space `space_id` (resources, key stores): the space as `GET spaces/{id}` shows it, and `spacePaths` (`["/<root id>/…/<space id>"]`); `null` and `[]` once the space is gone (its twin deleted through the data plane).
-pub(crate) fn space_section(view: &View<'_>, space_id: &str, section: &str) -> Value {
-    let space = view.graph.slot(space_id);
-    match section {
-        "space" => space.map_or(Value::Null, |slot| view.render(slot, ObjectKind::Space, &Includes::default())),
-        _ => json!(space.map(|slot| view.path_text(slot, ObjectKind::Space)).into_iter().collect::<Vec<_>>()),
-    }
-}
-
-/// The host name (without port) the request was sent to: the URI's authority (HTTP/2) or the `Host` header; `localhost` when neither says.
-fn hub_host(uri: &Uri, headers: &HeaderMap) -> String {
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-        .unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        // An IPv6 literal keeps its brackets.
-        Some(rest) => rest.split_once(']').map(|(address, _)| format!("[{address}]")).unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default().to_owned(),
-    };
-    if host.is_empty() { "localhost".to_owned() } else { host }
 }
 
 /// Whether this server provisions the resource: one of its own that is `Provisioning`.
@@ -503,23 +480,6 @@ fn dependencies(body: &Body) -> Result<Vec<String>, MgmtError> {
 
 fn required(member: &str) -> MgmtError {
     MgmtError::invalid_member(member, format!("`{member}` is required"))
-}
-
-/// 404 for something a route looks up that is not there, with the whole message (`MgmtError::not_found` names an id).
-pub(crate) fn absent(message: String) -> MgmtError {
-    MgmtError::from(ApiError::new(ErrorCode::NotFound, message))
-}
-
-/// An OData refusal in this face's format, naming the option at fault.
-pub(crate) fn odata_error(err: ODataError) -> MgmtError {
-    let message = err.to_string();
-    match err {
-        ODataError::NotSupported { option }
-        | ODataError::Syntax { option, .. }
-        | ODataError::InvalidInput { option, .. }
-        | ODataError::TextTooLong { option, .. } => MgmtError::invalid_member(option, message),
-        ODataError::NestingTooDeep { .. } => MgmtError::invalid_member("$filter", message),
-    }
 }
 
 #[cfg(test)]

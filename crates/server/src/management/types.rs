@@ -15,8 +15,8 @@ use axum::{Json, Router};
 use graph::{ModelMatch, Precondition, TenantGraph};
 use ontology::{Category, ExtendedType, ObjectKind, Ontology, OntologyState, TypeId, catalogue};
 use serde_json::{Value, json};
-use spatial::navigate::{Kinds, NavigateError, TreeFilter, select};
-use spatial::odata::{ODataError, QueryOptions};
+use spatial::navigate::{Kinds, TreeFilter, select};
+use spatial::odata::QueryOptions;
 use spatial::state::{CustomType, Spatial};
 
 use super::{Body, Includes, MgmtError, Params};
@@ -45,7 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
 async fn list_types(State(state): State<AppState>, params: Params) -> Result<Json<Value>, MgmtError> {
     let includes = params.includes(&TYPE_INCLUDES)?;
     let filter = TypeFilter::from_params(&params)?;
-    let options = QueryOptions::from_pairs(&params.0).map_err(odata_error)?;
+    let options = QueryOptions::from_pairs(&params.0)?;
     let results_max = state.limits.management_results_max.get();
     let types = state.data.tenant().read_all(|t| -> Result<Vec<Value>, MgmtError> {
         let spaces = selected_spaces(&t.graph, &params, results_max)?;
@@ -208,7 +208,7 @@ async fn list_ontologies(State(state): State<AppState>, params: Params) -> Resul
     let includes = params.includes(&ONTOLOGY_INCLUDES)?;
     let names = params.list("names");
     let loaded = params.flag("loaded")?;
-    let options = QueryOptions::from_pairs(&params.0).map_err(odata_error)?;
+    let options = QueryOptions::from_pairs(&params.0)?;
     let ontologies = state.data.tenant().read_all(|t| {
         let state = t.spatial.ontologies();
         Ontology::ALL
@@ -454,12 +454,12 @@ fn selected_spaces<'g>(
     params: &Params,
     max: usize,
 ) -> Result<Option<HashSet<&'g str>>, MgmtError> {
-    let filter = TreeFilter::from_pairs(&params.0).map_err(tree_error)?;
+    let filter = TreeFilter::from_pairs(&params.0)?;
     if filter == TreeFilter::default() {
         return Ok(None);
     }
     let kinds = Kinds::new(graph);
-    let slots = select(graph, &kinds, ObjectKind::Space, &filter, max).map_err(tree_error)?;
+    let slots = select(graph, &kinds, ObjectKind::Space, &filter, max)?;
     Ok(Some(slots.into_iter().filter_map(|slot| graph.twin_at(slot)).map(|twin| twin.id.as_str()).collect()))
 }
 
@@ -505,7 +505,9 @@ fn render(ty: AnyType<'_>, tenant: &Tenant, includes: &Includes) -> Value {
         AnyType::Custom(ty) => tenant.graph.slot(&ty.space_id),
     };
     if includes.has("space") {
-        out["space"] = space.map_or(Value::Null, |slot| space_json(&tenant.graph, slot));
+        out["space"] = space.map_or(Value::Null, |slot| {
+            super::objects::View::new(tenant).render(slot, ObjectKind::Space, &Includes::default())
+        });
     }
     if includes.has("fullpath") {
         out["spacePaths"] = match space {
@@ -514,29 +516,6 @@ fn render(ty: AnyType<'_>, tenant: &Tenant, includes: &Includes) -> Value {
         };
     }
     out
-}
-
-/// The space a custom type is defined on, for `includes=space`: its names, types and parent as `SpaceRetrieve` has them, read from the space's twin.
-fn space_json(graph: &TenantGraph, slot: u32) -> Value {
-    let Some(twin) = graph.twin_at(slot) else { return Value::Null };
-    let parent = graph
-        .ancestors_at(slot)
-        .find(|&s| super::is_kind(graph, s, ObjectKind::Space))
-        .and_then(|s| graph.twin_at(s))
-        .map(|parent| parent.id.as_str());
-    json!({
-        "id": twin.id,
-        "name": twin.property("name"),
-        "description": twin.property("description"),
-        "friendlyName": twin.property("friendlyName"),
-        "type": twin.property("type"),
-        "typeId": twin.property("typeId"),
-        "parentSpaceId": parent,
-        "subtype": twin.property("subtype"),
-        "subtypeId": twin.property("subtypeId"),
-        "status": twin.property("status"),
-        "statusId": twin.property("statusId"),
-    })
 }
 
 /// An ontology as `OntologyRetrieve`, with its types when `includes=types`.
@@ -598,25 +577,4 @@ fn rename_in_twins(
         changes.extend(more);
     }
     Ok(changes)
-}
-
-/// A refused tree parameter, in this face's error shape.
-fn tree_error(err: NavigateError) -> MgmtError {
-    match err {
-        NavigateError::InvalidInput { parameter, message } => MgmtError::invalid_member(parameter, message),
-        NavigateError::SpaceNotFound { id } => MgmtError::not_found("space", &id),
-        NavigateError::TooMany { .. } => MgmtError::invalid(err.to_string()),
-    }
-}
-
-/// A refused OData option, in this face's error shape, naming the option.
-fn odata_error(err: ODataError) -> MgmtError {
-    let option = match &err {
-        ODataError::NotSupported { option }
-        | ODataError::Syntax { option, .. }
-        | ODataError::InvalidInput { option, .. }
-        | ODataError::TextTooLong { option, .. } => *option,
-        ODataError::NestingTooDeep { .. } => "$filter",
-    };
-    MgmtError::invalid_member(option, err.to_string())
 }

@@ -7,10 +7,10 @@
 mod catalog;
 mod dataplane;
 mod jobs;
-mod management_resources;
 mod management_properties;
-mod management_types;
+mod management_resources;
 mod management_spaces;
+mod management_types;
 mod operational;
 mod query;
 mod rejections;
