@@ -1,6 +1,7 @@
 //! `twinscape import` and `twinscape export`: bulk data (ADT bulk-import NDJSON or explorer JSON) into and out of a running server (through its import-job and export routes) or a stopped server's data directory (directly through the store).
 //!
 //! Both paths apply the same server-side import: validated, chunked, durable, idempotent on re-run, every bad line reported with its number.
+//! `--format provision` (or a `.yaml`/`.yml` file) hands a 2018 provisioning YAML file to `provision`, which needs a running server.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 #[derive(Args)]
 pub(crate) struct ImportArgs {
-    /// The file to import: ADT bulk-import NDJSON or explorer JSON.
+    /// The file to import: ADT bulk-import NDJSON, explorer JSON, or a 2018 provisioning YAML topology.
     file: PathBuf,
     /// A running server to import into [default: http://127.0.0.1:8080].
     #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
@@ -28,12 +29,15 @@ pub(crate) struct ImportArgs {
     /// A stopped server's data directory to import into directly.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// The file's format; detected from its content when not given.
+    /// The file's format; when not given, a `.yaml` or `.yml` file is a provisioning topology and other files are detected from their content.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// Trust this PEM certificate when the server is reached over HTTPS.
     #[arg(long, value_name = "PEM")]
     ca_cert: Option<PathBuf>,
+    /// Print a JSON report instead of a table (with --format provision).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -56,15 +60,31 @@ pub(crate) struct ExportArgs {
 enum FormatArg {
     Ndjson,
     Explorer,
+    /// A topology in the provisioning YAML of the 2018 samples, created through the 2018 management API.
+    Provision,
 }
 
 pub(crate) fn import(args: ImportArgs) -> Result<Output> {
+    let yaml = args.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if matches!(args.format, Some(FormatArg::Provision)) || (args.format.is_none() && yaml) {
+        if args.data_dir.is_some() {
+            bail!(
+                "--format provision creates objects through a running server's 2018 API; give --server instead of --data-dir"
+            );
+        }
+        let server = args.server.as_deref().unwrap_or(DEFAULT_SERVER);
+        return crate::provision::run(&args.file, server, args.ca_cert.as_deref(), args.json);
+    }
+    if args.json {
+        bail!("--json reports a provisioning run; give it with --format provision");
+    }
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("read {}", args.file.display()))?;
     let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
     let format = match args.format {
         Some(FormatArg::Ndjson) => Format::Ndjson,
         Some(FormatArg::Explorer) => Format::Explorer,
-        None => bulk::detect(&text),
+        // A provisioning file went to `provision` above.
+        Some(FormatArg::Provision) | None => bulk::detect(&text),
     };
     let summary = match &args.data_dir {
         Some(dir) => import_offline(dir, &text, format)?,
@@ -267,12 +287,12 @@ impl Counts {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("start the async runtime")
 }
 
 /// An HTTP client; over HTTPS it trusts only the certificate given with `--ca-cert` (a server's own certificate, as `twinscape serve --tls-cert` uses).
-fn client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
+pub(crate) fn client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(path) = ca_cert {
         use rustls::pki_types::CertificateDer;

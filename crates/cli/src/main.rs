@@ -9,6 +9,7 @@ mod bench;
 mod bulk;
 mod input;
 mod interface;
+mod provision;
 mod report;
 mod schema;
 mod serve;
@@ -37,7 +38,7 @@ enum Command {
     Models(ModelsCommand),
     /// Run the server: the HTTP API, metrics at /metrics and health at /healthz, until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
-    /// Import ADT bulk-import NDJSON or explorer JSON into a running server or a stopped server's data directory; idempotent, every bad line reported.
+    /// Import ADT bulk-import NDJSON or explorer JSON into a running server or a stopped server's data directory, or create a 2018 provisioning YAML topology on a running server; idempotent, every bad line reported.
     Import(bulk::ImportArgs),
     /// Export the graph as bulk-import NDJSON (it imports back to an identical graph).
     Export(bulk::ExportArgs),

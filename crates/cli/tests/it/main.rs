@@ -6,6 +6,7 @@
 mod bench;
 mod bulk;
 mod crash;
+mod provision;
 mod serve;
 mod show;
 mod validate;
