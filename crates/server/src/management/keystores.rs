@@ -302,15 +302,16 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
         if let Some(space_id) = &space_id {
             object_slot(&t.graph, ObjectKind::Space, space_id)?;
         }
-        let selected: Vec<&KeyStore> =
-            t.spatial.keystores().filter(|k| space_id.as_ref().is_none_or(|s| *s == k.space_id)).collect();
-        if selected.len() > max {
-            return Err(objects::too_many(max));
-        }
         let view = View::new(t);
-        Ok(selected.into_iter().map(|k| keystore_json(&view, k, &includes)).collect())
+        let mut out = objects::Results::new(options, max);
+        for store in t.spatial.keystores().filter(|k| space_id.as_ref().is_none_or(|s| *s == k.space_id)) {
+            if !out.push(keystore_json(&view, store, &includes))? {
+                break;
+            }
+        }
+        Ok(out.finish())
     })?;
-    Ok(axum::Json(Value::Array(options.apply(values))).into_response())
+    Ok(axum::Json(Value::Array(values)).into_response())
 }
 
 /// `POST keystores`: `{name, description?, spaceId}` → 201 with the new id.

@@ -595,7 +595,7 @@ pub(crate) fn list(
         .filter(|(_, values)| !values.is_empty())
         .collect();
     let property = property_filter(params)?;
-    let mut out = Vec::new();
+    let mut out = Results::new(options, max);
     for slot in slots {
         let Some(twin) = view.graph.twin_at(slot) else { continue };
         if !ids.is_empty() && !ids.iter().any(|id| id.eq_ignore_ascii_case(&twin.id)) {
@@ -622,12 +622,46 @@ pub(crate) fn list(
         if !pass || !property.as_ref().is_none_or(|p| p.matches(&doc)) || !keep(slot, &doc) {
             continue;
         }
-        if out.len() == max {
-            return Err(too_many(max));
+        if !out.push(view.render(slot, kind, includes))? {
+            break;
         }
-        out.push(view.render(slot, kind, includes));
     }
-    Ok(options.apply(out))
+    Ok(out.finish())
+}
+
+/// The objects a read answers: each kept only when the OData `$filter` keeps it and counted against the result cap as it comes, then ordered, skipped and cut (`$orderby`, `$skip`, `$top`).
+///
+/// The cap counts what the filter keeps, so `$filter` narrows a read the way the samples use it; without `$orderby`, collecting stops once `$skip` + `$top` objects are in.
+pub(crate) struct Results {
+    options: spatial::odata::QueryOptions,
+    max: usize,
+    values: Vec<Value>,
+}
+
+impl Results {
+    pub(crate) fn new(options: spatial::odata::QueryOptions, max: usize) -> Results {
+        Results { options, max, values: Vec::new() }
+    }
+
+    /// Adds an object; `Ok(false)` when the read has all it will answer.
+    pub(crate) fn push(&mut self, value: Value) -> Result<bool, MgmtError> {
+        if self.options.filter.as_ref().is_some_and(|f| !f.matches(&value)) {
+            return Ok(true);
+        }
+        if self.values.len() == self.max {
+            return Err(too_many(self.max));
+        }
+        self.values.push(value);
+        let enough = self.options.order_by.is_empty()
+            && self.options.top.is_some_and(|top| self.values.len() >= self.options.skip.saturating_add(top));
+        Ok(!enough)
+    }
+
+    /// The answer: the kept objects ordered, skipped and cut.
+    pub(crate) fn finish(self) -> Vec<Value> {
+        let options = spatial::odata::QueryOptions { filter: None, ..self.options };
+        options.apply(self.values)
+    }
 }
 
 /// The answer when a read finds more than `limits.management_results_max` objects.

@@ -86,7 +86,7 @@ async fn list_keys(State(state): State<AppState>, params: Params) -> Result<Resp
         let slots = spatial::navigate::select(view.graph, &view.kinds, ObjectKind::Space, &tree, usize::MAX)?;
         let spaces: HashSet<&str> =
             slots.into_iter().filter_map(|s| view.graph.twin_at(s)).map(|t| t.id.as_str()).collect();
-        let mut out = Vec::new();
+        let mut out = objects::Results::new(options, max);
         for key in tenant.spatial.property_keys() {
             let wanted = spaces.contains(key.space_id.as_str())
                 && scope.is_none_or(|s| s == key.scope)
@@ -94,12 +94,11 @@ async fn list_keys(State(state): State<AppState>, params: Params) -> Result<Resp
             if !wanted {
                 continue;
             }
-            if out.len() == max {
-                return Err(objects::too_many(max));
+            if !out.push(render_key(&view, key, &includes))? {
+                break;
             }
-            out.push(render_key(&view, key, &includes));
         }
-        Ok(options.apply(out))
+        Ok::<_, MgmtError>(out.finish())
     })?;
     Ok(axum::Json(keys).into_response())
 }

@@ -119,14 +119,16 @@ async fn list(
             .filter(|r| kind.is_none_or(|k| r.kind.eq_ignore_ascii_case(k)))
             .filter(|r| external.is_none_or(|e| r.is_externally_created == e))
             .collect();
-        if selected.len() > max {
-            return Err(objects::too_many(max));
+        let mut out = objects::Results::new(options, max);
+        for resource in &selected {
+            if !out.push(retrieve_json(&view, resource, &includes, &host))? {
+                break;
+            }
         }
-        let values: Vec<Value> = selected.iter().map(|r| retrieve_json(&view, r, &includes, &host)).collect();
-        Ok((values, stalled(selected.into_iter())))
+        Ok((out.finish(), stalled(selected.into_iter())))
     })?;
     resume(&state, &tenant, provisioning);
-    Ok(axum::Json(Value::Array(options.apply(values))).into_response())
+    Ok(axum::Json(Value::Array(values)).into_response())
 }
 
 /// `POST resources`: `{spaceId, type, size?, region?, isExternallyCreated?, parameters?, resourceDependencies?, status?}` → 201 with the new id.
