@@ -102,7 +102,7 @@ pub struct TenantGraph {
     by_property: HashMap<(u8, String), Vec<u32>>,
 }
 
-/// The top-level properties whose string values the graph indexes, so a twin is found by one without a scan: the hardware ids of devices and sensors, which telemetry and provisioning name them by.
+/// The top-level properties whose string values the graph indexes, ignoring ASCII case, so a twin is found by one without a scan: the hardware ids of devices and sensors, which telemetry and provisioning name them by (MAC addresses are written in either case).
 pub const INDEXED_PROPERTIES: [&str; 1] = ["hardwareId"];
 
 impl TenantGraph {
@@ -153,17 +153,18 @@ impl TenantGraph {
         self.insert_twin(twin);
     }
 
-    /// The twins whose `property` (one of `INDEXED_PROPERTIES`) is the string `value`, exactly; empty for a property not indexed.
+    /// The twins whose `property` (one of `INDEXED_PROPERTIES`) is the string `value`, ignoring ASCII case; empty for a property not indexed.
     pub fn slots_with_property(&self, property: &str, value: &str) -> &[u32] {
         let Some(at) = INDEXED_PROPERTIES.iter().position(|p| *p == property) else { return &[] };
-        self.by_property.get(&(at as u8, value.to_owned())).map_or(&[], Vec::as_slice)
+        self.by_property.get(&(at as u8, value.to_ascii_lowercase())).map_or(&[], Vec::as_slice)
     }
 
     /// The indexed properties' values of a twin.
     fn indexed_values(twin: &Twin) -> Vec<(u8, String)> {
         let mut values = Vec::new();
         for (at, name) in INDEXED_PROPERTIES.iter().enumerate() {
-            if let Some(Value::String(value)) = twin.property(name) {
+            if let Some(Value::String(mut value)) = twin.property(name) {
+                value.make_ascii_lowercase();
                 values.push((at as u8, value));
             }
         }

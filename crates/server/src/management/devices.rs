@@ -33,6 +33,7 @@ const INCLUDES: &[&str] = &[
     "spacetypes",
     "spacevalues",
     "spaceproperties",
+    "iothub",
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -43,19 +44,12 @@ pub(crate) fn routes() -> Router<AppState> {
     route(router, "/devices/{id}/unregister", patch(unregister))
 }
 
-async fn list_devices(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Response, MgmtError> {
-    let includes = params.includes(INCLUDES)?;
+/// `GET devices`: connection strings are not listed (they carry each device's key), as in the 2018 service; `GET devices/{id}?includes=ConnectionString` gives one.
+async fn list_devices(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
+    let includes = params.includes(INCLUDES)?.without("connectionstring");
     let max = state.limits.management_results_max.get();
-    let host = super::request_host(&uri, &headers);
     let devices = state.data.tenant().read_all(|tenant| {
-        let mut view = View::new(tenant);
-        view.host = Some(&host);
-        objects::list(&view, ObjectKind::Device, &params, &includes, &|_, _| true, max)
+        objects::list(&View::new(tenant), ObjectKind::Device, &params, &includes, &|_, _| true, max)
     })?;
     Ok(axum::Json(devices).into_response())
 }
@@ -93,11 +87,9 @@ async fn create_device(State(state): State<AppState>, body: Body) -> Result<Resp
         .data
         .tenant()
         .write_all(&state.data, move |tenant| {
-            let mut written = Written::changes(super::ensure_models(&mut tenant.graph, &now)?);
             let device = check_new(tenant, &body)?;
             let id = device.id.clone();
-            written.and(apply_new(tenant, device, &now)?);
-            Ok::<_, MgmtError>((id, written))
+            Ok::<_, MgmtError>((id, apply_new(tenant, device, &now)?))
         })
         .await?;
     Ok(created(id))
@@ -110,7 +102,7 @@ async fn put_device(State(state): State<AppState>, body: Body) -> Result<Respons
         .data
         .tenant()
         .write_all(&state.data, move |tenant| {
-            let mut written = Written::changes(super::ensure_models(&mut tenant.graph, &now)?);
+            let mut written = Written::default();
             let space = body
                 .id("spaceId")?
                 .ok_or_else(|| MgmtError::invalid_member("spaceId", "a device needs a `spaceId`"))?;

@@ -143,6 +143,11 @@ impl Includes {
     pub(crate) fn has(&self, section: &str) -> bool {
         self.0.contains(section)
     }
+
+    /// The same sections but one.
+    pub(crate) fn without(&self, section: &str) -> Includes {
+        Includes(self.0.iter().filter(|s| *s != section).cloned().collect())
+    }
 }
 
 /// A JSON object body whose members are found ignoring case (`Name`, `name`, `NAME` are one member).

@@ -1,6 +1,6 @@
 //! Spaces, devices, sensors and users as the 2018 face shows and takes them: `View` renders a twin of a built-in model as its 2018 object (camelCase, with the sections `Includes` asks for), and the write helpers turn a 2018 body into twin properties (extended types by name or id, extended properties checked against property keys) and containment relationships.
 //!
-//! Where an object lives is the containment tree: a space's parent space, a device's space, a sensor's device (whose space is the sensor's, unless its `observes` relationship names another), a user's space.
+//! Where an object lives is the containment tree: a space's parent space, a device's space, a sensor's device (whose space is the sensor's), a user's space.
 //! Type names (`type`, `dataType`, …) are shown with `includes=types`; their ids always.
 
 use graph::{Change, Precondition, TenantGraph, Twin};
@@ -12,9 +12,6 @@ use spatial::state::{Spatial, TypeRef, UsableType};
 
 use super::{Body, Includes, MgmtError, kind_name};
 use crate::data::Tenant;
-
-/// The relationship a sensor names the space it reports for with, when that is not its device's.
-pub(crate) const OBSERVES: &str = "observes";
 
 /// A read of the 2018 face: the tenant's graph and 2018 state, and which twins are of which kind.
 pub(crate) struct View<'a> {
@@ -38,26 +35,16 @@ impl<'a> View<'a> {
         self.twin(slot).map(|t| t.id.as_str())
     }
 
-    /// The space an object is in: a space's parent space, a device's or user's space, a sensor's (observed or its device's).
+    /// The space an object is in: a space's parent space, a device's or user's space, a sensor's device's.
     pub(crate) fn space_of(&self, slot: u32, kind: ObjectKind) -> Option<u32> {
         match kind {
             ObjectKind::Space => {
                 self.graph.parent_at(slot).filter(|&p| self.kinds.kind_at(p) == Some(ObjectKind::Space))
             }
-            ObjectKind::Sensor => {
-                self.observed(slot).or_else(|| self.graph.parent_at(slot).and_then(|d| self.kinds.space_of(d)))
+            ObjectKind::Device | ObjectKind::Sensor | ObjectKind::User => {
+                self.graph.parent_at(slot).and_then(|p| self.kinds.space_of(p))
             }
-            ObjectKind::Device | ObjectKind::User => self.graph.parent_at(slot).and_then(|p| self.kinds.space_of(p)),
         }
-    }
-
-    /// The space a sensor's `observes` relationship names.
-    fn observed(&self, slot: u32) -> Option<u32> {
-        let name = self.graph.relationship_name_id(OBSERVES)?;
-        self.graph
-            .outgoing_named_at(slot, &[name])
-            .map(|edge| self.graph.relationship_at(&edge).target)
-            .find_map(|target| self.graph.slot(&target))
     }
 
     /// The objects of `kind` directly under a space (or, for sensors, under the devices of the space).
@@ -85,20 +72,25 @@ impl<'a> View<'a> {
     /// The 2018 object of the twin in `slot`, of `kind`, with the sections `includes` asks for.
     pub(crate) fn render(&self, slot: u32, kind: ObjectKind, includes: &Includes) -> Value {
         let Some(twin) = self.twin(slot) else { return Value::Null };
-        let doc = twin.doc();
+        self.render_doc(slot, kind, includes, &twin.doc())
+    }
+
+    /// `render` of a twin whose document the caller has read already.
+    fn render_doc(&self, slot: u32, kind: ObjectKind, includes: &Includes, doc: &Map<String, Value>) -> Value {
+        let Some(twin) = self.twin(slot) else { return Value::Null };
         let mut out = Map::new();
         out.insert("id".to_owned(), json!(twin.id));
         for member in ["name", "friendlyName", "description"] {
-            copy(&doc, &mut out, member);
+            copy(doc, &mut out, member);
         }
         let types = includes.has("types");
         for category in Category::ALL {
             if let Some((of, name, id)) = category.twin_properties()
                 && of == kind
             {
-                copy(&doc, &mut out, id);
+                copy(doc, &mut out, id);
                 if types {
-                    copy(&doc, &mut out, name);
+                    copy(doc, &mut out, name);
                 }
             }
         }
@@ -107,7 +99,7 @@ impl<'a> View<'a> {
                 let parent = self.graph.parent_at(slot).and_then(|p| self.id(p));
                 out.insert("parentSpaceId".to_owned(), json!(parent));
                 if includes.has("timezone") {
-                    copy(&doc, &mut out, "timeZoneId");
+                    copy(doc, &mut out, "timeZoneId");
                     let name = doc
                         .get("timeZoneId")
                         .and_then(Value::as_u64)
@@ -123,13 +115,13 @@ impl<'a> View<'a> {
             }
             ObjectKind::Device => {
                 for member in ["hardwareId", "gatewayId", "status"] {
-                    copy(&doc, &mut out, member);
+                    copy(doc, &mut out, member);
                 }
                 out.insert("spaceId".to_owned(), json!(self.space_of(slot, kind).and_then(|s| self.id(s))));
             }
             ObjectKind::Sensor => {
                 for member in ["hardwareId", "port", "pollRate"] {
-                    copy(&doc, &mut out, member);
+                    copy(doc, &mut out, member);
                 }
                 let device = self.graph.parent_at(slot).filter(|&d| self.kinds.kind_at(d) == Some(ObjectKind::Device));
                 out.insert("deviceId".to_owned(), json!(device.and_then(|d| self.id(d))));
@@ -137,25 +129,25 @@ impl<'a> View<'a> {
             }
             ObjectKind::User => {
                 for member in ["upn", "firstName", "lastName", "managerName", "metadata"] {
-                    copy(&doc, &mut out, member);
+                    copy(doc, &mut out, member);
                 }
                 out.insert("spaceId".to_owned(), json!(self.space_of(slot, kind).and_then(|s| self.id(s))));
             }
         }
         if includes.has("location") {
-            copy(&doc, &mut out, "location");
+            copy(doc, &mut out, "location");
             out.insert("effectiveLocation".to_owned(), self.inherited(slot, "location").unwrap_or(Value::Null));
         }
         if includes.has("description") {
-            copy(&doc, &mut out, "description");
+            copy(doc, &mut out, "description");
         }
         if includes.has("properties") {
-            out.insert("properties".to_owned(), self.properties(slot, kind, &doc));
+            out.insert("properties".to_owned(), self.properties(slot, kind, doc));
         }
         if includes.has("fullpath") {
             out.insert("spacePaths".to_owned(), json!([self.path_text(slot, kind)]));
         }
-        self.relations(slot, kind, &doc, includes, &mut out);
+        self.relations(slot, kind, doc, includes, &mut out);
         Value::Object(out)
     }
 
@@ -277,6 +269,10 @@ impl<'a> View<'a> {
                 }
                 if includes.has("connectionstring") {
                     out.insert("connectionString".to_owned(), json!(self.connection_string(slot)));
+                }
+                if includes.has("iothub") {
+                    let hub = self.spatial.resource_above("IoTHub", &self.space_path(slot)).map(|r| r.to_json());
+                    out.insert("iotHubResource".to_owned(), hub.unwrap_or(Value::Null));
                 }
             }
             ObjectKind::Sensor => {
@@ -587,8 +583,32 @@ pub(crate) fn list(
 ) -> Result<Vec<Value>, MgmtError> {
     let options = spatial::odata::QueryOptions::from_pairs(&params.0)?;
     let tree = spatial::navigate::TreeFilter::from_pairs(&params.0)?;
-    let slots = spatial::navigate::select(view.graph, &view.kinds, kind, &tree, usize::MAX)?;
     let ids = params.list("ids");
+    let hardware_ids = params.list("hardwareIds");
+    // Without tree parameters, ids and hardware ids name the candidates through the graph's indexes instead of a walk over every object of the kind.
+    let slots = if tree != spatial::navigate::TreeFilter::default() {
+        spatial::navigate::select(view.graph, &view.kinds, kind, &tree, usize::MAX)?
+    } else if !ids.is_empty() {
+        let mut slots: Vec<u32> = ids
+            .iter()
+            .filter_map(|id| view.graph.slot(id).or_else(|| view.graph.slot(&id.to_ascii_lowercase())))
+            .filter(|&s| view.kinds.kind_at(s) == Some(kind))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+    } else if !hardware_ids.is_empty() && matches!(kind, ObjectKind::Device | ObjectKind::Sensor) {
+        let mut slots: Vec<u32> = hardware_ids
+            .iter()
+            .flat_map(|hw| view.graph.slots_with_property("hardwareId", hw).iter().copied())
+            .filter(|&s| view.kinds.kind_at(s) == Some(kind))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+    } else {
+        spatial::navigate::select(view.graph, &view.kinds, kind, &tree, usize::MAX)?
+    };
     let wanted: Vec<(Match, Vec<String>)> = filters(kind)
         .iter()
         .map(|(param, how)| (*how, params.list(param)))
@@ -622,7 +642,7 @@ pub(crate) fn list(
         if !pass || !property.as_ref().is_none_or(|p| p.matches(&doc)) || !keep(slot, &doc) {
             continue;
         }
-        if !out.push(view.render(slot, kind, includes))? {
+        if !out.push(view.render_doc(slot, kind, includes, &doc))? {
             break;
         }
     }

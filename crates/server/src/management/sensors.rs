@@ -1,6 +1,6 @@
 //! `sensors`: list with navigation and filters, create, get, update (moving a sensor to another device or space), delete, and `value`.
 //!
-//! A sensor is a twin of `dtmi:twinscape:Sensor;1` placed under its device by `hasSensor`; its space is its device's, unless the sensor names another with `spaceId`, kept as its `observes` relationship.
+//! A sensor is a twin of `dtmi:twinscape:Sensor;1` placed under its device by `hasSensor`; its space is its device's.
 //! Its hardware id, which telemetry names it by, is unique among sensors (a random GUID when the body gives none).
 
 use axum::Router;
@@ -12,7 +12,7 @@ use graph::Precondition;
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 
-use super::objects::{self, OBSERVES, View};
+use super::objects::{self, View};
 use super::{Body, MgmtError, Params, created, new_id, object_slot, route};
 use crate::data::{Tenant, Written, now};
 use crate::router::AppState;
@@ -82,8 +82,6 @@ pub(crate) struct NewSensor {
     id: String,
     props: Map<String, Value>,
     device: String,
-    /// The space it reports for, when not its device's.
-    observes: Option<String>,
 }
 
 impl NewSensor {
@@ -98,11 +96,9 @@ async fn create_sensor(State(state): State<AppState>, body: Body) -> Result<Resp
         .data
         .tenant()
         .write_all(&state.data, move |tenant| {
-            let mut written = Written::changes(super::ensure_models(&mut tenant.graph, &now)?);
             let sensor = check_new(tenant, &body, None, &[])?;
             let id = sensor.id.clone();
-            written.and(apply_new(tenant, sensor, &now)?);
-            Ok::<_, MgmtError>((id, written))
+            Ok::<_, MgmtError>((id, apply_new(tenant, sensor, &now)?))
         })
         .await?;
     Ok(created(id))
@@ -126,15 +122,8 @@ pub(crate) fn check_new(
             (id.to_owned(), tenant.graph.parent_at(slot))
         }
     };
-    let observes = match body.id("spaceId")? {
-        Some(space) => {
-            let slot = object_slot(&tenant.graph, ObjectKind::Space, space)?;
-            (Some(slot) != device_space).then(|| space.to_owned())
-        }
-        None => None,
-    };
-    let space_slot = observes.as_deref().and_then(|s| tenant.graph.slot(s)).or(device_space);
-    let path: Vec<&str> = space_slot.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
+    check_space(tenant, body, device_space)?;
+    let path: Vec<&str> = device_space.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
     let id = new_id();
     let mut props = sensor_props(tenant, body, &path, true)?;
     let hardware_id = match body.bounded("hardwareId", 1, 72)? {
@@ -148,7 +137,25 @@ pub(crate) fn check_new(
         )));
     }
     props.insert("hardwareId".to_owned(), json!(hardware_id));
-    Ok(NewSensor { id, props, device: device_id, observes })
+    Ok(NewSensor { id, props, device: device_id })
+}
+
+/// A sensor is in its device's space: a body's `spaceId`, when given, must name it.
+///
+/// The 2018 API let a sensor name another space; here navigation, paths, key lookups and delete rules all follow the containment tree, where a sensor sits under its device, so a sensor elsewhere is refused rather than shown in one place and found in another.
+fn check_space(tenant: &Tenant, body: &Body, device_space: Option<u32>) -> Result<(), MgmtError> {
+    let Some(space) = body.id("spaceId")? else { return Ok(()) };
+    let slot = object_slot(&tenant.graph, ObjectKind::Space, space)?;
+    if Some(slot) == device_space {
+        return Ok(());
+    }
+    let device_space = device_space.and_then(|s| tenant.graph.twin_at(s)).map_or("none", |t| t.id.as_str());
+    Err(MgmtError::invalid_member(
+        "spaceId",
+        format!(
+            "a sensor is in its device's space ('{device_space}'), not '{space}'; move the device, or leave `spaceId` out"
+        ),
+    ))
 }
 
 /// The twin properties of a sensor body but its hardware id.
@@ -164,6 +171,8 @@ fn sensor_props(tenant: &Tenant, body: &Body, path: &[&str], creating: bool) -> 
         props.insert("port".to_owned(), json!(port));
     }
     if let Some(rate) = body.integer("pollRate")? {
+        let rate = i32::try_from(rate)
+            .map_err(|_| MgmtError::invalid_member("pollRate", format!("`pollRate` {rate} is not a 32-bit integer")))?;
         props.insert("pollRate".to_owned(), json!(rate));
     }
     if let Some(location) = objects::location_from_body(body)? {
@@ -179,38 +188,14 @@ fn sensor_props(tenant: &Tenant, body: &Body, path: &[&str], creating: bool) -> 
 }
 
 pub(crate) fn apply_new(tenant: &mut Tenant, sensor: NewSensor, now: &str) -> Result<Written, MgmtError> {
-    let mut written = Written::changes(objects::create_twin(
+    Ok(Written::changes(objects::create_twin(
         &mut tenant.graph,
         ObjectKind::Sensor,
         &sensor.id,
         sensor.props,
         Some(&sensor.device),
         now,
-    )?);
-    if let Some(space) = sensor.observes {
-        written.and(Written::changes(observe(&mut tenant.graph, &sensor.id, Some(&space), now)?));
-    }
-    Ok(written)
-}
-
-/// Sets (or, with `None`, removes) the space a sensor reports for besides its device's.
-fn observe(
-    graph: &mut graph::TenantGraph,
-    sensor: &str,
-    space: Option<&str>,
-    now: &str,
-) -> Result<Vec<graph::Change>, MgmtError> {
-    let mut changes = Vec::new();
-    for existing in graph.relationships(sensor, Some(OBSERVES))? {
-        changes.extend(graph.delete_relationship(sensor, &existing.id, &Precondition::None)?);
-    }
-    if let Some(space) = space {
-        let body = json!({ "$targetId": space, "$relationshipName": OBSERVES });
-        let (_, added) =
-            graph.put_relationship(sensor, &format!("{OBSERVES}-{space}"), body, &Precondition::None, now)?;
-        changes.extend(added);
-    }
-    Ok(changes)
+    )?))
 }
 
 async fn update_sensor(
@@ -230,12 +215,8 @@ async fn update_sensor(
             };
             let device_slot = new_device.as_ref().map(|(d, _)| *d).or_else(|| tenant.graph.parent_at(slot));
             let device_space = device_slot.and_then(|d| tenant.graph.parent_at(d));
-            let new_space = match body.id("spaceId")? {
-                Some(space) => Some(object_slot(&tenant.graph, ObjectKind::Space, space)?),
-                None => None,
-            };
-            let space_slot = new_space.or(device_space);
-            let path: Vec<&str> = space_slot.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
+            check_space(tenant, &body, device_space)?;
+            let path: Vec<&str> = device_space.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
             let mut props = sensor_props(tenant, &body, &path, false)?;
             if let Some(hardware_id) = body.bounded("hardwareId", 1, 72)? {
                 super::devices::check_hardware_id(tenant, ObjectKind::Sensor, hardware_id, Some(slot))?;
@@ -255,11 +236,6 @@ async fn update_sensor(
                     &device,
                     &now,
                 )?));
-            }
-            if let Some(space) = new_space {
-                let observed =
-                    (Some(space) != device_space).then(|| tenant.graph.twin_at(space).map(|t| t.id.clone())).flatten();
-                written.and(Written::changes(observe(&mut tenant.graph, &id, observed.as_deref(), &now)?));
             }
             Ok::<_, MgmtError>(((), written))
         })

@@ -173,7 +173,6 @@ async fn create_space(State(state): State<AppState>, body: Body) -> Result<Respo
         .data
         .tenant()
         .write_all(&state.data, move |tenant| {
-            let mut written = Written::changes(super::ensure_models(&mut tenant.graph, &now)?);
             let parent = match body.id("parentSpaceId")? {
                 Some(parent) => {
                     object_slot(&tenant.graph, ObjectKind::Space, parent)?;
@@ -192,6 +191,8 @@ async fn create_space(State(state): State<AppState>, body: Body) -> Result<Respo
             };
             let space = check_new(tenant, &body, parent, &parent_path)?;
             let id = space.id.clone();
+            // Installed once everything is checked, so a refused first write changes nothing.
+            let mut written = Written::changes(super::ensure_models(&mut tenant.graph, &now)?);
             written.and(apply_new(tenant, space, &now)?);
             Ok::<_, MgmtError>((id, written))
         })
@@ -232,10 +233,16 @@ fn check_new(
         }
         children.push(check_new(tenant, &child, Some(id.clone()), &path)?);
     }
-    let mut users = Vec::new();
+    let mut users: Vec<super::users::NewUser> = Vec::new();
     for user in body.array("users")? {
-        let user = Body::from_value(user, "users")?;
-        users.push(super::users::check_new(tenant, &user, &id, &path)?);
+        let user = super::users::check_new(tenant, &Body::from_value(user, "users")?, &id, &path)?;
+        if users.iter().any(|other| other.upn().eq_ignore_ascii_case(user.upn())) {
+            return Err(MgmtError::invalid_member(
+                "users",
+                format!("the upn '{}' is given twice; a space holds one user of a upn", user.upn()),
+            ));
+        }
+        users.push(user);
     }
     Ok(NewSpace { id, props, parent, children, users })
 }
@@ -311,7 +318,8 @@ async fn update_space(
             if let Some(name) = body.bounded("name", NAME_CHARS.0, NAME_CHARS.1)? {
                 props.insert("name".to_owned(), json!(name));
             }
-            let new_parent = if body.has("parentSpaceId") {
+            // `null` leaves the parent as it is (generated clients send every member); `""` makes the space a root.
+            let new_parent = if body.get("parentSpaceId").is_some() {
                 let parent = body.id("parentSpaceId")?;
                 if let Some(parent) = parent {
                     let parent_slot = object_slot(&tenant.graph, ObjectKind::Space, parent)?;
@@ -386,46 +394,53 @@ pub(crate) fn patch_props(
     Ok(changes)
 }
 
+/// Store ops one batch of a subtree's delete may take: a twin costs its record and its event, each of its relationships its record and its event; well under the store's batch limit.
+const DELETE_OPS_PER_BATCH: usize = 40_000;
+
 /// `DELETE spaces/{id}`: deletes the space and everything in its subtree (spaces, devices, sensors, users, and any other twin placed in it), with their relationships and what hangs off them (custom types, property keys, key stores, device keys).
 ///
-/// Refused while a space resource lies in the subtree (delete it first, as the 2018 service asked), and while a sensor in the subtree belongs to a device outside it.
+/// Refused while a space resource lies in the subtree (delete it first, as the 2018 service asked).
+/// A large subtree goes in several durable batches, deepest twins first, so what remains is always a whole tree: should the server stop midway, the space is still there, smaller, and deleting it again finishes the work.
 async fn delete_space(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
-            let graph = &tenant.graph;
-            let view = View::new(tenant);
-            let doomed: Vec<u32> = graph.subtree_at(slot).collect();
-            let ids: std::collections::HashSet<String> =
-                doomed.iter().filter_map(|&s| graph.twin_at(s)).map(|t| t.id.clone()).collect();
-            if let Some(resource) = tenant.spatial.resource_on_any(&|space| ids.contains(space)) {
-                return Err(MgmtError::invalid(format!(
-                    "space '{}' in the subtree has the {} resource '{}'; delete the resource first",
-                    resource.space_id, resource.kind, resource.id
-                )));
-            }
-            for &s in &doomed {
-                if view.kinds.kind_at(s) == Some(ObjectKind::Sensor) {
-                    let device = graph.parent_at(s).and_then(|d| graph.twin_at(d)).map(|t| t.id.clone());
-                    if device.as_ref().is_some_and(|d| !ids.contains(d)) {
-                        return Err(MgmtError::invalid(
-                            "a sensor in the subtree belongs to a device outside it; move or delete the sensor first",
-                        ));
-                    }
+    let tenant = state.data.tenant();
+    loop {
+        let id = id.clone();
+        let finished = tenant
+            .write_all(&state.data, move |tenant| {
+                let slot = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
+                let graph = &tenant.graph;
+                // Pre-order: a suffix of it holds every descendant of each twin in it, so deleting a suffix leaves a whole tree.
+                let subtree: Vec<u32> = graph.subtree_at(slot).collect();
+                let ids: std::collections::HashSet<&str> =
+                    subtree.iter().filter_map(|&s| graph.twin_at(s)).map(|t| t.id.as_str()).collect();
+                if let Some(resource) = tenant.spatial.resource_on_any(&|space| ids.contains(space)) {
+                    return Err(MgmtError::invalid(format!(
+                        "space '{}' in the subtree has the {} resource '{}'; delete the resource first",
+                        resource.space_id, resource.kind, resource.id
+                    )));
                 }
-            }
-            drop(view);
-            let mut written = Written::default();
-            // Leaves first, so the tree is never left with a parent missing.
-            for &s in doomed.iter().rev() {
-                let Some(twin_id) = tenant.graph.twin_at(s).map(|t| t.id.clone()) else { continue };
-                written.and(Written::changes(tenant.graph.delete_twin(&twin_id, &Precondition::None, true)?));
-            }
-            written.and(Written::records(tenant.spatial.forget(&|id| ids.contains(id))));
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+                let mut ops = 0;
+                let mut batch: Vec<String> = Vec::new();
+                for &s in subtree.iter().rev() {
+                    let cost = 2 + 2 * (graph.outgoing_at(s).count() + graph.incoming_at(s).count());
+                    if !batch.is_empty() && ops + cost > DELETE_OPS_PER_BATCH {
+                        break;
+                    }
+                    ops += cost;
+                    batch.extend(graph.twin_at(s).map(|t| t.id.clone()));
+                }
+                let finished = batch.len() == subtree.len();
+                let mut written = Written::default();
+                for twin in &batch {
+                    written.and(Written::changes(tenant.graph.delete_twin(twin, &Precondition::None, true)?));
+                }
+                let gone: std::collections::HashSet<String> = batch.into_iter().collect();
+                written.and(Written::records(tenant.spatial.forget(&|id| gone.contains(id))));
+                Ok::<_, MgmtError>((finished, written))
+            })
+            .await?;
+        if finished {
+            return Ok(StatusCode::NO_CONTENT);
+        }
+    }
 }

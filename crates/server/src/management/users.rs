@@ -35,6 +35,12 @@ pub(crate) struct NewUser {
     space: String,
 }
 
+impl NewUser {
+    pub(crate) fn upn(&self) -> &str {
+        self.props.get("upn").and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
 /// Checks a user body for a new user in `space` (whose path, root first, is `path`).
 pub(crate) fn check_new(tenant: &Tenant, body: &Body, space: &str, path: &[String]) -> Result<NewUser, MgmtError> {
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -124,15 +130,30 @@ async fn put_user(State(state): State<AppState>, body: Body) -> Result<Response,
                 .id("spaceId")?
                 .ok_or_else(|| MgmtError::invalid_member("spaceId", "a user needs a `spaceId`"))?
                 .to_owned();
-            upsert(tenant, &space, &body, &now)
+            let upsert = plan_upsert(tenant, &space, &body)?;
+            apply_upsert(tenant, upsert, &now)
         })
         .await?;
     Ok(outcome)
 }
 
-/// Creates or updates the user of the body's `upn` in `space`; the answer to send.
-fn upsert(tenant: &mut Tenant, space: &str, body: &Body, now: &str) -> Result<(Response, Written), MgmtError> {
-    let mut written = Written::changes(super::ensure_models(&mut tenant.graph, now)?);
+/// What an upsert of a user will do, checked: update the user of the upn in the space, or create one.
+enum Upsert {
+    Update { id: String, upn: String, props: Map<String, Value> },
+    Create(NewUser),
+}
+
+impl Upsert {
+    fn upn(&self) -> &str {
+        match self {
+            Upsert::Update { upn, .. } => upn,
+            Upsert::Create(user) => user.upn(),
+        }
+    }
+}
+
+/// Checks an upsert of the body's user (by `upn`) in `space`, changing nothing.
+fn plan_upsert(tenant: &Tenant, space: &str, body: &Body) -> Result<Upsert, MgmtError> {
     let space_slot = object_slot(&tenant.graph, ObjectKind::Space, space)?;
     let path: Vec<String> = tenant.graph.path_at(space_slot).iter().map(|s| (*s).to_owned()).collect();
     let upn = body
@@ -142,16 +163,25 @@ fn upsert(tenant: &mut Tenant, space: &str, body: &Body, now: &str) -> Result<(R
         Some(slot) => {
             let id = tenant.graph.twin_at(slot).map(|t| t.id.clone()).unwrap_or_default();
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            let props = user_props(tenant, body, &path)?;
+            Ok(Upsert::Update { id, upn: upn.to_owned(), props: user_props(tenant, body, &path)? })
+        }
+        None => Ok(Upsert::Create(check_new(tenant, body, space, &path)?)),
+    }
+}
+
+/// Applies a checked upsert; the answer to send (201 with the new id, or 204).
+fn apply_upsert(tenant: &mut Tenant, upsert: Upsert, now: &str) -> Result<(Response, Written), MgmtError> {
+    match upsert {
+        Upsert::Update { id, props, .. } => {
+            let mut written = Written::default();
             if !props.is_empty() {
                 written.and(Written::changes(super::spaces::patch_props(&mut tenant.graph, &id, props, now)?));
             }
             Ok((StatusCode::NO_CONTENT.into_response(), written))
         }
-        None => {
-            let user = check_new(tenant, body, space, &path)?;
+        Upsert::Create(user) => {
             let id = user.id.clone();
-            written.and(apply_new(tenant, user, now)?);
+            let written = apply_new(tenant, user, now)?;
             Ok((created(id), written))
         }
     }
@@ -254,9 +284,18 @@ async fn put_space_users(
         .data
         .tenant()
         .write_all(&state.data, move |tenant| {
-            let mut written = Written::default();
+            // Every user is checked before any is written: the request is all or nothing.
+            let mut upserts: Vec<Upsert> = Vec::with_capacity(items.len());
             for item in &items {
-                written.and(upsert(tenant, &id, item, &now)?.1);
+                let upsert = plan_upsert(tenant, &id, item)?;
+                if upserts.iter().any(|other| other.upn().eq_ignore_ascii_case(upsert.upn())) {
+                    return Err(MgmtError::invalid_member("upn", format!("the upn '{}' is given twice", upsert.upn())));
+                }
+                upserts.push(upsert);
+            }
+            let mut written = Written::default();
+            for upsert in upserts {
+                written.and(apply_upsert(tenant, upsert, &now)?.1);
             }
             Ok::<_, MgmtError>(((), written))
         })
@@ -307,6 +346,9 @@ async fn move_users(
         .write_all(&state.data, move |tenant| {
             let from = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
             let target = object_slot(&tenant.graph, ObjectKind::Space, &to)?;
+            if target == from {
+                return Ok::<_, MgmtError>(((), Written::default()));
+            }
             let users: Vec<u32> = tenant
                 .graph
                 .children_at(from)

@@ -659,19 +659,25 @@ async fn nested_create_users_and_restart() {
         }"#]],
     );
     let device = json!({"name": "Gateway", "hardwareId": "GW-1", "spaceId": campus});
-    create(&server, "devices", device.clone()).await;
+    let gateway = create(&server, "devices", device.clone()).await;
+    let key =
+        call(&server, "GET", &format!("devices/{gateway}?includes=ConnectionString"), None).await.1["connectionString"]
+            .as_str()
+            .expect("a connection string")
+            .to_owned();
     let data = server.stop_keeping_data().await;
     let server = start_shipped_in(data).await;
     let answer = call(&server, "GET", &format!("spaces?spaceId={campus}&traverse=Down"), None).await;
     assert_eq!(listed(&answer), "Campus, Lab, Lab 1");
     // The hardware-id index is rebuilt at start: a re-run of provisioning still finds the device.
     assert_eq!(call(&server, "POST", "devices", Some(device)).await.0, 409);
-    let answer = call(&server, "GET", "devices?hardwareIds=GW-1&includes=connectionString", None).await;
-    assert!(
-        answer.1[0]["connectionString"].as_str().is_some_and(|c| c.contains("SharedAccessKey=")),
-        "the key survives: {}",
-        answer.1
-    );
+    // Listings never carry connection strings; the device's own read does, with the key it had before the restart.
+    let answer = call(&server, "GET", "devices?hardwareIds=gw-1&includes=connectionString", None).await;
+    assert_eq!(answer.1.as_array().map(Vec::len), Some(1), "hardware ids match ignoring case: {}", answer.1);
+    assert!(answer.1[0].get("connectionString").is_none(), "a listing shows no keys: {}", answer.1);
+    let device = answer.1[0]["id"].as_str().expect("an id").to_owned();
+    let answer = call(&server, "GET", &format!("devices/{device}?includes=connectionString"), None).await;
+    assert_eq!(answer.1["connectionString"].as_str(), Some(key.as_str()), "the key survives the restart");
     server.stop().await;
 }
 
@@ -774,5 +780,156 @@ async fn the_result_cap_counts_what_the_filter_keeps() {
     assert_eq!(listed(&call(&server, "GET", "spaces?$top=2&$skip=1", None).await), "HQ, F1");
     let answer = call(&server, "GET", "spaces?$top=2&$orderby=Name desc", None).await;
     assert_eq!(answer.0, 400, "ordering needs every object, so the cap applies: {}", answer.1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_change_nothing() {
+    let server = start_shipped().await;
+    let names = building(&server).await;
+    let (f1, f1r1, pod) = (id_of(&names, "F1"), id_of(&names, "F1R1"), id_of(&names, "F1R1-pod"));
+    let cases: Vec<(&str, String, Value, Expect)> = vec![
+        // A device whose second sensor is refused is not created, nor is its first sensor.
+        (
+            "POST",
+            "devices".to_owned(),
+            json!({"name": "pod", "hardwareId": "P-1", "spaceId": f1, "sensors": [{"hardwareId": "A"}, {"hardwareId": "B", "pollRate": 3_000_000_000u64}]}),
+            expect![[r#"
+                400 {
+                  "error": {
+                    "code": "400.600.000.000",
+                    "message": "`pollRate` 3000000000 is not a 32-bit integer",
+                    "target": "pollRate"
+                  }
+                }"#]],
+        ),
+        // A sensor is in its device's space.
+        (
+            "POST",
+            "sensors".to_owned(),
+            json!({"deviceId": pod, "hardwareId": "C", "spaceId": f1}),
+            expect![[r#"
+            400 {
+              "error": {
+                "code": "400.600.000.000",
+                "message": "a sensor is in its device's space ('<F1R1>'), not '<F1>'; move the device, or leave `spaceId` out",
+                "target": "spaceId"
+              }
+            }"#]],
+        ),
+        // A batch of users is all or nothing.
+        (
+            "PUT",
+            format!("spaces/{f1}/users"),
+            json!([{"upn": "alice@example.com"}, {"upn": "bob"}]),
+            expect![[r#"
+            400 {
+              "error": {
+                "code": "400.600.000.000",
+                "message": "`upn` has 3 characters; it takes 5 to 50",
+                "target": "upn"
+              }
+            }"#]],
+        ),
+        (
+            "PUT",
+            format!("spaces/{f1}/users"),
+            json!([{"upn": "alice@example.com"}, {"upn": "ALICE@example.com"}]),
+            expect![[r#"
+            400 {
+              "error": {
+                "code": "400.600.000.000",
+                "message": "the upn 'ALICE@example.com' is given twice",
+                "target": "upn"
+              }
+            }"#]],
+        ),
+        (
+            "POST",
+            "spaces".to_owned(),
+            json!({"name": "X", "users": [{"upn": "ann@example.com"}, {"upn": "Ann@example.com"}]}),
+            expect![[r#"
+            400 {
+              "error": {
+                "code": "400.600.000.000",
+                "message": "the upn 'Ann@example.com' is given twice; a space holds one user of a upn",
+                "target": "users"
+              }
+            }"#]],
+        ),
+    ];
+    for (method, path, body, expect) in cases {
+        check(&names, call(&server, method, &path, Some(body)).await, expect);
+    }
+    for query in ["sensors?hardwareIds=A", "devices?hardwareIds=P-1", &format!("spaces/{f1}/users"), "spaces?name=X"] {
+        assert_eq!(call(&server, "GET", query, None).await.1, json!([]), "{query} finds nothing");
+    }
+    // A sensor's spaceId may name its device's space; `null` parents and moves to where a user is already change nothing.
+    assert_eq!(
+        call(&server, "POST", "sensors", Some(json!({"deviceId": pod, "hardwareId": "D", "spaceId": f1r1}))).await.0,
+        201
+    );
+    assert_eq!(
+        call(&server, "PATCH", &format!("spaces/{f1r1}"), Some(json!({"name": "F1R1", "parentSpaceId": null}))).await.0,
+        204
+    );
+    assert_eq!(
+        listed(
+            &call(&server, "GET", &format!("spaces?spaceId={f1}&traverse=Down&minLevel=1&minRelative=true"), None)
+                .await
+        ),
+        "F1R1, F1R2"
+    );
+    assert_eq!(
+        call(&server, "PUT", &format!("spaces/{f1}/users"), Some(json!({"upn": "carol@example.com"}))).await.0,
+        204
+    );
+    assert_eq!(call(&server, "POST", &format!("spaces/{f1}/users/move?toSpaceId={f1}"), None).await.0, 204);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_large_subtree_is_deleted_in_batches() {
+    let server = start_shipped().await;
+    let root = create(&server, "spaces", json!({"name": "Campus"})).await;
+    // 6,000 rooms imported through the data plane under one space: about 48,000 store ops to delete, more than one batch.
+    let mut ndjson = String::from(
+        "{\"Section\": \"Header\"}\n{\"fileVersion\": \"1.0.0\", \"author\": \"test\", \"organization\": \"test\"}\n{\"Section\": \"Twins\"}\n",
+    );
+    for i in 0..6000 {
+        ndjson.push_str(&format!("{{\"$dtId\": \"room-{i}\", \"$metadata\": {{\"$model\": \"dtmi:twinscape:Space;1\"}}, \"name\": \"room {i}\"}}\n"));
+    }
+    ndjson.push_str("{\"Section\": \"Relationships\"}\n");
+    for i in 0..6000 {
+        ndjson.push_str(&format!("{{\"$sourceId\": \"{root}\", \"$relationshipId\": \"c-{i}\", \"$targetId\": \"room-{i}\", \"$relationshipName\": \"contains\"}}\n"));
+    }
+    let reply = server
+        .send(
+            "PUT",
+            "/jobs/imports/rooms?api-version=2023-10-31",
+            &[("content-type", "application/x-ndjson")],
+            Some(ndjson.into_bytes()),
+        )
+        .await;
+    assert!(reply.status < 300, "the import starts: {} {}", reply.status, reply.body);
+    let mut polls = 0;
+    loop {
+        let job: Value =
+            serde_json::from_str(&server.get("/jobs/imports/rooms?api-version=2023-10-31").await.body).expect("a job");
+        match job["status"].as_str() {
+            Some("succeeded") => break,
+            Some("running" | "notstarted") => {}
+            other => panic!("the import ended {other:?}: {job}"),
+        }
+        polls += 1;
+        assert!(polls < 100_000, "the import ends");
+        tokio::task::yield_now().await;
+    }
+    let answer = call(&server, "GET", &format!("spaces?spaceId={root}&traverse=Down&$top=3"), None).await;
+    assert_eq!(listed(&answer), "Campus, room 0, room 1");
+    assert_eq!(call(&server, "DELETE", &format!("spaces/{root}"), None).await.0, 204);
+    assert_eq!(call(&server, "GET", "spaces", None).await.1, json!([]));
+    let twins = server.get("/digitaltwins/room-17?api-version=2023-10-31").await;
+    assert_eq!(twins.status, 404);
     server.stop().await;
 }
