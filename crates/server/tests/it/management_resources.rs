@@ -852,3 +852,31 @@ async fn check_token(server: &TestServer, store: &str, token: &str, hardware_id:
         .unwrap_or_else(|_| panic!("the signature of {token} is wrong"));
     se.parse().expect("se is Unix seconds")
 }
+
+#[tokio::test]
+async fn a_hub_left_provisioning_by_a_crash_runs_after_a_restart() {
+    let server = start_shipped().await;
+    topology(&server).await;
+    let data = server.stop_keeping_data().await;
+    // What a crash between the create and the move to Running leaves: the resource stored as Provisioning.
+    {
+        let store =
+            store::EmbeddedBackend::open(data.path(), store::Limits::default()).expect("the data directory opens");
+        let record = json!({
+            "id": "crashed", "spaceId": "hotel", "type": "IoTHub", "size": null, "region": null,
+            "isExternallyCreated": false, "parameters": {}, "resourceDependencies": [], "status": "Provisioning",
+            "lastUpdatedUtc": "2026-11-26T12:00:00.0000000Z",
+        });
+        let ops = store::records::spatial_ops(
+            &store::TenantId::default_tenant(),
+            &[("resource/crashed".to_owned(), Some(record))],
+        );
+        store::Backend::commit(&store, ops).expect("the record is written");
+    }
+    let server = start_shipped_in(data).await;
+    assert_eq!(poll(&server, "crashed").await.last().map(String::as_str), Some("Running"));
+    let data = server.stop_keeping_data().await;
+    let server = start_shipped_in(data).await;
+    assert_eq!(poll(&server, "crashed").await, ["Running"], "the move to Running was durable");
+    server.stop().await;
+}
