@@ -77,9 +77,13 @@ fn load(
     containment: graph::Containment,
 ) -> Result<Tenant, StoreError> {
     let graph = load_tenant(store, id, graph_limits, containment)?;
-    let spatial = spatial::state::Spatial::load(store::records::load_spatial(store, id)?)
-        .map_err(|what| StoreError::Corrupt { what })?;
+    let spatial = load_spatial(store, id)?;
     Ok(Tenant { graph, spatial })
+}
+
+/// Loads a tenant's 2018 state from the store.
+fn load_spatial(store: &dyn Backend, id: &TenantId) -> Result<spatial::state::Spatial, StoreError> {
+    spatial::state::Spatial::load(store::records::load_spatial(store, id)?).map_err(|what| StoreError::Corrupt { what })
 }
 
 impl DataPlane {
@@ -224,15 +228,20 @@ impl TenantState {
         let value = {
             let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             let before = tenant.footprint();
-            let spatial_before = tenant.spatial.clone();
+            let generation = tenant.spatial.generation();
             let (value, written) = match f(&mut tenant) {
                 Ok(done) => done,
                 Err(err) => {
-                    tenant.spatial = spatial_before;
                     // `f` checks before it changes anything; should a later step still fail, memory is put back to what is durable.
+                    // Nothing of this write was submitted, so once the writes before it are durable the store holds exactly what memory held before `f`.
                     if tenant.footprint() != before {
                         tracing::error!(tenant = %self.id, "a refused 2018 write had changed the graph; reloading the tenant from the store");
+                        self.settle(data);
                         self.reload(data, &mut tenant);
+                    } else if tenant.spatial.generation() != generation {
+                        tracing::warn!(tenant = %self.id, "a refused 2018 write had changed the 2018 state; reloading that state from the store");
+                        self.settle(data);
+                        self.reload_spatial(data, &mut tenant);
                     }
                     return Err(err);
                 }
@@ -325,6 +334,24 @@ impl TenantState {
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
             }
+        }
+    }
+
+    /// Replaces the tenant's 2018 state with what the store holds, leaving its graph as it is.
+    fn reload_spatial(&self, data: &DataPlane, tenant: &mut Tenant) {
+        match load_spatial(data.store().as_ref(), &self.id) {
+            Ok(reloaded) => tenant.spatial = reloaded,
+            Err(err) => {
+                tracing::error!(tenant = %self.id, error = %err, "reloading the tenant's 2018 state failed; it may hold changes that are not durable")
+            }
+        }
+    }
+
+    /// Waits, holding the tenant's write lock, until every write submitted before is durable, so that a reload reads what memory held; the store commits batches in order, so an empty batch's answer says so.
+    /// Other writers of the tenant wait meanwhile: this is only for the rare write that must be undone.
+    fn settle(&self, data: &DataPlane) {
+        if let Err(err) = data.store().submit(Vec::new()).wait() {
+            tracing::error!(tenant = %self.id, error = %err, "waiting for the tenant's earlier writes to be stored failed; reloading what the store holds");
         }
     }
 
@@ -444,7 +471,8 @@ mod tests {
     use store::records::ops_for;
     use store::{Backend, TenantId};
 
-    use super::DataPlane;
+    use super::{DataPlane, Written};
+    use crate::error::{ApiError, ErrorCode};
 
     const NOW: &str = "2026-11-26T12:00:00.0000000Z";
 
@@ -502,5 +530,39 @@ mod tests {
         expect_test::expect![[r#"WARN server::data: stored containment relationships break the rule of one parent and no cycles; they stay stored, outside the containment tree, which keeps the first parent found tenant=default count=1 examples=["twin 'b' is contained in 'a'; relationship 'cb' (contains) of twin 'c' would also place it in 'c', and a twin has at most one containment parent"]"#]]
         .assert_eq(logs.trim());
         assert_eq!(data.tenant().read(|graph| graph.relationship_count()), 2, "no relationship is lost");
+    }
+
+    #[test]
+    fn a_refused_2018_write_that_changed_the_state_is_undone_from_the_store() {
+        let store = store::MemoryBackend::new(store::Limits::default()).expect("a memory store");
+        let containment = Containment::new(["contains"], Vec::<String>::new()).expect("a valid declaration");
+        let data = DataPlane::open(Arc::new(store), graph::Limits::default(), containment, "test".to_owned())
+            .expect("the store opens");
+        let tenant = data.tenant();
+        let refusal = || ApiError::new(ErrorCode::InvalidArgument, "refused");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        let logs = logged(|| {
+            runtime.block_on(async {
+                let kept = tenant
+                    .write_all(&data, |t| {
+                        Ok::<_, ApiError>(((), Written::records(t.spatial.put_device_key("kept", "a2V5".into()))))
+                    })
+                    .await;
+                assert!(kept.is_ok(), "a write that succeeds is stored");
+                let untouched = tenant.write_all(&data, |_| Err::<((), Written), _>(refusal())).await;
+                assert!(untouched.is_err(), "a refusal before any change needs no reload");
+                let undone = tenant
+                    .write_all(&data, |t| {
+                        t.spatial.put_device_key("undone", "a2V5".into());
+                        Err::<((), Written), _>(refusal())
+                    })
+                    .await;
+                assert!(undone.is_err(), "a refusal after a change is still a refusal");
+            });
+        });
+        expect_test::expect![[r#"WARN server::data: a refused 2018 write had changed the 2018 state; reloading that state from the store tenant=default"#]]
+            .assert_eq(logs.trim());
+        let keys = tenant.read_all(|t| ["kept", "undone"].map(|d| t.spatial.device_key(d).map(str::to_owned)));
+        assert_eq!(keys, [Some("a2V5".to_owned()), None], "the refused write's key is gone, the stored one stays");
     }
 }

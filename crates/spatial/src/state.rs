@@ -2,6 +2,7 @@
 //!
 //! Spaces, devices, sensors and users are twins and live in the graph; what is here hangs off them by space id.
 //! Every change returns its `Records`, the store records to put or delete, so the caller persists exactly what changed in the same batch as any graph change; `Spatial::load` reads them back and checks each.
+//! Every change also moves `Spatial::generation`, so a caller can tell whether a refused write had changed the state without copying the state beforehand.
 //! Ids, keys and times come in as arguments (this crate has no clock and no randomness).
 
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ const DEVICE_KEY: &str = "devicekey/";
 pub const CUSTOM_TYPE_IDS_START: u32 = ontology::SYSTEM_TYPE_IDS.end;
 
 /// A tenant's 2018 state beyond its twins.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Spatial {
     ontologies: OntologyState,
     types: BTreeMap<u32, CustomType>,
@@ -46,6 +47,8 @@ pub struct Spatial {
     keystores: BTreeMap<String, KeyStore>,
     /// Device id → the device's shared access key (base64), from which its connection string is made.
     device_keys: BTreeMap<String, String>,
+    /// Grows by one with every change (see `generation`).
+    generation: u64,
 }
 
 /// An extended type a tenant created on a space; visible to that space's subtree.
@@ -177,6 +180,18 @@ impl Spatial {
         Ok(state)
     }
 
+    /// A count of the changes made to this state: every method that returns `Records` adds one when it changes something.
+    ///
+    /// A caller compares it before and after a write that was refused, to learn whether the write had already changed the state (and must put it back) without copying the state first.
+    /// A state made by `load` starts at 0, so only values read from the same state compare.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn changed(&mut self) {
+        self.generation += 1;
+    }
+
     // ---- ontologies and system types ----
 
     pub fn ontologies(&self) -> &OntologyState {
@@ -187,14 +202,22 @@ impl Spatial {
     pub fn set_ontology_loaded(&mut self, ontology: Ontology, loaded: bool) -> Result<Records, StateError> {
         let changed =
             self.ontologies.set_loaded(ontology, loaded).map_err(|e| StateError::InvalidInput(e.to_string()))?;
-        Ok(if changed { vec![self.ontologies_record()] } else { Vec::new() })
+        if !changed {
+            return Ok(Vec::new());
+        }
+        self.changed();
+        Ok(vec![self.ontologies_record()])
     }
 
     /// `PATCH types/{id} {"disabled": …}` on a system type.
     pub fn set_system_type_disabled(&mut self, ty: &ExtendedType, disabled: bool) -> Records {
         let before = self.ontologies.clone();
         self.ontologies.set_disabled(ty, disabled);
-        if before == self.ontologies { Vec::new() } else { vec![self.ontologies_record()] }
+        if before == self.ontologies {
+            return Vec::new();
+        }
+        self.changed();
+        vec![self.ontologies_record()]
     }
 
     fn ontologies_record(&self) -> (String, Option<Value>) {
@@ -264,6 +287,7 @@ impl Spatial {
         let id = ty.id;
         let record = (format!("{TYPE}{id}"), Some(ty.to_json()));
         self.types.insert(id, ty);
+        self.changed();
         Ok((id, vec![record]))
     }
 
@@ -273,12 +297,14 @@ impl Spatial {
         self.check_type_unique(&ty, Some(ty.id))?;
         let record = (format!("{TYPE}{}", ty.id), Some(ty.to_json()));
         self.types.insert(ty.id, ty);
+        self.changed();
         Ok(vec![record])
     }
 
     /// `DELETE types/{id}` on a custom type.
     pub fn delete_type(&mut self, id: u32) -> Result<Records, StateError> {
         self.types.remove(&id).ok_or(StateError::NotFound { what: "type", id: id.to_string() })?;
+        self.changed();
         Ok(vec![(format!("{TYPE}{id}"), None)])
     }
 
@@ -345,11 +371,13 @@ impl Spatial {
         }
         let record = (format!("{PROPERTY_KEY}{}", key.id), Some(key.to_json()));
         self.property_keys.insert(key.id, key);
+        self.changed();
         Ok(vec![record])
     }
 
     pub fn delete_property_key(&mut self, id: u32) -> Result<Records, StateError> {
         self.property_keys.remove(&id).ok_or(StateError::NotFound { what: "property key", id: id.to_string() })?;
+        self.changed();
         Ok(vec![(format!("{PROPERTY_KEY}{id}"), None)])
     }
 
@@ -383,6 +411,7 @@ impl Spatial {
         }
         let record = (format!("{RESOURCE}{}", resource.id), Some(resource.to_json()));
         self.resources.insert(resource.id.clone(), resource);
+        self.changed();
         Ok(vec![record])
     }
 
@@ -398,6 +427,7 @@ impl Spatial {
             )));
         }
         self.resources.remove(id);
+        self.changed();
         Ok(vec![(format!("{RESOURCE}{id}"), None)])
     }
 
@@ -420,11 +450,13 @@ impl Spatial {
     pub fn put_keystore(&mut self, store: KeyStore) -> Records {
         let record = (format!("{KEYSTORE}{}", store.id), Some(store.to_json()));
         self.keystores.insert(store.id.clone(), store);
+        self.changed();
         vec![record]
     }
 
     pub fn delete_keystore(&mut self, id: &str) -> Result<Records, StateError> {
         self.keystores.remove(id).ok_or_else(|| StateError::NotFound { what: "key store", id: id.to_owned() })?;
+        self.changed();
         Ok(vec![(format!("{KEYSTORE}{id}"), None)])
     }
 
@@ -437,6 +469,7 @@ impl Spatial {
     pub fn put_device_key(&mut self, device: &str, key: String) -> Records {
         let record = (format!("{DEVICE_KEY}{device}"), Some(Value::String(key.clone())));
         self.device_keys.insert(device.to_owned(), key);
+        self.changed();
         vec![record]
     }
 
@@ -478,6 +511,9 @@ impl Spatial {
             }
             keep
         });
+        if !records.is_empty() {
+            self.changed();
+        }
         records
     }
 }
@@ -636,7 +672,7 @@ mod tests {
     use ontology::Category;
     use serde_json::{Value, json};
 
-    use super::{CustomType, KeyStore, Records, Resource, ResourceStatus, SecurityKey, Spatial, TypeRef};
+    use super::{CustomType, KeyStore, Records, Resource, ResourceStatus, SecurityKey, Spatial, StateError, TypeRef};
 
     fn custom(category: Category, name: &str, space: &str) -> CustomType {
         CustomType {
@@ -721,6 +757,70 @@ mod tests {
             TypeRef::Name("Classic".into()),
             &["building", "room"],
             expect!["error: SensorType 'Classic' is disabled"],
+        );
+    }
+
+    /// Runs each step on one state and shows, line by line, what it answered and whether it moved the generation.
+    fn check_generation(steps: Vec<(&str, Step)>, expect: Expect) {
+        let mut state = Spatial::default();
+        let mut lines = Vec::new();
+        for (name, step) in steps {
+            let before = state.generation();
+            let outcome = step(&mut state);
+            let moved = if state.generation() == before { "stays" } else { "moves" };
+            lines.push(format!("{name}: {outcome}; generation {moved}"));
+        }
+        expect.assert_eq(&lines.join("\n"));
+    }
+
+    type Step = Box<dyn FnOnce(&mut Spatial) -> String>;
+
+    /// What a change answered: the record keys it wrote, or its error.
+    fn shown<T>(outcome: Result<T, StateError>, records: impl FnOnce(T) -> Records) -> String {
+        match outcome {
+            Ok(done) => format!("{:?}", records(done).into_iter().map(|(key, _)| key).collect::<Vec<_>>()),
+            Err(err) => format!("refused ({err})"),
+        }
+    }
+
+    #[test]
+    fn every_change_moves_the_generation_and_a_refusal_or_no_op_does_not() {
+        let key_store = KeyStore {
+            id: "k1".into(),
+            name: "keys".into(),
+            description: None,
+            space_id: "campus".into(),
+            keys: Vec::new(),
+        };
+        let steps: Vec<(&str, Step)> = vec![
+            ("load an ontology", Box::new(|s| shown(s.set_ontology_loaded(ontology::Ontology::Building, true), |r| r))),
+            ("load it again", Box::new(|s| shown(s.set_ontology_loaded(ontology::Ontology::Building, true), |r| r))),
+            (
+                "create a type",
+                Box::new(|s| shown(s.create_type(custom(Category::SpaceType, "Lab", "campus")), |r| r.1)),
+            ),
+            (
+                "create it again",
+                Box::new(|s| shown(s.create_type(custom(Category::SpaceType, "Lab", "campus")), |r| r.1)),
+            ),
+            ("delete a type that is not there", Box::new(|s| shown(s.delete_type(7), |r| r))),
+            ("put a key store", Box::new(move |s| shown(Ok(s.put_keystore(key_store)), |r| r))),
+            ("put a device key", Box::new(|s| shown(Ok(s.put_device_key("device-1", "a2V5".into())), |r| r))),
+            ("forget nothing", Box::new(|s| shown(Ok(s.forget(&|id| id == "elsewhere")), |r| r))),
+            ("forget the campus", Box::new(|s| shown(Ok(s.forget(&|id| id == "campus")), |r| r))),
+        ];
+        check_generation(
+            steps,
+            expect![[r#"
+                load an ontology: ["ontologies"]; generation moves
+                load it again: []; generation stays
+                create a type: ["type/1000000"]; generation moves
+                create it again: refused (the space already has a SpaceType named 'Lab'; a name is unique within its category on a space); generation stays
+                delete a type that is not there: refused (type '7' was not found); generation stays
+                put a key store: ["keystore/k1"]; generation moves
+                put a device key: ["devicekey/device-1"]; generation moves
+                forget nothing: []; generation stays
+                forget the campus: ["type/1000000", "keystore/k1"]; generation moves"#]],
         );
     }
 
