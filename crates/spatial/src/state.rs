@@ -33,6 +33,8 @@ const PROPERTY_KEY: &str = "propertykey/";
 const RESOURCE: &str = "resource/";
 const KEYSTORE: &str = "keystore/";
 const DEVICE_KEY: &str = "devicekey/";
+/// The one record of `Counters`.
+const COUNTERS: &str = "counters";
 
 /// The first id of custom extended types; system types use the ids below.
 pub const CUSTOM_TYPE_IDS_START: u32 = ontology::SYSTEM_TYPE_IDS.end;
@@ -47,8 +49,24 @@ pub struct Spatial {
     keystores: BTreeMap<String, KeyStore>,
     /// Device id → the device's shared access key (base64), from which its connection string is made.
     device_keys: BTreeMap<String, String>,
+    counters: Counters,
     /// Grows by one with every change (see `generation`).
     generation: u64,
+}
+
+/// The next ids of custom types and property keys, stored (record `counters`) so that an id is never given twice: deleting the newest object does not hand its id to the next one.
+///
+/// Each is above every id given so far; `Spatial::load` checks that against the objects it loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Counters {
+    next_type_id: u32,
+    next_property_key_id: u32,
+}
+
+impl Default for Counters {
+    fn default() -> Counters {
+        Counters { next_type_id: CUSTOM_TYPE_IDS_START, next_property_key_id: 1 }
+    }
 }
 
 /// An extended type a tenant created on a space; visible to that space's subtree.
@@ -136,8 +154,10 @@ pub struct KeyStore {
     pub name: String,
     pub description: Option<String>,
     pub space_id: String,
-    /// In creation order; a new key's id is one more than the highest id before it (1 for the first), so ids grow along the list even after deletions.
+    /// In creation order, so ids grow along the list; `add_key` adds one.
     pub keys: Vec<SecurityKey>,
+    /// The id the next key gets: above every id the store ever gave (1 for the first key), so a deleted key's id is never given again.
+    next_key_id: u32,
 }
 
 /// One key of a key store.
@@ -152,12 +172,18 @@ pub struct SecurityKey {
 
 impl Spatial {
     /// A tenant's state from its stored records; every record is checked, and one of the wrong shape is an error naming it.
+    ///
+    /// Records written before the `counters` record and `nextKeyId` existed load too: the next ids are then one more than the highest id found.
+    /// A stored next id that is not above every id of its kind is an error, not something to repair: counters are written in the same batch as the object that moves them, so only damage or a bug can leave one behind, and the ids it would give again may have been seen by clients.
     pub fn load(records: impl IntoIterator<Item = (String, Value)>) -> Result<Spatial, String> {
         let mut state = Spatial::default();
+        let mut counters = None;
         for (key, value) in records {
             let bad = || format!("spatial record '{key}' does not have the expected shape");
             if key == ONTOLOGIES {
                 state.ontologies = ontologies_from_json(&value).ok_or_else(bad)?;
+            } else if key == COUNTERS {
+                counters = Some(Counters::from_json(&value).ok_or_else(bad)?);
             } else if let Some(id) = key.strip_prefix(TYPE) {
                 let ty = CustomType::from_json(&value).filter(|t| t.id.to_string() == id).ok_or_else(bad)?;
                 state.types.insert(ty.id, ty);
@@ -169,6 +195,12 @@ impl Spatial {
                 state.resources.insert(resource.id.clone(), resource);
             } else if let Some(id) = key.strip_prefix(KEYSTORE) {
                 let store = KeyStore::from_json(&value).filter(|k| k.id == id).ok_or_else(bad)?;
+                if let Some(given) = store.keys.iter().find(|k| k.id >= store.next_key_id) {
+                    return Err(format!(
+                        "spatial record '{key}' gives nextKeyId {}, but the store holds key {}; key ids would be given twice",
+                        store.next_key_id, given.id
+                    ));
+                }
                 state.keystores.insert(store.id.clone(), store);
             } else if let Some(id) = key.strip_prefix(DEVICE_KEY) {
                 let device_key = value.as_str().ok_or_else(bad)?;
@@ -177,6 +209,29 @@ impl Spatial {
                 return Err(format!("spatial record '{key}' is of no known kind"));
             }
         }
+        let highest_type = state.types.keys().next_back().copied();
+        let highest_property_key = state.property_keys.keys().next_back().copied();
+        state.counters = match counters {
+            None => Counters {
+                next_type_id: highest_type.map_or(CUSTOM_TYPE_IDS_START, |id| id + 1),
+                next_property_key_id: highest_property_key.map_or(1, |id| id + 1),
+            },
+            Some(counters) => {
+                if let Some(id) = highest_type.filter(|id| *id >= counters.next_type_id) {
+                    return Err(format!(
+                        "spatial record '{COUNTERS}' gives the next type id as {}, but type {id} exists; type ids would be given twice",
+                        counters.next_type_id
+                    ));
+                }
+                if let Some(id) = highest_property_key.filter(|id| *id >= counters.next_property_key_id) {
+                    return Err(format!(
+                        "spatial record '{COUNTERS}' gives the next property key id as {}, but property key {id} exists; property key ids would be given twice",
+                        counters.next_property_key_id
+                    ));
+                }
+                counters
+            }
+        };
         Ok(state)
     }
 
@@ -218,6 +273,10 @@ impl Spatial {
         }
         self.changed();
         vec![self.ontologies_record()]
+    }
+
+    fn counters_record(&self) -> (String, Option<Value>) {
+        (COUNTERS.to_owned(), Some(self.counters.to_json()))
     }
 
     fn ontologies_record(&self) -> (String, Option<Value>) {
@@ -283,12 +342,13 @@ impl Spatial {
     pub fn create_type(&mut self, mut ty: CustomType) -> Result<(u32, Records), StateError> {
         check_type_name(&ty.name)?;
         self.check_type_unique(&ty, None)?;
-        ty.id = self.types.keys().next_back().map_or(CUSTOM_TYPE_IDS_START, |last| last + 1);
+        ty.id = self.counters.next_type_id;
         let id = ty.id;
+        self.counters.next_type_id = id + 1;
         let record = (format!("{TYPE}{id}"), Some(ty.to_json()));
         self.types.insert(id, ty);
         self.changed();
-        Ok((id, vec![record]))
+        Ok((id, vec![record, self.counters_record()]))
     }
 
     /// `PATCH types/{id}` on a custom type: `ty` is the type as it should be (same id, category and space).
@@ -349,13 +409,21 @@ impl Spatial {
             .map(|(_, k)| k)
     }
 
-    /// The id the next property key gets.
+    /// The id the next property key gets: above every id given before, deleted keys' included.
     pub fn next_property_key_id(&self) -> u32 {
-        self.property_keys.keys().next_back().map_or(1, |last| last + 1)
+        self.counters.next_property_key_id
     }
 
     /// Stores a new or changed key (checked by the caller); its name is unique within its scope on its space.
+    ///
+    /// A new key takes its id from `next_property_key_id`; one with an id given before (to a key since deleted) is refused, so no id names two keys over time.
     pub fn put_property_key(&mut self, key: PropertyKey) -> Result<Records, StateError> {
+        if key.id < self.counters.next_property_key_id && !self.property_keys.contains_key(&key.id) {
+            return Err(StateError::Conflict(format!(
+                "property key id {} was given before; a new key takes the next id, {}",
+                key.id, self.counters.next_property_key_id
+            )));
+        }
         let clash = self.property_keys.values().any(|k| {
             k.id != key.id
                 && k.space_id == key.space_id
@@ -369,10 +437,14 @@ impl Spatial {
                 key.scope.name()
             )));
         }
-        let record = (format!("{PROPERTY_KEY}{}", key.id), Some(key.to_json()));
+        let mut records = vec![(format!("{PROPERTY_KEY}{}", key.id), Some(key.to_json()))];
+        if key.id >= self.counters.next_property_key_id {
+            self.counters.next_property_key_id = key.id + 1;
+            records.push(self.counters_record());
+        }
         self.property_keys.insert(key.id, key);
         self.changed();
-        Ok(vec![record])
+        Ok(records)
     }
 
     pub fn delete_property_key(&mut self, id: u32) -> Result<Records, StateError> {
@@ -447,7 +519,11 @@ impl Spatial {
     }
 
     /// Stores a new or changed key store.
-    pub fn put_keystore(&mut self, store: KeyStore) -> Records {
+    pub fn put_keystore(&mut self, mut store: KeyStore) -> Records {
+        // Keys pushed onto `keys` by hand rather than with `add_key` still move the next id past them.
+        if let Some(highest) = store.keys.iter().map(|k| k.id).max() {
+            store.next_key_id = store.next_key_id.max(highest + 1);
+        }
         let record = (format!("{KEYSTORE}{}", store.id), Some(store.to_json()));
         self.keystores.insert(store.id.clone(), store);
         self.changed();
@@ -624,7 +700,33 @@ impl Resource {
     }
 }
 
+impl Counters {
+    fn to_json(self) -> Value {
+        json!({ "type": self.next_type_id, "propertyKey": self.next_property_key_id })
+    }
+
+    fn from_json(value: &Value) -> Option<Counters> {
+        let counters =
+            Counters { next_type_id: number(value, "type")?, next_property_key_id: number(value, "propertyKey")? };
+        let in_range = counters.next_type_id >= CUSTOM_TYPE_IDS_START && counters.next_property_key_id >= 1;
+        in_range.then_some(counters)
+    }
+}
+
 impl KeyStore {
+    /// A new key store without keys.
+    pub fn new(id: String, name: String, description: Option<String>, space_id: String) -> KeyStore {
+        KeyStore { id, name, description, space_id, keys: Vec::new(), next_key_id: 1 }
+    }
+
+    /// Adds an active key of `value` (base64) and returns its id, one no key of this store had before.
+    pub fn add_key(&mut self, value: String, created_utc: String) -> u32 {
+        let id = self.next_key_id;
+        self.next_key_id = id + 1;
+        self.keys.push(SecurityKey { id, value, created_utc, active: true });
+        id
+    }
+
     /// The record shape.
     pub fn to_json(&self) -> Value {
         json!({
@@ -638,9 +740,11 @@ impl KeyStore {
                 "createdUtc": k.created_utc,
                 "active": k.active,
             })).collect::<Vec<_>>(),
+            "nextKeyId": self.next_key_id,
         })
     }
 
+    /// Back from `to_json`; a record without `nextKeyId` (written before it existed) takes one more than its highest key id.
     fn from_json(value: &Value) -> Option<KeyStore> {
         let mut keys = Vec::new();
         for key in value.get("keys")?.as_array()? {
@@ -651,12 +755,17 @@ impl KeyStore {
                 active: key.get("active")?.as_bool()?,
             });
         }
+        let next_key_id = match value.get("nextKeyId") {
+            None => keys.iter().map(|k| k.id).max().map_or(1, |highest| highest + 1),
+            Some(_) => number(value, "nextKeyId").filter(|next| *next >= 1)?,
+        };
         Some(KeyStore {
             id: text(value, "id")?,
             name: text(value, "name")?,
             description: optional(value, "description")?,
             space_id: text(value, "spaceId")?,
             keys,
+            next_key_id,
         })
     }
 
@@ -673,6 +782,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{CustomType, KeyStore, Records, Resource, ResourceStatus, SecurityKey, Spatial, StateError, TypeRef};
+    use crate::properties::{PropertyKey, PropertyKeyInput};
 
     fn custom(category: Category, name: &str, space: &str) -> CustomType {
         CustomType {
@@ -785,13 +895,7 @@ mod tests {
 
     #[test]
     fn every_change_moves_the_generation_and_a_refusal_or_no_op_does_not() {
-        let key_store = KeyStore {
-            id: "k1".into(),
-            name: "keys".into(),
-            description: None,
-            space_id: "campus".into(),
-            keys: Vec::new(),
-        };
+        let key_store = KeyStore::new("k1".into(), "keys".into(), None, "campus".into());
         let steps: Vec<(&str, Step)> = vec![
             ("load an ontology", Box::new(|s| shown(s.set_ontology_loaded(ontology::Ontology::Building, true), |r| r))),
             ("load it again", Box::new(|s| shown(s.set_ontology_loaded(ontology::Ontology::Building, true), |r| r))),
@@ -814,7 +918,7 @@ mod tests {
             expect![[r#"
                 load an ontology: ["ontologies"]; generation moves
                 load it again: []; generation stays
-                create a type: ["type/1000000"]; generation moves
+                create a type: ["type/1000000", "counters"]; generation moves
                 create it again: refused (the space already has a SpaceType named 'Lab'; a name is unique within its category on a space); generation stays
                 delete a type that is not there: refused (type '7' was not found); generation stays
                 put a key store: ["keystore/k1"]; generation moves
@@ -858,6 +962,7 @@ mod tests {
                 created_utc: "2026-11-26T12:00:00Z".into(),
                 active: true,
             }],
+            next_key_id: 2,
         };
         persist(&mut store, state.put_keystore(store_keys));
         persist(&mut store, state.put_device_key("device-1", "ZGV2aWNl".into()));
@@ -870,10 +975,148 @@ mod tests {
         // Deleting the campus forgets what hangs off it, record by record.
         persist(&mut store, state.forget(&|id| id == "campus" || id == "device-1"));
         let keys: Vec<&String> = store.keys().collect();
-        expect![[r#"["ontologies", "resource/r1"]"#]].assert_eq(&format!("{keys:?}"));
+        expect![[r#"["counters", "ontologies", "resource/r1"]"#]].assert_eq(&format!("{keys:?}"));
         let broken = Spatial::load([("type/7".to_owned(), json!({"id": 8}))]).expect_err("a bad record");
         expect!["spatial record 'type/7' does not have the expected shape"].assert_eq(&broken);
         let unknown = Spatial::load([("blob/1".to_owned(), json!({}))]).expect_err("an unknown kind");
         expect!["spatial record 'blob/1' is of no known kind"].assert_eq(&unknown);
+    }
+
+    fn property_key(id: u32, name: &str) -> PropertyKey {
+        let input = PropertyKeyInput {
+            name: Some(name.to_owned()),
+            space_id: Some("campus".to_owned()),
+            scope: Some("Spaces".to_owned()),
+            ..PropertyKeyInput::default()
+        };
+        PropertyKey::create(id, input).expect("a valid key")
+    }
+
+    /// What loading `records` gives: the next ids it would hand out, or its error.
+    fn check_load(records: Vec<(&str, Value)>, expect: Expect) {
+        let shown = match Spatial::load(records.into_iter().map(|(key, value)| (key.to_owned(), value))) {
+            Ok(state) => {
+                let stores: Vec<String> =
+                    state.keystores.values().map(|k| format!("{} {}", k.id, k.next_key_id)).collect();
+                format!(
+                    "next type {}, next property key {}, next key of store {}",
+                    state.counters.next_type_id,
+                    state.counters.next_property_key_id,
+                    stores.join(", ")
+                )
+            }
+            Err(err) => format!("error: {err}"),
+        };
+        expect.assert_eq(&shown);
+    }
+
+    #[test]
+    fn ids_of_deleted_objects_are_not_given_again_even_after_a_reload() {
+        let mut store = std::collections::BTreeMap::new();
+        let mut state = Spatial::default();
+        let mut given = Vec::new();
+        for name in ["Lab", "Office"] {
+            let (id, records) = state.create_type(custom(Category::SpaceType, name, "campus")).expect("a new type");
+            persist(&mut store, records);
+            given.push(format!("type {id}"));
+        }
+        persist(&mut store, state.delete_type(1_000_001).expect("the newest type"));
+        for name in ["Colour", "Size"] {
+            let id = state.next_property_key_id();
+            persist(&mut store, state.put_property_key(property_key(id, name)).expect("a new key"));
+            given.push(format!("property key {id}"));
+        }
+        persist(&mut store, state.delete_property_key(2).expect("the newest key"));
+        let refused = state.put_property_key(property_key(2, "Size")).expect_err("an id given before");
+        given.push(format!("property key 2 again: {refused}"));
+        let mut keys = KeyStore::new("k1".into(), "keys".into(), None, "campus".into());
+        for _ in 0..3 {
+            given.push(format!("key {}", keys.add_key("a2V5".into(), "2026-11-26T12:00:00Z".into())));
+        }
+        keys.keys.retain(|k| k.id != 3);
+        persist(&mut store, state.put_keystore(keys));
+
+        let mut loaded = Spatial::load(store).expect("the records load");
+        let (id, _) = loaded.create_type(custom(Category::SpaceType, "Office", "campus")).expect("a new type");
+        given.push(format!("after a reload: type {id}"));
+        given.push(format!("after a reload: property key {}", loaded.next_property_key_id()));
+        let mut keys = loaded.keystore("k1").expect("loaded").clone();
+        given.push(format!("after a reload: key {}", keys.add_key("a2V5".into(), "2026-11-26T12:00:00Z".into())));
+        expect![[r#"
+            type 1000000
+            type 1000001
+            property key 1
+            property key 2
+            property key 2 again: property key id 2 was given before; a new key takes the next id, 3
+            key 1
+            key 2
+            key 3
+            after a reload: type 1000002
+            after a reload: property key 3
+            after a reload: key 4"#]]
+        .assert_eq(&given.join("\n"));
+    }
+
+    #[test]
+    fn records_written_before_the_counters_take_their_next_ids_from_the_ids_they_hold() {
+        let lab = CustomType { id: 1_000_004, ..custom(Category::SpaceType, "Lab", "campus") };
+        let keys = json!({"id": "k1", "name": "keys", "description": null, "spaceId": "campus", "keys": [
+            {"id": 1, "value": "a2V5", "createdUtc": "2026-11-26T12:00:00Z", "active": true},
+            {"id": 3, "value": "a2V5", "createdUtc": "2026-11-26T12:00:00Z", "active": false},
+        ]});
+        let empty = json!({"id": "k2", "name": "keys", "description": null, "spaceId": "campus", "keys": []});
+        check_load(
+            vec![
+                ("type/1000004", lab.to_json()),
+                ("propertykey/3", property_key(3, "Colour").to_json()),
+                ("keystore/k1", keys),
+                ("keystore/k2", empty),
+            ],
+            expect!["next type 1000005, next property key 4, next key of store k1 4, k2 1"],
+        );
+        check_load(Vec::new(), expect!["next type 1000000, next property key 1, next key of store "]);
+    }
+
+    #[test]
+    fn stored_counters_load_and_one_not_above_its_ids_is_an_error() {
+        let lab =
+            || ("type/1000004", CustomType { id: 1_000_004, ..custom(Category::SpaceType, "Lab", "campus") }.to_json());
+        let colour = || ("propertykey/3", property_key(3, "Colour").to_json());
+        let counters = |ty: u32, key: u32| ("counters", json!({"type": ty, "propertyKey": key}));
+        check_load(
+            vec![lab(), colour(), counters(1_000_009, 7)],
+            expect!["next type 1000009, next property key 7, next key of store "],
+        );
+        check_load(
+            vec![lab(), colour(), counters(1_000_004, 7)],
+            expect![
+                "error: spatial record 'counters' gives the next type id as 1000004, but type 1000004 exists; type ids would be given twice"
+            ],
+        );
+        check_load(
+            vec![lab(), colour(), counters(1_000_009, 3)],
+            expect![
+                "error: spatial record 'counters' gives the next property key id as 3, but property key 3 exists; property key ids would be given twice"
+            ],
+        );
+        check_load(vec![counters(5, 1)], expect!["error: spatial record 'counters' does not have the expected shape"]);
+        let keys = |next: Value| {
+            let mut store = json!({"id": "k1", "name": "keys", "description": null, "spaceId": "campus", "keys": [
+                {"id": 2, "value": "a2V5", "createdUtc": "2026-11-26T12:00:00Z", "active": true},
+            ]});
+            store["nextKeyId"] = next;
+            ("keystore/k1", store)
+        };
+        check_load(vec![keys(json!(5))], expect!["next type 1000000, next property key 1, next key of store k1 5"]);
+        check_load(
+            vec![keys(json!(2))],
+            expect![
+                "error: spatial record 'keystore/k1' gives nextKeyId 2, but the store holds key 2; key ids would be given twice"
+            ],
+        );
+        check_load(
+            vec![keys(json!("3"))],
+            expect!["error: spatial record 'keystore/k1' does not have the expected shape"],
+        );
     }
 }

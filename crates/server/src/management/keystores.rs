@@ -1,6 +1,6 @@
 //! Key stores of the 2018 face (`keystores…`, `spaces/{id}/keystore`, `devices/{id}/keystore`) and the device SAS tokens signed with their keys.
 //!
-//! A key store hangs off a space and holds keys: 32 random bytes each, shown in base64, numbered from 1 in creation order, `Active` or `Disabled`.
+//! A key store hangs off a space and holds keys: 32 random bytes each, shown in base64, numbered from 1 in creation order (a deleted key's number is never given again), `Active` or `Disabled`.
 //! A device finds its key store by walking up from its space; a token for a hardware id is signed with a key of that store (`keys/last/token` takes the newest active key).
 //! The token's format and its checks live in `sas`, as pure functions over a key store, so whatever authenticates devices verifies tokens exactly as they are signed here.
 //! This file deliberately does not authenticate requests with tokens; it only issues them.
@@ -180,7 +180,7 @@ pub(crate) mod sas {
     #[cfg(test)]
     mod tests {
         use expect_test::expect;
-        use spatial::state::{KeyStore, SecurityKey};
+        use spatial::state::KeyStore;
 
         use super::{Claims, TokenError, expired, parse, sign, verify};
 
@@ -188,20 +188,14 @@ pub(crate) mod sas {
         const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         const EXPIRY: i64 = 1_800_000_000;
 
+        /// Keys 1 and 2 active, key 3 (the bytes of key 1) disabled.
         fn store() -> KeyStore {
-            let key = |id, value: &str, active| SecurityKey {
-                id,
-                value: value.to_owned(),
-                created_utc: "2026-01-01T00:00:00.0000000Z".to_owned(),
-                active,
-            };
-            KeyStore {
-                id: "store".to_owned(),
-                name: "Hotel keys".to_owned(),
-                description: None,
-                space_id: "hotel".to_owned(),
-                keys: vec![key(1, KEY, true), key(2, "c2Vjb25kIGtleQ==", true), key(3, KEY, false)],
+            let mut store = KeyStore::new("store".to_owned(), "Hotel keys".to_owned(), None, "hotel".to_owned());
+            for (value, active) in [(KEY, true), ("c2Vjb25kIGtleQ==", true), (KEY, false)] {
+                store.add_key(value.to_owned(), "2026-01-01T00:00:00.0000000Z".to_owned());
+                store.keys.last_mut().expect("a key was just added").active = active;
             }
+            store
         }
 
         /// The verdict on `token` at `now`, as text.
@@ -319,7 +313,7 @@ async fn create(State(state): State<AppState>, body: Body) -> Result<Response, M
     let name = body.bounded("name", NAME_CHARS.0, NAME_CHARS.1)?.ok_or_else(|| required("name"))?.to_owned();
     let description = body.bounded("description", 0, DESCRIPTION_CHARS_MAX)?.map(str::to_owned);
     let space_id = body.id("spaceId")?.ok_or_else(|| required("spaceId"))?.to_owned();
-    let store = KeyStore { id: new_id(), name, description, space_id, keys: Vec::new() };
+    let store = KeyStore::new(new_id(), name, description, space_id);
     let id = store.id.clone();
     state
         .data
@@ -394,9 +388,7 @@ async fn create_key(State(state): State<AppState>, Path(id): Path<String>) -> Re
                 store.id
             )));
         }
-        let key_id = store.keys.iter().map(|k| k.id).max().unwrap_or(0) + 1;
-        store.keys.push(SecurityKey { id: key_id, value, created_utc: now, active: true });
-        Ok(key_id)
+        Ok(store.add_key(value, now))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(json!(key_id))).into_response())

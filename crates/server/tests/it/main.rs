@@ -10,6 +10,7 @@ mod jobs;
 mod management_properties;
 mod management_resources;
 mod management_spaces;
+mod management_state;
 mod management_types;
 mod operational;
 mod query;
