@@ -15,8 +15,10 @@ use serde_json::{Map, Value, json};
 
 /// Values longer than this many characters are refused for every type (the 2018 model's `@Size(max = 450)`).
 pub const VALUE_CHARS_MAX: usize = 450;
-/// The most a regular expression (of a string key, or a `pattern` in a key's JSON schema) may take once compiled; it bounds the memory one key definition can make the server spend.
-pub const REGEX_BYTES_MAX: usize = 1 << 20;
+/// The most a regular expression (of a string key, or a `pattern` in a key's JSON schema) may take once compiled; it bounds the memory one key definition can make the server spend, and a key's compiled rules are kept while the key exists.
+///
+/// Unicode classes are large: `^\w{8}-\w{4}-\w{4}-\w{4}-\w{12}$` (a GUID written with `\w`) compiles to about 1.6 MB and `^\w{50}$` to about 2.5 MB, so 4 MiB takes such ordinary patterns with room to spare, while `^\w{100}$` (about 5 MB) is refused; the `regex` crate's own default is 10 MiB.
+pub const REGEX_BYTES_MAX: usize = 4 << 20;
 
 /// The primitive data type of a key, which says how its values are checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -1602,11 +1604,28 @@ mod tests {
             key error: validationData: '[a-' is not a usable regular expression: unclosed character class (look-around and back-references are not supported)
         "#]],
         );
+        // Unicode `\w` under case-insensitive matching is large; a GUID pattern written with it is still an ordinary key.
+        check_values(
+            json!({"primitiveDataType": "String", "validationData": "^\\w{8}-\\w{4}-\\w{4}-\\w{4}-\\w{12}$"}),
+            &["0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E", "0f8fad5b-d9cb-469f-a165"],
+            expect![[r#"
+                "0f8fad5b-d9cb-469f-a165-70867728950e" -> "0f8fad5b-d9cb-469f-a165-70867728950e"
+                "0F8FAD5B-D9CB-469F-A165-70867728950E" -> "0F8FAD5B-D9CB-469F-A165-70867728950E"
+                "0f8fad5b-d9cb-469f-a165" error: value: '0f8fad5b-d9cb-469f-a165' does not match the regular expression '^\w{8}-\w{4}-\w{4}-\w{4}-\w{12}$' (property key 'Key', String)
+            "#]],
+        );
+        check_values(
+            json!({"primitiveDataType": "String", "validationData": "^\\w{100}$"}),
+            &[],
+            expect![[r#"
+                key error: validationData: '^\w{100}$' is not a usable regular expression: it compiles to more than 4194304 bytes, the limit; simplify it (large repetition counts are the usual cause)
+            "#]],
+        );
         check_values(
             json!({"primitiveDataType": "String", "validationData": "(\\w{100}){100}"}),
             &[],
             expect![[r#"
-            key error: validationData: '(\w{100}){100}' is not a usable regular expression: it compiles to more than 1048576 bytes, the limit; simplify it (large repetition counts are the usual cause)
+            key error: validationData: '(\w{100}){100}' is not a usable regular expression: it compiles to more than 4194304 bytes, the limit; simplify it (large repetition counts are the usual cause)
         "#]],
         );
     }
@@ -1790,7 +1809,7 @@ mod tests {
                 r#"{"format": "regex", "pattern": "\\p{L}"}"#,
             ],
             expect![[r#"
-                {"properties": {"a": {"pattern": "(\\w{100}){100}"}}} -> validationData: has pattern '(\w{100}){100}', which is not a usable regular expression: it compiles to more than 1048576 bytes, the limit; simplify it (large repetition counts are the usual cause)
+                {"properties": {"a": {"pattern": "(\\w{100}){100}"}}} -> validationData: has pattern '(\w{100}){100}', which is not a usable regular expression: it compiles to more than 4194304 bytes, the limit; simplify it (large repetition counts are the usual cause)
                 {"patternProperties": {"(": {}}} -> validationData: has pattern '(', which is not a usable regular expression: unclosed group (look-around and back-references are not supported)
                 {"pattern": "[^]"} -> validationData: has pattern '[^]', which is not a usable regular expression: unclosed character class (look-around and back-references are not supported)
                 {"pattern": "\\cA"} -> validationData: has pattern '\cA', which is not a usable regular expression: unrecognized escape sequence (look-around and back-references are not supported)

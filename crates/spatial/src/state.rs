@@ -2,6 +2,7 @@
 //!
 //! Spaces, devices, sensors and users are twins and live in the graph; what is here hangs off them by space id.
 //! Every change returns its `Records`, the store records to put or delete, so the caller persists exactly what changed in the same batch as any graph change; `Spatial::load` reads them back and checks each.
+//! Property keys are kept with their rules compiled, so `Spatial::validate_property` checks a value without compiling anything.
 //! Every change also moves `Spatial::generation`, so a caller can tell whether a refused write had changed the state without copying the state beforehand.
 //! Ids, keys and times come in as arguments (this crate has no clock and no randomness).
 
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 use ontology::{Category, ExtendedType, Ontology, OntologySet, OntologyState, TypeId, catalogue};
 use serde_json::{Map, Value, json};
 
-use crate::properties::PropertyKey;
+use crate::properties::{PropertyKey, Validator};
 
 /// Store records a change wrote: each key with its new value, or `None` when the record is deleted.
 pub type Records = Vec<(String, Option<Value>)>;
@@ -44,7 +45,8 @@ pub const CUSTOM_TYPE_IDS_START: u32 = ontology::SYSTEM_TYPE_IDS.end;
 pub struct Spatial {
     ontologies: OntologyState,
     types: BTreeMap<u32, CustomType>,
-    property_keys: BTreeMap<u32, PropertyKey>,
+    /// Each key with its rules compiled, so a value is checked without compiling a regular expression or JSON schema under the tenant's write lock.
+    property_keys: BTreeMap<u32, CompiledKey>,
     resources: BTreeMap<String, Resource>,
     keystores: BTreeMap<String, KeyStore>,
     /// Device id → the device's shared access key (base64), from which its connection string is made.
@@ -52,6 +54,24 @@ pub struct Spatial {
     counters: Counters,
     /// Grows by one with every change (see `generation`).
     generation: u64,
+}
+
+/// A property key and its compiled rules, made together whenever the key is put or loaded, so the rules always are the key's current ones.
+struct CompiledKey {
+    key: PropertyKey,
+    validator: Validator,
+}
+
+impl std::fmt::Debug for CompiledKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.key, f)
+    }
+}
+
+impl CompiledKey {
+    fn new(key: PropertyKey) -> Result<CompiledKey, crate::properties::PropertyError> {
+        Ok(CompiledKey { validator: key.validator()?, key })
+    }
 }
 
 /// The next ids of custom types and property keys, stored (record `counters`) so that an id is never given twice: deleting the newest object does not hand its id to the next one.
@@ -189,7 +209,9 @@ impl Spatial {
                 state.types.insert(ty.id, ty);
             } else if let Some(id) = key.strip_prefix(PROPERTY_KEY) {
                 let pk = PropertyKey::from_json(&value).filter(|k| k.id.to_string() == id).ok_or_else(bad)?;
-                state.property_keys.insert(pk.id, pk);
+                let compiled =
+                    CompiledKey::new(pk).map_err(|e| format!("spatial record '{key}' does not compile: {e}"))?;
+                state.property_keys.insert(compiled.key.id, compiled);
             } else if let Some(id) = key.strip_prefix(RESOURCE) {
                 let resource = Resource::from_json(&value).filter(|r| r.id == id).ok_or_else(bad)?;
                 state.resources.insert(resource.id.clone(), resource);
@@ -387,11 +409,20 @@ impl Spatial {
     // ---- property keys ----
 
     pub fn property_keys(&self) -> impl Iterator<Item = &PropertyKey> {
-        self.property_keys.values()
+        self.property_keys.values().map(|c| &c.key)
     }
 
     pub fn property_key(&self, id: u32) -> Option<&PropertyKey> {
-        self.property_keys.get(&id)
+        self.property_keys.get(&id).map(|c| &c.key)
+    }
+
+    /// Validates a value against the key `key_id` with the key's compiled rules and returns it normalised (see `PropertyKey::validate`); a refused value is `InvalidInput` with the reason.
+    pub fn validate_property(&self, key_id: u32, value: &str) -> Result<String, StateError> {
+        let compiled = self
+            .property_keys
+            .get(&key_id)
+            .ok_or(StateError::NotFound { what: "property key", id: key_id.to_string() })?;
+        compiled.validator.validate(value).map_err(|e| StateError::InvalidInput(e.to_string()))
     }
 
     /// The key named `name` (ignoring case) of `scope` that an object in the space whose path is `spaces` may use; the nearest space's wins.
@@ -401,8 +432,7 @@ impl Spatial {
         scope: crate::properties::Scope,
         spaces: &[&str],
     ) -> Option<&PropertyKey> {
-        self.property_keys
-            .values()
+        self.property_keys()
             .filter(|k| k.scope == scope && k.name.eq_ignore_ascii_case(name))
             .filter_map(|k| spaces.iter().position(|s| *s == k.space_id).map(|at| (at, k)))
             .max_by_key(|(at, _)| *at)
@@ -414,7 +444,7 @@ impl Spatial {
         self.counters.next_property_key_id
     }
 
-    /// Stores a new or changed key (checked by the caller); its name is unique within its scope on its space.
+    /// Stores a new or changed key (checked by the caller; one whose rules do not compile is refused) with its compiled rules; its name is unique within its scope on its space.
     ///
     /// A new key takes its id from `next_property_key_id`; one with an id given before (to a key since deleted) is refused, so no id names two keys over time.
     pub fn put_property_key(&mut self, key: PropertyKey) -> Result<Records, StateError> {
@@ -424,7 +454,7 @@ impl Spatial {
                 key.id, self.counters.next_property_key_id
             )));
         }
-        let clash = self.property_keys.values().any(|k| {
+        let clash = self.property_keys().any(|k| {
             k.id != key.id
                 && k.space_id == key.space_id
                 && k.scope == key.scope
@@ -437,12 +467,14 @@ impl Spatial {
                 key.scope.name()
             )));
         }
+        let compiled = CompiledKey::new(key).map_err(|e| StateError::InvalidInput(e.to_string()))?;
+        let key = &compiled.key;
         let mut records = vec![(format!("{PROPERTY_KEY}{}", key.id), Some(key.to_json()))];
         if key.id >= self.counters.next_property_key_id {
             self.counters.next_property_key_id = key.id + 1;
             records.push(self.counters_record());
         }
-        self.property_keys.insert(key.id, key);
+        self.property_keys.insert(key.id, compiled);
         self.changed();
         Ok(records)
     }
@@ -567,7 +599,7 @@ impl Spatial {
             keep
         });
         self.property_keys.retain(|id, k| {
-            let keep = !deleted(&k.space_id);
+            let keep = !deleted(&k.key.space_id);
             if !keep {
                 records.push((format!("{PROPERTY_KEY}{id}"), None));
             }
@@ -982,14 +1014,9 @@ mod tests {
         expect!["spatial record 'blob/1' is of no known kind"].assert_eq(&unknown);
     }
 
+    /// A key of the campus's spaces that takes any value.
     fn property_key(id: u32, name: &str) -> PropertyKey {
-        let input = PropertyKeyInput {
-            name: Some(name.to_owned()),
-            space_id: Some("campus".to_owned()),
-            scope: Some("Spaces".to_owned()),
-            ..PropertyKeyInput::default()
-        };
-        PropertyKey::create(id, input).expect("a valid key")
+        property_key_of(id, name, PropertyKeyInput::default())
     }
 
     /// What loading `records` gives: the next ids it would hand out, or its error.
@@ -1118,5 +1145,86 @@ mod tests {
             vec![keys(json!("3"))],
             expect!["error: spatial record 'keystore/k1' does not have the expected shape"],
         );
+    }
+
+    /// A String key of the campus's spaces whose values must match `pattern`.
+    fn string_key(id: u32, name: &str, pattern: &str) -> PropertyKey {
+        let input = PropertyKeyInput {
+            primitive_data_type: Some("String".to_owned()),
+            validation_data: Some(pattern.to_owned()),
+            ..PropertyKeyInput::default()
+        };
+        property_key_of(id, name, input)
+    }
+
+    /// A key of the campus's spaces defined by `input` besides its name.
+    fn property_key_of(id: u32, name: &str, input: PropertyKeyInput) -> PropertyKey {
+        let input = PropertyKeyInput {
+            name: Some(name.to_owned()),
+            space_id: Some("campus".to_owned()),
+            scope: Some("Spaces".to_owned()),
+            ..input
+        };
+        PropertyKey::create(id, input).expect("a valid key")
+    }
+
+    /// Validates each value with the state's key `key_id`, one line per value.
+    fn check_validate(state: &Spatial, key_id: u32, values: &[&str], expect: Expect) {
+        let lines: Vec<String> = values
+            .iter()
+            .map(|value| match state.validate_property(key_id, value) {
+                Ok(normalised) => format!("{value} -> {normalised}"),
+                Err(err) => format!("{value} error: {err}"),
+            })
+            .collect();
+        expect.assert_eq(&lines.join("\n"));
+    }
+
+    #[test]
+    fn values_are_checked_with_the_compiled_rules_of_the_key_as_it_is_now() {
+        let mut store = std::collections::BTreeMap::new();
+        let mut state = Spatial::default();
+        persist(&mut store, state.put_property_key(string_key(1, "Room", "^room-\\d+$")).expect("a new key"));
+        check_validate(
+            &state,
+            1,
+            &["Room-12", "hall-3"],
+            expect![[r#"
+                Room-12 -> Room-12
+                hall-3 error: value: 'hall-3' does not match the regular expression '^room-\d+$' (property key 'Room', String)"#]],
+        );
+        persist(&mut store, state.put_property_key(string_key(1, "Room", "^hall-\\d+$")).expect("an update"));
+        check_validate(
+            &state,
+            1,
+            &["Room-12", "hall-3"],
+            expect![[r#"
+                Room-12 error: value: 'Room-12' does not match the regular expression '^hall-\d+$' (property key 'Room', String)
+                hall-3 -> hall-3"#]],
+        );
+        let loaded = Spatial::load(store).expect("the records load");
+        check_validate(
+            &loaded,
+            1,
+            &["hall-3", "room-1"],
+            expect![[r#"
+            hall-3 -> hall-3
+            room-1 error: value: 'room-1' does not match the regular expression '^hall-\d+$' (property key 'Room', String)"#]],
+        );
+        state.delete_property_key(1).expect("the key");
+        check_validate(&state, 1, &["hall-3"], expect!["hall-3 error: property key '1' was not found"]);
+        persist(
+            &mut std::collections::BTreeMap::new(),
+            state.put_property_key(string_key(2, "Gate", "^g$")).expect("a new key"),
+        );
+        state.forget(&|space| space == "campus");
+        check_validate(&state, 2, &["g"], expect!["g error: property key '2' was not found"]);
+        // A key built by hand whose rules do not compile is refused, and nothing changes.
+        let broken = PropertyKey { validation_data: Some("[a-".to_owned()), ..string_key(3, "Broken", "^b$") };
+        let before = state.generation();
+        let refused = state.put_property_key(broken).expect_err("rules that do not compile");
+        expect!["validationData: '[a-' is not a usable regular expression: unclosed character class (look-around and back-references are not supported)"]
+            .assert_eq(&refused.to_string());
+        assert_eq!((state.generation(), state.property_key(3)), (before, None));
     }
 }

@@ -436,7 +436,10 @@ pub(crate) fn check_property(
     let key = spatial.usable_property_key(name, scope_of(kind), path).ok_or_else(|| {
         MgmtError::not_found(&format!("property key for {} (scope {})", kind_name(kind), scope_of(kind).name()), name)
     })?;
-    let value = key.validate(value).map_err(|e| MgmtError::invalid_member("value", e.to_string()))?;
+    let value = spatial.validate_property(key.id, value).map_err(|err| match err {
+        spatial::state::StateError::InvalidInput(reason) => MgmtError::invalid_member("value", reason),
+        other => MgmtError::from(other),
+    })?;
     Ok((key.name.clone(), value))
 }
 
