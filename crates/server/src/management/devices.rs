@@ -34,6 +34,7 @@ const INCLUDES: &[&str] = &[
     "spacevalues",
     "spaceproperties",
     "iothub",
+    "sastoken",
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -67,9 +68,23 @@ async fn get_device(
         let slot = object_slot(&tenant.graph, ObjectKind::Device, &id)?;
         let mut view = View::new(tenant);
         view.host = Some(&host);
-        Ok::<_, MgmtError>(view.render(slot, ObjectKind::Device, &includes))
+        let mut device = view.render(slot, ObjectKind::Device, &includes);
+        if includes.has("sastoken") {
+            device["sasToken"] = json!(sas_token(tenant, slot)?);
+        }
+        Ok::<_, MgmtError>(device)
     })?;
     Ok(axum::Json(device).into_response())
+}
+
+/// `includes=SasToken`: a token for the device's hardware id signed with the newest active key of the key store above it (`keystores/{id}/keys/last/token`); `null` when no key store above has an active key.
+fn sas_token(tenant: &Tenant, slot: u32) -> Result<Option<String>, MgmtError> {
+    let path = super::space_path(&tenant.graph, slot);
+    let Some(store) = tenant.spatial.keystore_above(&path) else { return Ok(None) };
+    let Some(key) = store.last_active_key() else { return Ok(None) };
+    let hardware_id = tenant.graph.twin_at(slot).and_then(|t| t.property("hardwareId"));
+    let Some(hardware_id) = hardware_id.as_ref().and_then(Value::as_str) else { return Ok(None) };
+    super::keystores::issue(store, key, hardware_id).map(Some)
 }
 
 /// A device to create, checked: its id, twin properties, space, sensors, and whether it gets a key.

@@ -578,7 +578,7 @@ fn last_active(store: &KeyStore) -> Result<&SecurityKey, MgmtError> {
 }
 
 /// A token for `hardware_id` signed with `key`, valid for `sas::TOKEN_LIFETIME_SECONDS` from now.
-fn issue(store: &KeyStore, key: &SecurityKey, hardware_id: &str) -> Result<String, MgmtError> {
+pub(crate) fn issue(store: &KeyStore, key: &SecurityKey, hardware_id: &str) -> Result<String, MgmtError> {
     let expiry = jiff::Timestamp::now().as_second() + sas::TOKEN_LIFETIME_SECONDS;
     sas::sign(hardware_id, expiry, key).map_err(|err| match err {
         sas::TokenError::KeyDisabled(key_id) => MgmtError::conflict(format!(

@@ -933,3 +933,19 @@ async fn a_large_subtree_is_deleted_in_batches() {
     assert_eq!(twins.status, 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_device_reads_its_sas_token_from_the_key_store_above() {
+    let server = start_shipped().await;
+    let hq = create(&server, "spaces", json!({"name": "HQ"})).await;
+    let room = create(&server, "spaces", json!({"name": "Room", "parentSpaceId": hq})).await;
+    let device = create(&server, "devices", json!({"name": "Pod", "hardwareId": "AA:BB", "spaceId": room})).await;
+    let path = format!("devices/{device}?includes=SasToken");
+    assert_eq!(call(&server, "GET", &path, None).await.1["sasToken"], Value::Null, "no key store above, no token");
+    let store = create(&server, "keystores", json!({"name": "hq-keys", "spaceId": hq})).await;
+    assert_eq!(call(&server, "POST", &format!("keystores/{store}/keys"), None).await.0, 201);
+    let answer = call(&server, "GET", &path, None).await;
+    let token = answer.1["sasToken"].as_str().expect("a token");
+    assert!(token.starts_with("SharedAccessSignature id=AA%3ABB&se=") && token.contains("&kv=1&sig="), "{token}");
+    server.stop().await;
+}
