@@ -1,5 +1,7 @@
 //! The demo (`twinscape serve --demo`): a small building (`demo/building.ndjson`: a building, two floors, eight rooms, a sensor in each room) imported idempotently at start, and a simulation that moves every sensor's readings every few seconds through the ordinary durable write path, so twins change and events flow.
 //!
+//! Its models extend the built-in 2018 models (the building, floors and rooms are spaces of their types, the sensors are sensors with hardware ids), so the building is the same through the data plane, `POST /query` and the 2018 management face; the built-in models are installed before the import.
+//!
 //! The simulation is deterministic for its seed (a random walk within plausible ranges); it stops with the server.
 
 use std::sync::Arc;
@@ -17,6 +19,14 @@ const TICK: Duration = Duration::from_secs(2);
 /// Imports the demo building; existing, identical records are left alone.
 pub fn load(data: &DataPlane) -> Result<(), crate::import::ImportError> {
     let tenant = data.tenant();
+    let now = crate::data::now();
+    let installed = tenant.apply_blocking(data, |graph| match crate::management::ensure_models(graph, &now) {
+        Ok(changes) => (Ok(()), store::records::ops_for(&tenant.id, &changes)),
+        Err(err) => (Err(err), Vec::new()),
+    })?;
+    if let Err(err) = installed {
+        tracing::warn!(error = %err.message(), "the built-in models are not installed; the demo building will not load");
+    }
     let bulk = crate::import::parse(BUILDING, crate::import::Format::Ndjson);
     let progress = data.import(&tenant, bulk, |_| true)?;
     for e in &progress.errors {
@@ -55,13 +65,15 @@ pub async fn simulate(data: Arc<DataPlane>) {
             let occupancy = (next() * 6.0) as i64;
             let temperature = ((temperature + (next() - 0.5) * 0.4).clamp(18.0, 26.0) * 10.0).round() / 10.0;
             let co2 = ((co2 + (occupancy as f64 * 15.0) - 40.0 + next() * 20.0).clamp(400.0, 1600.0)).round();
+            let now = crate::data::now();
+            // `value` is the sensor's latest value as the 2018 face shows it (`sensors/{id}/value`): its data type is Temperature.
             let patch = json!([
                 {"op": "replace", "path": "/temperature", "value": temperature},
                 {"op": "replace", "path": "/co2", "value": co2},
                 {"op": "replace", "path": "/occupancy", "value": occupancy},
+                {"op": "add", "path": "/value", "value": {"value": temperature.to_string(), "timestamp": now}},
             ]);
             let id = sensor.clone();
-            let now = crate::data::now();
             let result = tenant
                 .write(&data, move |graph| {
                     let (_, changes) = graph.patch_twin(&id, &patch, &graph::Precondition::None, &now)?;

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod dataplane;
+mod demo;
 mod jobs;
 mod management_properties;
 mod management_resources;
