@@ -3,7 +3,7 @@
 //! A write validates and applies in memory under the tenant's write lock and submits its store ops (records and events) before releasing it, so the store commits in the graph's order; the request is answered only once the store says the ops are durable.
 //! If the store fails, the tenant's graph is reloaded from what is durable and the request gets 503, so memory never holds what the disk lost.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use graph::{Change, GraphError, TenantGraph};
@@ -290,6 +290,18 @@ impl TenantState {
             let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             let (value, changes, extra) = f(&mut tenant.graph).map_err(ApiError::from)?;
             let mut ops = ops_for(&self.id, &changes);
+            // A deleted twin takes its 2018 state with it (a device's key; a space's custom types, property keys and key stores), in the same batch, so a new twin with its id starts without them.
+            let deleted: BTreeSet<&str> = changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::TwinDeleted(twin) => Some(twin.id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if !deleted.is_empty() {
+                let records = tenant.spatial.forget_ids(&deleted);
+                ops.extend(store::records::spatial_ops(&self.id, &records));
+            }
             for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), &now)).chain(extra) {
                 let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
                 ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
@@ -308,6 +320,8 @@ impl TenantState {
     }
 
     /// Applies a change that produces its own store ops (bulk import) and blocks until they are durable; on a store failure the tenant is reloaded from the store, as for `write`.
+    ///
+    /// The 2018 state is left alone: bulk import creates and replaces twins but deletes none (`TenantGraph::import`), so nothing hangs off a twin that is gone; a change that deletes twins goes through `write`, which forgets their 2018 state.
     pub fn apply_blocking<T>(
         &self,
         data: &DataPlane,

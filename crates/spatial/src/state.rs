@@ -6,7 +6,7 @@
 //! Every change also moves `Spatial::generation`, so a caller can tell whether a refused write had changed the state without copying the state beforehand.
 //! Ids, keys and times come in as arguments (this crate has no clock and no randomness).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ontology::{Category, ExtendedType, Ontology, OntologySet, OntologyState, TypeId, catalogue};
 use serde_json::{Map, Value, json};
@@ -589,7 +589,39 @@ impl Spatial {
     }
 
     /// Forgets what hangs off deleted objects: custom types, property keys and key stores of deleted spaces, keys of deleted devices.
+    ///
+    /// This tests every device key; `forget_ids` looks the ids up instead.
     pub fn forget(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
+        let mut records = self.forget_off_spaces(deleted);
+        self.device_keys.retain(|id, _| {
+            let keep = !deleted(id);
+            if !keep {
+                records.push((format!("{DEVICE_KEY}{id}"), None));
+            }
+            keep
+        });
+        if !records.is_empty() {
+            self.changed();
+        }
+        records
+    }
+
+    /// `forget` for objects deleted by id: device keys are looked up rather than tested one by one, so the cost follows the number of ids (and of custom types, property keys and key stores), not the number of devices.
+    pub fn forget_ids(&mut self, deleted: &BTreeSet<&str>) -> Records {
+        let mut records = self.forget_off_spaces(&|id| deleted.contains(id));
+        for id in deleted {
+            if self.device_keys.remove(*id).is_some() {
+                records.push((format!("{DEVICE_KEY}{id}"), None));
+            }
+        }
+        if !records.is_empty() {
+            self.changed();
+        }
+        records
+    }
+
+    /// What `forget` drops that hangs off spaces: custom types, property keys and key stores.
+    fn forget_off_spaces(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
         let mut records = Vec::new();
         self.types.retain(|id, t| {
             let keep = !deleted(&t.space_id);
@@ -612,16 +644,6 @@ impl Spatial {
             }
             keep
         });
-        self.device_keys.retain(|id, _| {
-            let keep = !deleted(id);
-            if !keep {
-                records.push((format!("{DEVICE_KEY}{id}"), None));
-            }
-            keep
-        });
-        if !records.is_empty() {
-            self.changed();
-        }
         records
     }
 }
@@ -1226,5 +1248,40 @@ mod tests {
         expect!["validationData: '[a-' is not a usable regular expression: unclosed character class (look-around and back-references are not supported)"]
             .assert_eq(&refused.to_string());
         assert_eq!((state.generation(), state.property_key(3)), (before, None));
+    }
+
+    #[test]
+    fn forget_ids_forgets_what_forget_does() {
+        let state = || {
+            let mut state = Spatial::default();
+            state.create_type(custom(Category::SpaceType, "Lab", "campus")).expect("a new type");
+            state.create_type(custom(Category::SpaceType, "Lab", "hall")).expect("a new type");
+            state.put_property_key(property_key(1, "Colour")).expect("a new key");
+            state.put_keystore(KeyStore::new("k1".into(), "keys".into(), None, "campus".into()));
+            for device in ["d1", "d2"] {
+                state.put_device_key(device, "a2V5".into());
+            }
+            state
+        };
+        let deleted = ["campus", "d1", "nowhere"];
+        let by_test = state().forget(&|id| deleted.contains(&id));
+        let mut looked_up = state();
+        let before = looked_up.generation();
+        let by_id = looked_up.forget_ids(&deleted.into_iter().collect());
+        assert_eq!(by_id, by_test);
+        expect![[r#"["type/1000000", "propertykey/1", "keystore/k1", "devicekey/d1"]"#]]
+            .assert_eq(&format!("{:?}", by_id.iter().map(|(key, _)| key).collect::<Vec<_>>()));
+        assert_ne!(looked_up.generation(), before);
+        assert_eq!(
+            (looked_up.device_key("d2"), looked_up.custom_type(1_000_001).map(|t| t.space_id.as_str())),
+            (Some("a2V5"), Some("hall"))
+        );
+        let before = looked_up.generation();
+        assert_eq!(
+            looked_up.forget_ids(&["d1", "campus"].into_iter().collect()),
+            Vec::new(),
+            "nothing is left to forget"
+        );
+        assert_eq!(looked_up.generation(), before);
     }
 }

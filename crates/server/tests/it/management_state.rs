@@ -1,4 +1,4 @@
-//! The 2018 face's state beside the graph end to end, on the embedded store: ids of deleted custom types, property keys and key store keys are not given again, across a restart too.
+//! The 2018 face's state beside the graph end to end, on the embedded store: twins deleted through the data plane take their 2018 state along (a device's key; a space's types, property keys and key store), and ids of deleted custom types, property keys and key store keys are not given again, across a restart too.
 //!
 //! Object ids other than types, property keys and keys are GUIDs the server makes; the tests use them in paths and never show them.
 
@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::{TestServer, start_shipped, start_shipped_in};
 
 const BASE: &str = "/management/api/v1.0";
+const V: &str = "api-version=2023-10-31";
 
 /// Sends a request to the management face; `path` is relative to its base.
 async fn call(server: &TestServer, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -28,6 +29,87 @@ async fn create(server: &TestServer, path: &str, body: Option<Value>) -> String 
         Value::String(id) => id,
         other => other.to_string(),
     }
+}
+
+/// Sends a request to the data plane, adding the API version to `path`'s query.
+async fn data_plane(server: &TestServer, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+    let headers: &[(&str, &str)] = if body.is_some() { &[("content-type", "application/json")] } else { &[] };
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let reply =
+        server.send(method, &format!("{path}{separator}{V}"), headers, body.map(|b| b.to_string().into_bytes())).await;
+    (reply.status, reply.body)
+}
+
+/// What the 2018 face shows of a device, a space's custom types, property keys and key store: one line each, status first.
+async fn state_of(server: &TestServer, device: &str, space: &str) -> String {
+    let (status, value) = call(server, "GET", &format!("devices/{device}?includes=ConnectionString"), None).await;
+    let connection = match value.get("connectionString") {
+        Some(Value::String(text)) if text.contains(";SharedAccessKey=") => "a connection string with a key".to_owned(),
+        Some(other) => other.to_string(),
+        None => "absent".to_owned(),
+    };
+    let mut lines = vec![format!("device: {status}, connectionString {connection}")];
+    for (what, path) in [
+        ("types", format!("types?system=false&spaceId={space}")),
+        ("property keys", format!("propertykeys?spaceId={space}")),
+        ("key store", format!("spaces/{space}/keystore")),
+    ] {
+        let (status, value) = call(server, "GET", &path, None).await;
+        let shown = match &value {
+            Value::Array(items) => {
+                format!("{:?}", items.iter().map(|i| i["name"].as_str().unwrap_or("?")).collect::<Vec<_>>())
+            }
+            Value::Object(object) if object.contains_key("error") => "an error".to_owned(),
+            other => other["name"].as_str().unwrap_or("?").to_owned(),
+        };
+        lines.push(format!("{what}: {status} {shown}"));
+    }
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn a_twin_deleted_through_the_data_plane_takes_its_2018_state_along() {
+    let server = start_shipped().await;
+    let campus = create(&server, "spaces", Some(json!({"name": "Campus"}))).await;
+    let hall = create(&server, "spaces", Some(json!({"name": "Hall", "parentSpaceId": campus}))).await;
+    let device =
+        create(&server, "devices", Some(json!({"name": "Gateway", "hardwareId": "HW-1", "spaceId": hall}))).await;
+    create(&server, "types", Some(json!({"category": "SpaceType", "name": "Lab", "spaceId": hall}))).await;
+    create(&server, "propertykeys", Some(json!({"name": "Colour", "scope": "Spaces", "spaceId": hall}))).await;
+    create(&server, "keystores", Some(json!({"name": "Hall keys", "spaceId": hall}))).await;
+    expect_test::expect![[r#"
+        device: 200, connectionString a connection string with a key
+        types: 200 ["Lab"]
+        property keys: 200 ["Colour"]
+        key store: 200 Hall keys"#]]
+    .assert_eq(&state_of(&server, &device, &hall).await);
+
+    // The device and its space deleted through the data plane, then twins of the same ids put back there.
+    for id in [&device, &hall] {
+        let deleted = data_plane(&server, "DELETE", &format!("/digitaltwins/{id}?cascade=true"), None).await;
+        assert_eq!(deleted.0, 204, "DELETE {id}: {}", deleted.1);
+    }
+    for (id, twin) in [
+        (&device, json!({"$metadata": {"$model": "dtmi:twinscape:Device;1"}})),
+        (&hall, json!({"$metadata": {"$model": "dtmi:twinscape:Space;1"}, "name": "Hall"})),
+    ] {
+        let put = data_plane(&server, "PUT", &format!("/digitaltwins/{id}"), Some(twin)).await;
+        assert_eq!(put.0, 200, "PUT {id}: {}", put.1);
+    }
+    let forgotten = state_of(&server, &device, &hall).await;
+    expect_test::expect![[r#"
+        device: 200, connectionString null
+        types: 200 []
+        property keys: 200 []
+        key store: 404 an error"#]]
+    .assert_eq(&forgotten);
+    let server = start_shipped_in(server.stop_keeping_data().await).await;
+    assert_eq!(
+        state_of(&server, &device, &hall).await,
+        forgotten,
+        "what was forgotten stays forgotten after a restart"
+    );
+    server.stop().await;
 }
 
 async fn delete(server: &TestServer, path: &str) {
