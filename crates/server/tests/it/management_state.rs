@@ -53,11 +53,15 @@ async fn state_of(server: &TestServer, device: &str, space: &str) -> String {
         ("types", format!("types?system=false&spaceId={space}")),
         ("property keys", format!("propertykeys?spaceId={space}")),
         ("key store", format!("spaces/{space}/keystore")),
+        ("resources", format!("resources?spaceId={space}")),
     ] {
         let (status, value) = call(server, "GET", &path, None).await;
         let shown = match &value {
             Value::Array(items) => {
-                format!("{:?}", items.iter().map(|i| i["name"].as_str().unwrap_or("?")).collect::<Vec<_>>())
+                format!(
+                    "{:?}",
+                    items.iter().map(|i| i["name"].as_str().or(i["type"].as_str()).unwrap_or("?")).collect::<Vec<_>>()
+                )
             }
             Value::Object(object) if object.contains_key("error") => "an error".to_owned(),
             other => other["name"].as_str().unwrap_or("?").to_owned(),
@@ -77,11 +81,13 @@ async fn a_twin_deleted_through_the_data_plane_takes_its_2018_state_along() {
     create(&server, "types", Some(json!({"category": "SpaceType", "name": "Lab", "spaceId": hall}))).await;
     create(&server, "propertykeys", Some(json!({"name": "Colour", "scope": "Spaces", "spaceId": hall}))).await;
     create(&server, "keystores", Some(json!({"name": "Hall keys", "spaceId": hall}))).await;
+    create(&server, "resources", Some(json!({"type": "IoTHub", "spaceId": hall}))).await;
     expect_test::expect![[r#"
         device: 200, connectionString a connection string with a key
         types: 200 ["Lab"]
         property keys: 200 ["Colour"]
-        key store: 200 Hall keys"#]]
+        key store: 200 Hall keys
+        resources: 200 ["IoTHub"]"#]]
     .assert_eq(&state_of(&server, &device, &hall).await);
 
     // The device and its space deleted through the data plane, then twins of the same ids put back there.
@@ -101,7 +107,8 @@ async fn a_twin_deleted_through_the_data_plane_takes_its_2018_state_along() {
         device: 200, connectionString null
         types: 200 []
         property keys: 200 []
-        key store: 404 an error"#]]
+        key store: 404 an error
+        resources: 200 []"#]]
     .assert_eq(&forgotten);
     let server = start_shipped_in(server.stop_keeping_data().await).await;
     assert_eq!(
