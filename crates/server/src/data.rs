@@ -246,22 +246,36 @@ impl TenantState {
                     return Err(err);
                 }
             };
-            let mut ops = ops_for(&self.id, &written.changes);
-            ops.extend(store::records::spatial_ops(&self.id, &written.records));
-            for event in written.changes.iter().filter_map(|c| change_event(c, data.event_source(), &now)) {
-                let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
-                ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
-            }
-            data.store().submit_then(
-                ops,
-                Box::new(move |result| {
-                    let _ = done.send(result);
-                }),
-            );
+            self.submit(data, &written.changes, &written.records, Vec::new(), &now, done);
             value
         };
         self.await_durable(data, durable).await.map_err(E::from)?;
         Ok(value)
+    }
+
+    /// Submits a write's store ops (graph records, 2018 records, the events of its changes and `extra`) in one batch.
+    /// Called under the tenant's lock, so the store commits in the graph's order; the store's writer answers on `done` without blocking.
+    fn submit(
+        &self,
+        data: &DataPlane,
+        changes: &[Change],
+        records: &spatial::state::Records,
+        extra: ExtraEvents,
+        now: &str,
+        done: tokio::sync::oneshot::Sender<Result<store::Committed, StoreError>>,
+    ) {
+        let mut ops = ops_for(&self.id, changes);
+        ops.extend(store::records::spatial_ops(&self.id, records));
+        for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), now)).chain(extra) {
+            let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
+            ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
+        }
+        data.store().submit_then(
+            ops,
+            Box::new(move |result| {
+                let _ = done.send(result);
+            }),
+        );
     }
 
     async fn await_durable(
@@ -289,7 +303,6 @@ impl TenantState {
         let value = {
             let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
             let (value, changes, extra) = f(&mut tenant.graph).map_err(ApiError::from)?;
-            let mut ops = ops_for(&self.id, &changes);
             // A deleted twin takes its 2018 state with it (a device's key; a space's custom types, property keys and key stores), in the same batch, so a new twin with its id starts without them.
             let deleted: BTreeSet<&str> = changes
                 .iter()
@@ -298,21 +311,8 @@ impl TenantState {
                     _ => None,
                 })
                 .collect();
-            if !deleted.is_empty() {
-                let records = tenant.spatial.forget_ids(&deleted);
-                ops.extend(store::records::spatial_ops(&self.id, &records));
-            }
-            for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), &now)).chain(extra) {
-                let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
-                ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
-            }
-            // Submitted under the lock, so the store commits in the graph's order; the store's writer answers on `done` without blocking.
-            data.store().submit_then(
-                ops,
-                Box::new(move |result| {
-                    let _ = done.send(result);
-                }),
-            );
+            let records = if deleted.is_empty() { Vec::new() } else { tenant.spatial.forget_ids(&deleted) };
+            self.submit(data, &changes, &records, extra, &now, done);
             value
         };
         self.await_durable(data, durable).await?;

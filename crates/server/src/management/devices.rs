@@ -47,12 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// `GET devices`: connection strings are not listed (they carry each device's key), as in the 2018 service; `GET devices/{id}?includes=ConnectionString` gives one.
 async fn list_devices(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
-    let includes = params.includes(INCLUDES)?.without("connectionstring");
-    let max = state.limits.management_results_max.get();
-    let devices = state.data.tenant().read_all(|tenant| {
-        objects::list(&View::new(tenant), ObjectKind::Device, &params, &includes, &|_, _| true, max)
-    })?;
-    Ok(axum::Json(devices).into_response())
+    objects::list_response(&state, ObjectKind::Device, &params, &params.includes(INCLUDES)?.without("connectionstring"))
 }
 
 async fn get_device(
@@ -183,18 +178,10 @@ fn check_new(tenant: &Tenant, body: &Body) -> Result<NewDevice, MgmtError> {
 /// The twin properties of a device body but its hardware id: names, description, gateway, status, location, types, extended properties.
 fn device_props(tenant: &Tenant, body: &Body, path: &[&str], creating: bool) -> Result<Map<String, Value>, MgmtError> {
     let mut props = Map::new();
-    if let Some(name) = body.bounded("name", 3, 64)? {
-        props.insert("name".to_owned(), json!(name));
-    }
-    if let Some(friendly) = body.bounded("friendlyName", 0, 64)? {
-        props.insert("friendlyName".to_owned(), json!(friendly));
-    }
-    if let Some(description) = body.bounded("description", 0, 4000)? {
-        props.insert("description".to_owned(), json!(description));
-    }
-    if let Some(gateway) = body.bounded("gatewayId", 0, 64)? {
-        props.insert("gatewayId".to_owned(), json!(gateway));
-    }
+    body.put_text(&mut props, "name", 3, 64)?;
+    body.put_text(&mut props, "friendlyName", 0, 64)?;
+    body.put_text(&mut props, "description", 0, 4000)?;
+    body.put_text(&mut props, "gatewayId", 0, 64)?;
     match body.text("status")? {
         Some(status) => {
             let Some(known) = super::system::DEVICE_STATUSES.iter().find(|s| s.eq_ignore_ascii_case(status)) else {
@@ -304,15 +291,11 @@ async fn update_device(
     body: Body,
 ) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let written = update(tenant, &id, &body, &now)?;
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let written = update(tenant, &id, &body, &now)?;
+        Ok(written)
+    })
+    .await
 }
 
 /// Updates a device from a body; only given members change.
@@ -330,9 +313,7 @@ fn update(tenant: &mut Tenant, id: &str, body: &Body, now: &str) -> Result<Writt
         props.insert("hardwareId".to_owned(), json!(hardware_id));
     }
     let mut written = Written::default();
-    if !props.is_empty() {
-        written.and(Written::changes(super::spaces::patch_props(&mut tenant.graph, id, props, now)?));
-    }
+    written.and(objects::patch(&mut tenant.graph, id, props, now)?);
     if let Some((space_slot, space)) = new_space
         && tenant.graph.parent_at(slot) != Some(space_slot)
     {
@@ -343,54 +324,46 @@ fn update(tenant: &mut Tenant, id: &str, body: &Body, now: &str) -> Result<Writt
 
 /// `DELETE devices/{id}`: the device and its sensors.
 async fn delete_device(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, ObjectKind::Device, &id)?;
-            let doomed: Vec<String> =
-                tenant.graph.subtree_at(slot).filter_map(|s| tenant.graph.twin_at(s)).map(|t| t.id.clone()).collect();
-            let mut written = Written::default();
-            for twin in doomed.iter().rev() {
-                written.and(Written::changes(tenant.graph.delete_twin(twin, &graph::Precondition::None, true)?));
-            }
-            written.and(Written::records(tenant.spatial.forget(&|gone| doomed.iter().any(|d| d == gone))));
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Device, &id)?;
+        let doomed: Vec<String> =
+            tenant.graph.subtree_at(slot).filter_map(|s| tenant.graph.twin_at(s)).map(|t| t.id.clone()).collect();
+        let mut written = Written::default();
+        for twin in doomed.iter().rev() {
+            written.and(Written::changes(tenant.graph.delete_twin(twin, &graph::Precondition::None, true)?));
+        }
+        written.and(Written::records(tenant.spatial.forget(&|gone| doomed.iter().any(|d| d == gone))));
+        Ok(written)
+    })
+    .await
 }
 
 /// `PATCH devices/{id}/register`: gives the device a key (an IoT Hub identity) if it has none; its space, or one above, needs an IoT Hub resource.
 async fn register(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, ObjectKind::Device, &id)?;
-            let path = super::space_path(&tenant.graph, slot);
-            if tenant.spatial.resource_above("IoTHub", &path).is_none() {
-                return Err(MgmtError::invalid(format!(
-                    "device '{id}' is in no space with an IoTHub resource above it; create one with POST resources first"
-                )));
-            }
-            let records = if tenant.spatial.device_key(&id).is_some() { Vec::new() } else { tenant.spatial.put_device_key(&id, new_key()) };
-            Ok::<_, MgmtError>(((), Written::records(records)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Device, &id)?;
+        let path = super::space_path(&tenant.graph, slot);
+        if tenant.spatial.resource_above("IoTHub", &path).is_none() {
+            return Err(MgmtError::invalid(format!(
+                "device '{id}' is in no space with an IoTHub resource above it; create one with POST resources first"
+            )));
+        }
+        let records = if tenant.spatial.device_key(&id).is_some() {
+            Vec::new()
+        } else {
+            tenant.spatial.put_device_key(&id, new_key())
+        };
+        Ok(Written::records(records))
+    })
+    .await
 }
 
 /// `PATCH devices/{id}/unregister`: removes the device's key, so it can no longer connect; registering again gives a new one.
 async fn unregister(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            object_slot(&tenant.graph, ObjectKind::Device, &id)?;
-            let records = tenant.spatial.forget(&|gone| gone == id);
-            Ok::<_, MgmtError>(((), Written::records(records)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        object_slot(&tenant.graph, ObjectKind::Device, &id)?;
+        let records = tenant.spatial.forget(&|gone| gone == id);
+        Ok(Written::records(records))
+    })
+    .await
 }

@@ -218,6 +218,20 @@ impl Body {
         Ok(Some(text))
     }
 
+    /// Copies a string member with a length range into twin properties, when given.
+    pub(crate) fn put_text(
+        &self,
+        props: &mut Map<String, Value>,
+        name: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<(), MgmtError> {
+        if let Some(text) = self.bounded(name, min, max)? {
+            props.insert(name.to_owned(), Value::String(text.to_owned()));
+        }
+        Ok(())
+    }
+
     /// An integer member.
     pub(crate) fn integer(&self, name: &str) -> Result<Option<i64>, MgmtError> {
         match self.get(name) {
@@ -247,6 +261,15 @@ impl Body {
             Some(_) => Err(MgmtError::invalid_member(name, format!("`{name}` must be an array"))),
         }
     }
+}
+
+/// Runs a write of the tenant that answers 204: `f` checks and applies it and says what it did, which is durable before the answer.
+pub(crate) async fn updated(
+    state: &AppState,
+    f: impl FnOnce(&mut crate::data::Tenant) -> Result<crate::data::Written, MgmtError>,
+) -> Result<StatusCode, MgmtError> {
+    state.data.tenant().write_all(&state.data, move |tenant| f(tenant).map(|written| ((), written))).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The answer to a create: 201 with the new id as a JSON string.

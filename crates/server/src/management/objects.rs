@@ -11,7 +11,7 @@ use spatial::properties::Scope;
 use spatial::state::{Spatial, TypeRef, UsableType};
 
 use super::{Body, Includes, MgmtError, kind_name};
-use crate::data::Tenant;
+use crate::data::{Tenant, Written};
 
 /// A read of the 2018 face: the tenant's graph and 2018 state, and which twins are of which kind.
 pub(crate) struct View<'a> {
@@ -479,6 +479,27 @@ pub(crate) fn create_twin(
     Ok(changes)
 }
 
+/// Sets twin properties with one JSON Patch (`add` sets or replaces a top-level property; `null` removes one the twin has); nothing when `props` is empty.
+pub(crate) fn patch(
+    graph: &mut graph::TenantGraph,
+    id: &str,
+    props: Map<String, Value>,
+    now: &str,
+) -> Result<Written, MgmtError> {
+    if props.is_empty() {
+        return Ok(Written::default());
+    }
+    let ops: Vec<Value> = props
+        .into_iter()
+        .map(|(name, value)| match value {
+            Value::Null => json!({ "op": "remove", "path": format!("/{name}") }),
+            value => json!({ "op": "add", "path": format!("/{name}"), "value": value }),
+        })
+        .collect();
+    let (_, changes) = graph.patch_twin(id, &Value::Array(ops), &Precondition::None, now)?;
+    Ok(Written::changes(changes))
+}
+
 /// The containment relationship that places an object of `kind` in its parent.
 pub(crate) fn containment_relationship(kind: ObjectKind) -> &'static str {
     match kind {
@@ -650,6 +671,35 @@ pub(crate) fn list(
         }
     }
     Ok(out.finish())
+}
+
+/// `GET <kind>s`: `list` over the tenant, answered as JSON.
+pub(crate) fn list_response(
+    state: &crate::router::AppState,
+    kind: ObjectKind,
+    params: &super::Params,
+    includes: &Includes,
+) -> Result<axum::response::Response, MgmtError> {
+    use axum::response::IntoResponse;
+    let max = state.limits.management_results_max.get();
+    let objects =
+        state.data.tenant().read_all(|tenant| list(&View::new(tenant), kind, params, includes, &|_, _| true, max))?;
+    Ok(axum::Json(objects).into_response())
+}
+
+/// `GET <kind>s/{id}`: the object with `includes`, or 404.
+pub(crate) fn one_response(
+    state: &crate::router::AppState,
+    kind: ObjectKind,
+    id: &str,
+    includes: &Includes,
+) -> Result<axum::response::Response, MgmtError> {
+    use axum::response::IntoResponse;
+    let object = state.data.tenant().read_all(|tenant| {
+        let slot = super::object_slot(&tenant.graph, kind, id)?;
+        Ok::<_, MgmtError>(View::new(tenant).render(slot, kind, includes))
+    })?;
+    Ok(axum::Json(object).into_response())
 }
 
 /// The objects a read answers: each kept only when the OData `$filter` keeps it and counted against the result cap as it comes, then ordered, skipped and cut (`$orderby`, `$skip`, `$top`).

@@ -178,54 +178,46 @@ async fn update_key(
     body: Body,
 ) -> Result<StatusCode, MgmtError> {
     let mut input = key_input(body)?;
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let mut key = key_by_id(tenant, &id)?.clone();
-            if let Some(given) = input.primitive_data_type.as_deref().and_then(PrimitiveType::parse)
-                && given != key.primitive_data_type
-            {
-                return Err(MgmtError::invalid_member(
-                    "primitiveDataType",
-                    format!(
-                        "property key {} is {}; PATCH does not change `primitiveDataType` (PUT propertykeys does)",
-                        key.id,
-                        key.primitive_data_type.name()
-                    ),
-                ));
-            }
-            if let Some(given) = input.scope.as_deref().and_then(Scope::parse)
-                && given != key.scope
-            {
-                return Err(MgmtError::invalid_member(
-                    "scope",
-                    format!("property key {} is for {}; a key's `scope` does not change", key.id, key.scope.name()),
-                ));
-            }
-            if let Some(space) = input.space_id.take() {
-                input.space_id = Some(space_id(&tenant.graph, &space)?);
-            }
-            key.update(input).map_err(key_error)?;
-            let records = tenant.spatial.put_property_key(key)?;
-            Ok::<_, MgmtError>(((), Written::records(records)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let mut key = key_by_id(tenant, &id)?.clone();
+        if let Some(given) = input.primitive_data_type.as_deref().and_then(PrimitiveType::parse)
+            && given != key.primitive_data_type
+        {
+            return Err(MgmtError::invalid_member(
+                "primitiveDataType",
+                format!(
+                    "property key {} is {}; PATCH does not change `primitiveDataType` (PUT propertykeys does)",
+                    key.id,
+                    key.primitive_data_type.name()
+                ),
+            ));
+        }
+        if let Some(given) = input.scope.as_deref().and_then(Scope::parse)
+            && given != key.scope
+        {
+            return Err(MgmtError::invalid_member(
+                "scope",
+                format!("property key {} is for {}; a key's `scope` does not change", key.id, key.scope.name()),
+            ));
+        }
+        if let Some(space) = input.space_id.take() {
+            input.space_id = Some(space_id(&tenant.graph, &space)?);
+        }
+        key.update(input).map_err(key_error)?;
+        let records = tenant.spatial.put_property_key(key)?;
+        Ok(Written::records(records))
+    })
+    .await
 }
 
 /// `DELETE propertykeys/{id}`: the values set with the key stay.
 async fn delete_key(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let id = key_by_id(tenant, &id)?.id;
-            let records = tenant.spatial.delete_property_key(id)?;
-            Ok::<_, MgmtError>(((), Written::records(records)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let id = key_by_id(tenant, &id)?.id;
+        let records = tenant.spatial.delete_property_key(id)?;
+        Ok(Written::records(records))
+    })
+    .await
 }
 
 /// `DELETE propertykeys?spaceId&scope&keys`: the keys of those names (`keys`, separated by `;` or `,`) defined on the space for the scope; all of them or, when one names no key, none (404).
@@ -237,32 +229,28 @@ async fn delete_keys_of_space(State(state): State<AppState>, params: Params) -> 
     if names.is_empty() {
         return Err(MgmtError::invalid_member("keys", needs));
     }
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let space = space_id(&tenant.graph, &space)?;
-            let mut ids = Vec::new();
-            for name in &names {
-                let key = tenant
-                    .spatial
-                    .property_keys()
-                    .find(|k| k.space_id == space && k.scope == scope && k.name.eq_ignore_ascii_case(name))
-                    .ok_or_else(|| {
-                        MgmtError::not_found(&format!("property key for {} of space '{space}'", scope.name()), name)
-                    })?;
-                if !ids.contains(&key.id) {
-                    ids.push(key.id);
-                }
+    super::updated(&state, move |tenant| {
+        let space = space_id(&tenant.graph, &space)?;
+        let mut ids = Vec::new();
+        for name in &names {
+            let key = tenant
+                .spatial
+                .property_keys()
+                .find(|k| k.space_id == space && k.scope == scope && k.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    MgmtError::not_found(&format!("property key for {} of space '{space}'", scope.name()), name)
+                })?;
+            if !ids.contains(&key.id) {
+                ids.push(key.id);
             }
-            let mut records = Records::new();
-            for id in ids {
-                records.extend(tenant.spatial.delete_property_key(id)?);
-            }
-            Ok::<_, MgmtError>(((), Written::records(records)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        }
+        let mut records = Records::new();
+        for id in ids {
+            records.extend(tenant.spatial.delete_property_key(id)?);
+        }
+        Ok(Written::records(records))
+    })
+    .await
 }
 
 /// Creates a key from a checked input: the definition first (400), then its space (404), then the name's uniqueness on the space (409).
@@ -388,56 +376,44 @@ async fn put_properties(
     items: Vec<Value>,
 ) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, kind, &id)?;
-            let checked = checked_properties(tenant, kind, slot, &items)?;
-            let mut stored = stored_properties(&tenant.graph, slot);
-            for (name, value) in checked {
-                // A value stored under another spelling of the name is the same property; one under this spelling keeps its place.
-                stored.retain(|existing, _| *existing == name || !existing.eq_ignore_ascii_case(&name));
-                stored.insert(name, value);
-            }
-            let changes = set_properties(&mut tenant.graph, slot, &id, stored, &now)?;
-            Ok::<_, MgmtError>(((), Written::changes(changes)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, kind, &id)?;
+        let checked = checked_properties(tenant, kind, slot, &items)?;
+        let mut stored = stored_properties(&tenant.graph, slot);
+        for (name, value) in checked {
+            // A value stored under another spelling of the name is the same property; one under this spelling keeps its place.
+            stored.retain(|existing, _| *existing == name || !existing.eq_ignore_ascii_case(&name));
+            stored.insert(name, value);
+        }
+        let changes = set_properties(&mut tenant.graph, slot, &id, stored, &now)?;
+        Ok(Written::changes(changes))
+    })
+    .await
 }
 
 /// `DELETE {kind}s/{id}/properties`: removes every property of the object.
 async fn delete_properties(state: AppState, kind: ObjectKind, id: String) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, kind, &id)?;
-            let changes = set_properties(&mut tenant.graph, slot, &id, Map::new(), &now)?;
-            Ok::<_, MgmtError>(((), Written::changes(changes)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, kind, &id)?;
+        let changes = set_properties(&mut tenant.graph, slot, &id, Map::new(), &now)?;
+        Ok(Written::changes(changes))
+    })
+    .await
 }
 
 /// `DELETE {kind}s/{id}/properties/{name}`: removes one property (the name matched ignoring case).
 async fn delete_property(state: AppState, kind: ObjectKind, id: String, name: String) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, kind, &id)?;
-            let mut stored = stored_properties(&tenant.graph, slot);
-            let existing = find(&stored, &name).map(|(n, _)| n.clone()).ok_or_else(|| no_property(kind, &id, &name))?;
-            stored.retain(|name, _| *name != existing);
-            let changes = set_properties(&mut tenant.graph, slot, &id, stored, &now)?;
-            Ok::<_, MgmtError>(((), Written::changes(changes)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, kind, &id)?;
+        let mut stored = stored_properties(&tenant.graph, slot);
+        let existing = find(&stored, &name).map(|(n, _)| n.clone()).ok_or_else(|| no_property(kind, &id, &name))?;
+        stored.retain(|name, _| *name != existing);
+        let changes = set_properties(&mut tenant.graph, slot, &id, stored, &now)?;
+        Ok(Written::changes(changes))
+    })
+    .await
 }
 
 /// The body of `PUT …/properties`: a JSON array of `{name, value}`.

@@ -30,40 +30,6 @@ use crate::router::AppState;
 /// The resource types, as the API shows them; requests may spell them in any case.
 const TYPES: [&str; 1] = ["IoTHub"];
 
-/// Resource sizes (`SizeEnum`).
-const SIZES: [&str; 6] = ["XS", "S", "M", "L", "XL", "XXL"];
-
-/// Resource regions (`RegionEnum`).
-const REGIONS: [&str; 27] = [
-    "WestUS",
-    "WestUS2",
-    "CentralUSEUAP",
-    "EastUS",
-    "EastUS2",
-    "CentralUS",
-    "SouthCentralUS",
-    "WestCentralUS",
-    "CanadaEast",
-    "CanadaCentral",
-    "BrazilSouth",
-    "AustraliaEast",
-    "AustraliaSoutheast",
-    "SoutheastAsia",
-    "EastAsia",
-    "CentralIndia",
-    "SouthIndia",
-    "JapanEast",
-    "JapanWest",
-    "KoreaCentral",
-    "KoreaSouth",
-    "NorthEurope",
-    "WestEurope",
-    "UKWest",
-    "UKSouth",
-    "GermanyCentral",
-    "GermanyNortheast",
-];
-
 /// What `includes` may name on resources.
 ///
 /// `properties` is accepted and changes nothing, since a resource's `properties` are always shown; `types` and `values` are accepted and add nothing, since resources have neither.
@@ -135,8 +101,8 @@ async fn list(
 async fn create(State(state): State<AppState>, body: Body) -> Result<Response, MgmtError> {
     let space_id = body.id("spaceId")?.ok_or_else(|| required("spaceId"))?.to_owned();
     let kind = resource_type("type", body.text("type")?.ok_or_else(|| required("type"))?)?;
-    let size = body.text("size")?.map(|s| one_of("size", s, &SIZES)).transpose()?;
-    let region = body.text("region")?.map(|r| one_of("region", r, &REGIONS)).transpose()?;
+    let size = body.text("size")?.map(|s| one_of("size", s, super::system::RESOURCE_SIZES)).transpose()?;
+    let region = body.text("region")?.map(|r| one_of("region", r, super::system::RESOURCE_REGIONS)).transpose()?;
     let external = body.boolean("isExternallyCreated")?.unwrap_or(false);
     let parameters = parameters(&body, &Map::new())?;
     let dependencies = dependencies(&body)?;
@@ -199,8 +165,8 @@ async fn retrieve(
 async fn update(State(state): State<AppState>, Path(id): Path<String>, body: Body) -> Result<Response, MgmtError> {
     let space_id = body.id("spaceId")?.map(str::to_owned);
     let kind = body.text("type")?.map(|t| resource_type("type", t)).transpose()?;
-    let size = optional_member(&body, "size", &SIZES)?;
-    let region = optional_member(&body, "region", &REGIONS)?;
+    let size = optional_member(&body, "size", super::system::RESOURCE_SIZES)?;
+    let region = optional_member(&body, "region", super::system::RESOURCE_REGIONS)?;
     let status = body.text("status")?.map(status).transpose()?;
     let tenant = state.data.tenant();
     let starts_provisioning = tenant

@@ -12,7 +12,7 @@ use graph::Precondition;
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 
-use super::objects::{self, View};
+use super::objects;
 use super::{Body, MgmtError, Params, created, new_id, object_slot, route};
 use crate::data::{Tenant, Written, now};
 use crate::router::AppState;
@@ -43,12 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 async fn list_sensors(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
-    let includes = params.includes(INCLUDES)?;
-    let max = state.limits.management_results_max.get();
-    let sensors = state.data.tenant().read_all(|tenant| {
-        objects::list(&View::new(tenant), ObjectKind::Sensor, &params, &includes, &|_, _| true, max)
-    })?;
-    Ok(axum::Json(sensors).into_response())
+    objects::list_response(&state, ObjectKind::Sensor, &params, &params.includes(INCLUDES)?)
 }
 
 async fn get_sensor(
@@ -56,12 +51,7 @@ async fn get_sensor(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, MgmtError> {
-    let includes = params.includes(INCLUDES)?;
-    let sensor = state.data.tenant().read_all(|tenant| {
-        let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
-        Ok::<_, MgmtError>(View::new(tenant).render(slot, ObjectKind::Sensor, &includes))
-    })?;
-    Ok(axum::Json(sensor).into_response())
+    objects::one_response(&state, ObjectKind::Sensor, &id, &params.includes(INCLUDES)?)
 }
 
 /// `GET sensors/{id}/value`: the latest value, a `SensorValue`; 404 before the sensor has one.
@@ -161,15 +151,9 @@ fn check_space(tenant: &Tenant, body: &Body, device_space: Option<u32>) -> Resul
 /// The twin properties of a sensor body but its hardware id.
 fn sensor_props(tenant: &Tenant, body: &Body, path: &[&str], creating: bool) -> Result<Map<String, Value>, MgmtError> {
     let mut props = Map::new();
-    if let Some(name) = body.bounded("name", 1, 64)? {
-        props.insert("name".to_owned(), json!(name));
-    }
-    if let Some(description) = body.bounded("description", 0, 4000)? {
-        props.insert("description".to_owned(), json!(description));
-    }
-    if let Some(port) = body.bounded("port", 0, 20)? {
-        props.insert("port".to_owned(), json!(port));
-    }
+    body.put_text(&mut props, "name", 1, 64)?;
+    body.put_text(&mut props, "description", 0, 4000)?;
+    body.put_text(&mut props, "port", 0, 20)?;
     if let Some(rate) = body.integer("pollRate")? {
         let rate = i32::try_from(rate)
             .map_err(|_| MgmtError::invalid_member("pollRate", format!("`pollRate` {rate} is not a 32-bit integer")))?;
@@ -204,54 +188,38 @@ async fn update_sensor(
     body: Body,
 ) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
-            let new_device = match body.id("deviceId")? {
-                Some(device) => Some((object_slot(&tenant.graph, ObjectKind::Device, device)?, device.to_owned())),
-                None => None,
-            };
-            let device_slot = new_device.as_ref().map(|(d, _)| *d).or_else(|| tenant.graph.parent_at(slot));
-            let device_space = device_slot.and_then(|d| tenant.graph.parent_at(d));
-            check_space(tenant, &body, device_space)?;
-            let path: Vec<&str> = device_space.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
-            let mut props = sensor_props(tenant, &body, &path, false)?;
-            if let Some(hardware_id) = body.bounded("hardwareId", 1, 72)? {
-                super::devices::check_hardware_id(tenant, ObjectKind::Sensor, hardware_id, Some(slot))?;
-                props.insert("hardwareId".to_owned(), json!(hardware_id));
-            }
-            let mut written = Written::default();
-            if !props.is_empty() {
-                written.and(Written::changes(super::spaces::patch_props(&mut tenant.graph, &id, props, &now)?));
-            }
-            if let Some((device_slot, device)) = new_device
-                && tenant.graph.parent_at(slot) != Some(device_slot)
-            {
-                written.and(Written::changes(objects::place(
-                    &mut tenant.graph,
-                    ObjectKind::Sensor,
-                    &id,
-                    &device,
-                    &now,
-                )?));
-            }
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+        let new_device = match body.id("deviceId")? {
+            Some(device) => Some((object_slot(&tenant.graph, ObjectKind::Device, device)?, device.to_owned())),
+            None => None,
+        };
+        let device_slot = new_device.as_ref().map(|(d, _)| *d).or_else(|| tenant.graph.parent_at(slot));
+        let device_space = device_slot.and_then(|d| tenant.graph.parent_at(d));
+        check_space(tenant, &body, device_space)?;
+        let path: Vec<&str> = device_space.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
+        let mut props = sensor_props(tenant, &body, &path, false)?;
+        if let Some(hardware_id) = body.bounded("hardwareId", 1, 72)? {
+            super::devices::check_hardware_id(tenant, ObjectKind::Sensor, hardware_id, Some(slot))?;
+            props.insert("hardwareId".to_owned(), json!(hardware_id));
+        }
+        let mut written = Written::default();
+        written.and(objects::patch(&mut tenant.graph, &id, props, &now)?);
+        if let Some((device_slot, device)) = new_device
+            && tenant.graph.parent_at(slot) != Some(device_slot)
+        {
+            written.and(Written::changes(objects::place(&mut tenant.graph, ObjectKind::Sensor, &id, &device, &now)?));
+        }
+        Ok(written)
+    })
+    .await
 }
 
 async fn delete_sensor(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
-            let changes = tenant.graph.delete_twin(&id, &Precondition::None, true)?;
-            Ok::<_, MgmtError>(((), Written::changes(changes)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(&state, move |tenant| {
+        object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+        let changes = tenant.graph.delete_twin(&id, &Precondition::None, true)?;
+        Ok(Written::changes(changes))
+    })
+    .await
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use graph::{Change, Precondition};
+use graph::Precondition;
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 
@@ -250,12 +250,8 @@ fn check_new(
 /// `friendlyName`, `description`, `location` and `timeZoneId` of a space body.
 fn common_props(body: &Body) -> Result<Map<String, Value>, MgmtError> {
     let mut props = Map::new();
-    if let Some(friendly) = body.bounded("friendlyName", 0, 64)? {
-        props.insert("friendlyName".to_owned(), json!(friendly));
-    }
-    if let Some(description) = body.bounded("description", 0, 4000)? {
-        props.insert("description".to_owned(), json!(description));
-    }
+    body.put_text(&mut props, "friendlyName", 0, 64)?;
+    body.put_text(&mut props, "description", 0, 4000)?;
     if let Some(location) = objects::location_from_body(body)? {
         props.insert("location".to_owned(), location);
     }
@@ -309,89 +305,61 @@ async fn update_space(
     body: Body,
 ) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
-            let mut props = common_props(&body)?;
-            if let Some(name) = body.bounded("name", NAME_CHARS.0, NAME_CHARS.1)? {
-                props.insert("name".to_owned(), json!(name));
-            }
-            // `null` leaves the parent as it is (generated clients send every member); `""` makes the space a root.
-            let new_parent = if body.get("parentSpaceId").is_some() {
-                let parent = body.id("parentSpaceId")?;
-                if let Some(parent) = parent {
-                    let parent_slot = object_slot(&tenant.graph, ObjectKind::Space, parent)?;
-                    if tenant.graph.is_within(parent_slot, slot) {
-                        return Err(MgmtError::invalid_member(
-                            "parentSpaceId",
-                            format!(
-                                "space '{parent}' lies within space '{id}'; a space cannot move into its own subtree"
-                            ),
-                        ));
-                    }
-                }
-                Some(parent.map(str::to_owned))
-            } else {
-                None
-            };
-            let path: Vec<String> = match &new_parent {
-                Some(Some(parent)) => {
-                    let mut path: Vec<String> = tenant
-                        .graph
-                        .path_at(tenant.graph.slot(parent).expect("checked"))
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect();
-                    path.push(id.clone());
-                    path
-                }
-                Some(None) => vec![id.clone()],
-                None => tenant.graph.path_at(slot).iter().map(|s| (*s).to_owned()).collect(),
-            };
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            props.extend(objects::types_from_body(&tenant.spatial, ObjectKind::Space, &body, &path, false)?);
-            let zoned = tenant.graph.twin_at(slot).and_then(|t| t.property("timeZoneId")).is_some();
-            if matches!(time_zone(&body)?, Some(None)) && zoned {
-                props.insert("timeZoneId".to_owned(), Value::Null);
-            }
-            let mut written = Written::default();
-            if !props.is_empty() {
-                written.and(Written::changes(patch_props(&mut tenant.graph, &id, props, &now)?));
-            }
-            if let Some(parent) = new_parent {
-                let current = tenant.graph.parent_at(slot).and_then(|p| tenant.graph.twin_at(p)).map(|t| t.id.clone());
-                if current != parent {
-                    let changes = match parent {
-                        Some(parent) => objects::place(&mut tenant.graph, ObjectKind::Space, &id, &parent, &now)?,
-                        None => objects::unplace(&mut tenant.graph, &id)?,
-                    };
-                    written.and(Written::changes(changes));
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
+        let mut props = common_props(&body)?;
+        body.put_text(&mut props, "name", NAME_CHARS.0, NAME_CHARS.1)?;
+        // `null` leaves the parent as it is (generated clients send every member); `""` makes the space a root.
+        let new_parent = if body.get("parentSpaceId").is_some() {
+            let parent = body.id("parentSpaceId")?;
+            if let Some(parent) = parent {
+                let parent_slot = object_slot(&tenant.graph, ObjectKind::Space, parent)?;
+                if tenant.graph.is_within(parent_slot, slot) {
+                    return Err(MgmtError::invalid_member(
+                        "parentSpaceId",
+                        format!("space '{parent}' lies within space '{id}'; a space cannot move into its own subtree"),
+                    ));
                 }
             }
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Sets twin properties with one JSON Patch (`add` sets or replaces a top-level property; `null` removes one the twin has).
-pub(crate) fn patch_props(
-    graph: &mut graph::TenantGraph,
-    id: &str,
-    props: Map<String, Value>,
-    now: &str,
-) -> Result<Vec<Change>, MgmtError> {
-    let ops: Vec<Value> = props
-        .into_iter()
-        .map(|(name, value)| match value {
-            Value::Null => json!({ "op": "remove", "path": format!("/{name}") }),
-            value => json!({ "op": "add", "path": format!("/{name}"), "value": value }),
-        })
-        .collect();
-    let (_, changes) = graph.patch_twin(id, &Value::Array(ops), &Precondition::None, now)?;
-    Ok(changes)
+            Some(parent.map(str::to_owned))
+        } else {
+            None
+        };
+        let path: Vec<String> = match &new_parent {
+            Some(Some(parent)) => {
+                let mut path: Vec<String> = tenant
+                    .graph
+                    .path_at(tenant.graph.slot(parent).expect("checked"))
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect();
+                path.push(id.clone());
+                path
+            }
+            Some(None) => vec![id.clone()],
+            None => tenant.graph.path_at(slot).iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        props.extend(objects::types_from_body(&tenant.spatial, ObjectKind::Space, &body, &path, false)?);
+        let zoned = tenant.graph.twin_at(slot).and_then(|t| t.property("timeZoneId")).is_some();
+        if matches!(time_zone(&body)?, Some(None)) && zoned {
+            props.insert("timeZoneId".to_owned(), Value::Null);
+        }
+        let mut written = Written::default();
+        written.and(objects::patch(&mut tenant.graph, &id, props, &now)?);
+        if let Some(parent) = new_parent {
+            let current = tenant.graph.parent_at(slot).and_then(|p| tenant.graph.twin_at(p)).map(|t| t.id.clone());
+            if current != parent {
+                let changes = match parent {
+                    Some(parent) => objects::place(&mut tenant.graph, ObjectKind::Space, &id, &parent, &now)?,
+                    None => objects::unplace(&mut tenant.graph, &id)?,
+                };
+                written.and(Written::changes(changes));
+            }
+        }
+        Ok(written)
+    })
+    .await
 }
 
 /// Store ops one batch of a subtree's delete may take: a twin costs its record and its event, each of its relationships its record and its event; well under the store's batch limit.

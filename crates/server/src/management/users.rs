@@ -56,9 +56,7 @@ pub(crate) fn check_new(tenant: &Tenant, body: &Body, space: &str, path: &[Strin
 fn user_props(tenant: &Tenant, body: &Body, path: &[&str]) -> Result<Map<String, Value>, MgmtError> {
     let mut props = Map::new();
     for (member, max) in [("firstName", 50), ("lastName", 50), ("managerName", 100)] {
-        if let Some(text) = body.bounded(member, 0, max)? {
-            props.insert(member.to_owned(), json!(text));
-        }
+        body.put_text(&mut props, member, 0, max)?;
     }
     if let Some(metadata) = body.get("metadata") {
         let ok = metadata.as_object().is_some_and(|m| m.values().all(Value::is_string));
@@ -98,12 +96,7 @@ fn user_in(tenant: &Tenant, space: u32, upn: &str) -> Option<u32> {
 }
 
 async fn list_users(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
-    let includes = params.includes(INCLUDES)?;
-    let max = state.limits.management_results_max.get();
-    let users = state.data.tenant().read_all(|tenant| {
-        objects::list(&View::new(tenant), ObjectKind::User, &params, &includes, &|_, _| true, max)
-    })?;
-    Ok(axum::Json(users).into_response())
+    objects::list_response(&state, ObjectKind::User, &params, &params.includes(INCLUDES)?)
 }
 
 async fn get_user(
@@ -111,12 +104,7 @@ async fn get_user(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, MgmtError> {
-    let includes = params.includes(INCLUDES)?;
-    let user = state.data.tenant().read_all(|tenant| {
-        let slot = object_slot(&tenant.graph, ObjectKind::User, &id)?;
-        Ok::<_, MgmtError>(View::new(tenant).render(slot, ObjectKind::User, &includes))
-    })?;
-    Ok(axum::Json(user).into_response())
+    objects::one_response(&state, ObjectKind::User, &id, &params.includes(INCLUDES)?)
 }
 
 /// `PUT users`: creates the user of `upn` in `spaceId`, or updates it when the space has one (201 with the id, or 204).
@@ -174,9 +162,7 @@ fn apply_upsert(tenant: &mut Tenant, upsert: Upsert, now: &str) -> Result<(Respo
     match upsert {
         Upsert::Update { id, props, .. } => {
             let mut written = Written::default();
-            if !props.is_empty() {
-                written.and(Written::changes(super::spaces::patch_props(&mut tenant.graph, &id, props, now)?));
-            }
+            written.and(objects::patch(&mut tenant.graph, &id, props, now)?);
             Ok((StatusCode::NO_CONTENT.into_response(), written))
         }
         Upsert::Create(user) => {
@@ -193,37 +179,31 @@ async fn update_user(
     body: Body,
 ) -> Result<StatusCode, MgmtError> {
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = object_slot(&tenant.graph, ObjectKind::User, &id)?;
-            let new_space = match body.id("spaceId")? {
-                Some(space) => Some((object_slot(&tenant.graph, ObjectKind::Space, space)?, space.to_owned())),
-                None => None,
-            };
-            let space_slot = new_space.as_ref().map(|(s, _)| *s).or_else(|| tenant.graph.parent_at(slot));
-            let path: Vec<&str> = space_slot.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
-            let mut props = user_props(tenant, &body, &path)?;
-            if let Some(upn) = body.bounded("upn", 5, 50)? {
-                if let Some(space) = space_slot
-                    && user_in(tenant, space, upn).is_some_and(|other| other != slot)
-                {
-                    return Err(MgmtError::conflict(format!("the space already has a user with upn '{upn}'")));
-                }
-                props.insert("upn".to_owned(), json!(upn));
+    super::updated(&state, move |tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::User, &id)?;
+        let new_space = match body.id("spaceId")? {
+            Some(space) => Some((object_slot(&tenant.graph, ObjectKind::Space, space)?, space.to_owned())),
+            None => None,
+        };
+        let space_slot = new_space.as_ref().map(|(s, _)| *s).or_else(|| tenant.graph.parent_at(slot));
+        let path: Vec<&str> = space_slot.map(|s| tenant.graph.path_at(s)).unwrap_or_default();
+        let mut props = user_props(tenant, &body, &path)?;
+        if let Some(upn) = body.bounded("upn", 5, 50)? {
+            if let Some(space) = space_slot
+                && user_in(tenant, space, upn).is_some_and(|other| other != slot)
+            {
+                return Err(MgmtError::conflict(format!("the space already has a user with upn '{upn}'")));
             }
-            let mut written = Written::default();
-            if !props.is_empty() {
-                written.and(Written::changes(super::spaces::patch_props(&mut tenant.graph, &id, props, &now)?));
-            }
-            if let Some((_, space)) = new_space {
-                written.and(Written::changes(objects::place(&mut tenant.graph, ObjectKind::User, &id, &space, &now)?));
-            }
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+            props.insert("upn".to_owned(), json!(upn));
+        }
+        let mut written = Written::default();
+        written.and(objects::patch(&mut tenant.graph, &id, props, &now)?);
+        if let Some((_, space)) = new_space {
+            written.and(Written::changes(objects::place(&mut tenant.graph, ObjectKind::User, &id, &space, &now)?));
+        }
+        Ok(written)
+    })
+    .await
 }
 
 async fn delete_user(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
@@ -235,17 +215,13 @@ async fn delete(
     state: &AppState,
     find: impl FnOnce(&Tenant) -> Result<u32, MgmtError> + Send + 'static,
 ) -> Result<StatusCode, MgmtError> {
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let slot = find(tenant)?;
-            let id = tenant.graph.twin_at(slot).map(|t| t.id.clone()).unwrap_or_default();
-            let changes = tenant.graph.delete_twin(&id, &graph::Precondition::None, true)?;
-            Ok::<_, MgmtError>(((), Written::changes(changes)))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    super::updated(state, move |tenant| {
+        let slot = find(tenant)?;
+        let id = tenant.graph.twin_at(slot).map(|t| t.id.clone()).unwrap_or_default();
+        let changes = tenant.graph.delete_twin(&id, &graph::Precondition::None, true)?;
+        Ok(Written::changes(changes))
+    })
+    .await
 }
 
 /// `GET spaces/{id}/users`: the users of the space (with `traverse=Down`, of its subtree), filtered like `users`.
@@ -280,27 +256,23 @@ async fn put_space_users(
         Err(err) => return Err(MgmtError::invalid(format!("the request body is not valid JSON: {err}"))),
     };
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            // Every user is checked before any is written: the request is all or nothing.
-            let mut upserts: Vec<Upsert> = Vec::with_capacity(items.len());
-            for item in &items {
-                let upsert = plan_upsert(tenant, &id, item)?;
-                if upserts.iter().any(|other| other.upn().eq_ignore_ascii_case(upsert.upn())) {
-                    return Err(MgmtError::invalid_member("upn", format!("the upn '{}' is given twice", upsert.upn())));
-                }
-                upserts.push(upsert);
+    super::updated(&state, move |tenant| {
+        // Every user is checked before any is written: the request is all or nothing.
+        let mut upserts: Vec<Upsert> = Vec::with_capacity(items.len());
+        for item in &items {
+            let upsert = plan_upsert(tenant, &id, item)?;
+            if upserts.iter().any(|other| other.upn().eq_ignore_ascii_case(upsert.upn())) {
+                return Err(MgmtError::invalid_member("upn", format!("the upn '{}' is given twice", upsert.upn())));
             }
-            let mut written = Written::default();
-            for upsert in upserts {
-                written.and(apply_upsert(tenant, upsert, &now)?.1);
-            }
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+            upserts.push(upsert);
+        }
+        let mut written = Written::default();
+        for upsert in upserts {
+            written.and(apply_upsert(tenant, upsert, &now)?.1);
+        }
+        Ok(written)
+    })
+    .await
 }
 
 async fn get_space_user(
@@ -340,44 +312,37 @@ async fn move_users(
         .to_owned();
     let reset = params.flag("resetLocation")?.unwrap_or(false);
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let from = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
-            let target = object_slot(&tenant.graph, ObjectKind::Space, &to)?;
-            if target == from {
-                return Ok::<_, MgmtError>(((), Written::default()));
+    super::updated(&state, move |tenant| {
+        let from = object_slot(&tenant.graph, ObjectKind::Space, &id)?;
+        let target = object_slot(&tenant.graph, ObjectKind::Space, &to)?;
+        if target == from {
+            return Ok(Written::default());
+        }
+        let users: Vec<u32> =
+            tenant.graph.children_at(from).filter(|&c| super::is_kind(&tenant.graph, c, ObjectKind::User)).collect();
+        for &user in &users {
+            let upn = tenant.graph.twin_at(user).and_then(|t| t.property("upn"));
+            if let Some(upn) = upn.as_ref().and_then(Value::as_str)
+                && user_in(tenant, target, upn).is_some()
+            {
+                return Err(MgmtError::conflict(format!("space '{to}' already has a user with upn '{upn}'")));
             }
-            let users: Vec<u32> = tenant
-                .graph
-                .children_at(from)
-                .filter(|&c| super::is_kind(&tenant.graph, c, ObjectKind::User))
-                .collect();
-            for &user in &users {
-                let upn = tenant.graph.twin_at(user).and_then(|t| t.property("upn"));
-                if let Some(upn) = upn.as_ref().and_then(Value::as_str)
-                    && user_in(tenant, target, upn).is_some()
-                {
-                    return Err(MgmtError::conflict(format!("space '{to}' already has a user with upn '{upn}'")));
-                }
+        }
+        let ids: Vec<(String, bool)> = users
+            .iter()
+            .filter_map(|&u| tenant.graph.twin_at(u))
+            .map(|t| (t.id.clone(), t.property("location").is_some()))
+            .collect();
+        let mut written = Written::default();
+        for (user, located) in ids {
+            written.and(Written::changes(objects::place(&mut tenant.graph, ObjectKind::User, &user, &to, &now)?));
+            if reset && located {
+                let patch = json!([{ "op": "remove", "path": "/location" }]);
+                let (_, changes) = tenant.graph.patch_twin(&user, &patch, &graph::Precondition::None, &now)?;
+                written.and(Written::changes(changes));
             }
-            let ids: Vec<(String, bool)> = users
-                .iter()
-                .filter_map(|&u| tenant.graph.twin_at(u))
-                .map(|t| (t.id.clone(), t.property("location").is_some()))
-                .collect();
-            let mut written = Written::default();
-            for (user, located) in ids {
-                written.and(Written::changes(objects::place(&mut tenant.graph, ObjectKind::User, &user, &to, &now)?));
-                if reset && located {
-                    let patch = json!([{ "op": "remove", "path": "/location" }]);
-                    let (_, changes) = tenant.graph.patch_twin(&user, &patch, &graph::Precondition::None, &now)?;
-                    written.and(Written::changes(changes));
-                }
-            }
-            Ok::<_, MgmtError>(((), written))
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        }
+        Ok(written)
+    })
+    .await
 }

@@ -8,6 +8,7 @@ mod catalog;
 mod dataplane;
 mod demo;
 mod jobs;
+mod management;
 mod management_properties;
 mod management_resources;
 mod management_spaces;

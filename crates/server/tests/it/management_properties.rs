@@ -5,35 +5,8 @@
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
 
+use crate::management::{Names, call};
 use crate::{TestServer, start};
-
-const BASE: &str = "/management/api/v1.0";
-
-/// Ids the server gave, with the names they stand for in snapshots.
-#[derive(Default)]
-struct Names(Vec<(String, String)>);
-
-impl Names {
-    fn add(&mut self, id: &str, name: &str) {
-        self.0.push((id.to_owned(), name.to_owned()));
-    }
-
-    fn show(&self, text: &str) -> String {
-        self.0.iter().fold(text.to_owned(), |text, (id, name)| text.replace(id, &format!("<{name}>")))
-    }
-}
-
-/// Sends a request to the management face; `path` is relative to its base. The only function that talks to the server.
-async fn call(server: &TestServer, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let headers: &[(&str, &str)] = if body.is_some() { &[("content-type", "application/json")] } else { &[] };
-    let reply = server.send(method, &format!("{BASE}/{path}"), headers, body.map(|b| b.to_string().into_bytes())).await;
-    let value = if reply.body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&reply.body).unwrap_or(Value::String(reply.body.clone()))
-    };
-    (reply.status, value)
-}
 
 /// Creates an object (a space, device, sensor, or a user through `PUT users`) and returns its id, checking the 201 and the JSON-string body; the id is shown as `<name>` from then on.
 async fn create(server: &TestServer, names: &mut Names, method: &str, path: &str, name: &str, body: Value) -> String {

@@ -4,22 +4,10 @@
 
 use serde_json::{Value, json};
 
+use crate::management::call;
 use crate::{TestServer, start_shipped, start_shipped_in};
 
-const BASE: &str = "/management/api/v1.0";
 const V: &str = "api-version=2023-10-31";
-
-/// Sends a request to the management face; `path` is relative to its base.
-async fn call(server: &TestServer, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let headers: &[(&str, &str)] = if body.is_some() { &[("content-type", "application/json")] } else { &[] };
-    let reply = server.send(method, &format!("{BASE}/{path}"), headers, body.map(|b| b.to_string().into_bytes())).await;
-    let value = if reply.body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&reply.body).unwrap_or(Value::String(reply.body.clone()))
-    };
-    (reply.status, value)
-}
 
 /// Creates an object and returns the id the server answered, as text (a GUID, or the number of a type, property key or key).
 async fn create(server: &TestServer, path: &str, body: Option<Value>) -> String {
