@@ -28,104 +28,6 @@ pub(crate) fn routes() -> Router<AppState> {
     lists.into_iter().fold(Router::new(), |router, (path, method_router)| super::route(router, path, method_router))
 }
 
-/// A built-in role: its fixed id (the 2018 service's), its name, and what it permits.
-pub(crate) struct Role {
-    pub(crate) id: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) permissions: &'static [Permission],
-}
-
-/// One grant of a role: the actions it allows on the resources its condition selects (`None`: every resource).
-pub(crate) struct Permission {
-    pub(crate) actions: &'static [&'static str],
-    pub(crate) condition: Option<&'static str>,
-}
-
-/// The nine roles of the 2018 service, in the order its documentation lists them.
-///
-/// Ids are the documented ones. Names are written without spaces, as the one definition the documentation shows (`DeviceAdministrator`) is.
-/// Only the Device Administrator's permissions are documented in full; the others are written in the same condition language from each role's one-line summary ("CRUD for users and user-related objects. READ for spaces.").
-pub(crate) const ROLES: [Role; 9] = [
-    Role {
-        id: "98e44ad7-28d4-4007-853b-b9968ad132d1",
-        name: "SpaceAdministrator",
-        permissions: &[Permission { actions: &CRUD, condition: None }],
-    },
-    Role {
-        id: "dfaac54c-f583-4dd2-b45d-8d4bbc0aa1ac",
-        name: "UserAdministrator",
-        permissions: &[
-            Permission {
-                actions: &CRUD,
-                condition: Some(
-                    "@Resource.Type Any_of {'User', 'UserBlobMetadata', 'UserExtendedProperty'} || ( @Resource.Type == 'ExtendedType' && (!Exists @Resource.Category || @Resource.Category Any_of { 'UserBlobSubtype', 'UserBlobType' } ) )",
-                ),
-            },
-            Permission { actions: &["Read"], condition: Some(READ_SPACES) },
-        ],
-    },
-    Role {
-        id: "3cdfde07-bc16-40d9-bed3-66d49a8f52ae",
-        name: "DeviceAdministrator",
-        permissions: &[
-            Permission {
-                actions: &CRUD,
-                condition: Some(
-                    "@Resource.Type Any_of {'Device', 'DeviceBlobMetadata', 'DeviceExtendedProperty', 'Sensor', 'SensorBlobMetadata', 'SensorExtendedProperty'} || ( @Resource.Type == 'ExtendedType' && (!Exists @Resource.Category || @Resource.Category Any_of { 'DeviceSubtype', 'DeviceType', 'DeviceBlobType', 'DeviceBlobSubtype', 'SensorBlobSubtype', 'SensorBlobType', 'SensorDataSubtype', 'SensorDataType', 'SensorDataUnitType', 'SensorPortType', 'SensorType' } ) )",
-                ),
-            },
-            Permission { actions: &["Read"], condition: Some(READ_SPACES) },
-        ],
-    },
-    Role {
-        id: "5a0b1afc-e118-4068-969f-b50efb8e5da6",
-        name: "KeyAdministrator",
-        permissions: &[
-            Permission { actions: &CRUD, condition: Some("@Resource.Type == 'KeyStore'") },
-            Permission { actions: &["Read"], condition: Some(READ_SPACES) },
-        ],
-    },
-    Role {
-        id: "38a3bb21-5424-43b4-b0bf-78ee228840c3",
-        name: "TokenAdministrator",
-        permissions: &[
-            Permission { actions: &["Read", "Update"], condition: Some("@Resource.Type == 'KeyStore'") },
-            Permission { actions: &["Read"], condition: Some(READ_SPACES) },
-        ],
-    },
-    Role {
-        id: "b1ffdb77-c635-4e7e-ad25-948237d85b30",
-        name: "User",
-        permissions: &[Permission {
-            actions: &["Read"],
-            condition: Some(
-                "@Resource.Type Any_of {'Space', 'SpaceBlobMetadata', 'SpaceExtendedProperty', 'Sensor', 'SensorBlobMetadata', 'SensorExtendedProperty', 'User', 'UserBlobMetadata', 'UserExtendedProperty', 'ExtendedPropertyKey', 'ExtendedType'}",
-            ),
-        }],
-    },
-    Role {
-        id: "6e46958b-dc62-4e7c-990c-c3da2e030969",
-        name: "SupportSpecialist",
-        permissions: &[Permission { actions: &["Read"], condition: Some("@Resource.Type != 'KeyStore'") }],
-    },
-    Role {
-        id: "b16dd9fe-4efe-467b-8c8c-720e2ff8817c",
-        name: "DeviceInstaller",
-        permissions: &[
-            Permission { actions: &["Read", "Update"], condition: Some(DEVICES_AND_SENSORS) },
-            Permission { actions: &["Read"], condition: Some(READ_SPACES) },
-        ],
-    },
-    Role {
-        id: "d4c69766-e9bd-4e61-bfc1-d8b6e686c7a8",
-        name: "GatewayDevice",
-        permissions: &[
-            Permission { actions: &["Create"], condition: Some("@Resource.Type == 'Sensor'") },
-            Permission { actions: &["Read"], condition: Some(DEVICES_AND_SENSORS) },
-        ],
-    },
-];
-
 /// Device statuses (`system/devices/statuses`).
 pub(crate) const DEVICE_STATUSES: &[&str] = &["Provisioned", "Active", "Offline", "Disabled"];
 
@@ -245,18 +147,9 @@ pub(crate) const TIME_ZONES: &[&str] = &[
     "Tonga Standard Time",
 ];
 
-/// Every action a permission may grant.
-const CRUD: [&str; 4] = ["Read", "Create", "Update", "Delete"];
-
-/// What the administrators of one kind of object may read besides it: spaces and what hangs off them (the documented Device Administrator's second grant).
-const READ_SPACES: &str = "@Resource.Type == 'Space' && @Resource.Category == 'WithoutSpecifiedRbacResourceTypes' || @Resource.Type Any_of {'ExtendedPropertyKey', 'SpaceExtendedProperty', 'SpaceBlobMetadata', 'SpaceResource', 'Matcher'}";
-
-/// Devices and sensors with their blobs and extended properties.
-const DEVICES_AND_SENSORS: &str = "@Resource.Type Any_of {'Device', 'DeviceBlobMetadata', 'DeviceExtendedProperty', 'Sensor', 'SensorBlobMetadata', 'SensorExtendedProperty'}";
-
 /// `GET system/roles`: the role definitions, as `RoleDefinitionRetrieve`.
 async fn roles() -> Json<Value> {
-    let roles: Vec<Value> = ROLES
+    let roles: Vec<Value> = access::ROLES
         .iter()
         .map(|role| {
             let permissions: Vec<Value> = role
