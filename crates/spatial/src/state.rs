@@ -1,4 +1,4 @@
-//! A tenant's 2018 objects that are not twins: which ontologies are loaded (and system types switched by hand), custom extended types, property keys, space resources, key stores with their keys, and device keys.
+//! A tenant's 2018 objects that are not twins: which ontologies are loaded (and system types switched by hand), custom extended types, property keys, space resources, key stores with their keys, device keys, and matchers.
 //!
 //! Spaces, devices, sensors and users are twins and live in the graph; what is here hangs off them by space id.
 //! Every change returns its `Records`, the store records to put or delete, so the caller persists exactly what changed in the same batch as any graph change; `Spatial::load` reads them back and checks each.
@@ -34,8 +34,13 @@ const PROPERTY_KEY: &str = "propertykey/";
 const RESOURCE: &str = "resource/";
 const KEYSTORE: &str = "keystore/";
 const DEVICE_KEY: &str = "devicekey/";
+const MATCHER: &str = "matcher/";
 /// The one record of `Counters`.
 const COUNTERS: &str = "counters";
+
+/// The names of matcher condition targets and comparisons, as records keep them (the spelling of `system/matchers/conditions/…`); what the conditions mean is the `compute` crate's.
+pub const CONDITION_TARGETS: [&str; 3] = ["Sensor", "SensorDevice", "SensorSpace"];
+pub const CONDITION_COMPARISONS: [&str; 3] = ["Equals", "NotEquals", "Contains"];
 
 /// The first id of custom extended types; system types use the ids below.
 pub const CUSTOM_TYPE_IDS_START: u32 = ontology::SYSTEM_TYPE_IDS.end;
@@ -51,6 +56,9 @@ pub struct Spatial {
     keystores: BTreeMap<String, KeyStore>,
     /// Device id → the device's shared access key (base64), from which its connection string is made.
     device_keys: BTreeMap<String, String>,
+    matchers: BTreeMap<String, Matcher>,
+    /// Space id → the ids of the matchers on that space, kept with `matchers`, so the matchers along a space path are found without a scan.
+    matchers_by_space: BTreeMap<String, BTreeSet<String>>,
     counters: Counters,
     /// Grows by one with every change (see `generation`).
     generation: u64,
@@ -180,6 +188,34 @@ pub struct KeyStore {
     next_key_id: u32,
 }
 
+/// A matcher on a space: conditions that pick, among the sensors in the space's subtree, those its user-defined functions run for.
+///
+/// The conditions are kept as the API took them, their target and comparison in the spelling of `CONDITION_TARGETS` and `CONDITION_COMPARISONS`; the server compiles them (`compute::matcher`) before it puts a matcher, so a stored path compiled when it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matcher {
+    pub id: String,
+    /// Unique on its space, ignoring case.
+    pub name: String,
+    pub friendly_name: Option<String>,
+    pub description: Option<String>,
+    pub space_id: String,
+    /// All must hold; their ids are distinct.
+    pub conditions: Vec<MatcherCondition>,
+}
+
+/// One condition of a matcher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatcherCondition {
+    pub id: String,
+    /// One of `CONDITION_TARGETS`.
+    pub target: String,
+    /// A case-sensitive JSONPath, never empty.
+    pub path: String,
+    pub value: String,
+    /// One of `CONDITION_COMPARISONS`.
+    pub comparison: String,
+}
+
 /// One key of a key store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityKey {
@@ -227,6 +263,17 @@ impl Spatial {
             } else if let Some(id) = key.strip_prefix(DEVICE_KEY) {
                 let device_key = value.as_str().ok_or_else(bad)?;
                 state.device_keys.insert(id.to_owned(), device_key.to_owned());
+            } else if let Some(id) = key.strip_prefix(MATCHER) {
+                let matcher = Matcher::from_json(&value).filter(|m| m.id == id).ok_or_else(bad)?;
+                matcher.check().map_err(|why| format!("spatial record '{key}' is not a valid matcher: {why}"))?;
+                if let Some(clash) = state.matcher_named(&matcher.space_id, &matcher.name, &matcher.id) {
+                    return Err(format!(
+                        "spatial record '{key}' names its matcher '{}', as matcher '{}' on the same space is named; names are unique on a space",
+                        matcher.name, clash.id
+                    ));
+                }
+                state.index_matcher(&matcher);
+                state.matchers.insert(matcher.id.clone(), matcher);
             } else {
                 return Err(format!("spatial record '{key}' is of no known kind"));
             }
@@ -581,6 +628,77 @@ impl Spatial {
         vec![record]
     }
 
+    // ---- matchers ----
+
+    pub fn matchers(&self) -> impl Iterator<Item = &Matcher> {
+        self.matchers.values()
+    }
+
+    pub fn matcher(&self, id: &str) -> Option<&Matcher> {
+        self.matchers.get(id)
+    }
+
+    /// The matchers on any space of the path `spaces` (root first), root's first: those that apply to the sensors of the path's last space.
+    ///
+    /// This is looked up through an index by space, so it costs the path's length and the matchers found, not the tenant's matchers.
+    pub fn matchers_on<'a>(&'a self, spaces: &'a [&'a str]) -> impl Iterator<Item = &'a Matcher> + 'a {
+        spaces
+            .iter()
+            .filter_map(|space| self.matchers_by_space.get(*space))
+            .flatten()
+            .filter_map(|id| self.matchers.get(id))
+    }
+
+    /// Stores a new or changed matcher: its name unique on its space (ignoring case), its conditions of known targets and comparisons with distinct ids.
+    pub fn put_matcher(&mut self, matcher: Matcher) -> Result<Records, StateError> {
+        matcher.check().map_err(StateError::InvalidInput)?;
+        if self.matcher_named(&matcher.space_id, &matcher.name, &matcher.id).is_some() {
+            return Err(StateError::Conflict(format!(
+                "the space already has a matcher named '{}'; a matcher's name is unique on its space",
+                matcher.name
+            )));
+        }
+        if let Some(old) = self.matchers.remove(&matcher.id) {
+            self.unindex_matcher(&old);
+        }
+        let record = (format!("{MATCHER}{}", matcher.id), Some(matcher.to_json()));
+        self.index_matcher(&matcher);
+        self.matchers.insert(matcher.id.clone(), matcher);
+        self.changed();
+        Ok(vec![record])
+    }
+
+    pub fn delete_matcher(&mut self, id: &str) -> Result<Records, StateError> {
+        let matcher =
+            self.matchers.remove(id).ok_or_else(|| StateError::NotFound { what: "matcher", id: id.to_owned() })?;
+        self.unindex_matcher(&matcher);
+        self.changed();
+        Ok(vec![(format!("{MATCHER}{id}"), None)])
+    }
+
+    /// Another matcher on `space` named `name` (ignoring case) than `id`.
+    fn matcher_named(&self, space: &str, name: &str, id: &str) -> Option<&Matcher> {
+        self.matchers_by_space
+            .get(space)?
+            .iter()
+            .filter(|other| *other != id)
+            .filter_map(|other| self.matchers.get(other))
+            .find(|other| other.name.to_lowercase() == name.to_lowercase())
+    }
+
+    fn index_matcher(&mut self, matcher: &Matcher) {
+        self.matchers_by_space.entry(matcher.space_id.clone()).or_default().insert(matcher.id.clone());
+    }
+
+    fn unindex_matcher(&mut self, matcher: &Matcher) {
+        if let Some(ids) = self.matchers_by_space.get_mut(&matcher.space_id) {
+            ids.remove(&matcher.id);
+            if ids.is_empty() {
+                self.matchers_by_space.remove(&matcher.space_id);
+            }
+        }
+    }
+
     // ---- spaces going away ----
 
     /// Whether a space resource lies on one of `spaces` (a space with one cannot be deleted).
@@ -588,7 +706,7 @@ impl Spatial {
         self.resources.values().find(|r| spaces(&r.space_id))
     }
 
-    /// Forgets what hangs off deleted objects: custom types, property keys and key stores of deleted spaces, keys of deleted devices.
+    /// Forgets what hangs off deleted objects: custom types, property keys, key stores, resources and matchers of deleted spaces, keys of deleted devices.
     ///
     /// This tests every device key; `forget_ids` looks the ids up instead.
     pub fn forget(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
@@ -620,7 +738,7 @@ impl Spatial {
         records
     }
 
-    /// What `forget` drops that hangs off spaces: custom types, property keys, key stores and resources.
+    /// What `forget` drops that hangs off spaces: custom types, property keys, key stores, resources and matchers.
     fn forget_off_spaces(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
         let mut records = Vec::new();
         self.types.retain(|id, t| {
@@ -652,6 +770,14 @@ impl Spatial {
             }
             keep
         });
+        // Matchers are found through the index, so the spaces are tested rather than every matcher.
+        let gone: Vec<String> = self.matchers_by_space.keys().filter(|space| deleted(space)).cloned().collect();
+        for space in gone {
+            for id in self.matchers_by_space.remove(&space).unwrap_or_default() {
+                self.matchers.remove(&id);
+                records.push((format!("{MATCHER}{id}"), None));
+            }
+        }
         records
     }
 }
@@ -762,6 +888,75 @@ impl Resource {
     }
 }
 
+impl Matcher {
+    /// The record shape, which is also the API's retrieve shape with `includes=description,conditions`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "friendlyName": self.friendly_name,
+            "description": self.description,
+            "spaceId": self.space_id,
+            "conditions": self.conditions.iter().map(MatcherCondition::to_json).collect::<Vec<_>>(),
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<Matcher> {
+        let mut conditions = Vec::new();
+        for condition in value.get("conditions")?.as_array()? {
+            conditions.push(MatcherCondition {
+                id: text(condition, "id")?,
+                target: text(condition, "target")?,
+                path: text(condition, "path")?,
+                value: text(condition, "value")?,
+                comparison: text(condition, "comparison")?,
+            });
+        }
+        Some(Matcher {
+            id: text(value, "id")?,
+            name: text(value, "name")?,
+            friendly_name: optional(value, "friendlyName")?,
+            description: optional(value, "description")?,
+            space_id: text(value, "spaceId")?,
+            conditions,
+        })
+    }
+
+    /// What a stored matcher always is: named, on a space, its conditions with distinct ids, paths, and known targets and comparisons.
+    fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.space_id.is_empty() {
+            return Err("a matcher has a name and a space".to_owned());
+        }
+        for (i, condition) in self.conditions.iter().enumerate() {
+            if !CONDITION_TARGETS.contains(&condition.target.as_str()) {
+                return Err(format!("condition '{}' has the target '{}'", condition.id, condition.target));
+            }
+            if !CONDITION_COMPARISONS.contains(&condition.comparison.as_str()) {
+                return Err(format!("condition '{}' has the comparison '{}'", condition.id, condition.comparison));
+            }
+            if condition.path.is_empty() {
+                return Err(format!("condition '{}' has no path", condition.id));
+            }
+            if self.conditions[..i].iter().any(|c| c.id == condition.id) {
+                return Err(format!("two conditions have the id '{}'", condition.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MatcherCondition {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "target": self.target,
+            "path": self.path,
+            "value": self.value,
+            "comparison": self.comparison,
+        })
+    }
+}
+
 impl Counters {
     fn to_json(self) -> Value {
         json!({ "type": self.next_type_id, "propertyKey": self.next_property_key_id })
@@ -843,7 +1038,10 @@ mod tests {
     use ontology::Category;
     use serde_json::{Value, json};
 
-    use super::{CustomType, KeyStore, Records, Resource, ResourceStatus, SecurityKey, Spatial, StateError, TypeRef};
+    use super::{
+        CustomType, KeyStore, Matcher, MatcherCondition, Records, Resource, ResourceStatus, SecurityKey, Spatial,
+        StateError, TypeRef,
+    };
     use crate::properties::{PropertyKey, PropertyKeyInput};
 
     fn custom(category: Category, name: &str, space: &str) -> CustomType {
@@ -972,6 +1170,11 @@ mod tests {
             ("delete a type that is not there", Box::new(|s| shown(s.delete_type(7), |r| r))),
             ("put a key store", Box::new(move |s| shown(Ok(s.put_keystore(key_store)), |r| r))),
             ("put a device key", Box::new(|s| shown(Ok(s.put_device_key("device-1", "a2V5".into())), |r| r))),
+            ("put a matcher", Box::new(|s| shown(s.put_matcher(matcher("m1", "Motion", "campus")), |r| r))),
+            ("put another of that name", Box::new(|s| shown(s.put_matcher(matcher("m2", "MOTION", "campus")), |r| r))),
+            ("delete a matcher that is not there", Box::new(|s| shown(s.delete_matcher("m2"), |r| r))),
+            ("put a second matcher", Box::new(|s| shown(s.put_matcher(matcher("m2", "Motion", "hall")), |r| r))),
+            ("delete it", Box::new(|s| shown(s.delete_matcher("m2"), |r| r))),
             ("forget nothing", Box::new(|s| shown(Ok(s.forget(&|id| id == "elsewhere")), |r| r))),
             ("forget the campus", Box::new(|s| shown(Ok(s.forget(&|id| id == "campus")), |r| r))),
         ];
@@ -985,9 +1188,94 @@ mod tests {
                 delete a type that is not there: refused (type '7' was not found); generation stays
                 put a key store: ["keystore/k1"]; generation moves
                 put a device key: ["devicekey/device-1"]; generation moves
+                put a matcher: ["matcher/m1"]; generation moves
+                put another of that name: refused (the space already has a matcher named 'MOTION'; a matcher's name is unique on its space); generation stays
+                delete a matcher that is not there: refused (matcher 'm2' was not found); generation stays
+                put a second matcher: ["matcher/m2"]; generation moves
+                delete it: ["matcher/m2"]; generation moves
                 forget nothing: []; generation stays
-                forget the campus: ["type/1000000", "keystore/k1"]; generation moves"#]],
+                forget the campus: ["type/1000000", "keystore/k1", "matcher/m1"]; generation moves"#]],
         );
+    }
+
+    /// A matcher of the motion sensors on `space`.
+    fn matcher(id: &str, name: &str, space: &str) -> Matcher {
+        Matcher {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            friendly_name: None,
+            description: Some("motion sensors".to_owned()),
+            space_id: space.to_owned(),
+            conditions: vec![MatcherCondition {
+                id: format!("{id}-c1"),
+                target: "Sensor".to_owned(),
+                path: "$.dataType".to_owned(),
+                value: "\"Motion\"".to_owned(),
+                comparison: "Equals".to_owned(),
+            }],
+        }
+    }
+
+    /// The ids of the matchers on the space path `spaces`.
+    fn matchers_on(state: &Spatial, spaces: &[&str]) -> String {
+        state.matchers_on(spaces).map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    #[test]
+    fn matchers_are_found_along_a_space_path_and_load_back() {
+        let mut store = std::collections::BTreeMap::new();
+        let mut state = Spatial::default();
+        for (id, name, space) in
+            [("m1", "Motion", "campus"), ("m2", "CO2", "campus"), ("m3", "Motion", "hall"), ("m4", "Motion", "annex")]
+        {
+            persist(&mut store, state.put_matcher(matcher(id, name, space)).expect("a new matcher"));
+        }
+        assert_eq!(matchers_on(&state, &["campus", "hall", "room"]), "m1, m2, m3");
+        assert_eq!(matchers_on(&state, &["annex"]), "m4");
+        assert_eq!(matchers_on(&state, &[]), "");
+        // Renaming keeps the matcher's place; a name another matcher of the space has is refused.
+        let mut renamed = matcher("m2", "Carbon dioxide", "campus");
+        renamed.conditions.clear();
+        persist(&mut store, state.put_matcher(renamed.clone()).expect("a new name"));
+        let refused = state.put_matcher(matcher("m2", "motion", "campus")).expect_err("m1's name");
+        expect!["the space already has a matcher named 'motion'; a matcher's name is unique on its space"]
+            .assert_eq(&refused.to_string());
+        let mut broken = matcher("m5", "Broken", "campus");
+        broken.conditions[0].comparison = "Like".to_owned();
+        let refused = state.put_matcher(broken).expect_err("an unknown comparison");
+        expect!["condition 'm5-c1' has the comparison 'Like'"].assert_eq(&refused.to_string());
+        let loaded = Spatial::load(store.clone()).expect("the records load");
+        assert_eq!(loaded.matchers().collect::<Vec<_>>(), state.matchers().collect::<Vec<_>>());
+        assert_eq!(loaded.matcher("m2"), Some(&renamed));
+        assert_eq!(matchers_on(&loaded, &["campus", "hall"]), "m1, m2, m3");
+        // Forgetting the hall forgets its matcher, and only that one.
+        let mut state = loaded;
+        persist(&mut store, state.forget_ids(&["hall"].into_iter().collect()));
+        assert_eq!(matchers_on(&state, &["campus", "hall"]), "m1, m2");
+        assert_eq!(store.keys().filter(|k| k.starts_with("matcher/")).count(), 3);
+        // A record whose matcher is not valid, or repeats a name on its space, stops the load.
+        let mut bad_target = matcher("m9", "Bad", "campus").to_json();
+        bad_target["conditions"][0]["target"] = json!("sensor");
+        let cases = [
+            ("matcher/m9", bad_target),
+            ("matcher/m9", json!({"id": "m9", "name": "Bad"})),
+            ("matcher/m8", matcher("m9", "Bad", "campus").to_json()),
+            ("matcher/m9", matcher("m9", "MOTION", "campus").to_json()),
+        ];
+        let errors: Vec<String> = cases
+            .into_iter()
+            .map(|(key, value)| {
+                let mut records: Vec<(String, Value)> = store.clone().into_iter().collect();
+                records.push((key.to_owned(), value));
+                Spatial::load(records).map(|_| "loaded".to_owned()).unwrap_or_else(|err| err)
+            })
+            .collect();
+        expect![[r#"
+            spatial record 'matcher/m9' is not a valid matcher: condition 'm9-c1' has the target 'sensor'
+            spatial record 'matcher/m9' does not have the expected shape
+            spatial record 'matcher/m8' does not have the expected shape
+            spatial record 'matcher/m9' names its matcher 'MOTION', as matcher 'm1' on the same space is named; names are unique on a space"#]]
+        .assert_eq(&errors.join("\n"));
     }
 
     #[test]
