@@ -1,5 +1,7 @@
-//! The `Backend` trait that every storage engine implements, and the vocabulary it speaks: `Table`, `Op` and `Committed`.
+//! The `Backend` trait that every storage engine implements, and the vocabulary it speaks: `Table`, `Op`, `Committed` and the `KeyRange` of a range scan.
 //! It knows nothing of twins or models: values and event payloads are opaque bytes whose encoding belongs to the caller.
+
+use std::ops::Bound;
 
 use crate::{StoreError, TenantId};
 
@@ -15,12 +17,14 @@ pub enum Table {
     Meta,
     /// The 2018 face's objects that are not twins (extended types, property keys, resources, key stores, ontology state), as the `spatial` crate's records.
     Spatial,
+    /// Time series points (sensor values, computed space values), keyed by the `history` crate's key layout so key order is time order within a series.
+    History,
 }
 
 impl Table {
     /// Every table, in tag order.
-    pub const ALL: [Table; 6] =
-        [Table::Models, Table::Twins, Table::Relationships, Table::Jobs, Table::Meta, Table::Spatial];
+    pub const ALL: [Table; 7] =
+        [Table::Models, Table::Twins, Table::Relationships, Table::Jobs, Table::Meta, Table::Spatial, Table::History];
 
     /// The table's byte in the key encoding.
     pub fn tag(self) -> u8 {
@@ -31,6 +35,7 @@ impl Table {
             Table::Jobs => 4,
             Table::Meta => 5,
             Table::Spatial => 6,
+            Table::History => 7,
         }
     }
 
@@ -81,6 +86,50 @@ impl Pending {
 /// The callback of `Backend::scan`: called with each key and value; an `Err` stops the scan.
 pub type Visit<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
 
+/// Which way a range scan walks the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanOrder {
+    /// In key order (ascending byte order of the keys' UTF-8).
+    Forward,
+    /// In reverse key order, largest key first.
+    Reverse,
+}
+
+/// The keys of one table that `Backend::scan_range` visits: those that start with `prefix` and lie within `lower` and `upper`, at most `limit` of them, walked in `order`.
+///
+/// The bounds are whole keys, compared by the bytes of their UTF-8 (Rust's `str` order); a bound outside the prefix's keys simply cuts nothing or everything.
+/// `limit` counts visited keys from the end the scan starts at, so a reverse scan with a limit of 1 visits the largest matching key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRange<'a> {
+    pub prefix: &'a str,
+    pub lower: Bound<&'a str>,
+    pub upper: Bound<&'a str>,
+    pub order: ScanOrder,
+    pub limit: usize,
+}
+
+impl KeyRange<'_> {
+    /// The range as two bounds on keys that both backends can search with, the prefix folded in; `None` when no key can match.
+    ///
+    /// A key starts with `prefix` exactly when it is at least `prefix` and below the prefix's successor (the prefix with its last character moved up by one), so the prefix becomes bounds too.
+    pub(crate) fn bounds(&self) -> Option<(Bound<String>, Bound<String>)> {
+        let lower = tighter(Bound::Included(self.prefix), self.lower, |a, b| a > b);
+        let upper = match prefix_successor(self.prefix) {
+            Some(successor) => {
+                tighter(Bound::Excluded(successor.as_str()), self.upper, |a, b| a < b).map(str::to_owned)
+            }
+            None => self.upper.map(str::to_owned),
+        };
+        let lower = lower.map(str::to_owned);
+        let empty = match (&lower, &upper) {
+            (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
+            (Bound::Included(low), Bound::Included(high)) => low > high,
+            (Bound::Included(low) | Bound::Excluded(low), Bound::Included(high) | Bound::Excluded(high)) => low >= high,
+        };
+        if empty || self.limit == 0 { None } else { Some((lower, upper)) }
+    }
+}
+
 /// A durable store of tenant-scoped tables and per-tenant event logs.
 ///
 /// Sequence numbers of events start at 1 and are dense per tenant: the n-th event ever appended for a tenant has number n.
@@ -114,6 +163,16 @@ pub trait Backend: Send + Sync + 'static {
     /// An error returned by `visit` stops the scan and is returned as is.
     fn scan(&self, tenant: &TenantId, table: Table, visit: &mut Visit<'_>) -> Result<(), StoreError>;
 
+    /// Visits the (key, value) pairs of a table of a tenant that `range` selects, in its order, at most `range.limit` of them, all from one consistent snapshot.
+    /// An error returned by `visit` stops the scan and is returned as is.
+    fn scan_range(
+        &self,
+        tenant: &TenantId,
+        table: Table,
+        range: &KeyRange<'_>,
+        visit: &mut Visit<'_>,
+    ) -> Result<(), StoreError>;
+
     fn get(&self, tenant: &TenantId, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Events with sequence number > after, in order, at most limit.
@@ -126,18 +185,91 @@ pub trait Backend: Send + Sync + 'static {
     fn tenants(&self) -> Result<Vec<TenantId>, StoreError>;
 }
 
+/// The tighter of two lower bounds (`beyond` is `>`) or of two upper bounds (`beyond` is `<`); on equal keys the exclusive one.
+fn tighter<'a>(a: Bound<&'a str>, b: Bound<&'a str>, beyond: fn(&str, &str) -> bool) -> Bound<&'a str> {
+    match (a, b) {
+        (Bound::Unbounded, other) | (other, Bound::Unbounded) => other,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
+            if x != y {
+                if beyond(x, y) { a } else { b }
+            } else if matches!(a, Bound::Excluded(_)) {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+/// The smallest string above every string that starts with `prefix`: the prefix with its last character moved up by one (characters that cannot move up are dropped first).
+/// `None` when there is no such string: the empty prefix, or one made only of U+10FFFF.
+/// UTF-8 keeps code point order in byte order, so this holds for the keys' bytes too.
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{d7ff}' => Some('\u{e000}'),
+            _ => char::from_u32(u32::from(last) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Table;
+    use std::ops::Bound;
+
+    use expect_test::{Expect, expect};
+
+    use super::{KeyRange, ScanOrder, Table, prefix_successor};
 
     #[test]
     fn table_tags_are_stable_and_round_trip() {
         let tags: Vec<u8> = Table::ALL.iter().map(|table| table.tag()).collect();
-        assert_eq!(tags, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(tags, [1, 2, 3, 4, 5, 6, 7]);
         for table in Table::ALL {
             assert_eq!(Table::from_tag(table.tag()), Some(table));
         }
         assert_eq!(Table::from_tag(0), None);
-        assert_eq!(Table::from_tag(7), None);
+        assert_eq!(Table::from_tag(8), None);
+    }
+
+    fn check_successor(prefix: &str, expected: Option<&str>) {
+        assert_eq!(prefix_successor(prefix).as_deref(), expected, "{prefix:?}");
+    }
+
+    #[test]
+    fn prefix_successors() {
+        check_successor("", None);
+        check_successor("a", Some("b"));
+        check_successor("s\0", Some("s\u{1}"));
+        check_successor("a\u{d7ff}", Some("a\u{e000}"));
+        check_successor("a\u{10ffff}", Some("b"));
+        check_successor("\u{10ffff}\u{10ffff}", None);
+    }
+
+    fn check_bounds(prefix: &str, lower: Bound<&str>, upper: Bound<&str>, limit: usize, expected: Expect) {
+        let range = KeyRange { prefix, lower, upper, order: ScanOrder::Forward, limit };
+        expected.assert_eq(&format!("{:?}", range.bounds()));
+    }
+
+    #[test]
+    fn bounds_fold_in_the_prefix() {
+        use Bound::{Excluded, Included, Unbounded};
+        check_bounds("", Unbounded, Unbounded, 1, expect![[r#"Some((Included(""), Unbounded))"#]]);
+        check_bounds("p", Unbounded, Unbounded, 1, expect![[r#"Some((Included("p"), Excluded("q")))"#]]);
+        check_bounds("p", Included("p5"), Excluded("p9"), 1, expect![[r#"Some((Included("p5"), Excluded("p9")))"#]]);
+        check_bounds("p", Excluded("a"), Included("z"), 1, expect![[r#"Some((Included("p"), Excluded("q")))"#]]);
+        check_bounds("p", Excluded("p"), Included("q"), 1, expect![[r#"Some((Excluded("p"), Excluded("q")))"#]]);
+        check_bounds("", Included("b"), Excluded("a"), 1, expect![[r#"None"#]]);
+        check_bounds("", Included("b"), Excluded("b"), 1, expect![[r#"None"#]]);
+        check_bounds("", Included("b"), Included("b"), 1, expect![[r#"Some((Included("b"), Included("b")))"#]]);
+        check_bounds("p", Included("q"), Unbounded, 1, expect![[r#"None"#]]);
+        check_bounds("p", Unbounded, Excluded("p"), 1, expect![[r#"None"#]]);
+        check_bounds("p", Unbounded, Unbounded, 0, expect![[r#"None"#]]);
     }
 }

@@ -2,10 +2,11 @@
 //! It is not durable and does no group commit: each commit takes the lock, checks the same `Limits` as the embedded backend, and applies its ops.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::backend::Reply;
-use crate::{Backend, Committed, Limits, Op, StoreError, Table, TenantId, Visit};
+use crate::{Backend, Committed, KeyRange, Limits, Op, ScanOrder, StoreError, Table, TenantId, Visit};
 
 /// A `Backend` that lives in memory and is lost on drop.
 #[derive(Debug, Default)]
@@ -68,6 +69,37 @@ impl Backend for MemoryBackend {
                 .take_while(|((t, tb, _), _)| t == tenant && *tb == table)
                 .map(|((_, _, key), value)| (key.clone(), value.clone()))
                 .collect()
+        };
+        rows.iter().try_for_each(|(key, value)| visit(key, value))
+    }
+
+    fn scan_range(
+        &self,
+        tenant: &TenantId,
+        table: Table,
+        range: &KeyRange<'_>,
+        visit: &mut Visit<'_>,
+    ) -> Result<(), StoreError> {
+        let Some((lower, upper)) = range.bounds() else { return Ok(()) };
+        // An unbounded end stays within the tenant's table: the smallest key of it, or every key of it.
+        let lower = match lower {
+            Bound::Unbounded => Bound::Included((tenant.clone(), table, String::new())),
+            bound => bound.map(|key| (tenant.clone(), table, key)),
+        };
+        let upper = upper.map(|key| (tenant.clone(), table, key));
+        // Copy the rows out first, as `scan` does, so that `visit` may call back into the backend.
+        let rows: Vec<(String, Vec<u8>)> = {
+            let state = self.state()?;
+            let rows = state.records.range((lower, upper));
+            let inside = |((t, tb, _), _): &(&(TenantId, Table, String), &Vec<u8>)| t == tenant && *tb == table;
+            let copy = |((_, _, key), value): (&(TenantId, Table, String), &Vec<u8>)| (key.clone(), value.clone());
+            match range.order {
+                ScanOrder::Forward => rows.take_while(inside).take(range.limit).map(copy).collect(),
+                // The range starts inside the table; an unbounded upper end reaches past it, into later tables and tenants.
+                ScanOrder::Reverse => {
+                    rows.rev().skip_while(|row| !inside(row)).take_while(inside).take(range.limit).map(copy).collect()
+                }
+            }
         };
         rows.iter().try_for_each(|(key, value)| visit(key, value))
     }

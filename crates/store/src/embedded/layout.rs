@@ -55,6 +55,13 @@ pub(crate) fn table_prefix(tenant: &TenantId, table: Table) -> Vec<u8> {
     prefix
 }
 
+/// The smallest key above every key of one table of a tenant: the table prefix with the tag moved up by one.
+pub(crate) fn table_end(tenant: &TenantId, table: Table) -> Vec<u8> {
+    let mut end = tenant_prefix(tenant);
+    end.push(table.tag().checked_add(1).expect("table tags stay below 0xff"));
+    end
+}
+
 /// The key of a record in `records`: the table prefix, then the key's UTF-8 bytes.
 pub(crate) fn record_key(tenant: &TenantId, table: Table, key: &str) -> Vec<u8> {
     let mut encoded = table_prefix(tenant, table);
@@ -122,6 +129,8 @@ mod tests {
         assert!(encoded.starts_with(&prefix));
         assert_eq!(decode_record_key(&encoded, prefix.len()).ok(), Some("pump-1"));
         assert_eq!(record_key(&tenant("a"), Table::Meta, ""), b"\x01a\x05");
+        assert_eq!(record_key(&tenant("acme"), Table::History, "s\0"), b"\x04acme\x07s\x00");
+        assert_eq!(table_end(&tenant("acme"), Table::History), b"\x04acme\x08");
     }
 
     #[test]

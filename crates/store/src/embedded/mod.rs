@@ -7,6 +7,7 @@ mod layout;
 mod writer;
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, SyncSender};
@@ -16,7 +17,7 @@ use crate::backend::Reply;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
-use crate::{Backend, Committed, Limits, Op, StoreError, Table, TenantId, Visit};
+use crate::{Backend, Committed, KeyRange, Limits, Op, ScanOrder, StoreError, Table, TenantId, Visit};
 use writer::{Request, Writer};
 
 /// The durable backend: a fjall database in one directory, written by one writer thread that group-commits concurrent callers.
@@ -82,6 +83,36 @@ impl Backend for EmbeddedBackend {
             visit(layout::decode_record_key(&key, prefix.len())?, &value)?;
         }
         Ok(())
+    }
+
+    fn scan_range(
+        &self,
+        tenant: &TenantId,
+        table: Table,
+        range: &KeyRange<'_>,
+        visit: &mut Visit<'_>,
+    ) -> Result<(), StoreError> {
+        let Some((lower, upper)) = range.bounds() else { return Ok(()) };
+        let prefix_len = layout::table_prefix(tenant, table).len();
+        // An unbounded end stays within the tenant's table.
+        let lower = match lower {
+            Bound::Unbounded => Bound::Included(layout::table_prefix(tenant, table)),
+            bound => bound.map(|key| layout::record_key(tenant, table, &key)),
+        };
+        let upper = match upper {
+            Bound::Unbounded => Bound::Excluded(layout::table_end(tenant, table)),
+            bound => bound.map(|key| layout::record_key(tenant, table, &key)),
+        };
+        let snapshot = self.engine.db.snapshot();
+        let entries = snapshot.range(&self.engine.records, (lower, upper));
+        let mut visit_entry = |entry: fjall::Guard| {
+            let (key, value) = entry.into_inner()?;
+            visit(layout::decode_record_key(&key, prefix_len)?, &value)
+        };
+        match range.order {
+            ScanOrder::Forward => entries.take(range.limit).try_for_each(&mut visit_entry),
+            ScanOrder::Reverse => entries.rev().take(range.limit).try_for_each(&mut visit_entry),
+        }
     }
 
     fn get(&self, tenant: &TenantId, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

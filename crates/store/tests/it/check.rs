@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use store::{Backend, Committed, EmbeddedBackend, Limits, Op, StoreError, Table, TenantId};
+use store::{Backend, Committed, EmbeddedBackend, KeyRange, Limits, Op, StoreError, Table, TenantId};
 
 use crate::tenant;
 
@@ -59,6 +59,56 @@ pub(crate) fn scan(backend: &dyn Backend, tenant: &TenantId, table: Table) -> Ve
         })
         .expect("scan");
     rows
+}
+
+/// Scans a range of a table and compares the keys visited, in order; every value must be its key's bytes.
+pub(crate) fn check_scan_range(
+    backend: &dyn Backend,
+    tenant_id: &str,
+    table: Table,
+    range: KeyRange<'_>,
+    expected: &[&str],
+) {
+    let actual = scan_range(backend, &tenant(tenant_id), table, range);
+    for (key, value) in &actual {
+        assert_eq!(key.as_bytes(), value.as_slice(), "the value of {key:?}");
+    }
+    let actual: Vec<&str> = actual.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(actual, expected, "scan_range {tenant_id}/{table:?} {range:?}");
+}
+
+/// Scans a range of a table and returns its rows, for tests that compute their expectations.
+pub(crate) fn scan_range(
+    backend: &dyn Backend,
+    tenant: &TenantId,
+    table: Table,
+    range: KeyRange<'_>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut rows = Vec::new();
+    backend
+        .scan_range(tenant, table, &range, &mut |key, value| {
+            rows.push((key.to_owned(), value.to_vec()));
+            Ok(())
+        })
+        .expect("scan_range");
+    rows
+}
+
+/// Scans a range with a visitor that fails at the `stop_at`-th row; the scan must stop there and return that error.
+pub(crate) fn check_scan_range_stops(
+    backend: &dyn Backend,
+    tenant_id: &str,
+    table: Table,
+    range: KeyRange<'_>,
+    stop_at: usize,
+) {
+    let mut visited = 0;
+    let result = backend.scan_range(&tenant(tenant_id), table, &range, &mut |_, _| {
+        visited += 1;
+        if visited == stop_at { Err(StoreError::Internal { what: "visitor stops".to_owned() }) } else { Ok(()) }
+    });
+    assert!(matches!(&result, Err(StoreError::Internal { what }) if what == "visitor stops"), "{result:?}");
+    assert_eq!(visited, stop_at);
 }
 
 /// Scans a table with a visitor that fails at the `stop_at`-th row; the scan must stop there and return that error.

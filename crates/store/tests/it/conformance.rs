@@ -1,13 +1,15 @@
 //! The backend conformance suite: every behaviour of the `Backend` contract, run once against `MemoryBackend` and once against `EmbeddedBackend`.
 //! It checks observable behaviour only; durability across reopen and concurrency are in their own modules because only the embedded backend has them.
 
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
 use expect_test::expect;
-use store::{Backend, Limits, MemoryBackend, Table};
+use store::{Backend, KeyRange, Limits, MemoryBackend, ScanOrder, Table};
 use tempfile::TempDir;
 
 use crate::check::{
-    check_commit, check_commit_err, check_events, check_get, check_last_event_seq, check_scan, check_scan_stops,
-    check_tenants, open_embedded,
+    check_commit, check_commit_err, check_events, check_get, check_last_event_seq, check_scan, check_scan_range,
+    check_scan_range_stops, check_scan_stops, check_tenants, open_embedded,
 };
 use crate::{delete, event, put};
 
@@ -44,6 +46,9 @@ conformance!(
     delete_present_and_absent,
     scan_in_key_order_per_table,
     scan_stops_on_visitor_error,
+    scan_range_prefix_bounds_order_limit,
+    scan_range_stays_in_tenant_and_table,
+    scan_range_stops_on_visitor_error,
     tenants_are_isolated,
     events_are_dense_per_tenant,
     batch_applies_in_order,
@@ -109,6 +114,131 @@ fn scan_stops_on_visitor_error(open: fn(Limits) -> Fixture) {
     let b = &*f.backend;
     check_commit(b, (0..10).map(|i| put("default", Table::Jobs, &format!("job-{i}"), b"x")).collect());
     check_scan_stops(b, "default", Table::Jobs, 3);
+}
+
+fn forward<'a>(prefix: &'a str, lower: Bound<&'a str>, upper: Bound<&'a str>, limit: usize) -> KeyRange<'a> {
+    KeyRange { prefix, lower, upper, order: ScanOrder::Forward, limit }
+}
+
+fn reverse<'a>(prefix: &'a str, lower: Bound<&'a str>, upper: Bound<&'a str>, limit: usize) -> KeyRange<'a> {
+    KeyRange { prefix, lower, upper, order: ScanOrder::Reverse, limit }
+}
+
+fn scan_range_prefix_bounds_order_limit(open: fn(Limits) -> Fixture) {
+    let f = open(Limits::default());
+    let b = &*f.backend;
+    // Series-like keys: `s` and `sa` share a first byte, `s\u{1}` sorts right after every `s\0…` key, and `é` is two bytes of UTF-8.
+    let keys = [
+        "s\u{0}1",
+        "s\u{0}2",
+        "s\u{0}3",
+        "s\u{0}4",
+        "s\u{1}",
+        "sa\u{0}1",
+        "r\u{0}9",
+        "é\u{0}1",
+        "é\u{0}2",
+        "",
+        "\u{10ffff}",
+    ];
+    check_commit(b, keys.iter().map(|key| put("default", Table::History, key, key.as_bytes())).collect());
+    let h = Table::History;
+    check_scan_range(
+        b,
+        "default",
+        h,
+        forward("s\0", Unbounded, Unbounded, 10),
+        &["s\u{0}1", "s\u{0}2", "s\u{0}3", "s\u{0}4"],
+    );
+    check_scan_range(
+        b,
+        "default",
+        h,
+        reverse("s\0", Unbounded, Unbounded, 10),
+        &["s\u{0}4", "s\u{0}3", "s\u{0}2", "s\u{0}1"],
+    );
+    check_scan_range(b, "default", h, forward("s\0", Unbounded, Unbounded, 2), &["s\u{0}1", "s\u{0}2"]);
+    check_scan_range(b, "default", h, reverse("s\0", Unbounded, Unbounded, 1), &["s\u{0}4"]);
+    check_scan_range(
+        b,
+        "default",
+        h,
+        forward("s\0", Included("s\u{0}2"), Excluded("s\u{0}4"), 10),
+        &["s\u{0}2", "s\u{0}3"],
+    );
+    check_scan_range(
+        b,
+        "default",
+        h,
+        forward("s\0", Excluded("s\u{0}2"), Included("s\u{0}4"), 10),
+        &["s\u{0}3", "s\u{0}4"],
+    );
+    check_scan_range(
+        b,
+        "default",
+        h,
+        reverse("s\0", Excluded("s\u{0}1"), Excluded("s\u{0}4"), 10),
+        &["s\u{0}3", "s\u{0}2"],
+    );
+    // Bounds beyond the prefix's keys cut nothing.
+    check_scan_range(
+        b,
+        "default",
+        h,
+        forward("s\0", Included("a"), Included("z"), 10),
+        &["s\u{0}1", "s\u{0}2", "s\u{0}3", "s\u{0}4"],
+    );
+    check_scan_range(
+        b,
+        "default",
+        h,
+        forward("s", Unbounded, Unbounded, 10),
+        &["s\u{0}1", "s\u{0}2", "s\u{0}3", "s\u{0}4", "s\u{1}", "sa\u{0}1"],
+    );
+    check_scan_range(b, "default", h, reverse("é", Unbounded, Unbounded, 10), &["é\u{0}2", "é\u{0}1"]);
+    check_scan_range(b, "default", h, reverse("\u{10ffff}", Unbounded, Unbounded, 10), &["\u{10ffff}"]);
+    check_scan_range(b, "default", h, forward("", Unbounded, Unbounded, 3), &["", "r\u{0}9", "s\u{0}1"]);
+    check_scan_range(b, "default", h, reverse("", Unbounded, Unbounded, 3), &["\u{10ffff}", "é\u{0}2", "é\u{0}1"]);
+    check_scan_range(b, "default", h, forward("", Excluded(""), Excluded("s"), 10), &["r\u{0}9"]);
+    // Empty ranges, inverted bounds and a zero limit visit nothing (and do not panic).
+    check_scan_range(b, "default", h, forward("q", Unbounded, Unbounded, 10), &[]);
+    check_scan_range(b, "default", h, forward("s\0", Included("s\u{0}3"), Excluded("s\u{0}2"), 10), &[]);
+    check_scan_range(b, "default", h, reverse("s\0", Excluded("s\u{0}3"), Excluded("s\u{0}3"), 10), &[]);
+    check_scan_range(b, "default", h, forward("s\0", Included("s\u{0}3"), Included("s\u{0}3"), 10), &["s\u{0}3"]);
+    check_scan_range(b, "default", h, forward("s\0", Unbounded, Unbounded, 0), &[]);
+}
+
+fn scan_range_stays_in_tenant_and_table(open: fn(Limits) -> Fixture) {
+    let f = open(Limits::default());
+    let b = &*f.backend;
+    // Tenant `a` sorts before `ab`, and `History` is the last table: an unbounded end must stop at the table's edge.
+    check_commit(
+        b,
+        vec![
+            put("a", Table::Spatial, "k1", b"k1"),
+            put("a", Table::History, "k2", b"k2"),
+            put("a", Table::History, "k3", b"k3"),
+            put("ab", Table::History, "k4", b"k4"),
+            put("ab", Table::Twins, "k0", b"k0"),
+            put("b", Table::Models, "k5", b"k5"),
+        ],
+    );
+    check_scan_range(b, "a", Table::History, forward("", Unbounded, Unbounded, 10), &["k2", "k3"]);
+    check_scan_range(b, "a", Table::History, reverse("", Unbounded, Unbounded, 10), &["k3", "k2"]);
+    check_scan_range(b, "a", Table::History, reverse("k", Unbounded, Unbounded, 10), &["k3", "k2"]);
+    check_scan_range(b, "ab", Table::History, reverse("", Unbounded, Unbounded, 10), &["k4"]);
+    check_scan_range(b, "ab", Table::History, forward("", Unbounded, Unbounded, 10), &["k4"]);
+    check_scan_range(b, "a", Table::Spatial, reverse("", Unbounded, Unbounded, 10), &["k1"]);
+    check_scan_range(b, "a", Table::Twins, reverse("", Unbounded, Unbounded, 10), &[]);
+    check_scan_range(b, "nobody", Table::History, forward("", Unbounded, Unbounded, 10), &[]);
+}
+
+fn scan_range_stops_on_visitor_error(open: fn(Limits) -> Fixture) {
+    let f = open(Limits::default());
+    let b = &*f.backend;
+    check_commit(b, (0..10).map(|i| put("default", Table::History, &format!("p{i}"), b"x")).collect());
+    check_scan_range_stops(b, "default", Table::History, forward("p", Unbounded, Unbounded, 100), 3);
+    check_scan_range_stops(b, "default", Table::History, reverse("p", Unbounded, Unbounded, 100), 3);
 }
 
 fn tenants_are_isolated(open: fn(Limits) -> Fixture) {

@@ -2,16 +2,21 @@
 //! The model is deliberately naive (no encoding, no batching) so that a disagreement points at the backend.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 
-use store::{Backend, EmbeddedBackend, Limits, Op, StoreError, Table, TenantId};
+use store::{Backend, EmbeddedBackend, KeyRange, Limits, Op, ScanOrder, StoreError, Table, TenantId};
 
-use crate::check::{check_commit, check_commit_err, events, get, last_event_seq, open_embedded, scan, tenants};
+use crate::check::{
+    check_commit, check_commit_err, events, get, last_event_seq, open_embedded, scan, scan_range, tenants,
+};
 use crate::{Rng, tenant};
 
 const BATCHES: usize = 3000;
 const TENANTS: [&str; 3] = ["a", "ab", "t-1"];
 const KEYS: [&str; 12] = ["", "a", "a/b", "ab", "b", "pump-1", "pump-10", "pump-2", "é", "z", "zz", "Z"];
+/// The prefixes of the random range scans: the empty one, prefixes of several keys, of one key, and of none.
+const PREFIXES: [&str; 6] = ["", "a", "pump-1", "z", "é", "q"];
 const VALUE_BYTES_MAX: usize = 48;
 
 #[test]
@@ -100,6 +105,20 @@ impl Model {
             .collect()
     }
 
+    /// The rows `Backend::scan_range` should visit, by brute force over every row of the table.
+    fn range(&self, tenant: &TenantId, table: Table, range: &KeyRange<'_>) -> Vec<(String, Vec<u8>)> {
+        let mut rows: Vec<_> = self
+            .rows(tenant, table)
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(range.prefix) && (range.lower, range.upper).contains(key.as_str()))
+            .collect();
+        if range.order == ScanOrder::Reverse {
+            rows.reverse();
+        }
+        rows.truncate(range.limit);
+        rows
+    }
+
     fn events(&self, tenant: &TenantId) -> Vec<(u64, Vec<u8>)> {
         let log = self.events.get(tenant).map(Vec::as_slice).unwrap_or_default();
         log.iter().enumerate().map(|(i, payload)| (i as u64 + 1, payload.clone())).collect()
@@ -150,4 +169,22 @@ fn spot_check(backend: &dyn Backend, model: &Model, rng: &mut Rng) {
     let limit = rng.below(5);
     let expected: Vec<_> = all.into_iter().skip(after as usize).take(limit).collect();
     assert_eq!(events(backend, &tenant, after, limit), expected);
+
+    let bound = |rng: &mut Rng| match rng.below(3) {
+        0 => Bound::Unbounded,
+        1 => Bound::Included(rng.pick(&KEYS)),
+        _ => Bound::Excluded(rng.pick(&KEYS)),
+    };
+    let range = KeyRange {
+        prefix: rng.pick(&PREFIXES),
+        lower: bound(rng),
+        upper: bound(rng),
+        order: if rng.below(2) == 0 { ScanOrder::Forward } else { ScanOrder::Reverse },
+        limit: rng.below(6),
+    };
+    assert_eq!(
+        scan_range(backend, &tenant, table, range),
+        model.range(&tenant, table, &range),
+        "{tenant}/{table:?} {range:?}"
+    );
 }
