@@ -22,6 +22,7 @@ pub mod data;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod history;
 mod http_metrics;
 pub mod import;
 pub mod jobs;
