@@ -24,7 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["graph", "model"]),
     ("query", &["query-syntax", "graph", "model"]),
     // The 2018 object model over the graph (navigation, OData, property keys, the non-twin objects of the management face): pure rules the server wires.
-    ("spatial", &["graph", "model", "ontology"]),
+    ("spatial", &["graph", "model", "ontology", "access"]),
     ("access", &[]),
     ("compute", &["model"]),
     ("events", &["query-syntax"]),

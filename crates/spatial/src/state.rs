@@ -35,6 +35,7 @@ const RESOURCE: &str = "resource/";
 const KEYSTORE: &str = "keystore/";
 const DEVICE_KEY: &str = "devicekey/";
 const MATCHER: &str = "matcher/";
+const ROLE_ASSIGNMENT: &str = "roleassignment/";
 /// The one record of `Counters`.
 const COUNTERS: &str = "counters";
 
@@ -60,6 +61,8 @@ pub struct Spatial {
     /// Space id → the ids of the matchers on that space, kept with `matchers`, so the matchers along a space path are found without a scan.
     matchers_by_space: BTreeMap<String, BTreeSet<String>>,
     counters: Counters,
+    /// Role assignments by id.
+    assignments: BTreeMap<String, RoleAssignment>,
     /// Grows by one with every change (see `generation`).
     generation: u64,
 }
@@ -274,6 +277,13 @@ impl Spatial {
                 }
                 state.index_matcher(&matcher);
                 state.matchers.insert(matcher.id.clone(), matcher);
+            } else if let Some(id) = key.strip_prefix(ROLE_ASSIGNMENT) {
+                let assignment = RoleAssignment::from_json(&value).filter(|a| a.assignment.id == id).ok_or_else(bad)?;
+                assignment
+                    .assignment
+                    .check()
+                    .map_err(|why| format!("spatial record '{key}' is not a valid role assignment: {why}"))?;
+                state.assignments.insert(assignment.assignment.id.clone(), assignment);
             } else {
                 return Err(format!("spatial record '{key}' is of no known kind"));
             }
@@ -738,7 +748,53 @@ impl Spatial {
         records
     }
 
-    /// What `forget` drops that hangs off spaces: custom types, property keys, key stores, resources and matchers.
+    // ---- role assignments ----
+
+    pub fn role_assignments(&self) -> impl Iterator<Item = &RoleAssignment> {
+        self.assignments.values()
+    }
+
+    pub fn role_assignment(&self, id: &str) -> Option<&RoleAssignment> {
+        self.assignments.get(id)
+    }
+
+    /// The assignments given to `object_id` (ignoring case).
+    pub fn role_assignments_of<'a>(&'a self, object_id: &'a str) -> impl Iterator<Item = &'a RoleAssignment> + 'a {
+        self.assignments.values().filter(move |a| a.assignment.object_id.eq_ignore_ascii_case(object_id))
+    }
+
+    /// Stores a checked assignment; the same role for the same object on the same space is refused.
+    pub fn put_role_assignment(&mut self, assignment: RoleAssignment) -> Result<Records, StateError> {
+        assignment.assignment.check().map_err(|e| StateError::InvalidInput(e.to_string()))?;
+        let a = &assignment.assignment;
+        let clash = self.assignments.values().find(|other| {
+            other.assignment.id != a.id
+                && other.space == assignment.space
+                && other.assignment.role_id.eq_ignore_ascii_case(&a.role_id)
+                && other.assignment.object_id.eq_ignore_ascii_case(&a.object_id)
+                && other.assignment.object_id_type == a.object_id_type
+        });
+        if let Some(clash) = clash {
+            return Err(StateError::Conflict(format!(
+                "role assignment '{}' already gives this role to this object on this path",
+                clash.assignment.id
+            )));
+        }
+        let record = (format!("{ROLE_ASSIGNMENT}{}", a.id), Some(assignment.to_json()));
+        self.assignments.insert(a.id.clone(), assignment);
+        self.changed();
+        Ok(vec![record])
+    }
+
+    pub fn delete_role_assignment(&mut self, id: &str) -> Result<Records, StateError> {
+        self.assignments
+            .remove(id)
+            .ok_or_else(|| StateError::NotFound { what: "role assignment", id: id.to_owned() })?;
+        self.changed();
+        Ok(vec![(format!("{ROLE_ASSIGNMENT}{id}"), None)])
+    }
+
+    /// What `forget` drops that hangs off spaces: custom types, property keys, key stores, resources, matchers and role assignments.
     fn forget_off_spaces(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
         let mut records = Vec::new();
         self.types.retain(|id, t| {
@@ -767,6 +823,13 @@ impl Spatial {
             let keep = !deleted(&r.space_id);
             if !keep {
                 records.push((format!("{RESOURCE}{id}"), None));
+            }
+            keep
+        });
+        self.assignments.retain(|id, a| {
+            let keep = a.space.as_deref().is_none_or(|space| !deleted(space));
+            if !keep {
+                records.push((format!("{ROLE_ASSIGNMENT}{id}"), None));
             }
             keep
         });
@@ -1579,5 +1642,42 @@ mod tests {
             "nothing is left to forget"
         );
         assert_eq!(looked_up.generation(), before);
+    }
+}
+
+/// A role assignment as the tenant keeps it: the assignment, and the space its path names (`None` for `/`), so the grant follows the space when it moves and goes when it is deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleAssignment {
+    pub assignment: access::Assignment,
+    pub space: Option<String>,
+}
+
+impl RoleAssignment {
+    /// The record shape.
+    pub fn to_json(&self) -> Value {
+        let a = &self.assignment;
+        json!({
+            "id": a.id,
+            "roleId": a.role_id,
+            "objectId": a.object_id,
+            "objectIdType": a.object_id_type.name(),
+            "tenantId": a.tenant_id,
+            "path": a.path,
+            "spaceId": self.space,
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<RoleAssignment> {
+        Some(RoleAssignment {
+            assignment: access::Assignment {
+                id: text(value, "id")?,
+                role_id: text(value, "roleId")?,
+                object_id: text(value, "objectId")?,
+                object_id_type: access::ObjectIdType::parse(value.get("objectIdType")?.as_str()?)?,
+                tenant_id: optional(value, "tenantId")?,
+                path: text(value, "path")?,
+            },
+            space: optional(value, "spaceId")?,
+        })
     }
 }

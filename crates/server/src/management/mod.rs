@@ -22,6 +22,7 @@ mod keystores;
 pub(crate) mod objects;
 mod propertykeys;
 mod resources;
+pub(crate) mod roleassignments;
 mod sensors;
 mod spaces;
 mod system;
@@ -44,7 +45,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(system::routes())
         .merge(propertykeys::routes())
         .merge(resources::routes())
-        .merge(keystores::routes());
+        .merge(keystores::routes())
+        .merge(roleassignments::routes());
     Router::new().nest(BASE, face)
 }
 

@@ -11,6 +11,7 @@ mod jobs;
 mod management;
 mod management_properties;
 mod management_resources;
+mod management_roleassignments;
 mod management_spaces;
 mod management_state;
 mod management_types;
