@@ -19,6 +19,7 @@ use crate::router::AppState;
 mod devices;
 pub(crate) mod error;
 mod keystores;
+mod matchers;
 pub(crate) mod objects;
 mod propertykeys;
 mod resources;
@@ -46,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(propertykeys::routes())
         .merge(resources::routes())
         .merge(keystores::routes())
+        .merge(matchers::routes())
         .merge(roleassignments::routes());
     Router::new().nest(BASE, face)
 }
