@@ -1,1 +1,575 @@
-//! (being written)
+//! The JavaScript sandbox of user-defined functions: a QuickJS runtime per worker thread that runs a function's `process(telemetry, executionContext)` in a fresh context per run, under a time limit, a memory limit and a stack limit, with the 2018 client library (`getSensorMetadata`, `setSpaceValue`, `space.Parent()`, …) answered by a `Host`.
+//!
+//! Layout: this file holds the API (`Sandbox`, `Limits`, `Host`, `RunOutcome`) and the run itself; `library` builds the client library inside a context and converts between host data and JavaScript values.
+//! What a function can reach is the language, the client library and a frozen `Date`: QuickJS as built here has no `os` or `std` module, no module loader, no timers and no `performance` clock, and `Date.now()` and `new Date()` answer the run's processor received time.
+//! The time limit is a deadline on the monotonic clock (`Instant::now()` at the start of a run plus `Limits::time_ms`), checked by QuickJS's interrupt handler; that clock is not wall time, so reading it here keeps runs deterministic in what they compute.
+//! This file does no I/O, checks no permission and stores nothing: the server's `Host` reads the graph, checks the function's role assignments, and records values, notifications and logs.
+
+mod library;
+
+use std::cell::Cell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rquickjs::context::{EvalOptions, intrinsic};
+use rquickjs::{Context, Ctx, Exception, Function, Runtime, Value};
+use serde_json::Map;
+
+/// The limits of a run, set from config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Milliseconds a run may take, from the start of compiling the function to the return of `process`, host calls included (default 50).
+    pub time_ms: u64,
+    /// Bytes the runtime may allocate for the run, the context and the function's objects included (default 16 MiB).
+    /// The 2018 reference gives no figure; QuickJS crashes instead of throwing at very low limits, so keep this at 16 MiB or more.
+    pub memory_bytes: usize,
+    /// Bytes of native stack the interpreter may use below the run's start (default 256 KiB); deeper recursion throws a stack overflow.
+    /// The worker thread's stack must be larger than this plus the host's own needs.
+    pub stack_bytes: usize,
+    /// Lines of `log()` a run keeps (default 100); later lines are counted in `RunOutcome::log_lines_dropped`.
+    pub log_lines_max: usize,
+    /// Bytes of one `log()` line (default 4 KiB); a longer line is cut at a character boundary and ends with `…`.
+    pub log_line_bytes_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            time_ms: 50,
+            memory_bytes: 16 * 1024 * 1024,
+            stack_bytes: 256 * 1024,
+            log_lines_max: 100,
+            log_line_bytes_max: 4 * 1024,
+        }
+    }
+}
+
+/// A space, device or sensor as the client library returns it: the 2018 retrieve object in camelCase (`{"id", "name", "dataType", "spaceId", …}`).
+/// The sandbox shows each member under its PascalCase name too (`sensor.DataType` and `sensor.dataType`).
+pub type Metadata = Map<String, serde_json::Value>;
+
+/// A sensor value or a computed space value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    /// The sensor's data type, or the space value's name.
+    pub data_type: String,
+    /// The value as it was set (the 2018 API stores what `setSensorValue` and `setSpaceValue` were given).
+    pub value: serde_json::Value,
+    /// When the value was set, as the server formats times on the wire (ISO 8601).
+    pub timestamp: String,
+}
+
+/// An extended property of a space, device or sensor (`{"name", "value"}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtendedProperty {
+    pub name: String,
+    pub value: String,
+}
+
+/// The kind of topology object a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectType {
+    Space,
+    Device,
+    Sensor,
+}
+
+impl ObjectType {
+    /// The name the 2018 API uses (`ResourceType` of a UdfCustom event).
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectType::Space => "Space",
+            ObjectType::Device => "Device",
+            ObjectType::Sensor => "Sensor",
+        }
+    }
+}
+
+/// Why a host call failed; the function sees a thrown `Error` whose message is this error's text, which it may catch.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The function's role assignments do not cover the object.
+    #[error("Not Authorized")]
+    NotAuthorized,
+    /// The object, value or property does not exist.
+    #[error("Data Not Found")]
+    DataNotFound,
+    /// The function called the host more often than the host's rate limits allow.
+    #[error("Throttling")]
+    Throttled,
+    /// The call itself is wrong (a missing argument, an unknown object type, a value too large); the text says how.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a function reaches beyond itself: the 2018 client library's host calls, one method each.
+///
+/// The server implements it per run, checking every call against the function's role assignments and recording what the function sets and sends.
+/// Calls are synchronous; the time a call takes counts against the run's time limit, which cannot interrupt a call in progress.
+pub trait Host {
+    fn get_sensor_metadata(&mut self, sensor_id: &str) -> Result<Metadata, HostError>;
+    fn get_space_metadata(&mut self, space_id: &str) -> Result<Metadata, HostError>;
+    fn get_device_metadata(&mut self, device_id: &str) -> Result<Metadata, HostError>;
+    /// The sensor's current value of a data type; `None` before any value was set (the function then sees `Value: null`).
+    fn get_sensor_value(&mut self, sensor_id: &str, data_type: &str) -> Result<Option<Reading>, HostError>;
+    /// The space's current value of a name; `None` before any value was set.
+    fn get_space_value(&mut self, space_id: &str, value_name: &str) -> Result<Option<Reading>, HostError>;
+    fn get_sensor_history_values(&mut self, sensor_id: &str, data_type: &str) -> Result<Vec<Reading>, HostError>;
+    fn get_space_history_values(&mut self, space_id: &str, value_name: &str) -> Result<Vec<Reading>, HostError>;
+    fn get_space_child_spaces(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError>;
+    fn get_space_child_sensors(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError>;
+    fn get_space_child_devices(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError>;
+    fn get_device_child_sensors(&mut self, device_id: &str) -> Result<Vec<Metadata>, HostError>;
+    /// The parent of a space; `None` for a root space (the function sees `null`).
+    fn get_space_parent_space(&mut self, space_id: &str) -> Result<Option<Metadata>, HostError>;
+    fn get_sensor_parent_space(&mut self, sensor_id: &str) -> Result<Metadata, HostError>;
+    fn get_device_parent_space(&mut self, device_id: &str) -> Result<Metadata, HostError>;
+    fn get_sensor_parent_device(&mut self, sensor_id: &str) -> Result<Metadata, HostError>;
+    /// An extended property; a missing one is `DataNotFound` (the 2018 samples catch it).
+    fn get_space_extended_property(&mut self, space_id: &str, name: &str) -> Result<ExtendedProperty, HostError>;
+    fn get_sensor_extended_property(&mut self, sensor_id: &str, name: &str) -> Result<ExtendedProperty, HostError>;
+    fn get_device_extended_property(&mut self, device_id: &str, name: &str) -> Result<ExtendedProperty, HostError>;
+    /// Sets the sensor's current value; the value is what the function passed, converted to JSON (`undefined` is `null`).
+    fn set_sensor_value(&mut self, sensor_id: &str, data_type: &str, value: serde_json::Value)
+    -> Result<(), HostError>;
+    /// Sets a computed value of the space; `null` clears it (the 2018 samples do).
+    fn set_space_value(&mut self, space_id: &str, value_name: &str, value: serde_json::Value) -> Result<(), HostError>;
+    /// A custom notification (a UdfCustom event); the payload is the string the function passed, or the JSON text of any other value.
+    fn send_notification(&mut self, object_id: &str, object_type: ObjectType, payload: &str) -> Result<(), HostError>;
+    /// A line the function logged, after `Limits::log_line_bytes_max` cut it; lines past `Limits::log_lines_max` are not passed on.
+    /// The same lines come back in `RunOutcome::log`; this call is for a host that traces them as they come.
+    fn log(&mut self, message: &str) -> Result<(), HostError> {
+        let _ = message;
+        Ok(())
+    }
+}
+
+/// The telemetry message a run processes (`telemetry` in JavaScript).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Telemetry {
+    /// `telemetry.SensorId`.
+    pub sensor_id: String,
+    /// `telemetry.Message`: the device's payload as text, as received.
+    pub message: String,
+}
+
+/// The run's `executionContext`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionContext {
+    /// `executionContext.EnqueuedTime`, a `Date`: when the message was accepted.
+    pub enqueued_time_unix_ms: i64,
+    /// `executionContext.ProcessorReceivedTime`, a `Date`: when processing began; also what `Date.now()` answers during the run.
+    pub processor_received_time_unix_ms: i64,
+    /// `executionContext.UserDefinedFunctionId`.
+    pub user_defined_function_id: String,
+    /// `executionContext.CorrelationId`.
+    pub correlation_id: String,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    /// From the start of the run to its end, context creation and compilation included.
+    pub duration: Duration,
+    /// The lines the function logged, at most `Limits::log_lines_max`, each at most `Limits::log_line_bytes_max`.
+    pub log: Vec<String>,
+    /// Lines logged past `Limits::log_lines_max`.
+    pub log_lines_dropped: usize,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// `process` returned (or the promise it returned settled or stayed pending without error).
+    Ok,
+    /// The function threw and did not catch it, a host error included; `message` is the error as `String(error)` shows it (`Error: Not Authorized`), `stack` its frames when it is an `Error`.
+    Threw { message: String, stack: Option<String> },
+    /// The run passed `Limits::time_ms`.
+    TimedOut,
+    /// The run passed `Limits::memory_bytes`.
+    OutOfMemory,
+    /// The run recursed past `Limits::stack_bytes`.
+    StackOverflow,
+}
+
+impl RunStatus {
+    /// Whether the run hit one of the limits (the sandbox then replaces its runtime).
+    pub fn hit_limit(&self) -> bool {
+        matches!(self, RunStatus::TimedOut | RunStatus::OutOfMemory | RunStatus::StackOverflow)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunStatus::Ok => f.write_str("ok"),
+            RunStatus::Threw { message, stack } => {
+                f.write_str(message)?;
+                match stack.as_deref().and_then(|stack| stack.lines().map(str::trim).find(|line| !line.is_empty())) {
+                    Some(frame) => write!(f, " ({frame})"),
+                    None => Ok(()),
+                }
+            }
+            RunStatus::TimedOut => f.write_str("timed out"),
+            RunStatus::OutOfMemory => f.write_str("out of memory"),
+            RunStatus::StackOverflow => f.write_str("stack overflow"),
+        }
+    }
+}
+
+/// Why a function was refused at upload.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// It does not compile, or its top level threw or hit a limit.
+    #[error("{0}")]
+    Failed(RunStatus),
+    /// It compiles but defines no function `process`.
+    #[error("the function defines no `process(telemetry, executionContext)` function")]
+    NoProcess,
+}
+
+/// Runs user-defined functions on one thread: it owns a QuickJS runtime (which is not `Send`), so a server keeps one per worker thread.
+///
+/// Each run gets a fresh context, so globals, prototypes and closures of one run are gone in the next.
+/// After a run hits a limit the runtime is dropped and the next run starts a new one, so memory a runaway run left behind is freed with it.
+pub struct Sandbox {
+    limits: Limits,
+    engine: Option<Engine>,
+    runtimes_created: u64,
+}
+
+impl Sandbox {
+    /// A sandbox with these limits; the runtime is created on the first run.
+    pub fn new(limits: Limits) -> Sandbox {
+        Sandbox { limits, engine: None, runtimes_created: 0 }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Runtimes this sandbox created so far: one, plus one after each run that hit a limit.
+    pub fn runtimes_created(&self) -> u64 {
+        self.runtimes_created
+    }
+
+    /// Runs `source`'s `process(telemetry, executionContext)` once, in a fresh context, with `host` answering the client library.
+    ///
+    /// The function's top level runs first on every run (functions are compiled per run), then `process`, then any promise jobs it queued; all of it within the limits.
+    pub fn run(
+        &mut self,
+        source: &str,
+        telemetry: &Telemetry,
+        context: &ExecutionContext,
+        host: &mut dyn Host,
+    ) -> RunOutcome {
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(self.limits.time_ms);
+        let mut log = library::Log::new(&self.limits);
+        let entry = Entry::Process { telemetry, context };
+        let (status, recycle) = match self.engine() {
+            Some(engine) => {
+                let session = library::Session { host, log: &mut log };
+                let (found, recycle) = library::with_session(session, || engine.execute(source, &entry, deadline));
+                let status = match found {
+                    Ok(Found::Process) => RunStatus::Ok,
+                    Ok(Found::NoProcess) => {
+                        RunStatus::Threw { message: "TypeError: process is not a function".to_owned(), stack: None }
+                    }
+                    Err(status) => status,
+                };
+                (status, recycle)
+            }
+            None => (RunStatus::OutOfMemory, true),
+        };
+        if recycle || status.hit_limit() {
+            self.engine = None;
+        }
+        let (log, log_lines_dropped) = log.finish();
+        RunOutcome { status, duration: started.elapsed(), log, log_lines_dropped }
+    }
+
+    /// Checks a function at upload: it must compile, its top level must run within `limits` (with a host that refuses every call), and it must define `process`.
+    /// Uses a runtime of its own, so it can be called from any thread.
+    pub fn check(source: &str, limits: &Limits) -> Result<(), CheckError> {
+        let mut engine = Engine::new(limits).ok_or(CheckError::Failed(RunStatus::OutOfMemory))?;
+        let deadline = Instant::now() + Duration::from_millis(limits.time_ms);
+        let mut log = library::Log::new(limits);
+        let mut host = UploadHost;
+        let session = library::Session { host: &mut host, log: &mut log };
+        let (found, _) = library::with_session(session, || engine.execute(source, &Entry::Check, deadline));
+        match found {
+            Ok(Found::Process) => Ok(()),
+            Ok(Found::NoProcess) => Err(CheckError::NoProcess),
+            Err(status) => Err(CheckError::Failed(status)),
+        }
+    }
+
+    /// The runtime, created if the last one was dropped; `None` when QuickJS cannot allocate one.
+    fn engine(&mut self) -> Option<&mut Engine> {
+        if self.engine.is_none() {
+            self.engine = Some(Engine::new(&self.limits)?);
+            self.runtimes_created += 1;
+        }
+        self.engine.as_mut()
+    }
+}
+
+/// The name compile errors and stack frames give the function's source.
+const SOURCE_NAME: &str = "function.js";
+
+/// The global the entry point is read from.
+const ENTRY_POINT: &str = "process";
+
+/// Bytes a run may allocate before QuickJS collects cycles during it.
+/// A context is built of cyclic objects, so with QuickJS's default (a collection once the heap grows by half) building each context triggered a collection that scanned it; instead the sandbox collects once after each run, so every run starts from a clean heap and has the whole memory limit (a quarter less time per run, measured).
+const GC_THRESHOLD_BYTES: usize = 4 * 1024 * 1024;
+
+/// What a context gets beyond QuickJS's base objects: the ES2015+ library without `performance` (a clock) and `atob`/`btoa`.
+type Intrinsics = (
+    intrinsic::Date,
+    intrinsic::Eval,
+    intrinsic::RegExpCompiler,
+    intrinsic::RegExp,
+    intrinsic::Json,
+    intrinsic::Proxy,
+    intrinsic::MapSet,
+    intrinsic::TypedArrays,
+    intrinsic::Promise,
+    intrinsic::WeakRef,
+);
+
+/// What to do once the function's top level ran.
+enum Entry<'a> {
+    /// Only look for `process` (an upload check).
+    Check,
+    /// Call `process` with the message and its context.
+    Process { telemetry: &'a Telemetry, context: &'a ExecutionContext },
+}
+
+/// Whether the top level defined `process`.
+enum Found {
+    Process,
+    NoProcess,
+}
+
+/// A QuickJS runtime with its limits and the deadline its interrupt handler checks.
+struct Engine {
+    runtime: Runtime,
+    /// The current run's deadline; `None` between runs.
+    deadline: Rc<Cell<Option<Instant>>>,
+    /// Set by the interrupt handler when it stopped the current run at its deadline.
+    interrupted: Rc<Cell<bool>>,
+}
+
+impl Engine {
+    fn new(limits: &Limits) -> Option<Engine> {
+        let runtime = Runtime::new().ok()?;
+        runtime.set_memory_limit(limits.memory_bytes);
+        runtime.set_max_stack_size(limits.stack_bytes);
+        let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
+        let interrupted = Rc::new(Cell::new(false));
+        let handler = {
+            let deadline = Rc::clone(&deadline);
+            let interrupted = Rc::clone(&interrupted);
+            move || {
+                let late = deadline.get().is_some_and(|deadline| Instant::now() >= deadline);
+                if late {
+                    interrupted.set(true);
+                }
+                late
+            }
+        };
+        runtime.set_interrupt_handler(Some(Box::new(handler)));
+        Some(Engine { runtime, deadline, interrupted })
+    }
+
+    /// Runs `source` in a fresh context until `deadline`; the `bool` says the runtime must be dropped (promise jobs were left queued), whatever the result.
+    fn execute(&mut self, source: &str, entry: &Entry<'_>, deadline: Instant) -> (Result<Found, RunStatus>, bool) {
+        self.deadline.set(Some(deadline));
+        self.interrupted.set(false);
+        self.runtime.set_gc_threshold(GC_THRESHOLD_BYTES);
+        let now_unix_ms = match entry {
+            Entry::Check => 0,
+            Entry::Process { context, .. } => context.processor_received_time_unix_ms,
+        };
+        let result = match Context::custom::<Intrinsics>(&self.runtime) {
+            Ok(context) => {
+                let result = context.with(|ctx| {
+                    let result = evaluate(&ctx, source, entry, now_unix_ms, deadline, &self.interrupted);
+                    result.map_err(|error| failure(&ctx, error, self.interrupted.get()))
+                });
+                // QuickJS throws `null` when memory is too short even for the error object; the run's objects are still alive here, so the heap shows it.
+                match result {
+                    Err(RunStatus::Threw { message, stack: None }) if message == "null" && self.near_memory_limit() => {
+                        Err(RunStatus::OutOfMemory)
+                    }
+                    result => result,
+                }
+            }
+            Err(_) => Err(RunStatus::OutOfMemory),
+        };
+        self.deadline.set(None);
+        self.runtime.run_gc();
+        // Jobs still queued hold the old context and would run in the next one.
+        let recycle = self.runtime.is_job_pending();
+        (result, recycle)
+    }
+
+    /// Whether the heap is within a quarter of the memory limit.
+    fn near_memory_limit(&self) -> bool {
+        let usage = self.runtime.memory_usage();
+        usage.malloc_limit > 0 && usage.malloc_size >= usage.malloc_limit - usage.malloc_limit / 4
+    }
+}
+
+/// Builds the context's library, evaluates the function's top level and, for a run, calls `process` and drains the promise jobs it queued.
+fn evaluate<'js>(
+    ctx: &Ctx<'js>,
+    source: &str,
+    entry: &Entry<'_>,
+    now_unix_ms: i64,
+    deadline: Instant,
+    interrupted: &Cell<bool>,
+) -> rquickjs::Result<Found> {
+    library::install(ctx, now_unix_ms)?;
+    let mut options = EvalOptions::default();
+    // The 2018 samples are sloppy-mode scripts (they assign undeclared variables).
+    options.strict = false;
+    options.filename = Some(SOURCE_NAME.to_owned());
+    ctx.eval_with_options::<(), _>(source, options)?;
+    let process: Value<'js> = ctx.globals().get(ENTRY_POINT)?;
+    let Some(process) = process.into_function() else { return Ok(Found::NoProcess) };
+    let Entry::Process { telemetry, context } = entry else { return Ok(Found::Process) };
+    let telemetry = library::telemetry(ctx, telemetry)?;
+    let context = library::execution_context(ctx, context)?;
+    let returned: Value<'js> = Function::call(&process, (telemetry, context))?;
+    while ctx.execute_pending_job() {
+        // A job that threw has its exception dropped by QuickJS; an interrupted one must still end the run.
+        if interrupted.get() || Instant::now() >= deadline {
+            interrupted.set(true);
+            return Err(rquickjs::Error::Exception);
+        }
+    }
+    if let Some(promise) = returned.as_promise()
+        && let Some(Err(error)) = promise.result::<Value<'js>>()
+    {
+        return Err(error);
+    }
+    Ok(Found::Process)
+}
+
+/// How a failed run ended, from the pending exception (or rquickjs's error).
+fn failure(ctx: &Ctx<'_>, error: rquickjs::Error, interrupted: bool) -> RunStatus {
+    let exception = match error {
+        rquickjs::Error::Exception => ctx.catch(),
+        rquickjs::Error::Allocation => return RunStatus::OutOfMemory,
+        other => return RunStatus::Threw { message: other.to_string(), stack: None },
+    };
+    if interrupted {
+        return RunStatus::TimedOut;
+    }
+    let Some(error) = exception.as_object().cloned().and_then(Exception::from_object) else {
+        let message = library::display(ctx, &exception).unwrap_or_else(|_| {
+            // Showing it threw again (a `toJSON` that throws): drop that exception.
+            ctx.catch();
+            "an exception that cannot be shown".to_owned()
+        });
+        return RunStatus::Threw { message, stack: None };
+    };
+    let name = error.get::<_, Option<rquickjs::Coerced<String>>>("name").ok().flatten().map(|name| name.0);
+    let message = error.message().unwrap_or_default();
+    match (name.as_deref(), message.as_str()) {
+        (Some("InternalError"), "out of memory") => RunStatus::OutOfMemory,
+        (Some("RangeError"), "Maximum call stack size exceeded") => RunStatus::StackOverflow,
+        (name, _) => {
+            let message = match name {
+                Some(name) if !name.is_empty() && !message.is_empty() => format!("{name}: {message}"),
+                Some(name) if !name.is_empty() => name.to_owned(),
+                _ => message,
+            };
+            let stack = error.stack().filter(|stack| !stack.trim().is_empty());
+            RunStatus::Threw { message, stack }
+        }
+    }
+}
+
+/// The host of an upload check: the top level of a function has no message to work on, so every call fails.
+struct UploadHost;
+
+impl UploadHost {
+    fn refuse<T>() -> Result<T, HostError> {
+        Err(HostError::Invalid("host calls are not available while a function is checked".to_owned()))
+    }
+}
+
+impl Host for UploadHost {
+    fn get_sensor_metadata(&mut self, _: &str) -> Result<Metadata, HostError> {
+        Self::refuse()
+    }
+    fn get_space_metadata(&mut self, _: &str) -> Result<Metadata, HostError> {
+        Self::refuse()
+    }
+    fn get_device_metadata(&mut self, _: &str) -> Result<Metadata, HostError> {
+        Self::refuse()
+    }
+    fn get_sensor_value(&mut self, _: &str, _: &str) -> Result<Option<Reading>, HostError> {
+        Self::refuse()
+    }
+    fn get_space_value(&mut self, _: &str, _: &str) -> Result<Option<Reading>, HostError> {
+        Self::refuse()
+    }
+    fn get_sensor_history_values(&mut self, _: &str, _: &str) -> Result<Vec<Reading>, HostError> {
+        Self::refuse()
+    }
+    fn get_space_history_values(&mut self, _: &str, _: &str) -> Result<Vec<Reading>, HostError> {
+        Self::refuse()
+    }
+    fn get_space_child_spaces(&mut self, _: &str) -> Result<Vec<Metadata>, HostError> {
+        Self::refuse()
+    }
+    fn get_space_child_sensors(&mut self, _: &str) -> Result<Vec<Metadata>, HostError> {
+        Self::refuse()
+    }
+    fn get_space_child_devices(&mut self, _: &str) -> Result<Vec<Metadata>, HostError> {
+        Self::refuse()
+    }
+    fn get_device_child_sensors(&mut self, _: &str) -> Result<Vec<Metadata>, HostError> {
+        Self::refuse()
+    }
+    fn get_space_parent_space(&mut self, _: &str) -> Result<Option<Metadata>, HostError> {
+        Self::refuse()
+    }
+    fn get_sensor_parent_space(&mut self, _: &str) -> Result<Metadata, HostError> {
+        Self::refuse()
+    }
+    fn get_device_parent_space(&mut self, _: &str) -> Result<Metadata, HostError> {
+        Self::refuse()
+    }
+    fn get_sensor_parent_device(&mut self, _: &str) -> Result<Metadata, HostError> {
+        Self::refuse()
+    }
+    fn get_space_extended_property(&mut self, _: &str, _: &str) -> Result<ExtendedProperty, HostError> {
+        Self::refuse()
+    }
+    fn get_sensor_extended_property(&mut self, _: &str, _: &str) -> Result<ExtendedProperty, HostError> {
+        Self::refuse()
+    }
+    fn get_device_extended_property(&mut self, _: &str, _: &str) -> Result<ExtendedProperty, HostError> {
+        Self::refuse()
+    }
+    fn set_sensor_value(&mut self, _: &str, _: &str, _: serde_json::Value) -> Result<(), HostError> {
+        Self::refuse()
+    }
+    fn set_space_value(&mut self, _: &str, _: &str, _: serde_json::Value) -> Result<(), HostError> {
+        Self::refuse()
+    }
+    fn send_notification(&mut self, _: &str, _: ObjectType, _: &str) -> Result<(), HostError> {
+        Self::refuse()
+    }
+}
+
+#[cfg(test)]
+mod tests;
