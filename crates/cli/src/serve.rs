@@ -1,7 +1,7 @@
 //! `twinscape serve`: merges the configuration layers, installs the log subscriber, starts the server and runs it until SIGINT or SIGTERM.
 //!
 //! Layers, lowest to highest: the embedded defaults, `--config FILE`, `TWINSCAPE__SECTION__KEY` environment variables, the flags below.
-//! Once the socket is bound, one line `twinscape listening on http(s)://ADDR` goes to the writer `main` hands over (stdout), so scripts and tests can read the port; logs go to stderr, filtered by `RUST_LOG` (default `info`).
+//! Once the socket is bound, one line `twinscape listening on http(s)://ADDR` goes to the writer `main` hands over (stdout), so scripts and tests can read the port, then `twinscape mqtt listening on mqtt://ADDR` when the MQTT listener is on; logs go to stderr, filtered by `RUST_LOG` (default `info`).
 //! What is served, and how, is the `server` crate's business.
 
 use std::io::{IsTerminal, Write};
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use server::config::{ConfigFile, ServerSection, TlsSection};
+use server::config::{ConfigFile, MqttSection, ServerSection, TlsSection};
 use server::{Config, Server};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
@@ -32,6 +32,9 @@ pub(crate) struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The address of the MQTT listener devices send telemetry to (plain TCP); port 0 picks a free port, "" turns it off [default: 127.0.0.1:1883].
+    #[arg(long, value_name = "ADDR")]
+    mqtt_listen: Option<String>,
     /// Load a demo building (two floors, eight rooms, a sensor in each) and simulate its sensors, so there is something alive to look at.
     #[arg(long)]
     demo: bool,
@@ -46,7 +49,12 @@ pub(crate) fn run(args: ServeArgs, announce: &mut dyn Write) -> Result<()> {
     runtime.block_on(async {
         let shutdown = shutdown_signal().context("listen for shutdown signals")?;
         let server = Server::bind(config).await.context("start the server")?;
-        writeln!(announce, "twinscape listening on {}", server.url()).context("print the address")?;
+        // One write for both lines, so a reader that stops after the first never makes the second fail.
+        let mut lines = format!("twinscape listening on {}\n", server.url());
+        if let Some(url) = server.mqtt_url() {
+            lines.push_str(&format!("twinscape mqtt listening on {url}\n"));
+        }
+        announce.write_all(lines.as_bytes()).context("print the address")?;
         announce.flush().context("print the address")?;
         server.run(shutdown).await;
         Ok(())
@@ -54,7 +62,7 @@ pub(crate) fn run(args: ServeArgs, announce: &mut dyn Write) -> Result<()> {
 }
 
 fn config(args: ServeArgs) -> Result<Config> {
-    let ServeArgs { config, data_dir, listen, tls_cert, tls_key, demo } = args;
+    let ServeArgs { config, data_dir, listen, tls_cert, tls_key, mqtt_listen, demo } = args;
     let mut layers = ConfigFile::embedded();
     if let Some(path) = config {
         let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
@@ -64,6 +72,7 @@ fn config(args: ServeArgs) -> Result<Config> {
     let flags = ConfigFile {
         server: ServerSection { listen, data_dir, demo: demo.then_some(true), ..ServerSection::default() },
         tls: TlsSection { cert_path: tls_cert, key_path: tls_key },
+        mqtt: MqttSection { listen: mqtt_listen, ..MqttSection::default() },
         ..ConfigFile::default()
     };
     Ok(Config::from_file(layers.overlay(flags))?)

@@ -180,6 +180,9 @@ struct Grid {
     width: i128,
     first: i128,
     len: usize,
+    /// The start of bucket `first`, and the width as a `u64`, for `index`.
+    first_start: i128,
+    width_u64: u64,
 }
 
 impl Grid {
@@ -197,12 +200,14 @@ impl Grid {
             });
         }
         let len = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
-        Ok(Grid { origin, width, first, len })
+        Ok(Grid { origin, width, first, len, first_start, width_u64: query.width_us })
     }
 
+    /// The offset of the bucket holding `ts`, a time inside the range: in `u64` arithmetic, since this runs for every point read (`i128` division is a library call).
     fn index(&self, ts: Timestamp) -> usize {
-        let k = (i128::from(ts.as_micros()) - self.origin).div_euclid(self.width);
-        usize::try_from(k - self.first).expect("scanned points lie inside the range, so inside the grid")
+        let since_first = u64::try_from(i128::from(ts.as_micros()) - self.first_start)
+            .expect("scanned points lie inside the range, so at or after the first bucket's start");
+        usize::try_from(since_first / self.width_u64).expect("the offset is below the grid's length, a usize")
     }
 
     fn start(&self, offset: usize) -> Timestamp {

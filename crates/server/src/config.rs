@@ -31,6 +31,19 @@ pub struct Config {
     pub query: QueryConfig,
     /// Every tenant graph's containment declaration: the relationships that place a twin inside another, which the containment tree and `IN_SPACE` follow (`[query] containment_parent_to_child` and `containment_child_to_parent`).
     pub containment: graph::Containment,
+    /// The MQTT listener devices send telemetry to.
+    pub mqtt: MqttConfig,
+}
+
+/// The MQTT listener (`[mqtt]`): plain TCP for now; TLS on it is still to come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MqttConfig {
+    /// The socket address it binds; `None` (`listen = ""`) serves no MQTT. Port 0 asks the OS for a free port (see `BoundServer::mqtt_local_addr`).
+    pub listen: Option<SocketAddr>,
+    /// QoS 1 messages one connection may have waiting for their acknowledgement; when that many wait, nothing more is read from the connection until the store has them, so a slow store slows the sender.
+    pub inflight_max: NonZeroUsize,
+    /// How long a client may take, once connected, to send CONNECT.
+    pub connect_timeout: Duration,
 }
 
 /// PEM files for HTTPS.
@@ -71,8 +84,10 @@ pub struct Limits {
     pub query_page_items_max: NonZeroU32,
     /// Objects one read of the 2018 management face may return; more is an error asking to narrow the request (the 2018 service: 1,000).
     pub management_results_max: NonZeroUsize,
-    /// Connections served at once; the accept loop waits for a free slot, so further clients queue in the listen backlog.
+    /// Connections served at once; the accept loop waits for a free slot, so further clients queue in the listen backlog. The MQTT listener has as many again of its own.
     pub connections_max: NonZeroUsize,
+    /// Bytes of one telemetry message's body, over MQTT and HTTP; default 256 KiB, as the 2018 service.
+    pub telemetry_payload_bytes_max: NonZeroUsize,
 }
 
 /// The query face (`POST /query`): what one query may use, and how long and how much of its result is kept for its next pages.
@@ -119,6 +134,7 @@ pub struct ConfigFile {
     pub tls: TlsSection,
     pub limits: LimitsSection,
     pub query: QuerySection,
+    pub mqtt: MqttSection,
 }
 
 /// `[server]`.
@@ -158,6 +174,7 @@ pub struct LimitsSection {
     pub query_page_items_max: Option<u64>,
     pub management_results_max: Option<u64>,
     pub connections_max: Option<u64>,
+    pub telemetry_payload_bytes_max: Option<u64>,
 }
 
 /// `[query]`, see `QueryConfig`.
@@ -178,13 +195,23 @@ pub struct QuerySection {
     pub in_items_max: Option<u64>,
 }
 
+/// `[mqtt]`, see `MqttConfig`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttSection {
+    /// A socket address, or `""` for no MQTT listener.
+    pub listen: Option<String>,
+    pub inflight_max: Option<u64>,
+    pub connect_timeout_ms: Option<u64>,
+}
+
 /// The prefix of configuration environment variables: `TWINSCAPE__LIMITS__BODY_BYTES_MAX` sets `[limits] body_bytes_max`.
 pub const ENV_PREFIX: &str = "TWINSCAPE__";
 
 impl Config {
     /// Validates merged layers; every field of `ConfigFile` is destructured here, so a new field cannot be forgotten.
     pub fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
-        let ConfigFile { server, tls, limits, query } = file;
+        let ConfigFile { server, tls, limits, query, mqtt } = file;
         let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
         let QuerySection {
@@ -216,7 +243,9 @@ impl Config {
             query_page_items_max,
             management_results_max,
             connections_max,
+            telemetry_payload_bytes_max,
         } = limits;
+        let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
 
         let data_dir = required("server.data_dir", data_dir)?;
         let data_dir = std::path::absolute(&data_dir)
@@ -256,6 +285,10 @@ impl Config {
                 query_page_items_max: non_zero_u32("limits.query_page_items_max", query_page_items_max)?,
                 management_results_max: non_zero_usize("limits.management_results_max", management_results_max)?,
                 connections_max: non_zero_usize("limits.connections_max", connections_max)?,
+                telemetry_payload_bytes_max: non_zero_usize(
+                    "limits.telemetry_payload_bytes_max",
+                    telemetry_payload_bytes_max,
+                )?,
             },
             query: QueryConfig {
                 joins_max: usize_value("query.joins_max", joins_max)?,
@@ -270,6 +303,16 @@ impl Config {
                 in_items_max: non_zero_usize("query.in_items_max", in_items_max)?,
             },
             containment: containment(containment_parent_to_child, containment_child_to_parent)?,
+            mqtt: MqttConfig {
+                listen: match required("mqtt.listen", mqtt_listen)?.trim() {
+                    "" => None,
+                    address => Some(address.parse().map_err(|err| {
+                        invalid("mqtt.listen", format!("`{address}` is not a socket address (or \"\" for none): {err}"))
+                    })?),
+                },
+                inflight_max: non_zero_usize("mqtt.inflight_max", inflight_max)?,
+                connect_timeout: Duration::from_millis(positive("mqtt.connect_timeout_ms", connect_timeout_ms)?),
+            },
         })
     }
 }
@@ -379,8 +422,9 @@ impl ConfigFile {
 
     /// `over` on top of `self`: each field set in `over` wins.
     pub fn overlay(self, over: ConfigFile) -> ConfigFile {
-        let ConfigFile { server, tls, limits, query } = self;
-        let ConfigFile { server: server_over, tls: tls_over, limits: limits_over, query: query_over } = over;
+        let ConfigFile { server, tls, limits, query, mqtt } = self;
+        let ConfigFile { server: server_over, tls: tls_over, limits: limits_over, query: query_over, mqtt: mqtt_over } =
+            over;
         let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
         let QuerySection {
@@ -412,7 +456,9 @@ impl ConfigFile {
             query_page_items_max,
             management_results_max,
             connections_max,
+            telemetry_payload_bytes_max,
         } = limits;
+        let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
         ConfigFile {
             server: ServerSection {
                 listen: server_over.listen.or(listen),
@@ -437,6 +483,7 @@ impl ConfigFile {
                 query_page_items_max: limits_over.query_page_items_max.or(query_page_items_max),
                 management_results_max: limits_over.management_results_max.or(management_results_max),
                 connections_max: limits_over.connections_max.or(connections_max),
+                telemetry_payload_bytes_max: limits_over.telemetry_payload_bytes_max.or(telemetry_payload_bytes_max),
             },
             query: QuerySection {
                 joins_max: query_over.joins_max.or(joins_max),
@@ -451,6 +498,11 @@ impl ConfigFile {
                 text_chars_max: query_over.text_chars_max.or(text_chars_max),
                 and_or_max: query_over.and_or_max.or(and_or_max),
                 in_items_max: query_over.in_items_max.or(in_items_max),
+            },
+            mqtt: MqttSection {
+                listen: mqtt_over.listen.or(mqtt_listen),
+                inflight_max: mqtt_over.inflight_max.or(inflight_max),
+                connect_timeout_ms: mqtt_over.connect_timeout_ms.or(connect_timeout_ms),
             },
         }
     }
@@ -582,6 +634,7 @@ mod tests {
                         query_page_items_max: 1000,
                         management_results_max: 100000,
                         connections_max: 1024,
+                        telemetry_payload_bytes_max: 262144,
                     },
                     query: QueryConfig {
                         joins_max: 10,
@@ -605,6 +658,13 @@ mod tests {
                         child_to_parent: [
                             "isPartOf",
                         ],
+                    },
+                    mqtt: MqttConfig {
+                        listen: Some(
+                            127.0.0.1:1883,
+                        ),
+                        inflight_max: 64,
+                        connect_timeout: 10s,
                     },
                 }"#]],
         );
@@ -648,6 +708,7 @@ mod tests {
                         query_page_items_max: 1000,
                         management_results_max: 100000,
                         connections_max: 1024,
+                        telemetry_payload_bytes_max: 262144,
                     },
                     query: QueryConfig {
                         joins_max: 10,
@@ -671,6 +732,13 @@ mod tests {
                         child_to_parent: [
                             "isPartOf",
                         ],
+                    },
+                    mqtt: MqttConfig {
+                        listen: Some(
+                            127.0.0.1:1883,
+                        ),
+                        inflight_max: 64,
+                        connect_timeout: 10s,
                     },
                 }"#]],
         );
@@ -778,9 +846,24 @@ mod tests {
             expect!["error: invalid `query.cursor_idle_ms`: must be at least 1"],
         );
         check(
+            "[mqtt]\nlisten = \"nowhere\"\n",
+            &[],
+            expect![[
+                r#"error: invalid `mqtt.listen`: `nowhere` is not a socket address (or "" for none): invalid socket address syntax"#
+            ]],
+        );
+        check(
             "[limits]\npage_items_max = 5000000000\n",
             &[],
             expect!["error: invalid `limits.page_items_max`: 5000000000 is too large"],
         );
+    }
+
+    #[test]
+    fn an_empty_mqtt_listen_turns_the_listener_off() {
+        let layer = ConfigFile::parse("[mqtt]\nlisten = \"\"\n", "test.toml").expect("the layer parses");
+        let config = Config::from_file(ConfigFile::embedded().overlay(layer)).expect("the values are valid");
+        assert_eq!(config.mqtt.listen, None);
+        assert_eq!(Config::default().mqtt.listen, Some("127.0.0.1:1883".parse().expect("an address")));
     }
 }

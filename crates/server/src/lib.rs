@@ -13,6 +13,7 @@
 //! - `api_version`, `paging`: data-plane conventions.
 //! - `data`: the store and the tenants' graphs, and the write path that keeps them in step; `import`: bulk import in durable chunks.
 //! - `cursors`: the rest of `POST /query` results, kept for their later pages.
+//! - `mqtt`: the MQTT listener devices send telemetry to; `telemetry`: the pipeline's first stage (authentication, sensor values, DeviceMessage events) and its HTTP routes.
 //! - `trace`, `http_metrics`: request ids and spans; the Prometheus registry and its HTTP layer.
 
 pub mod api_version;
@@ -28,10 +29,12 @@ pub mod import;
 pub mod jobs;
 mod listener;
 mod management;
+mod mqtt;
 pub mod paging;
 mod rejection;
 mod router;
 mod routes;
+mod telemetry;
 mod tls;
 mod trace;
 

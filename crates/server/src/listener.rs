@@ -4,6 +4,7 @@
 //! At most `limits.connections_max` connections are served at once; further clients wait in the listen backlog rather than being accepted and starved.
 //! After shutdown, open connections get `Config::shutdown_grace` to finish their requests (idle keep-alive connections close at once).
 //! What is served on a connection is `router::app`'s business, not this file's.
+//! Beside the HTTP face, `Server::bind` binds the MQTT listener of `[mqtt] listen` (unless it is off), and `run` serves it until the same shutdown (`mqtt`).
 
 use std::future::Future;
 use std::io;
@@ -81,6 +82,8 @@ pub struct BoundServer {
     data: Arc<DataPlane>,
     /// Swept of expired query results by the upkeep task.
     cursors: Arc<Cursors>,
+    /// The bound MQTT listener and the state its sessions use; `None` when MQTT is off.
+    mqtt: Option<(crate::mqtt::Listener, AppState)>,
 }
 
 impl Server {
@@ -123,13 +126,15 @@ impl Server {
         let metrics = state.metrics.clone();
         let data = Arc::clone(&state.data);
         let cursors = Arc::clone(&state.cursors);
+        let mqtt_state = state.clone();
         let app = router::app(state, data_plane);
         // TLS files are read before the socket is bound, so a bad certificate never leaves a port half open.
         let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let address = config.listen;
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { address, source })?;
-        Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors })
+        let mqtt = crate::mqtt::Listener::bind(&config.mqtt).await?.map(|listener| (listener, mqtt_state));
+        Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors, mqtt })
     }
 }
 
@@ -137,6 +142,16 @@ impl BoundServer {
     /// The bound address; with port 0 in the config, the port the OS picked.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound MQTT address (port 0 in the config: the port the OS picked); `None` when MQTT is off.
+    pub fn mqtt_local_addr(&self) -> Option<SocketAddr> {
+        self.mqtt.as_ref().map(|(listener, _)| listener.local_addr())
+    }
+
+    /// `mqtt://ADDR` with the bound MQTT address (plain TCP); `None` when MQTT is off.
+    pub fn mqtt_url(&self) -> Option<String> {
+        self.mqtt_local_addr().map(|address| format!("mqtt://{address}"))
     }
 
     /// `http://ADDR` or `https://ADDR` with the bound address.
@@ -147,7 +162,9 @@ impl BoundServer {
 
     /// Serves connections until `shutdown` completes, then stops accepting and waits up to `Config::shutdown_grace` for open connections.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors } = self;
+        let BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors, mqtt } = self;
+        let (stop_mqtt, mqtt_stopped) = tokio::sync::watch::channel(false);
+        let mqtt = mqtt.map(|(listener, state)| tokio::spawn(listener.run(state, mqtt_stopped, config.shutdown_grace)));
         let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(data))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {
@@ -200,6 +217,7 @@ impl BoundServer {
             );
         }
         drop(listener);
+        let _ = stop_mqtt.send(true);
         tracing::info!(open_connections = graceful.count(), "shutting down: no new connections");
         match tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await {
             Ok(()) => tracing::info!("stopped"),
@@ -207,6 +225,12 @@ impl BoundServer {
                 grace_ms = config.shutdown_grace.as_millis(),
                 "stopped with connections still open after the grace period"
             ),
+        }
+        // The MQTT listener got the same grace and stops within it.
+        if let Some(mqtt) = mqtt
+            && let Err(err) = mqtt.await
+        {
+            tracing::error!(error = %err, "the MQTT listener panicked");
         }
     }
 }

@@ -22,7 +22,7 @@ impl Served {
     fn start(dir: &Path) -> Served {
         let stderr = std::fs::File::create(dir.join("stderr.log")).expect("create the log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_twinscape"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.join("data"))
             .current_dir(dir)
             .stdin(Stdio::null())

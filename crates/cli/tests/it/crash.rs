@@ -584,7 +584,7 @@ impl Server {
         let log = dir.join(format!("stderr-{round}.log"));
         let stderr = std::fs::File::create(&log).expect("create the log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_twinscape"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .current_dir(dir)
             .env("RUST_LOG", "warn")

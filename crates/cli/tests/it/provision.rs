@@ -28,11 +28,12 @@ impl InProcess {
             .enable_all()
             .build()
             .expect("start the server's runtime");
-        let config = server::Config {
+        let mut config = server::Config {
             listen: "127.0.0.1:0".parse().expect("a socket address"),
             data_dir: dir.join("data"),
             ..server::Config::default()
         };
+        config.mqtt.listen = Some("127.0.0.1:0".parse().expect("a socket address"));
         let bound = runtime.block_on(server::Server::bind(config)).expect("the test server binds");
         let url = bound.url();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();

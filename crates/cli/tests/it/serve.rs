@@ -99,7 +99,10 @@ fn log(dir: &Path) -> String {
 fn serve_announces_its_address_answers_and_stops_on_sigterm() {
     let dir = fixture("serve", &[]);
     let data_dir = dir.join("data");
-    let served = Served::start(&dir, &["--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().expect("UTF-8")]);
+    let served = Served::start(
+        &dir,
+        &["--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().expect("UTF-8")],
+    );
     assert_ne!(served.address.port(), 0);
     expect![[r#"
         HTTP/1.1 200 OK

@@ -1,0 +1,526 @@
+//! The first stage of the telemetry pipeline, shared by the MQTT listener and the HTTP routes: who a device is (`authenticate`), and `store`, which finds each message's sensor and sets its latest value, durably, with a DeviceMessage event.
+//!
+//! `store` runs one `TenantState::write` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
+//! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now) and appends a DeviceMessage event in the same batch.
+//! `after_value_stored` is where later stages attach (history points, matchers and the functions they select); it does nothing yet.
+//! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
+//! Reading MQTT packets and deciding when to acknowledge them is `mqtt`'s; parsing topics, properties and IoT Hub tokens is `ingest`'s.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use graph::{Precondition, TenantGraph};
+use ingest::{Telemetry, TelemetryError};
+use ontology::ObjectKind;
+use serde_json::{Map, Value, json};
+
+use crate::data::{ExtraEvents, Tenant};
+use crate::error::{ApiError, ErrorCode};
+use crate::management::keystores::sas;
+use crate::management::{MgmtError, is_kind, route, space_path};
+use crate::router::AppState;
+
+/// Counts telemetry messages by transport, result (`stored`, `refused`) and reason.
+const MESSAGES_TOTAL: &str = "telemetry_messages_total";
+
+/// Lines of one NDJSON batch.
+const BATCH_LINES_MAX: usize = 1000;
+
+/// How the message arrived, as metrics label it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Mqtt,
+    Http,
+}
+
+/// Why a message was not stored; each is a metrics label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// Published where telemetry does not go.
+    InvalidTopic,
+    /// Published on another device's topic.
+    NotTheDevice,
+    /// A property is missing or wrong, or the timestamp or body cannot be read.
+    InvalidMessage,
+    /// Over a limit (payload bytes, hardware id length, the sensor value's length).
+    TooLarge,
+    /// No sensor has the hardware id.
+    UnknownSensor,
+    /// The sensor with the hardware id belongs to another device.
+    OtherDevicesSensor,
+    /// The device was deleted since it connected.
+    UnknownDevice,
+    /// The graph refused the value (a validation it alone knows, such as the twin's size).
+    Refused,
+    /// An all-or-nothing batch stopped at an earlier refusal.
+    NotTried,
+}
+
+impl Reason {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Reason::InvalidTopic => "invalid_topic",
+            Reason::NotTheDevice => "not_the_device",
+            Reason::InvalidMessage => "invalid_message",
+            Reason::TooLarge => "too_large",
+            Reason::UnknownSensor => "unknown_sensor",
+            Reason::OtherDevicesSensor => "other_devices_sensor",
+            Reason::UnknownDevice => "unknown_device",
+            Reason::Refused => "refused",
+            Reason::NotTried => "not_tried",
+        }
+    }
+}
+
+/// Why a message was not stored, with a message for the sender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) reason: Reason,
+    pub(crate) message: String,
+}
+
+impl Refusal {
+    fn new(reason: Reason, message: impl Into<String>) -> Refusal {
+        Refusal { reason, message: message.into() }
+    }
+}
+
+impl From<TelemetryError> for Refusal {
+    fn from(err: TelemetryError) -> Refusal {
+        let reason = match &err {
+            TelemetryError::InvalidTopic { .. } => Reason::InvalidTopic,
+            TelemetryError::InvalidInput { .. } => Reason::InvalidMessage,
+            TelemetryError::LimitExceeded { .. } => Reason::TooLarge,
+        };
+        Refusal::new(reason, err.to_string())
+    }
+}
+
+/// Whether one refusal stops a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Every message stands alone (MQTT: each has its own acknowledgement).
+    Each,
+    /// The first refusal refuses the rest, and nothing is stored unless every message can be (the HTTP batch).
+    AllOrNothing,
+}
+
+/// Why a device is not let in.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AuthError {
+    #[error("there is no device '{0}'")]
+    UnknownDevice(String),
+    #[error("device '{0}' has no key (it was not created through the management API)")]
+    NoKey(String),
+    #[error("the token is for device '{token}', not '{device}'")]
+    OtherDevice { token: String, device: String },
+    #[error("no device has the hardware id '{0}'")]
+    UnknownHardwareId(String),
+    #[error("{0} devices have the hardware id '{1}'; a key store token cannot tell them apart")]
+    AmbiguousHardwareId(usize, String),
+    #[error("there is no key store on a space above device '{0}'")]
+    NoKeyStore(String),
+    #[error(transparent)]
+    IotHub(#[from] ingest::SasError),
+    #[error(transparent)]
+    KeyStore(#[from] sas::TokenError),
+}
+
+/// Checks `token` (an IoT Hub device SAS token, or a token of the 2018 key stores) at `now` (Unix seconds) and returns the device id it proves.
+/// `claimed` is the device the connection says it is (MQTT's client id), which the token must be for; without it, the token names the device (by its id, or by its hardware id for key store tokens).
+pub(crate) fn authenticate(tenant: &Tenant, claimed: Option<&str>, token: &str, now: i64) -> Result<String, AuthError> {
+    let graph = &tenant.graph;
+    if ingest::sas::is_device_token(token) {
+        let parsed = ingest::sas::parse_device_token(token)?;
+        if let Some(claimed) = claimed
+            && claimed != parsed.device_id
+        {
+            return Err(AuthError::OtherDevice { token: parsed.device_id, device: claimed.to_owned() });
+        }
+        device_slot(graph, &parsed.device_id)?;
+        let key =
+            tenant.spatial.device_key(&parsed.device_id).ok_or_else(|| AuthError::NoKey(parsed.device_id.clone()))?;
+        parsed.verify(key, now)?;
+        return Ok(parsed.device_id);
+    }
+    let (claims, _) = sas::parse(token)?;
+    let (device_id, slot) = match claimed {
+        Some(id) => (id.to_owned(), device_slot(graph, id)?),
+        None => {
+            let devices: Vec<u32> = graph
+                .slots_with_property("hardwareId", &claims.hardware_id)
+                .iter()
+                .copied()
+                .filter(|&s| is_kind(graph, s, ObjectKind::Device))
+                .collect();
+            match devices.as_slice() {
+                [] => return Err(AuthError::UnknownHardwareId(claims.hardware_id)),
+                [slot] => (graph.twin_at(*slot).map(|t| t.id.clone()).unwrap_or_default(), *slot),
+                more => return Err(AuthError::AmbiguousHardwareId(more.len(), claims.hardware_id)),
+            }
+        }
+    };
+    let hardware_id = graph.twin_at(slot).and_then(|t| t.property("hardwareId"));
+    if !hardware_id.as_ref().and_then(Value::as_str).is_some_and(|h| h.eq_ignore_ascii_case(&claims.hardware_id)) {
+        return Err(AuthError::OtherDevice { token: claims.hardware_id, device: device_id });
+    }
+    let store = tenant
+        .spatial
+        .keystore_above(&space_path(graph, slot))
+        .ok_or_else(|| AuthError::NoKeyStore(device_id.clone()))?;
+    sas::verify(token, store, now)?;
+    Ok(device_id)
+}
+
+/// The current time in Unix seconds, for token expiry.
+pub(crate) fn unix_now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn device_slot(graph: &TenantGraph, id: &str) -> Result<u32, AuthError> {
+    graph
+        .slot(id)
+        .filter(|&s| is_kind(graph, s, ObjectKind::Device))
+        .ok_or_else(|| AuthError::UnknownDevice(id.to_owned()))
+}
+
+/// Stores the latest values `messages` of `device` carry, in one durable write, and says for each whether it was stored; answers only once what was stored is durable.
+/// `Err` is a store failure: nothing of the batch is stored.
+pub(crate) async fn store(
+    state: &AppState,
+    transport: Transport,
+    device: &str,
+    messages: Vec<Telemetry>,
+    mode: Mode,
+) -> Result<Vec<Result<(), Refusal>>, ApiError> {
+    let data = &state.data;
+    let string_bytes_max = state.limits.string_bytes_max.get();
+    let source = data.event_source().to_owned();
+    let now = crate::data::now();
+    let outcomes = data
+        .tenant()
+        .write(data, |graph| {
+            let mut outcomes = Vec::with_capacity(messages.len());
+            let mut changes = Vec::new();
+            let mut events = ExtraEvents::new();
+            let resolved: Vec<Result<Resolved, Refusal>> =
+                messages.iter().map(|m| resolve(graph, device, m, &now, string_bytes_max)).collect();
+            if mode == Mode::AllOrNothing && resolved.iter().any(Result::is_err) {
+                let first = resolved.iter().position(Result::is_err).expect("one is an error");
+                for (i, r) in resolved.into_iter().enumerate() {
+                    outcomes.push(match r {
+                        Err(refusal) if i == first => Err(refusal),
+                        _ => Err(Refusal::new(Reason::NotTried, format!("message {} was refused", first + 1))),
+                    });
+                }
+                return Ok((outcomes, changes, events));
+            }
+            let mut stopped = None;
+            for (i, (message, resolved)) in messages.iter().zip(resolved).enumerate() {
+                if let Some(first) = stopped {
+                    outcomes.push(Err(Refusal::new(Reason::NotTried, format!("message {first} was refused"))));
+                    continue;
+                }
+                let outcome = resolved.and_then(|resolved| {
+                    let patch = json!([{ "op": "add", "path": "/value", "value": {
+                        "value": resolved.value, "timestamp": resolved.timestamp } }]);
+                    let (_, done) = graph
+                        .patch_twin(&resolved.sensor_id, &patch, &Precondition::None, &now)
+                        .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
+                    changes.extend(done);
+                    events.push(device_message_event(&source, &now, message, &resolved));
+                    after_value_stored(graph, message, &resolved, &mut events);
+                    Ok(())
+                });
+                if outcome.is_err() && mode == Mode::AllOrNothing {
+                    stopped = Some(i + 1);
+                }
+                outcomes.push(outcome);
+            }
+            Ok((outcomes, changes, events))
+        })
+        .await?;
+    for outcome in &outcomes {
+        match outcome {
+            Ok(()) => count(state, transport, Ok(())),
+            Err(refusal) => count(state, transport, Err(refusal.reason)),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Counts one message: stored, or refused for `reason`.
+pub(crate) fn count(state: &AppState, transport: Transport, outcome: Result<(), Reason>) {
+    let transport = match transport {
+        Transport::Mqtt => "mqtt",
+        Transport::Http => "http",
+    };
+    let (result, reason) = match outcome {
+        Ok(()) => ("stored", ""),
+        Err(reason) => ("refused", reason.label()),
+    };
+    state.metrics.record(|| {
+        metrics::counter!(MESSAGES_TOTAL, "transport" => transport, "result" => result, "reason" => reason)
+            .increment(1);
+    });
+}
+
+/// A message whose sensor is found and whose value is read.
+struct Resolved {
+    sensor_id: String,
+    value: String,
+    timestamp: String,
+}
+
+/// Finds the sensor of `message` among `device`'s own, and reads its value and timestamp.
+fn resolve(
+    graph: &TenantGraph,
+    device: &str,
+    message: &Telemetry,
+    now: &str,
+    string_bytes_max: usize,
+) -> Result<Resolved, Refusal> {
+    let hardware_id = &message.hardware_id;
+    let device_slot = graph
+        .slot(device)
+        .filter(|&s| is_kind(graph, s, ObjectKind::Device))
+        .ok_or_else(|| Refusal::new(Reason::UnknownDevice, format!("device '{device}' does not exist any more")))?;
+    let sensors: Vec<u32> = graph
+        .slots_with_property("hardwareId", hardware_id)
+        .iter()
+        .copied()
+        .filter(|&s| is_kind(graph, s, ObjectKind::Sensor))
+        .collect();
+    let Some(&sensor_slot) = sensors.iter().find(|&&s| graph.parent_at(s) == Some(device_slot)) else {
+        return Err(if sensors.is_empty() {
+            Refusal::new(Reason::UnknownSensor, format!("no sensor has the hardware id '{hardware_id}'"))
+        } else {
+            Refusal::new(
+                Reason::OtherDevicesSensor,
+                format!("the sensor with hardware id '{hardware_id}' is not one of device '{device}''s sensors"),
+            )
+        });
+    };
+    let sensor_id = graph.twin_at(sensor_slot).map(|t| t.id.clone()).unwrap_or_default();
+    let value = sensor_value(&message.body)?;
+    if value.len() > string_bytes_max {
+        return Err(Refusal::new(
+            Reason::TooLarge,
+            format!("the value has {} bytes; a sensor value takes at most {string_bytes_max}", value.len()),
+        ));
+    }
+    let timestamp = match &message.creation_time {
+        None => now.to_owned(),
+        Some(text) => match text.parse::<jiff::Timestamp>() {
+            Ok(time) => format!("{time:.7}"),
+            Err(err) => {
+                return Err(Refusal::new(
+                    Reason::InvalidMessage,
+                    format!("`CreationTimeUtc` is `{text}`, not an ISO 8601 time with an offset: {err}"),
+                ));
+            }
+        },
+    };
+    Ok(Resolved { sensor_id, value, timestamp })
+}
+
+/// The value a body carries: its `SensorValue` member (as text; a member of another JSON type as its JSON) when the body is a JSON object with one, else the body as text.
+fn sensor_value(body: &[u8]) -> Result<String, Refusal> {
+    if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body)
+        && let Some((_, value)) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case("SensorValue"))
+    {
+        return Ok(match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        });
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        // FIXME(#6): binary payloads are for functions to decode; until they run, a value must be text.
+        Refusal::new(Reason::InvalidMessage, "the body is neither text nor JSON with a `SensorValue`")
+    })
+}
+
+/// Where the later stages of the pipeline attach, inside the same write as the value (so their effects are durable with it): the sensor's history point, then the matchers that select the sensor and the functions they run, whose values and notifications join `events` and the graph.
+/// Nothing is attached yet.
+fn after_value_stored(_graph: &mut TenantGraph, _message: &Telemetry, _resolved: &Resolved, _events: &mut ExtraEvents) {
+}
+
+/// The DeviceMessage event of a stored message, in the 2018 service's Event Grid envelope with PascalCase data.
+///
+/// The 2018 service forwarded the device's body unchanged and documented no more of this event; `data` carries the body as `Payload` (text) with the message's properties and the ids it was routed by.
+fn device_message_event(source: &str, now: &str, message: &Telemetry, resolved: &Resolved) -> Value {
+    let properties: Map<String, Value> =
+        message.properties.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
+    json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "subject": "DeviceMessage",
+        "data": {
+            "DeviceId": message.device_id,
+            "SensorId": resolved.sensor_id,
+            "HardwareId": message.hardware_id,
+            "CreationTimeUtc": resolved.timestamp,
+            "CorrelationId": message.correlation_id,
+            "Properties": properties,
+            "Payload": String::from_utf8_lossy(&message.body),
+        },
+        "eventType": "DeviceMessage",
+        "eventTime": now,
+        "dataVersion": "1",
+        "metadataVersion": "1",
+        "topic": source,
+    })
+}
+
+/// The HTTP ingestion routes, relative to the management face's base; their bodies are limited by `limits.telemetry_payload_bytes_max` (one message) and `BATCH_LINES_MAX` times that (a batch), not by the face's default.
+pub(crate) fn routes() -> Router<AppState> {
+    let router = Router::new();
+    let router = route(router, "/telemetry", post(post_one).layer(DefaultBodyLimit::disable()));
+    route(router, "/telemetry/batch", post(post_batch).layer(DefaultBodyLimit::disable()))
+}
+
+/// Request headers that are HTTP's, not message properties.
+const NOT_PROPERTIES: [&str; 13] = [
+    "authorization",
+    "host",
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "expect",
+    "user-agent",
+    "accept",
+    "accept-encoding",
+];
+
+/// `POST telemetry`: one message, its properties as headers, its body as the payload; 204 once stored durably.
+async fn post_one(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, MgmtError> {
+    let device = authorized(&state, &headers)?;
+    let limits = ingest_limits(&state);
+    let body = read_body(body, limits.payload_bytes_max).await?;
+    let properties: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| !NOT_PROPERTIES.contains(&name.as_str()) && **name != crate::REQUEST_ID_HEADER)
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let message = Telemetry::from_properties(device.clone(), properties, body.to_vec(), &limits).map_err(|err| {
+        let refusal = Refusal::from(err);
+        count(&state, Transport::Http, Err(refusal.reason));
+        refused(&refusal, None)
+    })?;
+    let mut outcomes = store(&state, Transport::Http, &device, vec![message], Mode::Each).await?;
+    match outcomes.pop() {
+        Some(Err(refusal)) => Err(refused(&refusal, None)),
+        _ => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+/// `POST telemetry/batch`: NDJSON, one message a line as `{"properties": {name: text, …}, "body": …}` (a string body is the payload's text, any other JSON value its JSON), all of one device.
+/// All or nothing: 204 once every line is stored durably, or a 4xx naming the first refused line (its message starts `line N:`) with nothing stored.
+async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, MgmtError> {
+    let device = authorized(&state, &headers)?;
+    let limits = ingest_limits(&state);
+    let body = read_body(body, limits.payload_bytes_max.saturating_mul(BATCH_LINES_MAX)).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| MgmtError::invalid("the batch is not UTF-8 NDJSON"))?;
+    let lines: Vec<(usize, &str)> =
+        text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty()).collect();
+    if lines.len() > BATCH_LINES_MAX {
+        return Err(MgmtError::invalid(format!(
+            "the batch has {} lines; it takes at most {BATCH_LINES_MAX}",
+            lines.len()
+        )));
+    }
+    let mut messages = Vec::with_capacity(lines.len());
+    for (number, line) in &lines {
+        let message = batch_line(&device, line, &limits).map_err(|refusal| {
+            count(&state, Transport::Http, Err(refusal.reason));
+            refused(&refusal, Some(*number))
+        })?;
+        messages.push(message);
+    }
+    let outcomes = store(&state, Transport::Http, &device, messages, Mode::AllOrNothing).await?;
+    if let Some((i, Err(refusal))) =
+        outcomes.iter().enumerate().find(|(_, o)| o.as_ref().is_err_and(|r| r.reason != Reason::NotTried))
+    {
+        return Err(refused(refusal, Some(lines[i].0)));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// One NDJSON line as a message.
+fn batch_line(device: &str, line: &str, limits: &ingest::Limits) -> Result<Telemetry, Refusal> {
+    let invalid = |why: String| Refusal::new(Reason::InvalidMessage, why);
+    let Ok(Value::Object(mut object)) = serde_json::from_str::<Value>(line) else {
+        return Err(invalid("the line is not a JSON object `{\"properties\": {…}, \"body\": …}`".to_owned()));
+    };
+    let properties = match object.remove("properties") {
+        Some(Value::Object(properties)) => properties
+            .into_iter()
+            .map(|(name, value)| match value {
+                Value::String(text) => Ok((name, text)),
+                _ => Err(invalid(format!("property `{name}` is not a string"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err(invalid("the line has no `properties` object".to_owned())),
+    };
+    let body = match object.remove("body") {
+        Some(Value::String(text)) => text.into_bytes(),
+        Some(other) => other.to_string().into_bytes(),
+        None => return Err(invalid("the line has no `body`".to_owned())),
+    };
+    Ok(Telemetry::from_properties(device.to_owned(), properties, body, limits)?)
+}
+
+/// The device the request's `Authorization` token proves; 401 otherwise.
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<String, MgmtError> {
+    let unauthorized = |message: String| {
+        count(state, Transport::Http, Err(Reason::NotTheDevice));
+        MgmtError::from(ApiError::new(ErrorCode::BadRequest, message).with_status(StatusCode::UNAUTHORIZED))
+    };
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        unauthorized("telemetry needs `Authorization: SharedAccessSignature …` of its device".to_owned())
+    })?;
+    let now = unix_now();
+    state
+        .data
+        .tenant()
+        .read_all(|tenant| authenticate(tenant, None, token, now))
+        .map_err(|err| unauthorized(format!("the device is not authenticated: {err}")))
+}
+
+fn ingest_limits(state: &AppState) -> ingest::Limits {
+    ingest::Limits { payload_bytes_max: state.limits.telemetry_payload_bytes_max.get(), ..ingest::Limits::default() }
+}
+
+async fn read_body(body: Body, bytes_max: usize) -> Result<axum::body::Bytes, MgmtError> {
+    axum::body::to_bytes(body, bytes_max).await.map_err(|err| {
+        MgmtError::from(
+            ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("the body cannot be read (at most {bytes_max} bytes): {err}"),
+            )
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE),
+        )
+    })
+}
+
+/// A refusal in the 2018 error format, with the status its reason deserves; `line` names the batch line at fault.
+fn refused(refusal: &Refusal, line: Option<usize>) -> MgmtError {
+    let status = match refusal.reason {
+        Reason::InvalidTopic | Reason::InvalidMessage | Reason::NotTried => StatusCode::BAD_REQUEST,
+        Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Reason::UnknownSensor | Reason::UnknownDevice => StatusCode::NOT_FOUND,
+        Reason::NotTheDevice | Reason::OtherDevicesSensor => StatusCode::FORBIDDEN,
+        Reason::Refused => StatusCode::CONFLICT,
+    };
+    let message = match line {
+        Some(line) => format!("line {line}: {}", refusal.message),
+        None => refusal.message.clone(),
+    };
+    MgmtError::from(ApiError::new(ErrorCode::BadRequest, message).with_status(status))
+}

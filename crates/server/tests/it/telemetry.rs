@@ -1,0 +1,400 @@
+//! Telemetry from a device to a stored sensor value: the occupancy sample's topology provisioned through the 2018 API, a real MQTT client (rumqttc, MQTT 3.1.1 and 5) over loopback authenticating with its connection string's key, PUBACKs, the sensor values and DeviceMessage events; refusals (bad tokens, unknown hardware ids); the HTTP routes; and a PUBACKed value surviving a restart.
+//!
+//! SAS tokens are computed here from the connection string, independently of the server's code.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use expect_test::expect;
+use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+
+use crate::TestServer;
+use crate::management::{Names, call};
+
+/// How long an MQTT exchange may take before the test fails.
+const MQTT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The occupancy sample's device and sensors, as provisioned.
+struct Topology {
+    names: Names,
+    device: String,
+    host: String,
+    key: String,
+    motion: String,
+}
+
+/// Provisions a building with an IoT Hub, a room, the sample's device (hardware id 1234567890AB) and its Motion and CarbonDioxide sensors; reads the device's connection string.
+async fn provision(server: &TestServer) -> Topology {
+    let mut names = Names::default();
+    let mut create = async |path: &str, body: Value, name: &str| {
+        let (status, id) = call(server, "POST", path, Some(body)).await;
+        assert_eq!(status, 201, "POST {path}: {id}");
+        let id = id.as_str().expect("an id").to_owned();
+        names.add(&id, name);
+        id
+    };
+    let building = create("spaces", json!({"Name": "Quickstart Building"}), "building").await;
+    create("resources", json!({"SpaceId": building, "Type": "IoTHub"}), "hub").await;
+    let room = create("spaces", json!({"Name": "Focus Room A1", "ParentSpaceId": building}), "room").await;
+    let device = create(
+        "devices",
+        json!({"HardwareId": "1234567890AB", "Name": "Raspberry Pi 3 A1", "SpaceId": room}),
+        "device",
+    )
+    .await;
+    let motion = create(
+        "sensors",
+        json!({"DataType": "Motion", "DeviceId": device, "HardwareId": "SAMPLE_SENSOR_MOTION"}),
+        "motion",
+    )
+    .await;
+    create(
+        "sensors",
+        json!({"DataType": "CarbonDioxide", "DeviceId": device, "HardwareId": "SAMPLE_SENSOR_CARBONDIOXIDE"}),
+        "co2",
+    )
+    .await;
+    let (status, found) = call(server, "GET", &format!("devices/{device}?includes=ConnectionString"), None).await;
+    assert_eq!(status, 200);
+    let connection_string = found["connectionString"].as_str().expect("a connection string");
+    let part = |name: &str| {
+        connection_string
+            .split(';')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {connection_string}"))
+            .to_owned()
+    };
+    assert_eq!(part("DeviceId"), device);
+    Topology { names, device, host: part("HostName"), key: part("SharedAccessKey"), motion }
+}
+
+/// An IoT Hub device SAS token, as the Azure IoT device SDKs compute it: HMAC-SHA256 with the decoded key over the URL-encoded `{host}/devices/{device}`, a newline and the expiry.
+fn sas_token(host: &str, device: &str, key: &str, expiry: i64) -> String {
+    let resource = format!("{host}/devices/{device}").replace(':', "%3A").replace('/', "%2F");
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &STANDARD.decode(key).expect("a base64 key"));
+    let signature = STANDARD.encode(ring::hmac::sign(&key, format!("{resource}\n{expiry}").as_bytes()).as_ref());
+    let signature = signature.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    format!("SharedAccessSignature sr={resource}&sig={signature}&se={expiry}")
+}
+
+fn in_an_hour() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+    i64::try_from(now.as_secs()).expect("seconds fit") + 3600
+}
+
+/// The telemetry topic of `device` with the sample's properties for `hardware_id`.
+fn topic(device: &str, hardware_id: &str) -> String {
+    format!(
+        "devices/{device}/messages/events/DigitalTwins-Telemetry=1.0&DigitalTwins-SensorHardwareId={hardware_id}&CreationTimeUtc=2018-09-20T07%3A35%3A00.8587882-07%3A00&x-ms-client-request-id=6f1a2b3c/"
+    )
+}
+
+/// An MQTT 3.1.1 client of `device` with `password`, its event loop, and what CONNACK said.
+async fn connect(
+    server: &TestServer,
+    t: &Topology,
+    password: &str,
+) -> (AsyncClient, rumqttc::EventLoop, Result<(), String>) {
+    let address = server.mqtt.expect("the test server listens for MQTT");
+    let mut options = MqttOptions::new(t.device.clone(), address.ip().to_string(), address.port());
+    options.set_credentials(format!("{}/{}/?api-version=2018-06-30", t.host, t.device), password);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(options, 16);
+    let connected = tokio::time::timeout(MQTT_TIMEOUT, async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    return if ack.code == ConnectReturnCode::Success {
+                        Ok(())
+                    } else {
+                        Err(format!("{:?}", ack.code))
+                    };
+                }
+                Ok(_) => {}
+                Err(ConnectionError::ConnectionRefused(code)) => return Err(format!("refused: {code:?}")),
+                Err(err) => return Err(format!("error: {err}")),
+            }
+        }
+    })
+    .await
+    .expect("CONNACK in time");
+    (client, events, connected)
+}
+
+/// Publishes `body` on `topic` with QoS 1 and waits for its PUBACK; what happened instead otherwise.
+async fn publish(client: &AsyncClient, events: &mut rumqttc::EventLoop, topic: &str, body: &str) -> String {
+    client.publish(topic, QoS::AtLeastOnce, false, body.as_bytes().to_vec()).await.expect("queued");
+    tokio::time::timeout(MQTT_TIMEOUT, async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => return "PUBACK".to_owned(),
+                Ok(_) => {}
+                Err(err) => return format!("no PUBACK: {err}"),
+            }
+        }
+    })
+    .await
+    .expect("an answer in time")
+}
+
+/// The DeviceMessage events in the log, with ids named and the times left out.
+async fn device_messages(server: &TestServer, names: &Names) -> String {
+    let reply = server.get("/events?limit=1000").await;
+    let events: Value = serde_json::from_str(&reply.body).expect("JSON");
+    let messages: Vec<String> = events["value"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["eventType"] == "DeviceMessage")
+        .map(|e| {
+            let mut e = e.clone();
+            e["id"] = json!("<id>");
+            e["eventTime"] = json!("<now>");
+            names.show(&serde_json::to_string_pretty(&e).expect("JSON"))
+        })
+        .collect();
+    messages.join("\n")
+}
+
+#[tokio::test]
+async fn the_occupancy_device_publishes_over_mqtt_and_its_values_are_stored_durably() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let (client, mut events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    let published = [
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"false"}"#).await,
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_CARBONDIOXIDE"), r#"{"SensorValue":"812"}"#)
+            .await,
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await,
+    ];
+    assert_eq!(published, ["PUBACK"; 3]);
+    let (status, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+    expect![[r#"
+        200 {
+          "type": "Motion",
+          "value": "true",
+          "timestamp": "2018-09-20T14:35:00.8587882Z",
+          "historicalValues": []
+        }"#]]
+    .assert_eq(&format!("{status} {}", serde_json::to_string_pretty(&value).expect("JSON")));
+    let (_, sensors) =
+        call(&server, "GET", &format!("sensors?spaceId={}&traverse=Down&includes=value", t.names.0[2].0), None).await;
+    let values: Vec<String> = sensors
+        .as_array()
+        .expect("sensors")
+        .iter()
+        .map(|s| format!("{}: {}", s["hardwareId"], s["value"]["value"]))
+        .collect();
+    expect![[r#"
+        "SAMPLE_SENSOR_MOTION": "true"
+        "SAMPLE_SENSOR_CARBONDIOXIDE": "812""#]]
+    .assert_eq(&values.join("\n"));
+    let log = device_messages(&server, &t.names).await;
+    let first = log.split("\n}\n").next().unwrap_or_default();
+    expect![[r#"
+        {
+          "id": "<id>",
+          "subject": "DeviceMessage",
+          "data": {
+            "DeviceId": "<device>",
+            "SensorId": "<motion>",
+            "HardwareId": "SAMPLE_SENSOR_MOTION",
+            "CreationTimeUtc": "2018-09-20T14:35:00.8587882Z",
+            "CorrelationId": null,
+            "Properties": {
+              "DigitalTwins-Telemetry": "1.0",
+              "DigitalTwins-SensorHardwareId": "SAMPLE_SENSOR_MOTION",
+              "CreationTimeUtc": "2018-09-20T07:35:00.8587882-07:00",
+              "x-ms-client-request-id": "6f1a2b3c"
+            },
+            "Payload": "{\"SensorValue\":\"false\"}"
+          },
+          "eventType": "DeviceMessage",
+          "eventTime": "<now>",
+          "dataVersion": "1",
+          "metadataVersion": "1",
+          "topic": "twinscape""#]]
+    .assert_eq(first);
+    assert_eq!(log.matches("\"eventType\": \"DeviceMessage\"").count(), 3);
+    let metrics = server.get("/metrics").await.body;
+    let mut counted: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("telemetry_messages_total") || l.starts_with("mqtt_connections_total"))
+        .collect();
+    counted.sort_unstable();
+    expect![[r#"
+        mqtt_connections_total{result="accepted"} 1
+        telemetry_messages_total{transport="mqtt",result="stored",reason=""} 3"#]]
+    .assert_eq(&counted.join("\n"));
+    let _ = client.disconnect().await;
+
+    // What was acknowledged is durable: a restart on the same data serves it.
+    let dir = server.stop_keeping_data().await;
+    let server = crate::start_shipped_in(dir).await;
+    let (status, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+    assert_eq!((status, &value["value"]), (200, &json!("true")), "{value}");
+    assert_eq!(device_messages(&server, &t.names).await.matches("\"eventType\": \"DeviceMessage\"").count(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_credentials_are_refused_in_connack() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let other_key = STANDARD.encode([7u8; 32]);
+    let cases = [
+        ("wrong key", sas_token(&t.host, &t.device, &other_key, in_an_hour())),
+        ("expired", sas_token(&t.host, &t.device, &t.key, 1_000_000_000)),
+        ("another device's resource", sas_token(&t.host, "someone-else", &t.key, in_an_hour())),
+        ("not a token", "hunter2".to_owned()),
+    ];
+    let mut verdicts = Vec::new();
+    for (case, password) in cases {
+        let (_, _, connected) = connect(&server, &t, &password).await;
+        verdicts.push(format!("{case}: {connected:?}"));
+    }
+    expect![[r#"
+        wrong key: Err("refused: NotAuthorized")
+        expired: Err("refused: NotAuthorized")
+        another device's resource: Err("refused: NotAuthorized")
+        not a token: Err("refused: NotAuthorized")"#]]
+    .assert_eq(&verdicts.join("\n"));
+    let metrics = server.get("/metrics").await.body;
+    assert!(metrics.contains(r#"mqtt_connections_total{result="refused_not_authorized"} 4"#), "{metrics}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_hardware_id_is_refused_in_puback_over_mqtt_5_and_closes_mqtt_3() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+
+    // MQTT 3.1.1 cannot refuse a message in its PUBACK: the connection is closed instead, and the message is not acknowledged.
+    let (client, mut events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    let answer = publish(&client, &mut events, &topic(&t.device, "NO_SUCH_SENSOR"), r#"{"SensorValue":"1"}"#).await;
+    assert!(answer.starts_with("no PUBACK"), "{answer}");
+
+    // MQTT 5 says why in the PUBACK, and the connection stays.
+    use rumqttc::v5::mqttbytes::v5::{Packet as Packet5, PubAckReason};
+    let address = server.mqtt.expect("MQTT is on");
+    let mut options = rumqttc::v5::MqttOptions::new(t.device.clone(), address.ip().to_string(), address.port());
+    options.set_credentials(format!("{}/{}/?api-version=2018-06-30", t.host, t.device), token.clone());
+    let (client, mut events) = rumqttc::v5::AsyncClient::new(options, 16);
+    let properties = |hardware_id: &str| rumqttc::v5::mqttbytes::v5::PublishProperties {
+        user_properties: vec![
+            ("DigitalTwins-Telemetry".to_owned(), "1.0".to_owned()),
+            ("DigitalTwins-SensorHardwareId".to_owned(), hardware_id.to_owned()),
+        ],
+        ..Default::default()
+    };
+    let mut acks = Vec::new();
+    for (hardware_id, body) in [("NO_SUCH_SENSOR", "1"), ("SAMPLE_SENSOR_CARBONDIOXIDE", "1042")] {
+        let topic = format!("devices/{}/messages/events/", t.device);
+        client
+            .publish_with_properties(
+                topic,
+                rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+                false,
+                body.as_bytes().to_vec(),
+                properties(hardware_id),
+            )
+            .await
+            .expect("queued");
+        let ack = tokio::time::timeout(MQTT_TIMEOUT, async {
+            loop {
+                match events.poll().await {
+                    Ok(rumqttc::v5::Event::Incoming(Packet5::PubAck(ack))) => {
+                        let reason = ack.properties.and_then(|p| p.reason_string).unwrap_or_default();
+                        return format!("{:?} {reason}", ack.reason);
+                    }
+                    Ok(_) => {}
+                    Err(err) => return format!("error: {err}"),
+                }
+            }
+        })
+        .await
+        .expect("an answer in time");
+        acks.push(ack);
+    }
+    expect![[r#"
+        ImplementationSpecificError no sensor has the hardware id 'NO_SUCH_SENSOR'
+        Success "#]]
+    .assert_eq(&acks.join("\n"));
+    let _ = PubAckReason::Success;
+    let metrics = server.get("/metrics").await.body;
+    assert!(
+        metrics.contains(r#"telemetry_messages_total{transport="mqtt",result="refused",reason="unknown_sensor"} 2"#),
+        "{metrics}"
+    );
+    let (_, sensors) = call(&server, "GET", "sensors?includes=value", None).await;
+    let co2 = sensors.as_array().into_iter().flatten().find(|s| s["hardwareId"] == "SAMPLE_SENSOR_CARBONDIOXIDE");
+    assert_eq!(co2.map(|s| &s["value"]["value"]), Some(&json!("1042")), "{sensors}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn http_telemetry_one_message_and_a_batch() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let send = async |path: &str, headers: &[(&str, &str)], body: &str| {
+        let reply =
+            server.send("POST", &format!("/management/api/v1.0/{path}"), headers, Some(body.as_bytes().to_vec())).await;
+        t.names.show(&reply.render(&[]))
+    };
+    let one = [
+        ("Authorization", token.as_str()),
+        ("DigitalTwins-Telemetry", "1.0"),
+        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_MOTION"),
+        ("CorrelationId", "cec16751-ab27-405d-8fe6-c68e1412ce1f"),
+    ];
+    let unknown = [
+        ("Authorization", token.as_str()),
+        ("DigitalTwins-Telemetry", "1.0"),
+        ("DigitalTwins-SensorHardwareId", "NOPE"),
+    ];
+    let bad_token = sas_token(&t.host, &t.device, &STANDARD.encode([1u8; 32]), in_an_hour());
+    let replies = [
+        send("telemetry", &one, r#"{"SensorValue":"true"}"#).await,
+        send("telemetry", &unknown, "1").await,
+        send("telemetry", &[("Authorization", bad_token.as_str()), ("DigitalTwins-Telemetry", "1.0")], "1").await,
+        send("telemetry", &one[..2], "1").await,
+    ];
+    expect![[r#"
+        204
+
+        404
+        {"error":{"code":"404.600.000.000","message":"no sensor has the hardware id 'NOPE'"}}
+        401
+        {"error":{"code":"401.600.000.000","message":"the device is not authenticated: the token's signature does not match the device's key"}}
+        400
+        {"error":{"code":"400.600.000.000","message":"the message has no `DigitalTwins-SensorHardwareId` property naming its sensor"}}"#]]
+    .assert_eq(&replies.join("\n"));
+
+    let line = |hardware_id: &str, value: &str| {
+        json!({"properties": {"DigitalTwins-Telemetry": "1.0", "DigitalTwins-SensorHardwareId": hardware_id}, "body": {"SensorValue": value}}).to_string()
+    };
+    let auth = [("Authorization", token.as_str()), ("Content-Type", "application/x-ndjson")];
+    let good = format!("{}\n{}\n", line("SAMPLE_SENSOR_MOTION", "false"), line("SAMPLE_SENSOR_CARBONDIOXIDE", "999"));
+    let bad = format!("{}\n{}\n", line("SAMPLE_SENSOR_MOTION", "true"), line("NOPE", "1"));
+    let batches = [send("telemetry/batch", &auth, &good).await, send("telemetry/batch", &auth, &bad).await];
+    expect![[r#"
+        204
+
+        404
+        {"error":{"code":"404.600.000.000","message":"line 2: no sensor has the hardware id 'NOPE'"}}"#]]
+    .assert_eq(&batches.join("\n"));
+    // The refused batch stored nothing: the motion sensor still has the good batch's value.
+    let (_, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+    assert_eq!(value["value"], json!("false"), "{value}");
+    let log = device_messages(&server, &t.names).await;
+    assert_eq!(log.matches("\"eventType\": \"DeviceMessage\"").count(), 3, "{log}");
+    assert!(log.contains(r#""CorrelationId": "cec16751-ab27-405d-8fe6-c68e1412ce1f""#), "{log}");
+    server.stop().await;
+}
