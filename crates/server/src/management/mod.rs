@@ -18,7 +18,7 @@ use crate::router::AppState;
 
 mod devices;
 pub(crate) mod error;
-mod keystores;
+pub(crate) mod keystores;
 mod matchers;
 pub(crate) mod objects;
 mod propertykeys;
@@ -48,7 +48,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(resources::routes())
         .merge(keystores::routes())
         .merge(matchers::routes())
-        .merge(roleassignments::routes());
+        .merge(roleassignments::routes())
+        .merge(crate::telemetry::routes());
     Router::new().nest(BASE, face)
 }
 

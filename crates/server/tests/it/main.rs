@@ -19,6 +19,7 @@ mod management_types;
 mod operational;
 mod query;
 mod rejections;
+mod telemetry;
 mod tls;
 
 use std::fmt::Write as _;
@@ -46,6 +47,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct TestServer {
     /// `http://127.0.0.1:PORT` or `https://localhost:PORT`.
     pub(crate) url: String,
+    /// The MQTT listener's address (127.0.0.1 with a port the OS picked), when it is on.
+    pub(crate) mqtt: Option<std::net::SocketAddr>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -84,6 +87,8 @@ pub(crate) async fn start_shipped_configured(
         data_dir: data_dir.path().to_path_buf(),
         ..Config::default()
     };
+    // The MQTT listener on a port of its own, never the shipped 1883, so tests run side by side.
+    config.mqtt.listen = Some("127.0.0.1:0".parse().expect("a socket address"));
     configure(&mut config);
     let bound = server::Server::bind(config).await.expect("the test server binds");
     let (url, client) = (bound.url(), client(None));
@@ -100,6 +105,8 @@ pub(crate) async fn start_with(configure: impl FnOnce(&mut Config), root_pem: Op
         data_dir: data_dir.path().to_path_buf(),
         ..Config::default()
     };
+    // The MQTT listener on a port of its own, never the shipped 1883, so tests run side by side.
+    config.mqtt.listen = Some("127.0.0.1:0".parse().expect("a socket address"));
     configure(&mut config);
     let bound = server::Server::bind_with_data_plane(config, test_data_plane()).await.expect("the test server binds");
     let port = bound.local_addr().port();
@@ -121,11 +128,13 @@ fn running(
     data_dir: tempfile::TempDir,
 ) -> TestServer {
     let (shutdown, stopped) = oneshot::channel::<()>();
+    let mqtt = bound.mqtt_local_addr();
     let task = tokio::spawn(bound.run(async {
         let _ = stopped.await;
     }));
     TestServer {
         url,
+        mqtt,
         client,
         shutdown: Some(shutdown),
         task: Some(task),
