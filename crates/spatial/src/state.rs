@@ -36,6 +36,7 @@ const KEYSTORE: &str = "keystore/";
 const DEVICE_KEY: &str = "devicekey/";
 const MATCHER: &str = "matcher/";
 const ROLE_ASSIGNMENT: &str = "roleassignment/";
+const FUNCTION: &str = "function/";
 /// The one record of `Counters`.
 const COUNTERS: &str = "counters";
 
@@ -63,6 +64,8 @@ pub struct Spatial {
     counters: Counters,
     /// Role assignments by id.
     assignments: BTreeMap<String, RoleAssignment>,
+    /// User-defined functions by id.
+    functions: BTreeMap<String, Function>,
     /// Grows by one with every change (see `generation`).
     generation: u64,
 }
@@ -277,6 +280,9 @@ impl Spatial {
                 }
                 state.index_matcher(&matcher);
                 state.matchers.insert(matcher.id.clone(), matcher);
+            } else if let Some(id) = key.strip_prefix(FUNCTION) {
+                let function = Function::from_json(&value).filter(|f| f.id == id).ok_or_else(bad)?;
+                state.functions.insert(function.id.clone(), function);
             } else if let Some(id) = key.strip_prefix(ROLE_ASSIGNMENT) {
                 let assignment = RoleAssignment::from_json(&value).filter(|a| a.assignment.id == id).ok_or_else(bad)?;
                 assignment
@@ -748,6 +754,41 @@ impl Spatial {
         records
     }
 
+    // ---- user-defined functions ----
+
+    pub fn functions(&self) -> impl Iterator<Item = &Function> {
+        self.functions.values()
+    }
+
+    pub fn function(&self, id: &str) -> Option<&Function> {
+        self.functions.get(id)
+    }
+
+    /// Stores a new or changed function (checked by the caller); its name is unique on its space, ignoring case.
+    pub fn put_function(&mut self, function: Function) -> Result<Records, StateError> {
+        let clash = self.functions.values().find(|f| {
+            f.id != function.id && f.space_id == function.space_id && f.name.eq_ignore_ascii_case(&function.name)
+        });
+        if let Some(clash) = clash {
+            return Err(StateError::Conflict(format!(
+                "function '{}' on the same space is named '{}'; names are unique on a space",
+                clash.id, clash.name
+            )));
+        }
+        let record = (format!("{FUNCTION}{}", function.id), Some(function.to_json()));
+        self.functions.insert(function.id.clone(), function);
+        self.changed();
+        Ok(vec![record])
+    }
+
+    pub fn delete_function(&mut self, id: &str) -> Result<Records, StateError> {
+        self.functions
+            .remove(id)
+            .ok_or_else(|| StateError::NotFound { what: "user-defined function", id: id.to_owned() })?;
+        self.changed();
+        Ok(vec![(format!("{FUNCTION}{id}"), None)])
+    }
+
     // ---- role assignments ----
 
     pub fn role_assignments(&self) -> impl Iterator<Item = &RoleAssignment> {
@@ -794,7 +835,7 @@ impl Spatial {
         Ok(vec![(format!("{ROLE_ASSIGNMENT}{id}"), None)])
     }
 
-    /// What `forget` drops that hangs off spaces: custom types, property keys, key stores, resources, matchers and role assignments.
+    /// What `forget` drops that hangs off spaces: custom types, property keys, key stores, resources, matchers, functions and role assignments.
     fn forget_off_spaces(&mut self, deleted: &dyn Fn(&str) -> bool) -> Records {
         let mut records = Vec::new();
         self.types.retain(|id, t| {
@@ -823,6 +864,13 @@ impl Spatial {
             let keep = !deleted(&r.space_id);
             if !keep {
                 records.push((format!("{RESOURCE}{id}"), None));
+            }
+            keep
+        });
+        self.functions.retain(|id, f| {
+            let keep = !deleted(&f.space_id);
+            if !keep {
+                records.push((format!("{FUNCTION}{id}"), None));
             }
             keep
         });
@@ -1678,6 +1726,63 @@ impl RoleAssignment {
                 path: text(value, "path")?,
             },
             space: optional(value, "spaceId")?,
+        })
+    }
+}
+
+/// A user-defined function: JavaScript run for the sensors in its space's subtree that one of its matchers selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    pub id: String,
+    pub space_id: String,
+    pub name: String,
+    pub friendly_name: Option<String>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    /// Matcher ids; a matcher deleted since is skipped.
+    pub matchers: Vec<String>,
+    /// The JavaScript text.
+    pub script: String,
+    /// Grows by one with every upload of the script, from 1.
+    pub version: u32,
+    pub last_modified_utc: String,
+}
+
+impl Function {
+    /// The record shape.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "spaceId": self.space_id,
+            "name": self.name,
+            "friendlyName": self.friendly_name,
+            "description": self.description,
+            "disabled": self.disabled,
+            "matchers": self.matchers,
+            "script": self.script,
+            "version": self.version,
+            "lastModifiedUtc": self.last_modified_utc,
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<Function> {
+        let matchers = value
+            .get("matchers")?
+            .as_array()?
+            .iter()
+            .map(|m| m.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Function {
+            id: text(value, "id")?,
+            space_id: text(value, "spaceId")?,
+            name: text(value, "name")?,
+            friendly_name: optional(value, "friendlyName")?,
+            description: optional(value, "description")?,
+            disabled: value.get("disabled")?.as_bool()?,
+            matchers,
+            script: text(value, "script")?,
+            version: number(value, "version")?,
+            last_modified_utc: text(value, "lastModifiedUtc")?,
         })
     }
 }

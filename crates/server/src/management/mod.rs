@@ -18,6 +18,7 @@ use crate::router::AppState;
 
 mod devices;
 pub(crate) mod error;
+mod functions;
 pub(crate) mod keystores;
 mod matchers;
 pub(crate) mod objects;
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(keystores::routes())
         .merge(matchers::routes())
         .merge(roleassignments::routes())
+        .merge(functions::routes())
         .merge(crate::telemetry::routes());
     Router::new().nest(BASE, face)
 }

@@ -47,17 +47,21 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The objects of `kind` directly under a space (or, for sensors, under the devices of the space).
+    /// The objects of `kind` directly under an object (for sensors of a space, also those under its devices).
     fn children_of_kind(&self, slot: u32, kind: ObjectKind) -> Vec<u32> {
-        let direct = self.graph.children_at(slot).filter(|&c| self.kinds.kind_at(c) == Some(kind));
+        let of_kind = |s: &u32| self.kinds.kind_at(*s) == Some(kind);
         match kind {
+            // A device's sensors are its children; a space's are those of its devices, and any placed on the space itself.
             ObjectKind::Sensor => self
                 .graph
                 .children_at(slot)
-                .filter(|&c| self.kinds.kind_at(c) == Some(ObjectKind::Device))
-                .flat_map(|d| self.graph.children_at(d).filter(|&s| self.kinds.kind_at(s) == Some(ObjectKind::Sensor)))
+                .flat_map(|c| match self.kinds.kind_at(c) {
+                    Some(ObjectKind::Device) => self.graph.children_at(c).filter(of_kind).collect(),
+                    Some(ObjectKind::Sensor) => vec![c],
+                    _ => Vec::new(),
+                })
                 .collect(),
-            _ => direct.collect(),
+            _ => self.graph.children_at(slot).filter(of_kind).collect(),
         }
     }
 

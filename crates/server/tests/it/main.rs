@@ -9,6 +9,7 @@ mod dataplane;
 mod demo;
 mod jobs;
 mod management;
+mod management_functions;
 mod management_matchers;
 mod management_properties;
 mod management_resources;

@@ -241,7 +241,7 @@ async fn conditions_read_the_sensors_device_and_space() {
         {"target": "SensorSpace", "path": "$.location", "value": "null", "comparison": "Equals"}
     ]});
     let others = create(&server, &mut names, "matchers", "Not motion, in a room with motion", others).await;
-    // FIXME(#6): the device document's `sensors` is empty, so `$.sensors[*].dataType` selects nothing: `View::render` of a device with `includes=sensors` looks for sensors under devices of the device (`children_of_kind` treats every slot as a space). Fixed there, that line reads `"Motion" | "CarbonDioxide" Equals "MOTION" => True`.
+    // The device document lists its sensors, so `$.sensors[*].dataType` selects each one's data type.
     check_evaluations(
         &server,
         &names,
@@ -264,7 +264,7 @@ async fn conditions_read_the_sensors_device_and_space() {
               $.type: "None" Equals "Room" => False
             <Not motion, in a room with motion> × <CarbonDioxide>: false
               $.dataType: "CarbonDioxide" NotEquals "motion" => True
-              $.sensors[*].dataType: (nothing) Equals "MOTION" => False
+              $.sensors[*].dataType: "Motion" | "CarbonDioxide" Equals "MOTION" => True
               $.name: "Focus Room A1" Contains room => True
               $.location: (nothing) Equals null => False"#]],
     )
