@@ -2,6 +2,7 @@
 //!
 //! Layout: this file holds the API (`Sandbox`, `Limits`, `Host`, `RunOutcome`) and the run itself; `library` builds the client library inside a context and converts between host data and JavaScript values.
 //! What a function can reach is the language, the client library and a frozen `Date`: QuickJS as built here has no `os` or `std` module, no module loader, no timers and no `performance` clock, and `Date.now()` and `new Date()` answer the run's processor received time.
+//! One thing of the machine still shows: QuickJS's local-time methods (`Date()`, `getHours()`) follow the process's time zone.
 //! The time limit is a deadline on the monotonic clock (`Instant::now()` at the start of a run plus `Limits::time_ms`), checked by QuickJS's interrupt handler; that clock is not wall time, so reading it here keeps runs deterministic in what they compute.
 //! This file does no I/O, checks no permission and stores nothing: the server's `Host` reads the graph, checks the function's role assignments, and records values, notifications and logs.
 
