@@ -51,21 +51,24 @@ impl Tenant {
 pub struct Written {
     pub changes: Vec<Change>,
     pub records: spatial::state::Records,
+    /// Events besides those of the graph changes (a function's SensorChange, SpaceChange and UdfCustom).
+    pub events: ExtraEvents,
 }
 
 impl Written {
     pub fn changes(changes: Vec<Change>) -> Written {
-        Written { changes, records: Vec::new() }
+        Written { changes, records: Vec::new(), events: Vec::new() }
     }
 
     pub fn records(records: spatial::state::Records) -> Written {
-        Written { changes: Vec::new(), records }
+        Written { changes: Vec::new(), records, events: Vec::new() }
     }
 
     /// Adds what another step of the same write did.
     pub fn and(&mut self, more: Written) {
         self.changes.extend(more.changes);
         self.records.extend(more.records);
+        self.events.extend(more.events);
     }
 }
 
@@ -246,7 +249,7 @@ impl TenantState {
                     return Err(err);
                 }
             };
-            self.submit(data, &written.changes, &written.records, Vec::new(), &now, done);
+            self.submit(data, &written.changes, &written.records, written.events, &now, done);
             value
         };
         self.await_durable(data, durable).await.map_err(E::from)?;

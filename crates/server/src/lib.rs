@@ -23,6 +23,7 @@ pub mod data;
 pub mod demo;
 pub mod error;
 pub mod extract;
+mod functions;
 pub mod history;
 mod http_metrics;
 pub mod import;

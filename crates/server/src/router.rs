@@ -32,6 +32,8 @@ pub struct AppState {
     pub(crate) queries: Arc<routes::query::Queries>,
     /// The rest of query results, for their later pages.
     pub(crate) cursors: Arc<Cursors>,
+    /// The workers that run user-defined functions on telemetry.
+    pub(crate) functions: Arc<crate::functions::Functions>,
     pub(crate) metrics: Metrics,
     /// `http` or `https`, for absolute links such as `nextLink`.
     pub(crate) scheme: &'static str,
@@ -60,6 +62,10 @@ impl AppState {
             jobs,
             queries: Arc::new(routes::query::Queries::new(&config.query)),
             cursors: Arc::new(Cursors::new(config.query.cursor_bytes_max.get(), config.query.cursor_idle)),
+            functions: Arc::new(crate::functions::Functions::start(
+                FUNCTION_WORKERS,
+                compute::sandbox::Limits::default(),
+            )),
             metrics: Metrics::new(),
             scheme: if config.tls.is_some() { "https" } else { "http" },
         }
@@ -69,6 +75,9 @@ impl AppState {
         &self.limits
     }
 }
+
+/// Threads that run user-defined functions (each keeps its own QuickJS runtime).
+const FUNCTION_WORKERS: usize = 2;
 
 /// The CloudEvents `source` of the events this server emits.
 pub(crate) const EVENT_SOURCE: &str = "twinscape";

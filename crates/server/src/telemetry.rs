@@ -2,7 +2,7 @@
 //!
 //! `store` runs one `TenantState::write` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
 //! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now) and appends a DeviceMessage event in the same batch.
-//! `after_value_stored` is where later stages attach (history points, matchers and the functions they select); it does nothing yet.
+//! Once a batch's values are durable, the functions each stored value selects run (`functions`), and what they set and sent is durable before the messages are acknowledged.
 //! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
 //! Reading MQTT packets and deciding when to acknowledge them is `mqtt`'s; parsing topics, properties and IoT Hub tokens is `ingest`'s.
 
@@ -200,10 +200,11 @@ pub(crate) async fn store(
     let string_bytes_max = state.limits.string_bytes_max.get();
     let source = data.event_source().to_owned();
     let now = crate::data::now();
-    let outcomes = data
-        .tenant()
+    let tenant = data.tenant();
+    let (outcomes, stored) = tenant
         .write(data, |graph| {
             let mut outcomes = Vec::with_capacity(messages.len());
+            let mut stored = Vec::new();
             let mut changes = Vec::new();
             let mut events = ExtraEvents::new();
             let resolved: Vec<Result<Resolved, Refusal>> =
@@ -216,7 +217,7 @@ pub(crate) async fn store(
                         _ => Err(Refusal::new(Reason::NotTried, format!("message {} was refused", first + 1))),
                     });
                 }
-                return Ok((outcomes, changes, events));
+                return Ok(((outcomes, stored), changes, events));
             }
             let mut stopped = None;
             for (i, (message, resolved)) in messages.iter().zip(resolved).enumerate() {
@@ -232,7 +233,7 @@ pub(crate) async fn store(
                         .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
                     changes.extend(done);
                     events.push(device_message_event(&source, &now, message, &resolved));
-                    after_value_stored(graph, message, &resolved, &mut events);
+                    stored.push((resolved.sensor_id.clone(), message.clone()));
                     Ok(())
                 });
                 if outcome.is_err() && mode == Mode::AllOrNothing {
@@ -240,7 +241,7 @@ pub(crate) async fn store(
                 }
                 outcomes.push(outcome);
             }
-            Ok((outcomes, changes, events))
+            Ok(((outcomes, stored), changes, events))
         })
         .await?;
     for outcome in &outcomes {
@@ -249,7 +250,63 @@ pub(crate) async fn store(
             Err(refusal) => count(state, transport, Err(refusal.reason)),
         }
     }
+    for (sensor, message) in stored {
+        run_functions(state, &tenant, &sensor, &message).await?;
+    }
     Ok(outcomes)
+}
+
+/// Runs the functions a stored value of `sensor` selects, one after another in the order they were found, applying what each run that ended well set and sent before the message is acknowledged.
+/// A function that fails is counted and logged and changes nothing; only a store failure is an error.
+async fn run_functions(
+    state: &AppState,
+    tenant: &std::sync::Arc<crate::data::TenantState>,
+    sensor: &str,
+    message: &Telemetry,
+) -> Result<(), ApiError> {
+    let selected = tenant.read_all(|t| crate::functions::selected(t, sensor));
+    for (function_id, script) in selected {
+        let received = unix_now_ms();
+        let telemetry = compute::sandbox::Telemetry {
+            sensor_id: sensor.to_owned(),
+            message: String::from_utf8_lossy(&message.body).into_owned(),
+        };
+        // The sample's devices set `x-ms-client-request-id`, which the 2018 service used to correlate a message's effects.
+        let correlation = message
+            .correlation_id
+            .clone()
+            .or_else(|| {
+                message
+                    .properties
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("x-ms-client-request-id"))
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let context = compute::sandbox::ExecutionContext {
+            enqueued_time_unix_ms: received,
+            processor_received_time_unix_ms: received,
+            user_defined_function_id: function_id.clone(),
+            correlation_id: correlation.clone(),
+        };
+        let Some(ran) =
+            state.functions.run(std::sync::Arc::clone(tenant), function_id.clone(), script, telemetry, context).await
+        else {
+            tracing::error!(function = %function_id, "no function worker is running; the function did not run");
+            continue;
+        };
+        crate::functions::record(state, &function_id, &ran.outcome);
+        if ran.outcome.status == compute::sandbox::RunStatus::Ok {
+            crate::functions::apply(&state.data, tenant, &function_id, &correlation, ran.effects)
+                .await
+                .map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))?;
+        }
+    }
+    Ok(())
+}
+
+fn unix_now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 /// Counts one message: stored, or refused for `reason`.
@@ -341,11 +398,6 @@ fn sensor_value(body: &[u8]) -> Result<String, Refusal> {
         // FIXME(#6): binary payloads are for functions to decode; until they run, a value must be text.
         Refusal::new(Reason::InvalidMessage, "the body is neither text nor JSON with a `SensorValue`")
     })
-}
-
-/// Where the later stages of the pipeline attach, inside the same write as the value (so their effects are durable with it): the sensor's history point, then the matchers that select the sensor and the functions they run, whose values and notifications join `events` and the graph.
-/// Nothing is attached yet.
-fn after_value_stored(_graph: &mut TenantGraph, _message: &Telemetry, _resolved: &Resolved, _events: &mut ExtraEvents) {
 }
 
 /// The DeviceMessage event of a stored message, in the 2018 service's Event Grid envelope with PascalCase data.

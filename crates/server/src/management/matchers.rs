@@ -244,7 +244,7 @@ fn matcher_json(view: &View<'_>, matcher: &Matcher, includes: &Includes) -> Valu
 }
 
 /// The three documents a sensor is matched against, rendered once for all the matchers of a request.
-struct SensorDocuments {
+pub(crate) struct SensorDocuments {
     sensor: Value,
     device: Value,
     space: Value,
@@ -252,7 +252,7 @@ struct SensorDocuments {
 
 impl SensorDocuments {
     /// The documents of the sensor in `slot`; `null` for a device or space it does not have (placed through the data plane without one).
-    fn new(view: &View<'_>, slot: u32) -> SensorDocuments {
+    pub(crate) fn new(view: &View<'_>, slot: u32) -> SensorDocuments {
         let device = view.graph.parent_at(slot).filter(|&d| view.kinds.kind_at(d) == Some(ObjectKind::Device));
         let space = view.space_of(slot, ObjectKind::Sensor);
         SensorDocuments {
@@ -264,6 +264,11 @@ impl SensorDocuments {
 
     fn documents(&self) -> Documents<'_> {
         Documents { sensor: &self.sensor, device: &self.device, space: &self.space }
+    }
+
+    /// Whether a stored matcher's conditions hold for these documents; a matcher whose conditions no longer compile holds for nothing.
+    pub(crate) fn hold(&self, matcher: &Matcher) -> bool {
+        compile(matcher).is_ok_and(|compiled| compiled.matches(&self.documents()))
     }
 }
 

@@ -20,7 +20,7 @@ mod devices;
 pub(crate) mod error;
 mod functions;
 pub(crate) mod keystores;
-mod matchers;
+pub(crate) mod matchers;
 pub(crate) mod objects;
 mod propertykeys;
 mod resources;

@@ -48,7 +48,7 @@ impl<'a> View<'a> {
     }
 
     /// The objects of `kind` directly under an object (for sensors of a space, also those under its devices).
-    fn children_of_kind(&self, slot: u32, kind: ObjectKind) -> Vec<u32> {
+    pub(crate) fn children_of_kind(&self, slot: u32, kind: ObjectKind) -> Vec<u32> {
         let of_kind = |s: &u32| self.kinds.kind_at(*s) == Some(kind);
         match kind {
             // A device's sensors are its children; a space's are those of its devices, and any placed on the space itself.

@@ -9,7 +9,13 @@ use crate::{TestServer, start_shipped};
 const BOUNDARY: &str = "userDefinedFunctionBoundary";
 
 /// Sends a function upload as the sample does: two parts, the metadata as JSON and the script as text.
-async fn upload(server: &TestServer, method: &str, path: &str, metadata: &Value, script: Option<&str>) -> (u16, Value) {
+pub(crate) async fn upload(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    metadata: &Value,
+    script: Option<&str>,
+) -> (u16, Value) {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Disposition: form-data; name=metadata\r\n\r\n{metadata}\r\n"
     );

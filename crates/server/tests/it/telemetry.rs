@@ -398,3 +398,110 @@ async fn http_telemetry_one_message_and_a_batch() {
     assert!(log.contains(r#""CorrelationId": "cec16751-ab27-405d-8fe6-c68e1412ce1f""#), "{log}");
     server.stop().await;
 }
+
+/// Our own availability function, written to the same client library as the occupancy sample's: it stores the reading, then sets the room's `AvailableAndFresh` from its motion and CO2 sensors, and notifies when the room is taken or stuffy.
+const AVAILABILITY: &str = r#"
+function process(telemetry, executionContext) {
+    const sensor = getSensorMetadata(telemetry.SensorId);
+    setSensorValue(telemetry.SensorId, sensor.DataType, JSON.parse(telemetry.Message).SensorValue);
+    const room = sensor.Space();
+    const sensors = room.ChildSensors();
+    const motion = sensors.find((s) => s.DataType === "Motion");
+    const co2 = sensors.find((s) => s.dataType === "CarbonDioxide");
+    const presence = motion ? motion.Value().Value : null;
+    const level = co2 ? co2.Value().Value : null;
+    if (presence == null || level == null) {
+        sendNotification(telemetry.SensorId, "Sensor", "Error: a reading is missing");
+        return;
+    }
+    if (presence.toLowerCase() !== "true" && parseFloat(level) < 1000) {
+        setSpaceValue(room.Id, "AvailableAndFresh", "Room is available and air is fresh");
+    } else {
+        setSpaceValue(room.Id, "AvailableAndFresh", "Room is not available or air quality is poor");
+        room.Notify(JSON.stringify("Room is not available or air quality is poor"));
+    }
+}
+"#;
+
+/// The id the topology gave the object named `name`.
+fn id_named(names: &Names, name: &str) -> String {
+    names.0.iter().find(|(_, n)| n == name).map(|(id, _)| id.clone()).expect("a named object")
+}
+
+#[tokio::test]
+async fn the_occupancy_function_turns_telemetry_into_the_rooms_availability() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let room = id_named(&t.names, "room");
+    // The sample's matchers and function on the room, and its role assignment: Space Administrator on the room's path.
+    let mut matchers = Vec::new();
+    for data_type in ["Motion", "CarbonDioxide"] {
+        let body = json!({"Name": format!("Matcher {data_type} A1"), "SpaceId": room,
+            "Conditions": [{"Target": "Sensor", "Path": "$.dataType", "Value": format!("\"{data_type}\""), "Comparison": "Equals"}]});
+        let (status, id) = call(&server, "POST", "matchers", Some(body)).await;
+        assert_eq!(status, 201, "{id}");
+        matchers.push(id.as_str().expect("an id").to_owned());
+    }
+    let metadata = json!({"Matchers": matchers, "Name": "Motion Processor", "SpaceId": room});
+    let (status, function) =
+        crate::management_functions::upload(&server, "POST", "userdefinedfunctions", &metadata, Some(AVAILABILITY))
+            .await;
+    assert_eq!(status, 201, "{function}");
+    let function = function.as_str().expect("an id").to_owned();
+    t.names.add(&function, "function");
+    let (_, room_with_path) = call(&server, "GET", &format!("spaces/{room}?includes=fullpath"), None).await;
+    let path = room_with_path["spacePaths"][0].as_str().expect("a path").to_owned();
+    let grant = json!({"ObjectId": function, "ObjectIdType": "UserDefinedFunctionId", "Path": path, "RoleId": "98e44ad7-28d4-4007-853b-b9968ad132d1", "TenantId": null});
+    assert_eq!(call(&server, "POST", "roleassignments", Some(grant)).await.0, 201);
+    // The device sends the sample's pattern over MQTT: each message is acknowledged once the function's effects are durable.
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let (client, mut events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    let availability = async |server: &crate::TestServer| {
+        let (_, values) = call(server, "GET", &format!("spaces/{room}/values"), None).await;
+        values[0]["value"].as_str().unwrap_or("(none)").to_owned()
+    };
+    let mut seen = Vec::new();
+    for (hardware_id, body) in [
+        ("SAMPLE_SENSOR_MOTION", r#"{"SensorValue":"false"}"#),
+        ("SAMPLE_SENSOR_CARBONDIOXIDE", r#"{"SensorValue":"850"}"#),
+        ("SAMPLE_SENSOR_MOTION", r#"{"SensorValue":"true"}"#),
+        ("SAMPLE_SENSOR_MOTION", r#"{"SensorValue":"false"}"#),
+        ("SAMPLE_SENSOR_CARBONDIOXIDE", r#"{"SensorValue":"1050"}"#),
+    ] {
+        let acked = publish(&client, &mut events, &topic(&t.device, hardware_id), body).await;
+        seen.push(format!("{hardware_id} {body}: {acked}, room {}", availability(&server).await));
+    }
+    expect![[r#"
+        SAMPLE_SENSOR_MOTION {"SensorValue":"false"}: PUBACK, room (none)
+        SAMPLE_SENSOR_CARBONDIOXIDE {"SensorValue":"850"}: PUBACK, room Room is available and air is fresh
+        SAMPLE_SENSOR_MOTION {"SensorValue":"true"}: PUBACK, room Room is not available or air quality is poor
+        SAMPLE_SENSOR_MOTION {"SensorValue":"false"}: PUBACK, room Room is available and air is fresh
+        SAMPLE_SENSOR_CARBONDIOXIDE {"SensorValue":"1050"}: PUBACK, room Room is not available or air quality is poor"#]].assert_eq(&seen.join("\n"));
+    // What the function announced: one UdfCustom per "not available", and the error of the first message.
+    let reply = server.get("/events?limit=1000").await;
+    let log: Value = serde_json::from_str(&reply.body).expect("JSON");
+    let custom: Vec<String> = log["value"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["eventType"] == "UdfCustom")
+        .map(|e| t.names.show(&e["data"].to_string()))
+        .collect();
+    expect![[r#"
+        {"TopologyObjectId":"<motion>","ResourceType":"Sensor","Payload":"Error: a reading is missing","CorrelationId":"6f1a2b3c"}
+        {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}
+        {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}"#]].assert_eq(&custom.join("\n"));
+    // Without its role assignment the function may not read the room: nothing changes.
+    let (_, grants) = call(&server, "GET", &format!("roleassignments?path={path}"), None).await;
+    let grant = grants[0]["id"].as_str().expect("a grant").to_owned();
+    assert_eq!(call(&server, "DELETE", &format!("roleassignments/{grant}"), None).await.0, 204);
+    let acked =
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_CARBONDIOXIDE"), r#"{"SensorValue":"400"}"#)
+            .await;
+    assert_eq!(
+        (acked.as_str(), availability(&server).await.as_str()),
+        ("PUBACK", "Room is not available or air quality is poor")
+    );
+    server.stop().await;
+}

@@ -1,0 +1,527 @@
+//! User-defined functions on telemetry: which functions a stored sensor value runs (the matchers on the sensor's spaces that select it, and the enabled functions on those spaces that list one of them), a pool of worker threads that run them in `compute::sandbox` (QuickJS runtimes are not `Send`, so each worker keeps its own), the host the functions call (`TenantHost`: reads of the tenant under its read lock, every call checked against the function's role assignments, writes recorded), and applying what a run set and sent in one durable write with its SensorChange, SpaceChange and UdfCustom events.
+//!
+//! A function that throws, runs out of time or memory, or is refused by the host does not stop the pipeline: its run is counted and logged, and what it set before failing is not applied.
+
+use std::sync::{Arc, Mutex, mpsc};
+
+use compute::sandbox::{self, ExecutionContext, Host, HostError, Metadata, ObjectType, Reading, RunOutcome, Sandbox};
+use graph::Precondition;
+use ontology::ObjectKind;
+use serde_json::{Map, Value, json};
+
+use crate::data::{DataPlane, Tenant, TenantState, Written};
+use crate::management::objects::View;
+use crate::management::{Includes, MgmtError, is_kind, roleassignments};
+
+/// The metric counting function runs by outcome.
+const RUNS_TOTAL: &str = "function_runs_total";
+
+/// The workers that run functions, and how to reach them.
+pub(crate) struct Functions {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+/// A run for a worker.
+struct Job {
+    tenant: Arc<TenantState>,
+    function_id: String,
+    script: String,
+    telemetry: sandbox::Telemetry,
+    context: ExecutionContext,
+    reply: tokio::sync::oneshot::Sender<Ran>,
+}
+
+/// What a run did: how it ended and what it set and sent, to be applied only when it ended well.
+pub(crate) struct Ran {
+    pub(crate) outcome: RunOutcome,
+    pub(crate) effects: Vec<Effect>,
+}
+
+/// What a function set or sent.
+#[derive(Clone, Debug)]
+pub(crate) enum Effect {
+    SensorValue { sensor: String, data_type: String, value: Value },
+    SpaceValue { space: String, name: String, value: Value },
+    Notification { object_id: String, object_type: ObjectType, payload: String },
+}
+
+impl Functions {
+    /// Starts `workers` threads, each with a sandbox of `limits`.
+    pub(crate) fn start(workers: usize, limits: sandbox::Limits) -> Functions {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..workers.max(1) {
+            let receiver = Arc::clone(&receiver);
+            let limits = limits.clone();
+            // The interpreter's stack limit counts below the run's start, so the thread needs room for it and for the host.
+            let stack = limits.stack_bytes + 4 * 1024 * 1024;
+            let spawned =
+                std::thread::Builder::new().name(format!("function-{n}")).stack_size(stack).spawn(move || {
+                    let mut sandbox = Sandbox::new(limits);
+                    loop {
+                        let job = {
+                            let receiver = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                            receiver.recv()
+                        };
+                        let Ok(job) = job else { return };
+                        let mut host =
+                            TenantHost { tenant: job.tenant, function_id: job.function_id, effects: Vec::new() };
+                        let outcome = sandbox.run(&job.script, &job.telemetry, &job.context, &mut host);
+                        let _ = job.reply.send(Ran { outcome, effects: host.effects });
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "a function worker thread could not start");
+            }
+        }
+        Functions { jobs: Mutex::new(sender) }
+    }
+
+    /// Runs a function on a worker and waits for its outcome; `None` when no worker is left.
+    pub(crate) async fn run(
+        &self,
+        tenant: Arc<TenantState>,
+        function_id: String,
+        script: String,
+        telemetry: sandbox::Telemetry,
+        context: ExecutionContext,
+    ) -> Option<Ran> {
+        let (reply, ran) = tokio::sync::oneshot::channel();
+        let job = Job { tenant, function_id, script, telemetry, context, reply };
+        self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(job).ok()?;
+        ran.await.ok()
+    }
+}
+
+/// The enabled functions a stored value of the sensor `sensor` runs, with their scripts: those on the sensor's spaces (its own and those above) that list a matcher on those spaces whose conditions hold for the sensor.
+pub(crate) fn selected(tenant: &Tenant, sensor: &str) -> Vec<(String, String)> {
+    let graph = &tenant.graph;
+    let Some(slot) = graph.slot(sensor).filter(|&s| is_kind(graph, s, ObjectKind::Sensor)) else { return Vec::new() };
+    let view = View::new(tenant);
+    let path = view.space_path(slot);
+    let matchers: Vec<&spatial::state::Matcher> = tenant.spatial.matchers_on(&path).collect();
+    if matchers.is_empty() {
+        return Vec::new();
+    }
+    let documents = crate::management::matchers::SensorDocuments::new(&view, slot);
+    let holding: Vec<&str> = matchers.into_iter().filter(|m| documents.hold(m)).map(|m| m.id.as_str()).collect();
+    tenant
+        .spatial
+        .functions()
+        .filter(|f| !f.disabled && path.contains(&f.space_id.as_str()))
+        .filter(|f| f.matchers.iter().any(|m| holding.contains(&m.as_str())))
+        .map(|f| (f.id.clone(), f.script.clone()))
+        .collect()
+}
+
+/// Applies what a run set and sent, with its events, in one durable write.
+pub(crate) async fn apply(
+    data: &DataPlane,
+    tenant: &TenantState,
+    function_id: &str,
+    correlation_id: &str,
+    effects: Vec<Effect>,
+) -> Result<(), MgmtError> {
+    if effects.is_empty() {
+        return Ok(());
+    }
+    let now = crate::data::now();
+    let source = data.event_source().to_owned();
+    let (function_id, correlation_id) = (function_id.to_owned(), correlation_id.to_owned());
+    tenant
+        .write_all(data, move |tenant| {
+            let mut written = Written::default();
+            for effect in effects {
+                match effect {
+                    Effect::SensorValue { sensor, data_type, value } => {
+                        let previous = tenant
+                            .graph
+                            .twin(&sensor)
+                            .and_then(|t| t.property("value"))
+                            .and_then(|v| v.get("value").cloned());
+                        let text = as_text(&value);
+                        let patch =
+                            json!([{ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }]);
+                        let (_, changes) = tenant.graph.patch_twin(&sensor, &patch, &Precondition::None, &now)?;
+                        written.and(Written::changes(changes));
+                        written.events.push(envelope(
+                            &source,
+                            &now,
+                            "SensorChange",
+                            json!({
+                                "Type": "Classic",
+                                "DataType": data_type,
+                                "Id": sensor,
+                                "Value": text,
+                                "PreviousValue": previous,
+                                "EventTimestamp": now,
+                                "MessageType": "sensor",
+                                "Properties": { "CorrelationId": correlation_id, "UserDefinedFunctionId": function_id },
+                            }),
+                        ));
+                    }
+                    Effect::SpaceValue { space, name, value } => {
+                        let values = tenant.graph.twin(&space).and_then(|t| t.property("values"));
+                        let previous = values.as_ref().and_then(|v| v.get(&name)).and_then(|v| v.get("value").cloned());
+                        let has_values = values.is_some();
+                        let pointer = format!("/values/{}", name.replace('~', "~0").replace('/', "~1"));
+                        let patch = if value.is_null() {
+                            if previous.is_none() {
+                                continue;
+                            }
+                            json!([{ "op": "remove", "path": pointer }])
+                        } else {
+                            let entry = json!({ "value": as_text(&value), "timestamp": now });
+                            if has_values {
+                                json!([{ "op": "add", "path": pointer, "value": entry }])
+                            } else {
+                                json!([{ "op": "add", "path": "/values", "value": { name.clone(): entry } }])
+                            }
+                        };
+                        let (_, changes) = tenant.graph.patch_twin(&space, &patch, &Precondition::None, &now)?;
+                        written.and(Written::changes(changes));
+                        written.events.push(envelope(
+                            &source,
+                            &now,
+                            "SpaceChange",
+                            json!({
+                                "DataType": name,
+                                "Id": space,
+                                "Value": if value.is_null() { Value::Null } else { json!(as_text(&value)) },
+                                "PreviousValue": previous,
+                                "EventTimestamp": now,
+                                "CorrelationId": correlation_id,
+                            }),
+                        ));
+                    }
+                    Effect::Notification { object_id, object_type, payload } => {
+                        written.events.push(envelope(
+                            &source,
+                            &now,
+                            "UdfCustom",
+                            json!({
+                                "TopologyObjectId": object_id,
+                                "ResourceType": object_type.name(),
+                                "Payload": payload,
+                                "CorrelationId": correlation_id,
+                            }),
+                        ));
+                    }
+                }
+            }
+            Ok::<_, MgmtError>(((), written))
+        })
+        .await
+}
+
+/// Counts a run by how it ended, and logs one that failed (at DEBUG: a user's function failing is the user's business, reported in the metric).
+pub(crate) fn record(state: &crate::router::AppState, function_id: &str, outcome: &RunOutcome) {
+    let status = match &outcome.status {
+        sandbox::RunStatus::Ok => "ok",
+        sandbox::RunStatus::Threw { .. } => "threw",
+        sandbox::RunStatus::TimedOut => "timed_out",
+        sandbox::RunStatus::OutOfMemory => "out_of_memory",
+        sandbox::RunStatus::StackOverflow => "stack_overflow",
+    };
+    if status != "ok" {
+        tracing::debug!(function = function_id, outcome = %outcome.status, log = ?outcome.log, "a function run failed");
+    }
+    state.metrics.record(|| metrics::counter!(RUNS_TOTAL, "status" => status).increment(1));
+}
+
+/// A value as the 2018 API stores it: text as given, anything else as its JSON text.
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An event in the Event Grid envelope of the 2018 service, with PascalCase data.
+fn envelope(source: &str, now: &str, kind: &str, data: Value) -> Value {
+    json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "subject": kind,
+        "data": data,
+        "eventType": kind,
+        "eventTime": now,
+        "dataVersion": "1",
+        "metadataVersion": "1",
+        "topic": source,
+    })
+}
+
+/// What a function reaches: the tenant, read under its read lock for each call, and every call checked against the function's role assignments; what it sets and sends is recorded, and its own values are what it reads back within the run.
+struct TenantHost {
+    tenant: Arc<TenantState>,
+    function_id: String,
+    effects: Vec<Effect>,
+}
+
+/// The RBAC resource type of each object kind.
+fn resource(kind: ObjectKind) -> access::Resource<'static> {
+    match kind {
+        ObjectKind::Space => access::Resource::space(),
+        ObjectKind::Device => access::Resource { kind: "Device", category: None },
+        ObjectKind::Sensor => access::Resource { kind: "Sensor", category: None },
+        ObjectKind::User => access::Resource { kind: "User", category: None },
+    }
+}
+
+impl TenantHost {
+    /// Runs `f` on the object `id` of `kind` once the function may do `action` to it there.
+    fn with<T>(
+        &self,
+        kind: ObjectKind,
+        id: &str,
+        action: access::Action,
+        f: impl FnOnce(&View<'_>, u32) -> Result<T, HostError>,
+    ) -> Result<T, HostError> {
+        self.tenant.read_all(|tenant| {
+            let graph = &tenant.graph;
+            let slot = graph.slot(id).filter(|&s| is_kind(graph, s, kind)).ok_or(HostError::DataNotFound)?;
+            let view = View::new(tenant);
+            let path = view.path_text(slot, kind);
+            if !roleassignments::allowed(&view, &self.function_id, action, &resource(kind), &path) {
+                return Err(HostError::NotAuthorized);
+            }
+            f(&view, slot)
+        })
+    }
+
+    fn metadata(&self, kind: ObjectKind, id: &str) -> Result<Metadata, HostError> {
+        self.with(kind, id, access::Action::Read, |view, slot| Ok(render(view, slot, kind)))
+    }
+
+    /// The objects of `kind` related to `id` (of `of`) that `related` finds, each the function may read.
+    fn related(
+        &self,
+        of: ObjectKind,
+        id: &str,
+        kind: ObjectKind,
+        related: impl FnOnce(&View<'_>, u32) -> Vec<u32>,
+    ) -> Result<Vec<Metadata>, HostError> {
+        self.with(of, id, access::Action::Read, |view, slot| {
+            Ok(related(view, slot)
+                .into_iter()
+                .filter(|&s| {
+                    let path = view.path_text(s, kind);
+                    roleassignments::allowed(view, &self.function_id, access::Action::Read, &resource(kind), &path)
+                })
+                .map(|s| render(view, s, kind))
+                .collect())
+        })
+    }
+
+    fn parent(&self, of: ObjectKind, id: &str, kind: ObjectKind) -> Result<Option<Metadata>, HostError> {
+        let found = self.related(of, id, kind, |view, slot| {
+            let parent = match (of, kind) {
+                (ObjectKind::Sensor, ObjectKind::Device) => {
+                    view.graph.parent_at(slot).filter(|&d| view.kinds.kind_at(d) == Some(ObjectKind::Device))
+                }
+                _ => view.space_of(slot, of),
+            };
+            parent.into_iter().collect()
+        })?;
+        Ok(found.into_iter().next())
+    }
+
+    fn extended_property(
+        &self,
+        kind: ObjectKind,
+        id: &str,
+        name: &str,
+    ) -> Result<sandbox::ExtendedProperty, HostError> {
+        self.with(kind, id, access::Action::Read, |view, slot| {
+            let properties = view.graph.twin_at(slot).and_then(|t| t.property("properties"));
+            let found = properties.as_ref().and_then(Value::as_object).and_then(|map| {
+                map.iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .map(|(key, value)| (key.clone(), value.clone()))
+            });
+            let (name, value) = found.ok_or(HostError::DataNotFound)?;
+            Ok(sandbox::ExtendedProperty { name, value: as_text(&value) })
+        })
+    }
+
+    /// The latest value this run set for a sensor or a space value, if it set one.
+    fn pending(&self, sensor: Option<&str>, space: Option<(&str, &str)>) -> Option<Value> {
+        self.effects.iter().rev().find_map(|effect| match (effect, sensor, space) {
+            (Effect::SensorValue { sensor: s, value, .. }, Some(wanted), _) if s == wanted => Some(value.clone()),
+            (Effect::SpaceValue { space: s, name, value }, _, Some((wanted, wanted_name)))
+                if s == wanted && name.eq_ignore_ascii_case(wanted_name) =>
+            {
+                Some(value.clone())
+            }
+            _ => None,
+        })
+    }
+}
+
+/// An object as functions see it: its 2018 shape with types and extended properties.
+fn render(view: &View<'_>, slot: u32, kind: ObjectKind) -> Metadata {
+    match view.render(slot, kind, &Includes::of(&["types", "properties"])) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl Host for TenantHost {
+    fn get_sensor_metadata(&mut self, sensor_id: &str) -> Result<Metadata, HostError> {
+        self.metadata(ObjectKind::Sensor, sensor_id)
+    }
+
+    fn get_space_metadata(&mut self, space_id: &str) -> Result<Metadata, HostError> {
+        self.metadata(ObjectKind::Space, space_id)
+    }
+
+    fn get_device_metadata(&mut self, device_id: &str) -> Result<Metadata, HostError> {
+        self.metadata(ObjectKind::Device, device_id)
+    }
+
+    fn get_sensor_value(&mut self, sensor_id: &str, data_type: &str) -> Result<Option<Reading>, HostError> {
+        let now = crate::data::now();
+        let stored = self.with(ObjectKind::Sensor, sensor_id, access::Action::Read, |view, slot| {
+            let twin = view.graph.twin_at(slot);
+            let kind = twin.and_then(|t| t.property("dataType")).and_then(|v| v.as_str().map(str::to_owned));
+            let value = twin.and_then(|t| t.property("value"));
+            Ok((kind, value))
+        })?;
+        let data_type = stored.0.unwrap_or_else(|| data_type.to_owned());
+        if let Some(value) = self.pending(Some(sensor_id), None) {
+            return Ok(Some(Reading { data_type, value: json!(as_text(&value)), timestamp: now }));
+        }
+        Ok(stored.1.map(|v| Reading {
+            data_type,
+            value: v.get("value").cloned().unwrap_or(Value::Null),
+            timestamp: v.get("timestamp").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        }))
+    }
+
+    fn get_space_value(&mut self, space_id: &str, value_name: &str) -> Result<Option<Reading>, HostError> {
+        let stored = self.with(ObjectKind::Space, space_id, access::Action::Read, |view, slot| {
+            let values = view.graph.twin_at(slot).and_then(|t| t.property("values"));
+            Ok(values.and_then(|v| {
+                v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(value_name)).map(|(_, v)| v.clone())
+            }))
+        })?;
+        if let Some(value) = self.pending(None, Some((space_id, value_name))) {
+            if value.is_null() {
+                return Ok(None);
+            }
+            return Ok(Some(Reading {
+                data_type: value_name.to_owned(),
+                value: json!(as_text(&value)),
+                timestamp: crate::data::now(),
+            }));
+        }
+        Ok(stored.map(|v| Reading {
+            data_type: value_name.to_owned(),
+            value: v.get("value").cloned().unwrap_or(Value::Null),
+            timestamp: v.get("timestamp").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        }))
+    }
+
+    // FIXME(#6): history is not yet recorded by the pipeline; until it is, a value's history is its latest value.
+    fn get_sensor_history_values(&mut self, sensor_id: &str, data_type: &str) -> Result<Vec<Reading>, HostError> {
+        Ok(self.get_sensor_value(sensor_id, data_type)?.into_iter().collect())
+    }
+
+    fn get_space_history_values(&mut self, space_id: &str, value_name: &str) -> Result<Vec<Reading>, HostError> {
+        Ok(self.get_space_value(space_id, value_name)?.into_iter().collect())
+    }
+
+    fn get_space_child_spaces(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError> {
+        self.related(ObjectKind::Space, space_id, ObjectKind::Space, |view, slot| {
+            view.children_of_kind(slot, ObjectKind::Space)
+        })
+    }
+
+    fn get_space_child_sensors(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError> {
+        self.related(ObjectKind::Space, space_id, ObjectKind::Sensor, |view, slot| {
+            view.children_of_kind(slot, ObjectKind::Sensor)
+        })
+    }
+
+    fn get_space_child_devices(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError> {
+        self.related(ObjectKind::Space, space_id, ObjectKind::Device, |view, slot| {
+            view.children_of_kind(slot, ObjectKind::Device)
+        })
+    }
+
+    fn get_device_child_sensors(&mut self, device_id: &str) -> Result<Vec<Metadata>, HostError> {
+        self.related(ObjectKind::Device, device_id, ObjectKind::Sensor, |view, slot| {
+            view.children_of_kind(slot, ObjectKind::Sensor)
+        })
+    }
+
+    fn get_space_parent_space(&mut self, space_id: &str) -> Result<Option<Metadata>, HostError> {
+        self.parent(ObjectKind::Space, space_id, ObjectKind::Space)
+    }
+
+    fn get_sensor_parent_space(&mut self, sensor_id: &str) -> Result<Metadata, HostError> {
+        self.parent(ObjectKind::Sensor, sensor_id, ObjectKind::Space)?.ok_or(HostError::DataNotFound)
+    }
+
+    fn get_device_parent_space(&mut self, device_id: &str) -> Result<Metadata, HostError> {
+        self.parent(ObjectKind::Device, device_id, ObjectKind::Space)?.ok_or(HostError::DataNotFound)
+    }
+
+    fn get_sensor_parent_device(&mut self, sensor_id: &str) -> Result<Metadata, HostError> {
+        self.parent(ObjectKind::Sensor, sensor_id, ObjectKind::Device)?.ok_or(HostError::DataNotFound)
+    }
+
+    fn get_space_extended_property(
+        &mut self,
+        space_id: &str,
+        name: &str,
+    ) -> Result<sandbox::ExtendedProperty, HostError> {
+        self.extended_property(ObjectKind::Space, space_id, name)
+    }
+
+    fn get_sensor_extended_property(
+        &mut self,
+        sensor_id: &str,
+        name: &str,
+    ) -> Result<sandbox::ExtendedProperty, HostError> {
+        self.extended_property(ObjectKind::Sensor, sensor_id, name)
+    }
+
+    fn get_device_extended_property(
+        &mut self,
+        device_id: &str,
+        name: &str,
+    ) -> Result<sandbox::ExtendedProperty, HostError> {
+        self.extended_property(ObjectKind::Device, device_id, name)
+    }
+
+    fn set_sensor_value(&mut self, sensor_id: &str, data_type: &str, value: Value) -> Result<(), HostError> {
+        self.with(ObjectKind::Sensor, sensor_id, access::Action::Update, |_, _| Ok(()))?;
+        self.effects.push(Effect::SensorValue { sensor: sensor_id.to_owned(), data_type: data_type.to_owned(), value });
+        Ok(())
+    }
+
+    fn set_space_value(&mut self, space_id: &str, value_name: &str, value: Value) -> Result<(), HostError> {
+        if value_name.is_empty() || value_name.chars().count() > 64 {
+            return Err(HostError::Invalid("a space value's name has 1 to 64 characters".to_owned()));
+        }
+        self.with(ObjectKind::Space, space_id, access::Action::Update, |_, _| Ok(()))?;
+        self.effects.push(Effect::SpaceValue { space: space_id.to_owned(), name: value_name.to_owned(), value });
+        Ok(())
+    }
+
+    fn send_notification(&mut self, object_id: &str, object_type: ObjectType, payload: &str) -> Result<(), HostError> {
+        let kind = match object_type {
+            ObjectType::Space => ObjectKind::Space,
+            ObjectType::Device => ObjectKind::Device,
+            ObjectType::Sensor => ObjectKind::Sensor,
+        };
+        self.with(kind, object_id, access::Action::Read, |_, _| Ok(()))?;
+        self.effects.push(Effect::Notification {
+            object_id: object_id.to_owned(),
+            object_type,
+            payload: payload.to_owned(),
+        });
+        Ok(())
+    }
+}
