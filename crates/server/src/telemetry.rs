@@ -257,7 +257,7 @@ pub(crate) async fn store(
 }
 
 /// Runs the functions a stored value of `sensor` selects, one after another in the order they were found, applying what each run that ended well set and sent before the message is acknowledged.
-/// A function that fails is counted and logged and changes nothing; only a store failure is an error.
+/// A function that fails is counted and logged, changes nothing, and raises a UdfFailed event (durable before the acknowledgement too); only a store failure is an error.
 async fn run_functions(
     state: &AppState,
     tenant: &std::sync::Arc<crate::data::TenantState>,
@@ -295,12 +295,15 @@ async fn run_functions(
             tracing::error!(function = %function_id, "no function worker is running; the function did not run");
             continue;
         };
-        crate::functions::record(state, &function_id, &ran.outcome);
-        if ran.outcome.status == compute::sandbox::RunStatus::Ok {
-            crate::functions::apply(&state.data, tenant, &function_id, &correlation, ran.effects)
-                .await
-                .map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))?;
-        }
+        let run =
+            crate::functions::RunOf { function_id: &function_id, sensor_id: sensor, correlation_id: &correlation };
+        crate::functions::record(state, tenant, &run, &ran.outcome);
+        let written = if ran.outcome.status == compute::sandbox::RunStatus::Ok {
+            crate::functions::apply(&state.data, tenant, &function_id, &correlation, ran.effects).await
+        } else {
+            crate::functions::raise_failure(&state.data, tenant, &run, &ran.outcome).await
+        };
+        written.map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))?;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! `userdefinedfunctions`: create and update as multipart (`metadata` JSON and `contents` JavaScript, as the 2018 samples send them), list with navigation, get, delete, and `contents` (the script back).
+//! Ours besides the 2018 API: `includes=statistics` (how the function's runs went) and `userdefinedfunctions/{id}/logs` (its last runs with their `log()` lines), read from `functions::Statistics`, which the telemetry pipeline keeps.
 //!
 //! A function is checked when it is uploaded (it must compile, its top level must run within the sandbox's limits, and it must define `process`), so a broken script is refused with the reason instead of failing on every message.
 //! Which telemetry runs a function: the sensors in its space's subtree that one of its matchers selects; the telemetry pipeline finds them.
@@ -19,10 +20,11 @@ use spatial::state::Function;
 use super::objects::{self, View};
 use super::{Body, Includes, MgmtError, Params, created, new_id, object_slot, route};
 use crate::data::{Tenant, Written, now};
+use crate::functions::RunRecord;
 use crate::router::AppState;
 
-/// What `includes` may name on functions.
-const INCLUDES: [&str; 5] = ["matchers", "description", "space", "fullpath", "contentinfo"];
+/// What `includes` may name on functions; `statistics` is ours (see `with_statistics`).
+const INCLUDES: [&str; 6] = ["matchers", "description", "space", "fullpath", "contentinfo", "statistics"];
 
 /// The longest script accepted, in bytes.
 pub(crate) const SCRIPT_BYTES_MAX: usize = 256 * 1024;
@@ -31,7 +33,8 @@ pub(crate) fn routes() -> Router<AppState> {
     let router = Router::new();
     let router = route(router, "/userdefinedfunctions", get(list).post(create));
     let router = route(router, "/userdefinedfunctions/{id}", get(retrieve).patch(update).delete(remove));
-    route(router, "/userdefinedfunctions/{id}/contents", get(contents))
+    let router = route(router, "/userdefinedfunctions/{id}/contents", get(contents));
+    route(router, "/userdefinedfunctions/{id}/logs", get(logs))
 }
 
 /// The two parts of an upload: the metadata object and the script, each as given.
@@ -206,8 +209,23 @@ async fn update(
     .await
 }
 
+/// `DELETE userdefinedfunctions/{id}`; the function's statistics and logs are forgotten with it.
 async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, MgmtError> {
-    super::updated(&state, move |tenant| Ok(Written::records(tenant.spatial.delete_function(&id)?))).await
+    let deleted = id.clone();
+    let status =
+        super::updated(&state, move |tenant| Ok(Written::records(tenant.spatial.delete_function(&deleted)?))).await?;
+    state.functions.statistics.forget(&state.data.tenant().id, &id);
+    Ok(status)
+}
+
+/// `GET userdefinedfunctions/{id}/logs` (ours; the 2018 API kept function logs in Application Insights): the function's last runs since the server started, oldest first, at most `functions::RECENT_RUNS_MAX`, each with its `log()` lines.
+async fn logs(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, MgmtError> {
+    let tenant = state.data.tenant();
+    let id = tenant
+        .read_all(|tenant| tenant.spatial.function(&id).map(|f| f.id.clone()))
+        .ok_or_else(|| MgmtError::not_found("user-defined function", &id))?;
+    let runs = state.functions.statistics.of(&tenant.id, &id).map(|f| f.recent).unwrap_or_default();
+    Ok(axum::Json(Value::Array(runs.iter().map(run_json).collect())).into_response())
 }
 
 /// `GET userdefinedfunctions/{id}/contents`: the script.
@@ -263,11 +281,16 @@ async fn retrieve(
     params: Params,
 ) -> Result<Response, MgmtError> {
     let includes = params.includes(&INCLUDES)?;
-    let function = state.data.tenant().read_all(|tenant| {
+    let tenant = state.data.tenant();
+    let mut function = tenant.read_all(|tenant| {
         let function =
             tenant.spatial.function(&id).ok_or_else(|| MgmtError::not_found("user-defined function", &id))?;
         Ok::<_, MgmtError>(render(&View::new(tenant), function, &includes))
     })?;
+    // Read after the tenant's lock is let go, so that no request holds it and the statistics' lock at once.
+    if includes.has("statistics") {
+        with_statistics(&state, &tenant.id, &mut function);
+    }
     Ok(axum::Json(function).into_response())
 }
 
@@ -280,7 +303,8 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     filter.use_parent_space = false;
     let options = QueryOptions::from_pairs(&params.0)?;
     let max = state.limits.management_results_max.get();
-    let values = state.data.tenant().read_all(|tenant| -> Result<Vec<Value>, MgmtError> {
+    let tenant = state.data.tenant();
+    let mut values = tenant.read_all(|tenant| -> Result<Vec<Value>, MgmtError> {
         let view = View::new(tenant);
         let spaces: Option<HashSet<&str>> = if filter == TreeFilter::default() {
             None
@@ -302,5 +326,50 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
         }
         Ok(out.finish())
     })?;
+    if includes.has("statistics") {
+        for function in &mut values {
+            with_statistics(&state, &tenant.id, function);
+        }
+    }
     Ok(axum::Json(Value::Array(values)).into_response())
+}
+
+/// Adds `statistics` to a rendered function (our extension; the 2018 API has no run statistics): how its runs since the server started ended and how long they took.
+///
+/// `{runs, ok, errors, threw, timedOut, outOfMemory, stackOverflow, durationMsTotal, durationMsMax, lastRunUtc}`; `errors` counts the runs that did not end well, durations are milliseconds to the microsecond, and `lastRunUtc` is null before the first run (the counts start again when the server does).
+fn with_statistics(state: &AppState, tenant: &store::TenantId, function: &mut Value) {
+    let Some(id) = function["id"].as_str() else { return };
+    let runs = state.functions.statistics.of(tenant, id).unwrap_or_default();
+    let counts = &runs.counts;
+    function["statistics"] = json!({
+        "runs": counts.runs,
+        "ok": counts.ok,
+        "errors": counts.runs - counts.ok,
+        "threw": counts.threw,
+        "timedOut": counts.timed_out,
+        "outOfMemory": counts.out_of_memory,
+        "stackOverflow": counts.stack_overflow,
+        "durationMsTotal": milliseconds(counts.duration_total),
+        "durationMsMax": milliseconds(counts.duration_max),
+        "lastRunUtc": runs.recent.back().map(|r| r.time.clone()),
+    });
+}
+
+/// One kept run as `logs` shows it.
+fn run_json(run: &RunRecord) -> Value {
+    json!({
+        "timeUtc": run.time,
+        "sensorId": run.sensor_id,
+        "correlationId": run.correlation_id,
+        "status": run.status,
+        "message": run.message,
+        "durationMs": milliseconds(run.duration),
+        "log": run.log,
+        "logLinesDropped": run.log_lines_dropped,
+    })
+}
+
+/// A duration in milliseconds, to the microsecond.
+fn milliseconds(duration: std::time::Duration) -> f64 {
+    (duration.as_micros() as f64) / 1000.0
 }

@@ -505,3 +505,204 @@ async fn the_occupancy_function_turns_telemetry_into_the_rooms_availability() {
     );
     server.stop().await;
 }
+
+/// A function that logs each motion reading and throws on `true`.
+const PICKY: &str = r#"
+function process(telemetry, executionContext) {
+    const value = JSON.parse(telemetry.Message).SensorValue;
+    log("motion " + value);
+    if (value === "true") {
+        throw new Error("motion is not expected here");
+    }
+}
+"#;
+
+/// A function that never returns.
+const ENDLESS: &str = r#"
+function process(telemetry, executionContext) {
+    log("spinning");
+    while (true) {}
+}
+"#;
+
+/// A function that allocates ever larger buffers and keeps them all.
+const HUNGRY: &str = r#"
+function process(telemetry, executionContext) {
+    const kept = [];
+    for (let n = 1 << 16; ; n *= 2) {
+        kept.push(new ArrayBuffer(n));
+    }
+}
+"#;
+
+/// A function that sets the room's `LastReading` to the reading's data type and value.
+const HEALTHY: &str = r#"
+function process(telemetry, executionContext) {
+    const sensor = getSensorMetadata(telemetry.SensorId);
+    const value = JSON.parse(telemetry.Message).SensorValue;
+    setSpaceValue(sensor.Space().Id, "LastReading", sensor.DataType + " " + value);
+}
+"#;
+
+/// A function's statistics or kept runs as one line of JSON per item, with ids named and times and durations left out.
+fn runs_shown(names: &Names, value: &Value) -> String {
+    let mut value = value.clone();
+    let items = match &mut value {
+        Value::Array(items) => items.iter_mut().collect::<Vec<_>>(),
+        other => vec![other],
+    };
+    let mut lines = Vec::new();
+    for item in items {
+        if let Some(object) = item.as_object_mut() {
+            for (name, field) in object.iter_mut() {
+                if name.starts_with("duration") || name.ends_with("Utc") {
+                    *field = json!(format!("<{name}>"));
+                }
+            }
+        }
+        lines.push(names.show(&item.to_string()));
+    }
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn failing_functions_are_stopped_counted_logged_and_announced_and_the_pipeline_goes_on() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let room = id_named(&t.names, "room");
+    let mut matchers = Vec::new();
+    for data_type in ["Motion", "CarbonDioxide"] {
+        let body = json!({"Name": format!("Matcher {data_type}"), "SpaceId": room,
+            "Conditions": [{"Target": "Sensor", "Path": "$.dataType", "Value": format!("\"{data_type}\""), "Comparison": "Equals"}]});
+        let (status, id) = call(&server, "POST", "matchers", Some(body)).await;
+        assert_eq!(status, 201, "{id}");
+        matchers.push(id.as_str().expect("an id").to_owned());
+    }
+    let (motion, co2) = (&matchers[..1], &matchers[1..]);
+    let mut functions = Vec::new();
+    for (name, script, on) in [
+        ("picky", PICKY, motion),
+        ("endless", ENDLESS, co2),
+        ("hungry", HUNGRY, co2),
+        ("healthy", HEALTHY, &matchers[..]),
+    ] {
+        let metadata = json!({"Matchers": on, "Name": format!("{name} function"), "SpaceId": room});
+        let (status, id) =
+            crate::management_functions::upload(&server, "POST", "userdefinedfunctions", &metadata, Some(script)).await;
+        assert_eq!(status, 201, "{name}: {id}");
+        let id = id.as_str().expect("an id").to_owned();
+        t.names.add(&id, name);
+        functions.push(id);
+    }
+    let healthy = &functions[3];
+    let (_, room_with_path) = call(&server, "GET", &format!("spaces/{room}?includes=fullpath"), None).await;
+    let path = room_with_path["spacePaths"][0].as_str().expect("a path").to_owned();
+    let grant = json!({"ObjectId": healthy, "ObjectIdType": "UserDefinedFunctionId", "Path": path, "RoleId": "98e44ad7-28d4-4007-853b-b9968ad132d1", "TenantId": null});
+    assert_eq!(call(&server, "POST", "roleassignments", Some(grant)).await.0, 201);
+
+    // Every message is acknowledged, and the healthy function runs on each, whatever the others did before it.
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let (client, mut events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    let last_reading = async |server: &crate::TestServer| {
+        let (_, values) = call(server, "GET", &format!("spaces/{room}/values"), None).await;
+        values[0]["value"].as_str().unwrap_or("(none)").to_owned()
+    };
+    let mut seen = Vec::new();
+    for (hardware_id, body) in [("SAMPLE_SENSOR_MOTION", "false"), ("SAMPLE_SENSOR_MOTION", "true")] {
+        let body = format!(r#"{{"SensorValue":"{body}"}}"#);
+        let acked = publish(&client, &mut events, &topic(&t.device, hardware_id), &body).await;
+        seen.push(format!("MQTT {hardware_id} {body}: {acked}, room {}", last_reading(&server).await));
+    }
+    let headers = [
+        ("Authorization", token.as_str()),
+        ("DigitalTwins-Telemetry", "1.0"),
+        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_CARBONDIOXIDE"),
+        ("CorrelationId", "co2-over-http"),
+    ];
+    let body = r#"{"SensorValue":"900"}"#;
+    let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body.as_bytes().to_vec())).await;
+    seen.push(format!(
+        "HTTP SAMPLE_SENSOR_CARBONDIOXIDE {body}: {}, room {}",
+        reply.status,
+        last_reading(&server).await
+    ));
+    let body = r#"{"SensorValue":"700"}"#;
+    let acked = publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_CARBONDIOXIDE"), body).await;
+    seen.push(format!("MQTT SAMPLE_SENSOR_CARBONDIOXIDE {body}: {acked}, room {}", last_reading(&server).await));
+    expect![[r#"
+        MQTT SAMPLE_SENSOR_MOTION {"SensorValue":"false"}: PUBACK, room Motion false
+        MQTT SAMPLE_SENSOR_MOTION {"SensorValue":"true"}: PUBACK, room Motion true
+        HTTP SAMPLE_SENSOR_CARBONDIOXIDE {"SensorValue":"900"}: 204, room CarbonDioxide 900
+        MQTT SAMPLE_SENSOR_CARBONDIOXIDE {"SensorValue":"700"}: PUBACK, room CarbonDioxide 700"#]]
+    .assert_eq(&seen.join("\n"));
+
+    // The statistics of each function, and the runs each kept with their log lines.
+    let mut statistics = Vec::new();
+    for id in &functions {
+        let (status, function) =
+            call(&server, "GET", &format!("userdefinedfunctions/{id}?includes=statistics"), None).await;
+        assert_eq!(status, 200, "{function}");
+        statistics.push(format!("{}: {}", t.names.show(id), runs_shown(&t.names, &function["statistics"])));
+    }
+    expect![[r#"
+        <picky>: {"runs":2,"ok":1,"errors":1,"threw":1,"timedOut":0,"outOfMemory":0,"stackOverflow":0,"durationMsTotal":"<durationMsTotal>","durationMsMax":"<durationMsMax>","lastRunUtc":"<lastRunUtc>"}
+        <endless>: {"runs":2,"ok":0,"errors":2,"threw":0,"timedOut":2,"outOfMemory":0,"stackOverflow":0,"durationMsTotal":"<durationMsTotal>","durationMsMax":"<durationMsMax>","lastRunUtc":"<lastRunUtc>"}
+        <hungry>: {"runs":2,"ok":0,"errors":2,"threw":0,"timedOut":0,"outOfMemory":2,"stackOverflow":0,"durationMsTotal":"<durationMsTotal>","durationMsMax":"<durationMsMax>","lastRunUtc":"<lastRunUtc>"}
+        <healthy>: {"runs":4,"ok":4,"errors":0,"threw":0,"timedOut":0,"outOfMemory":0,"stackOverflow":0,"durationMsTotal":"<durationMsTotal>","durationMsMax":"<durationMsMax>","lastRunUtc":"<lastRunUtc>"}"#]].assert_eq(&statistics.join("\n"));
+    let (_, endless) =
+        call(&server, "GET", &format!("userdefinedfunctions/{}?includes=statistics", functions[1]), None).await;
+    let longest = endless["statistics"]["durationMsMax"].as_f64().expect("a duration");
+    assert!(longest >= 50.0, "the endless function stopped after {longest} ms, before its time limit");
+    let mut logs = Vec::new();
+    for id in &functions[..3] {
+        let (status, runs) = call(&server, "GET", &format!("userdefinedfunctions/{id}/logs"), None).await;
+        assert_eq!(status, 200, "{runs}");
+        logs.push(format!("{}:\n{}", t.names.show(id), runs_shown(&t.names, &runs)));
+    }
+    expect![[r#"
+        <picky>:
+        {"timeUtc":"<timeUtc>","sensorId":"<motion>","correlationId":"6f1a2b3c","status":"ok","message":null,"durationMs":"<durationMs>","log":["motion false"],"logLinesDropped":0}
+        {"timeUtc":"<timeUtc>","sensorId":"<motion>","correlationId":"6f1a2b3c","status":"threw","message":"Error: motion is not expected here (at process (function.js:6:19))","durationMs":"<durationMs>","log":["motion true"],"logLinesDropped":0}
+        <endless>:
+        {"timeUtc":"<timeUtc>","sensorId":"<co2>","correlationId":"co2-over-http","status":"timed_out","message":"timed out","durationMs":"<durationMs>","log":["spinning"],"logLinesDropped":0}
+        {"timeUtc":"<timeUtc>","sensorId":"<co2>","correlationId":"6f1a2b3c","status":"timed_out","message":"timed out","durationMs":"<durationMs>","log":["spinning"],"logLinesDropped":0}
+        <hungry>:
+        {"timeUtc":"<timeUtc>","sensorId":"<co2>","correlationId":"co2-over-http","status":"out_of_memory","message":"out of memory","durationMs":"<durationMs>","log":[],"logLinesDropped":0}
+        {"timeUtc":"<timeUtc>","sensorId":"<co2>","correlationId":"6f1a2b3c","status":"out_of_memory","message":"out of memory","durationMs":"<durationMs>","log":[],"logLinesDropped":0}"#]].assert_eq(&logs.join("\n"));
+
+    // Each failed run raised a UdfFailed event.
+    let reply = server.get("/events?limit=1000").await;
+    let log: Value = serde_json::from_str(&reply.body).expect("JSON");
+    let mut failed: Vec<String> = log["value"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["eventType"] == "UdfFailed")
+        .map(|e| t.names.show(&e["data"].to_string()))
+        .collect();
+    failed.sort();
+    expect![[r#"
+        {"UserDefinedFunctionId":"<endless>","SensorId":"<co2>","CorrelationId":"6f1a2b3c","Status":"timed_out","Message":"timed out"}
+        {"UserDefinedFunctionId":"<endless>","SensorId":"<co2>","CorrelationId":"co2-over-http","Status":"timed_out","Message":"timed out"}
+        {"UserDefinedFunctionId":"<hungry>","SensorId":"<co2>","CorrelationId":"6f1a2b3c","Status":"out_of_memory","Message":"out of memory"}
+        {"UserDefinedFunctionId":"<hungry>","SensorId":"<co2>","CorrelationId":"co2-over-http","Status":"out_of_memory","Message":"out of memory"}
+        {"UserDefinedFunctionId":"<picky>","SensorId":"<motion>","CorrelationId":"6f1a2b3c","Status":"threw","Message":"Error: motion is not expected here (at process (function.js:6:19))"}"#]].assert_eq(&failed.join("\n"));
+    let metrics = server.get("/metrics").await.body;
+    let mut counted: Vec<&str> = metrics.lines().filter(|l| l.starts_with("function_runs_total")).collect();
+    counted.sort_unstable();
+    expect![[r#"
+        function_runs_total{status="ok"} 5
+        function_runs_total{status="out_of_memory"} 2
+        function_runs_total{status="threw"} 1
+        function_runs_total{status="timed_out"} 2"#]]
+    .assert_eq(&counted.join("\n"));
+
+    // A deleted function's statistics and logs go with it.
+    let picky = &functions[0];
+    assert_eq!(call(&server, "DELETE", &format!("userdefinedfunctions/{picky}"), None).await.0, 204);
+    let (status, _) = call(&server, "GET", &format!("userdefinedfunctions/{picky}/logs"), None).await;
+    assert_eq!(status, 404);
+    let _ = client.disconnect().await;
+    server.stop().await;
+}
