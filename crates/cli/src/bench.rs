@@ -3,10 +3,12 @@
 //! Traffic goes only to `--server`, and only when it is a loopback address (or a name that resolves only to loopback addresses) unless `--allow-remote` is given; the check happens before any connection is made.
 //! Every phase is bounded in count and in time and stops by itself: create and relate send one request per twin, read, patch, mixed, the query phases and the 2018 phases of `spaces` send `--operations` requests or run `--duration-secs`, and no phase runs longer than `PHASE_TIME_MAX`.
 //! A run takes minutes, so progress lines go to the writer `main` hands over (stderr) as phases finish; the results come back as `Output`, and the exit code is 0 only when no request failed.
-//! The portfolio and its models are the `portfolio` crate's; connections, timing and counting are `load`'s; the 2018 management face's scenario is `spaces`'s.
+//! The telemetry scenario publishes over MQTT to `--mqtt` (loopback too unless `--allow-remote`), each device once per phase, bounded by `--rooms` × `--messages` and the same cap.
+//! The portfolio and its models are the `portfolio` crate's; connections, timing and counting are `load`'s; the 2018 management face's scenario is `spaces`'s; the MQTT scenario is `telemetry`'s.
 
 mod load;
 mod spaces;
+mod telemetry;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -31,6 +33,10 @@ const SPACES_OPERATIONS_DEFAULT: u64 = 200;
 const SPACES_TOWER_DEFAULT: u64 = 20_000;
 /// Twins per floor of the tower (with everything below it) without --tower-floors: the size of the floor that moves.
 const SPACES_FLOOR_TWINS: u64 = 2_000;
+/// Concurrent connections without --connections: HTTP for every scenario but telemetry.
+const CONNECTIONS_DEFAULT: u64 = 16;
+/// Concurrent MQTT connections of the telemetry scenario without --connections: enough that the server's batches of many devices share commits.
+const TELEMETRY_CONNECTIONS_DEFAULT: u64 = 100;
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -43,9 +49,9 @@ pub(crate) struct BenchArgs {
     /// Twins in the synthetic portfolio (tenants → sites → buildings → floors → rooms → devices → sensors, one site per 2,000 twins); create and relate send one request per twin.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(TWINS_MIN..=TWINS_MAX))]
     twins: u64,
-    /// Concurrent HTTP/1.1 keep-alive connections, one request in flight on each.
-    #[arg(long, value_name = "C", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    connections: u64,
+    /// Concurrent HTTP/1.1 keep-alive connections, one request in flight on each; for telemetry, devices connected over MQTT at once [default: 16; 100 for telemetry].
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    connections: Option<u64>,
     /// Seed of the portfolio (its shape, ids and property values) and of the random choices of each connection.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
@@ -64,6 +70,21 @@ pub(crate) struct BenchArgs {
     /// Send this many requests in each read, patch, mixed, query or 2018 phase [default: as many as --twins; 200 for spaces]; a phase stops after 600 s regardless.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=OPERATIONS_MAX))]
     operations: Option<u64>,
+    /// Rooms of the telemetry scenario's topology, each with a device and a Motion and a CarbonDioxide sensor.
+    #[arg(long, value_name = "N", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    rooms: u64,
+    /// QoS 1 messages each device of the telemetry scenario publishes in each phase, alternately to its two sensors, on one connection.
+    #[arg(long, value_name = "M", default_value_t = 100, value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
+    messages: u64,
+    /// Messages a connection of the telemetry scenario has waiting for their PUBACK at most (the server's default [mqtt] inflight_max is 64).
+    #[arg(long, value_name = "W", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    inflight: u64,
+    /// Messages per second, over all connections, of the telemetry scenario's rate-limited phases.
+    #[arg(long, value_name = "R", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    rate: u64,
+    /// The server's MQTT listener as HOST:PORT, for the telemetry scenario; loopback only unless --allow-remote is given.
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:1883")]
+    mqtt: String,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     json: bool,
@@ -87,6 +108,8 @@ enum Scenario {
     Query,
     /// The 2018 management face on one connection, one request at a time: installs the built-in models, imports the portfolio with a tower as their spaces, devices and sensors, then lists the tower's spaces (traverse=Down, includes=values) and moves one of its floors to another building and back.
     Spaces,
+    /// MQTT telemetry: provisions --rooms rooms with a device and two sensors each through the 2018 face, then each device publishes --messages QoS 1 messages per phase: as fast as PUBACKs come, at --rate, and both again with the availability function on the topology; a sample of rooms is read back after each phase.
+    Telemetry,
     /// create, relate, read, patch, query in order, each reported.
     All,
 }
@@ -104,27 +127,52 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
         Scenario::Import => vec![Phase::Import],
         Scenario::Query => vec![Phase::QueryLookup, Phase::QueryJoin],
         Scenario::Spaces => vec![Phase::Import, Phase::SpacesDown, Phase::FloorMove],
+        Scenario::Telemetry => Vec::new(),
         Scenario::All => {
             vec![Phase::Create, Phase::Relate, Phase::Read, Phase::Patch, Phase::QueryLookup, Phase::QueryJoin]
         }
     };
+    let connections = match args.scenario {
+        Scenario::Telemetry => args.connections.unwrap_or(TELEMETRY_CONNECTIONS_DEFAULT),
+        _ => args.connections.unwrap_or(CONNECTIONS_DEFAULT),
+    };
+    let telemetry = match args.scenario {
+        Scenario::Telemetry => Some(telemetry::Settings {
+            rooms: args.rooms as usize,
+            messages: args.messages,
+            inflight: args.inflight as usize,
+            connections: connections as usize,
+            rate: args.rate,
+            mqtt: mqtt_address(&args.mqtt, args.allow_remote)?,
+        }),
+        _ => None,
+    };
     // Progress is a courtesy; a closed stderr must not stop a run, so write errors are ignored.
-    let _ = writeln!(
-        progress,
-        "bench: {} twins ({}), seed {}, {} connections to {}",
-        args.twins,
-        portfolio.summary(),
-        args.seed,
-        args.connections,
-        target.base
-    );
+    let _ = match &telemetry {
+        Some(t) => writeln!(
+            progress,
+            "bench: {} rooms, {} messages per device and phase, {} MQTT connections to {} ({} in flight each), {} msg/s when rate-limited; management at {}",
+            t.rooms, t.messages, t.connections, t.mqtt, t.inflight, t.rate, target.base
+        ),
+        None => writeln!(
+            progress,
+            "bench: {} twins ({}), seed {}, {connections} connections to {}",
+            args.twins,
+            portfolio.summary(),
+            args.seed,
+            target.base
+        ),
+    };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")?;
     let reports = runtime.block_on(async {
+        if let Some(settings) = &telemetry {
+            return telemetry::run(&target, settings, progress).await;
+        }
         if matches!(args.scenario, Scenario::Spaces) {
             return spaces::run(&target, &portfolio, bound(&args, Phase::SpacesDown), progress).await;
         }
-        let driver = Driver::new(&target, args.connections as usize, Arc::clone(&portfolio))?;
+        let driver = Driver::new(&target, connections as usize, Arc::clone(&portfolio))?;
         let uploaded = driver.upload_models().await?;
         let _ = writeln!(progress, "bench: models {}", if uploaded { "uploaded" } else { "already there" });
         let mut reports = Vec::new();
@@ -147,8 +195,27 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
         anyhow::Ok(reports)
     })?;
     let success = reports.iter().all(|r| r.errors == 0 && !r.cut_short);
-    let stdout = if args.json { json_report(&args, &target, &portfolio, &reports) } else { table_report(&reports) };
+    let shape = match &telemetry {
+        Some(t) => json!({"rooms": t.rooms, "devices": t.rooms, "sensors": 2 * t.rooms}),
+        None => portfolio_counts(&portfolio),
+    };
+    let stdout =
+        if args.json { json_report(&args, &target, connections, shape, &reports) } else { table_report(&reports) };
     Ok(Output { stdout, stderr: String::new(), success })
+}
+
+/// The MQTT listener `--mqtt` names, checked like `--server`: unless `allow_remote`, every address it stands for must be a loopback address.
+fn mqtt_address(mqtt: &str, allow_remote: bool) -> Result<SocketAddr> {
+    let addresses: Vec<SocketAddr> =
+        mqtt.to_socket_addrs().with_context(|| format!("resolve --mqtt {mqtt}"))?.collect();
+    let Some(first) = addresses.first().copied() else { bail!("--mqtt {mqtt} resolves to no address") };
+    if !allow_remote && let Some(remote) = addresses.iter().find(|address| !address.ip().is_loopback()) {
+        bail!(
+            "--mqtt {mqtt} is not a loopback address ({}); bench sends traffic only to this machine unless --allow-remote is given",
+            remote.ip()
+        );
+    }
+    Ok(first)
 }
 
 /// The portfolio of `args`: with the tower of --tower and --tower-floors for the spaces scenario, without one for the others.
@@ -244,11 +311,8 @@ fn table_report(reports: &[PhaseReport]) -> String {
     out
 }
 
-fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports: &[PhaseReport]) -> String {
-    let round = |value: f64, places: i32| {
-        let scale = 10f64.powi(places);
-        (value * scale).round() / scale
-    };
+/// How many twins of each kind the portfolio has, and the tower's size when it has one.
+fn portfolio_counts(portfolio: &Portfolio) -> serde_json::Value {
     let mut counts: serde_json::Map<String, serde_json::Value> = Kind::ALL
         .iter()
         .zip(&portfolio.levels)
@@ -257,6 +321,21 @@ fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports
     if let Some(tower) = &portfolio.tower {
         counts.insert("tower".to_owned(), json!(tower.len() - 1));
     }
+    serde_json::Value::Object(counts)
+}
+
+/// The report as one JSON document; `shape` is what was loaded (the portfolio's counts, or the telemetry topology's).
+fn json_report(
+    args: &BenchArgs,
+    target: &Target,
+    connections: u64,
+    shape: serde_json::Value,
+    reports: &[PhaseReport],
+) -> String {
+    let round = |value: f64, places: i32| {
+        let scale = 10f64.powi(places);
+        (value * scale).round() / scale
+    };
     let scenarios: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
@@ -277,9 +356,9 @@ fn json_report(args: &BenchArgs, target: &Target, portfolio: &Portfolio, reports
     let document = json!({
         "server": target.base,
         "twins": args.twins,
-        "connections": args.connections,
+        "connections": connections,
         "seed": args.seed,
-        "portfolio": counts,
+        "portfolio": shape,
         "scenarios": scenarios,
     });
     let mut text = serde_json::to_string_pretty(&document).expect("a JSON value encodes");

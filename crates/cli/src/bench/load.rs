@@ -55,6 +55,16 @@ pub(crate) enum Phase {
     SpacesDown,
     /// 2018 face: `PATCH spaces/{floor}` moving a floor of the tower to another building and back, one at a time (sent by `spaces`).
     FloorMove,
+    /// 2018 face: the telemetry scenario's rooms, devices (with keys) and sensors, and each device's connection string (sent by `telemetry`).
+    Provision,
+    /// MQTT: QoS 1 telemetry as fast as PUBACKs come back, no function on the topology (sent by `telemetry`).
+    Mqtt,
+    /// MQTT: the same at a fixed rate, no function.
+    MqttRate,
+    /// MQTT: as fast as PUBACKs come back, with the availability function on the topology's root.
+    MqttFunction,
+    /// MQTT: the same at a fixed rate, with the function.
+    MqttFunctionRate,
 }
 
 impl Phase {
@@ -70,6 +80,11 @@ impl Phase {
             Phase::QueryJoin => "query-join",
             Phase::SpacesDown => "spaces-down",
             Phase::FloorMove => "floor-move",
+            Phase::Provision => "provision",
+            Phase::Mqtt => "mqtt",
+            Phase::MqttRate => "mqtt-rate",
+            Phase::MqttFunction => "mqtt-function",
+            Phase::MqttFunctionRate => "mqtt-function-rate",
         }
     }
 
@@ -78,7 +93,8 @@ impl Phase {
         match self {
             Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => true,
             Phase::SpacesDown | Phase::FloorMove => true,
-            Phase::Create | Phase::Relate | Phase::Import => false,
+            Phase::Create | Phase::Relate | Phase::Import | Phase::Provision => false,
+            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate => false,
         }
     }
 }
@@ -180,8 +196,9 @@ impl Driver {
             Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => {
                 vec![(0, bound.operations)]
             }
-            // An import is one job, sent by `bench::import_phase`, and the 2018 phases are sent by `spaces`; no connection of the driver sends anything for them.
-            Phase::Import | Phase::SpacesDown | Phase::FloorMove => Vec::new(),
+            // An import is one job, sent by `bench::import_phase`, the 2018 phases are sent by `spaces` and the telemetry phases by `telemetry`; no connection of the driver sends anything for them.
+            Phase::Import | Phase::SpacesDown | Phase::FloorMove | Phase::Provision => Vec::new(),
+            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate => Vec::new(),
         };
         let started = Instant::now();
         let deadline = started + bound.time;
@@ -291,8 +308,12 @@ impl Job {
                 let (source, id, body) = portfolio.relationship(index).expect("only tenants lack a parent");
                 Call::json(Method::PUT, format!("/digitaltwins/{source}/relationships/{id}"), &body)
             }
-            // Import and the 2018 phases have no slices (see `run`), so no worker ever builds a call for them.
-            Phase::Read | Phase::Import | Phase::SpacesDown | Phase::FloorMove => {
+            // Import, the 2018 and the telemetry phases have no slices (see `run`), so no worker ever builds a call for them.
+            Phase::Read | Phase::Import | Phase::SpacesDown | Phase::FloorMove | Phase::Provision => {
+                let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
+                Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None, rows: None }
+            }
+            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate => {
                 let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
                 Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None, rows: None }
             }
@@ -393,6 +414,11 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
         Phase::QueryJoin => 8,
         Phase::SpacesDown => 9,
         Phase::FloorMove => 10,
+        Phase::Provision => 11,
+        Phase::Mqtt => 12,
+        Phase::MqttRate => 13,
+        Phase::MqttFunction => 14,
+        Phase::MqttFunctionRate => 15,
     };
     let mut rng = Rng::new(job.portfolio.seed ^ (salt << 32 | connection as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
     let mut tally = Tally::new();

@@ -1,4 +1,4 @@
-//! `twinscape bench` against a real `twinscape serve` child: every phase of `--scenario all` sends requests and none fails, and a non-loopback server is refused before any traffic.
+//! `twinscape bench` against a real `twinscape serve` child: every phase of `--scenario all` sends requests and none fails, the spaces and telemetry scenarios run end to end (telemetry over the child's MQTT listener, its values read back), and a non-loopback server is refused before any traffic.
 //!
 //! The numbers themselves are not checked (they depend on the machine); the phases, their counts and the JSON shape are.
 
@@ -15,6 +15,8 @@ use crate::{fixture, run};
 struct Served {
     child: Child,
     url: String,
+    /// The MQTT listener's HOST:PORT.
+    mqtt: String,
 }
 
 impl Served {
@@ -30,12 +32,15 @@ impl Served {
             .stderr(stderr)
             .spawn()
             .expect("the built binary starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        BufReader::new(stdout).read_line(&mut line).expect("read the announcement");
+        let (mut line, mut mqtt_line) = (String::new(), String::new());
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        stdout.read_line(&mut line).expect("read the announcement");
+        stdout.read_line(&mut mqtt_line).expect("read the MQTT announcement");
         let url = line.trim_end().strip_prefix("twinscape listening on ").map(str::to_owned);
-        let served = Served { child, url: url.unwrap_or_default() };
+        let mqtt = mqtt_line.trim_end().strip_prefix("twinscape mqtt listening on mqtt://").map(str::to_owned);
+        let served = Served { child, url: url.unwrap_or_default(), mqtt: mqtt.unwrap_or_default() };
         assert!(served.url.starts_with("http://127.0.0.1:"), "unexpected announcement {line:?}");
+        assert!(served.mqtt.starts_with("127.0.0.1:"), "unexpected MQTT announcement {mqtt_line:?}");
         served
     }
 }
@@ -138,6 +143,40 @@ fn bench_spaces_scenario_against_a_served_data_directory() {
         error: --tower and --tower-floors shape the portfolio of the spaces scenario; the others have no tower
     "#]]
     .assert_eq(&refused.stderr);
+}
+
+#[test]
+fn bench_telemetry_scenario_against_a_served_data_directory() {
+    let dir = fixture("bench-telemetry", &[]);
+    let served = Served::start(&dir);
+    // 5 rooms, 3 connections at a time, 6 messages per device and phase: 30 messages a phase, each room read back after it (the check counts a stale value as an error, so `errors 0` says the values arrived).
+    let args = ["--scenario", "telemetry", "--rooms", "5", "--messages", "6", "--connections", "3", "--inflight", "4"];
+    let args = [&args[..], &["--rate", "300", "--mqtt", &served.mqtt]].concat();
+    let expected = expect![[r#"
+        bench: models are the built-in 2018 models
+        portfolio {"rooms":5,"devices":5,"sensors":10}
+        provision: ops 17, errors 0, cut_short false
+        mqtt: ops 30, errors 0, cut_short false
+        mqtt-rate: ops 30, errors 0, cut_short false
+        mqtt-function: ops 30, errors 0, cut_short false
+        mqtt-function-rate: ops 30, errors 0, cut_short false
+    "#]];
+    check_bench(&dir, &served, &args, expected);
+    // A second run makes a topology of its own beside the first, whose function does not reach it.
+    check_bench(
+        &dir,
+        &served,
+        &args,
+        expect![[r#"
+        bench: models are the built-in 2018 models
+        portfolio {"rooms":5,"devices":5,"sensors":10}
+        provision: ops 17, errors 0, cut_short false
+        mqtt: ops 30, errors 0, cut_short false
+        mqtt-rate: ops 30, errors 0, cut_short false
+        mqtt-function: ops 30, errors 0, cut_short false
+        mqtt-function-rate: ops 30, errors 0, cut_short false
+    "#]],
+    );
 }
 
 #[test]
