@@ -190,17 +190,43 @@ impl Functions {
             let stack = limits.stack_bytes + 4 * 1024 * 1024;
             let spawned =
                 std::thread::Builder::new().name(format!("function-{n}")).stack_size(stack).spawn(move || {
-                    let mut sandbox = Sandbox::new(limits);
+                    let mut sandbox = Sandbox::new(limits.clone());
                     loop {
                         let job = {
                             let receiver = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                             receiver.recv()
                         };
                         let Ok(job) = job else { return };
-                        let mut host =
-                            TenantHost { tenant: job.tenant, function_id: job.function_id, effects: Vec::new() };
-                        let outcome = sandbox.run(&job.script, &job.telemetry, &job.context, &mut host);
-                        let _ = job.reply.send(Ran { outcome, effects: host.effects });
+                        let mut host = TenantHost {
+                            tenant: job.tenant,
+                            function_id: job.function_id,
+                            effects: Vec::new(),
+                            effect_bytes: 0,
+                        };
+                        let started = std::time::Instant::now();
+                        // A panic in the engine or the host ends the run, not the worker: the run is a failure and the sandbox is replaced.
+                        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            sandbox.run(&job.script, &job.telemetry, &job.context, &mut host)
+                        }));
+                        let ran = match ran {
+                            Ok(outcome) => Ran { outcome, effects: host.effects },
+                            Err(_) => {
+                                tracing::error!("a function run panicked; its sandbox is replaced");
+                                sandbox = Sandbox::new(limits.clone());
+                                let status = sandbox::RunStatus::Threw {
+                                    message: "InternalError: the run failed inside the server".to_owned(),
+                                    stack: None,
+                                };
+                                let outcome = RunOutcome {
+                                    status,
+                                    duration: started.elapsed(),
+                                    log: Vec::new(),
+                                    log_lines_dropped: 0,
+                                };
+                                Ran { outcome, effects: Vec::new() }
+                            }
+                        };
+                        let _ = job.reply.send(ran);
                     }
                 });
             if let Err(err) = spawned {
@@ -295,6 +321,12 @@ pub(crate) async fn apply(
                     }
                     Effect::SpaceValue { space, name, value } => {
                         let values = tenant.graph.twin(&space).and_then(|t| t.property("values"));
+                        // A value's name keeps the spelling it was first set with; later calls may spell it in any case.
+                        let name = values
+                            .as_ref()
+                            .and_then(Value::as_object)
+                            .and_then(|v| v.keys().find(|k| k.eq_ignore_ascii_case(&name)).cloned())
+                            .unwrap_or(name);
                         let previous = values.as_ref().and_then(|v| v.get(&name)).and_then(|v| v.get("value").cloned());
                         let has_values = values.is_some();
                         let pointer = format!("/values/{}", name.replace('~', "~0").replace('/', "~1"));
@@ -469,7 +501,18 @@ struct TenantHost {
     tenant: Arc<TenantState>,
     function_id: String,
     effects: Vec<Effect>,
+    /// Bytes of values and payloads in `effects`.
+    effect_bytes: usize,
 }
+
+/// Values set and notifications sent in one run, at most; more is refused with `Throttling` (the 2018 service throttled functions' calls too).
+const EFFECTS_PER_RUN_MAX: usize = 100;
+/// Bytes of one value a function sets; a larger value is refused, so the function sees the error instead of the message failing later.
+const VALUE_BYTES_MAX: usize = 4 * 1024;
+/// Bytes of one notification's payload.
+const PAYLOAD_BYTES_MAX: usize = 32 * 1024;
+/// Bytes of everything one run sets and sends.
+const EFFECT_BYTES_MAX: usize = 256 * 1024;
 
 /// The RBAC resource type of each object kind.
 fn resource(kind: ObjectKind) -> access::Resource<'static> {
@@ -555,6 +598,19 @@ impl TenantHost {
             let (name, value) = found.ok_or(HostError::DataNotFound)?;
             Ok(sandbox::ExtendedProperty { name, value: as_text(&value) })
         })
+    }
+
+    /// Records what the function set or sent, within the limits of a run.
+    fn push(&mut self, effect: Effect, bytes: usize, bytes_max: usize) -> Result<(), HostError> {
+        if bytes > bytes_max {
+            return Err(HostError::Invalid(format!("the value has {bytes} bytes; at most {bytes_max} are accepted")));
+        }
+        if self.effects.len() >= EFFECTS_PER_RUN_MAX || self.effect_bytes + bytes > EFFECT_BYTES_MAX {
+            return Err(HostError::Throttled);
+        }
+        self.effect_bytes += bytes;
+        self.effects.push(effect);
+        Ok(())
     }
 
     /// The latest value this run set for a sensor or a space value, if it set one.
@@ -710,8 +766,12 @@ impl Host for TenantHost {
 
     fn set_sensor_value(&mut self, sensor_id: &str, data_type: &str, value: Value) -> Result<(), HostError> {
         self.with(ObjectKind::Sensor, sensor_id, access::Action::Update, |_, _| Ok(()))?;
-        self.effects.push(Effect::SensorValue { sensor: sensor_id.to_owned(), data_type: data_type.to_owned(), value });
-        Ok(())
+        let bytes = as_text(&value).len();
+        self.push(
+            Effect::SensorValue { sensor: sensor_id.to_owned(), data_type: data_type.to_owned(), value },
+            bytes,
+            VALUE_BYTES_MAX,
+        )
     }
 
     fn set_space_value(&mut self, space_id: &str, value_name: &str, value: Value) -> Result<(), HostError> {
@@ -719,8 +779,12 @@ impl Host for TenantHost {
             return Err(HostError::Invalid("a space value's name has 1 to 64 characters".to_owned()));
         }
         self.with(ObjectKind::Space, space_id, access::Action::Update, |_, _| Ok(()))?;
-        self.effects.push(Effect::SpaceValue { space: space_id.to_owned(), name: value_name.to_owned(), value });
-        Ok(())
+        let bytes = as_text(&value).len();
+        self.push(
+            Effect::SpaceValue { space: space_id.to_owned(), name: value_name.to_owned(), value },
+            bytes,
+            VALUE_BYTES_MAX,
+        )
     }
 
     fn send_notification(&mut self, object_id: &str, object_type: ObjectType, payload: &str) -> Result<(), HostError> {
@@ -730,12 +794,9 @@ impl Host for TenantHost {
             ObjectType::Sensor => ObjectKind::Sensor,
         };
         self.with(kind, object_id, access::Action::Read, |_, _| Ok(()))?;
-        self.effects.push(Effect::Notification {
-            object_id: object_id.to_owned(),
-            object_type,
-            payload: payload.to_owned(),
-        });
-        Ok(())
+        let bytes = payload.len();
+        let effect = Effect::Notification { object_id: object_id.to_owned(), object_type, payload: payload.to_owned() };
+        self.push(effect, bytes, PAYLOAD_BYTES_MAX)
     }
 }
 

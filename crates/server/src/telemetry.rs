@@ -292,15 +292,35 @@ async fn run_functions(
         let Some(ran) =
             state.functions.run(std::sync::Arc::clone(tenant), function_id.clone(), script, telemetry, context).await
         else {
+            // The message is not acknowledged: its functions did not run, and the device will send it again.
             tracing::error!(function = %function_id, "no function worker is running; the function did not run");
-            continue;
+            return Err(ApiError::new(
+                crate::error::ErrorCode::ServiceUnavailable,
+                "user-defined functions cannot run now",
+            ));
         };
         let run =
             crate::functions::RunOf { function_id: &function_id, sensor_id: sensor, correlation_id: &correlation };
-        crate::functions::record(state, tenant, &run, &ran.outcome);
         let written = if ran.outcome.status == compute::sandbox::RunStatus::Ok {
-            crate::functions::apply(&state.data, tenant, &function_id, &correlation, ran.effects).await
+            let applied = crate::functions::apply(&state.data, tenant, &function_id, &correlation, ran.effects).await;
+            if !applied.as_ref().is_err_and(|e| e.status() != axum::http::StatusCode::SERVICE_UNAVAILABLE) {
+                crate::functions::record(state, tenant, &run, &ran.outcome);
+            }
+            match applied {
+                // The graph refused what the function set (a value its model does not take): the run failed, the message is done.
+                Err(refused) if refused.status() != axum::http::StatusCode::SERVICE_UNAVAILABLE => {
+                    let status = compute::sandbox::RunStatus::Threw {
+                        message: format!("Error: what the function set was refused: {}", refused.message()),
+                        stack: None,
+                    };
+                    let outcome = compute::sandbox::RunOutcome { status, ..ran.outcome };
+                    crate::functions::record(state, tenant, &run, &outcome);
+                    crate::functions::raise_failure(&state.data, tenant, &run, &outcome).await
+                }
+                other => other,
+            }
         } else {
+            crate::functions::record(state, tenant, &run, &ran.outcome);
             crate::functions::raise_failure(&state.data, tenant, &run, &ran.outcome).await
         };
         written.map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))?;

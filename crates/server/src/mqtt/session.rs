@@ -214,6 +214,18 @@ impl Session {
                 self.start_batch();
             }
             let in_flight = self.queue.len() + self.writing.as_ref().map_or(0, |(entries, _)| entries.len());
+            // Whole packets left in the input when the window filled are read as soon as it has room again, not when the client next sends.
+            if in_flight < self.settings.inflight_max && !connection.input.is_empty() {
+                match self.decode(&mut connection) {
+                    Step::Go => {}
+                    Step::Close(closing) => break closing,
+                    Step::Drain(closing) => break self.drain(&mut connection, closing).await,
+                }
+                if self.writing.is_none() && !self.queue.is_empty() {
+                    self.start_batch();
+                }
+            }
+            let in_flight = self.queue.len() + self.writing.as_ref().map_or(0, |(entries, _)| entries.len());
             let can_read = in_flight < self.settings.inflight_max;
             if !can_read {
                 // The client waits on us, not the other way round: its keep-alive is not counted meanwhile.

@@ -706,3 +706,49 @@ async fn failing_functions_are_stopped_counted_logged_and_announced_and_the_pipe
     let _ = client.disconnect().await;
     server.stop().await;
 }
+
+/// A function that tries to announce more than a run may and to set a value too large to keep, catching what the host refuses.
+const GREEDY: &str = r#"
+function process(telemetry, executionContext) {
+    let refused = 0;
+    for (let i = 0; i < 150; i++) {
+        try { sendNotification(telemetry.SensorId, "Sensor", "note " + i); } catch (e) { refused++; }
+    }
+    log("notifications refused: " + refused);
+    try { setSpaceValue(getSensorMetadata(telemetry.SensorId).spaceId, "Big", "x".repeat(5000)); } catch (e) { log(String(e)); }
+}
+"#;
+
+#[tokio::test]
+async fn what_one_run_may_set_and_send_is_bounded() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let room = id_named(&t.names, "room");
+    let body = json!({"Name": "Every sensor", "SpaceId": room, "Conditions": []});
+    let (status, matcher) = call(&server, "POST", "matchers", Some(body)).await;
+    assert_eq!(status, 201, "{matcher}");
+    let metadata = json!({"Matchers": [matcher], "Name": "Greedy", "SpaceId": room});
+    let (status, function) =
+        crate::management_functions::upload(&server, "POST", "userdefinedfunctions", &metadata, Some(GREEDY)).await;
+    assert_eq!(status, 201, "{function}");
+    let function = function.as_str().expect("an id").to_owned();
+    let (_, with_path) = call(&server, "GET", &format!("spaces/{room}?includes=fullpath"), None).await;
+    let grant = json!({"ObjectId": function, "ObjectIdType": "UserDefinedFunctionId", "Path": with_path["spacePaths"][0], "RoleId": "98e44ad7-28d4-4007-853b-b9968ad132d1"});
+    assert_eq!(call(&server, "POST", "roleassignments", Some(grant)).await.0, 201);
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let (client, mut events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    let acked =
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await;
+    assert_eq!(acked, "PUBACK");
+    let (_, logs) = call(&server, "GET", &format!("userdefinedfunctions/{function}/logs"), None).await;
+    expect![[r#"["notifications refused: 50","Error: the value has 5000 bytes; at most 4096 are accepted"]"#]]
+        .assert_eq(&logs[0]["log"].to_string());
+    let reply = server.get("/events?limit=1000").await;
+    let log: Value = serde_json::from_str(&reply.body).expect("JSON");
+    let notes = log["value"].as_array().expect("events").iter().filter(|e| e["eventType"] == "UdfCustom").count();
+    assert_eq!(notes, 100, "a run sends at most 100 notifications");
+    let (_, values) = call(&server, "GET", &format!("spaces/{room}/values"), None).await;
+    assert_eq!(values, json!([]), "the oversized value was refused to the function");
+    server.stop().await;
+}
