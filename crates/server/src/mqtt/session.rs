@@ -35,6 +35,9 @@ const CONNECTIONS_TOTAL: &str = "mqtt_connections_total";
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
 /// What every session of a listener shares.
+/// How long a write to a client may wait for it to read.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub(crate) struct Settings {
     pub(crate) inflight_max: usize,
     pub(crate) connect_timeout: Duration,
@@ -161,14 +164,14 @@ impl Connection {
         self.codec.encode(packet, &mut self.output);
     }
 
-    /// Writes what is queued; false when the peer is gone.
+    /// Writes what is queued; false when the peer is gone, or reads nothing of it for `WRITE_TIMEOUT` (a client that stops reading would otherwise hold its session and its connection slot for ever).
     async fn flush(&mut self) -> bool {
         if self.output.is_empty() {
             return true;
         }
-        let written = self.writer.write_all(&self.output).await.is_ok();
+        let written = tokio::time::timeout(WRITE_TIMEOUT, self.writer.write_all(&self.output)).await;
         self.output.clear();
-        written
+        matches!(written, Ok(Ok(())))
     }
 
     async fn send(&mut self, packet: Outgoing) {
@@ -384,6 +387,11 @@ impl Session {
                         pkid,
                         refusal: Some((puback_refusal(refusal.reason), refusal.message)),
                     });
+                }
+                // MQTT 3.1.1 has no negative PUBACK. A refusal that sending again cannot cure (no such sensor, a bad message, the device deleted) is acknowledged, having been counted, so a device does not resend it for ever; one that might pass later closes the connection unacknowledged, so the device sends it again.
+                Err(refusal) if refusal.reason != Reason::NotTried => {
+                    tracing::debug!(device = %self.device, pkid, reason = refusal.reason.label(), message = %refusal.message, "acknowledging a refused message: MQTT 3.1.1 cannot refuse it in its PUBACK");
+                    connection.queue(Outgoing::PubAck { pkid, refusal: None });
                 }
                 Err(refusal) => {
                     tracing::debug!(device = %self.device, pkid, reason = refusal.reason.label(), message = %refusal.message, "closing: MQTT 3.1.1 cannot refuse a message in its PUBACK");
