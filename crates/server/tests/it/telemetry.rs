@@ -269,16 +269,26 @@ async fn bad_credentials_are_refused_in_connack() {
 }
 
 #[tokio::test]
-async fn an_unknown_hardware_id_is_refused_in_puback_over_mqtt_5_and_closes_mqtt_3() {
+async fn an_unknown_hardware_id_is_refused_in_puback_over_mqtt_5_and_counted_over_mqtt_3() {
     let server = crate::start_shipped().await;
     let t = provision(&server).await;
     let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
 
-    // MQTT 3.1.1 cannot refuse a message in its PUBACK: the connection is closed instead, and the message is not acknowledged.
+    // MQTT 3.1.1 cannot refuse a message in its PUBACK: a message no resend could cure is acknowledged and counted, so the device does not send it for ever, and the connection goes on.
     let (client, mut events, connected) = connect(&server, &t, &token).await;
     assert_eq!(connected, Ok(()));
     let answer = publish(&client, &mut events, &topic(&t.device, "NO_SUCH_SENSOR"), r#"{"SensorValue":"1"}"#).await;
-    assert!(answer.starts_with("no PUBACK"), "{answer}");
+    assert_eq!(answer, "PUBACK");
+    let answer =
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await;
+    assert_eq!(answer, "PUBACK", "the same connection carries the next message");
+    let metrics = server.get("/metrics").await.body;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("telemetry_messages_total") && l.contains("unknown_sensor") && l.contains("mqtt")),
+        "the refusal is counted: {metrics}"
+    );
 
     // MQTT 5 says why in the PUBACK, and the connection stays.
     use rumqttc::v5::mqttbytes::v5::{Packet as Packet5, PubAckReason};
