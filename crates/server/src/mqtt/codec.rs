@@ -103,6 +103,8 @@ pub(crate) enum Closing {
     Unavailable,
     /// The message's effect was refused and MQTT 3.1.1 cannot say so in a PUBACK.
     NotAccepted,
+    /// The same device connected again (MQTT-3.1.4-2: the server disconnects the existing client).
+    SessionTakenOver,
 }
 
 /// A packet to the client.
@@ -426,6 +428,7 @@ fn to_v5(packet: Outgoing, packet_bytes_max: usize) -> v5::Packet {
                 Closing::ProtocolError => v5::DisconnectReasonCode::ProtocolError,
                 Closing::KeepAliveTimeout => v5::DisconnectReasonCode::KeepAliveTimeout,
                 Closing::ShuttingDown => v5::DisconnectReasonCode::ServerShuttingDown,
+                Closing::SessionTakenOver => v5::DisconnectReasonCode::SessionTakenOver,
                 Closing::QoSNotSupported => v5::DisconnectReasonCode::QoSNotSupported,
                 Closing::TopicAliasInvalid => v5::DisconnectReasonCode::TopicAliasInvalid,
                 Closing::Unavailable => v5::DisconnectReasonCode::UnspecifiedError,

@@ -52,6 +52,7 @@ impl Listener {
             connect_timeout: config.connect_timeout,
             packet_bytes_max: payload_bytes_max.saturating_add(PACKET_OVERHEAD_BYTES_MAX),
             limits: ingest::Limits { payload_bytes_max, ..ingest::Limits::default() },
+            sessions: session::Sessions::default(),
         });
         tracing::info!(address = %local_addr, "serving MQTT");
         let slots = Arc::new(Semaphore::new(state.limits.connections_max.get()));

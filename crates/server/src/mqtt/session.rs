@@ -43,7 +43,35 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) packet_bytes_max: usize,
     pub(crate) limits: ingest::Limits,
+    pub(crate) sessions: Sessions,
 }
+
+/// The open session of each device, so a device that connects again takes over from its old connection (MQTT-3.1.4-2), which finishes what it has in flight and closes.
+#[derive(Default)]
+pub(crate) struct Sessions(std::sync::Mutex<std::collections::HashMap<String, (u64, watch::Sender<bool>)>>);
+
+impl Sessions {
+    /// Registers a new session of `device`, telling its previous one to close; the receiver turns true when a later one takes over.
+    fn enter(&self, device: &str, serial: u64) -> watch::Receiver<bool> {
+        let (taken_over, watch) = watch::channel(false);
+        let mut sessions = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, previous)) = sessions.insert(device.to_owned(), (serial, taken_over)) {
+            let _ = previous.send(true);
+        }
+        watch
+    }
+
+    /// Forgets a session that ended, unless a later one of the device has taken its place.
+    fn leave(&self, device: &str, serial: u64) {
+        let mut sessions = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if sessions.get(device).is_some_and(|(current, _)| *current == serial) {
+            sessions.remove(device);
+        }
+    }
+}
+
+/// Numbers sessions, so a session leaving does not forget a newer one of the same device.
+static SESSION_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Serves one connection until it closes or the server shuts down.
 pub(crate) async fn serve(
@@ -91,6 +119,9 @@ pub(crate) async fn serve(
     connected(&state, "accepted");
     connection.send(Outgoing::ConnAck(None)).await;
     tracing::debug!(device = %device, version = ?connection.codec.version(), "device connected");
+    let serial = SESSION_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let taken_over = settings.sessions.enter(&device, serial);
+    let (sessions, leaving) = (Arc::clone(&settings), device.clone());
     let session = Session {
         state,
         settings,
@@ -99,7 +130,8 @@ pub(crate) async fn serve(
         queue: VecDeque::new(),
         writing: None,
     };
-    session.run(connection, shutdown).await;
+    session.run(connection, shutdown, taken_over).await;
+    sessions.sessions.leave(&leaving, serial);
 }
 
 /// Checks a CONNECT: the device it names and the token it carries.
@@ -210,7 +242,12 @@ enum Step {
 }
 
 impl Session {
-    async fn run(mut self, mut connection: Connection, mut shutdown: watch::Receiver<bool>) {
+    async fn run(
+        mut self,
+        mut connection: Connection,
+        mut shutdown: watch::Receiver<bool>,
+        mut taken_over: watch::Receiver<bool>,
+    ) {
         let mut deadline = self.keep_alive.map(|k| Instant::now() + k);
         let closing = loop {
             if self.writing.is_none() && !self.queue.is_empty() {
@@ -236,6 +273,7 @@ impl Session {
             }
             let step = tokio::select! {
                 _ = stopping(&mut shutdown) => Step::Drain(Some(Closing::ShuttingDown)),
+                _ = stopping(&mut taken_over) => Step::Drain(Some(Closing::SessionTakenOver)),
                 outcome = async { (&mut self.writing.as_mut().expect("polled only while writing").1).await }, if self.writing.is_some() => {
                     let (entries, _) = self.writing.take().expect("a batch was being written");
                     self.acknowledge(&mut connection, entries, outcome)

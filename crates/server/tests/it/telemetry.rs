@@ -762,3 +762,36 @@ async fn what_one_run_may_set_and_send_is_bounded() {
     assert_eq!(values, json!([]), "the oversized value was refused to the function");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_device_that_connects_again_takes_over_its_old_connection() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let (first, mut first_events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    assert_eq!(
+        publish(&first, &mut first_events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#)
+            .await,
+        "PUBACK"
+    );
+    let (second, mut second_events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    // The first connection is closed by the server once the second is in.
+    let closed = tokio::time::timeout(MQTT_TIMEOUT, async {
+        loop {
+            if first_events.poll().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the old connection is closed");
+    let answer =
+        publish(&second, &mut second_events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"false"}"#)
+            .await;
+    assert_eq!(answer, "PUBACK");
+    let (_, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+    assert_eq!(value["value"], "false");
+    server.stop().await;
+}
