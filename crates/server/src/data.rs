@@ -2,6 +2,7 @@
 //!
 //! A write validates and applies in memory under the tenant's write lock and submits its store ops (records and events) before releasing it, so the store commits in the graph's order; the request is answered only once the store says the ops are durable.
 //! If the store fails, the tenant's graph is reloaded from what is durable and the request gets 503, so memory never holds what the disk lost.
+//! A write may carry store ops of its own besides its records and events (`Written::ops`: the history points of the values it sets, planned by the tenant's `history::Recorder` under the same lock), committed in the same batch.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
@@ -30,12 +31,16 @@ pub struct DataPlane {
 pub struct TenantState {
     pub id: TenantId,
     state: RwLock<Tenant>,
+    /// The tenant's history points, for reads (which need no lock; writes plan through `Tenant::history`).
+    points: crate::history::StorePoints,
 }
 
 /// What a tenant holds in memory: its twin graph, and the 2018 objects that are not twins.
 pub struct Tenant {
     pub graph: TenantGraph,
     pub spatial: spatial::state::Spatial,
+    /// Plans the history points of writes; kept when the tenant is reloaded, since what it knows of submitted writes stays true.
+    pub history: crate::history::Recorder,
 }
 
 impl Tenant {
@@ -53,15 +58,17 @@ pub struct Written {
     pub records: spatial::state::Records,
     /// Events besides those of the graph changes (a function's SensorChange, SpaceChange and UdfCustom).
     pub events: ExtraEvents,
+    /// Further store ops of the same batch: the history points of the values the write sets (`Tenant::history`).
+    pub ops: Vec<Op>,
 }
 
 impl Written {
     pub fn changes(changes: Vec<Change>) -> Written {
-        Written { changes, records: Vec::new(), events: Vec::new() }
+        Written { changes, records: Vec::new(), events: Vec::new(), ops: Vec::new() }
     }
 
     pub fn records(records: spatial::state::Records) -> Written {
-        Written { changes: Vec::new(), records, events: Vec::new() }
+        Written { changes: Vec::new(), records, events: Vec::new(), ops: Vec::new() }
     }
 
     /// Adds what another step of the same write did.
@@ -69,19 +76,25 @@ impl Written {
         self.changes.extend(more.changes);
         self.records.extend(more.records);
         self.events.extend(more.events);
+        self.ops.extend(more.ops);
     }
 }
 
 /// Loads a tenant's graph and 2018 state from the store.
 fn load(
-    store: &dyn Backend,
+    store: &Arc<dyn Backend>,
     id: &TenantId,
     graph_limits: graph::Limits,
     containment: graph::Containment,
 ) -> Result<Tenant, StoreError> {
-    let graph = load_tenant(store, id, graph_limits, containment)?;
-    let spatial = load_spatial(store, id)?;
-    Ok(Tenant { graph, spatial })
+    let graph = load_tenant(store.as_ref(), id, graph_limits, containment)?;
+    let spatial = load_spatial(store.as_ref(), id)?;
+    Ok(Tenant { graph, spatial, history: crate::history::Recorder::new(points(store, id)) })
+}
+
+/// A tenant's history points in `store`.
+fn points(store: &Arc<dyn Backend>, id: &TenantId) -> crate::history::StorePoints {
+    crate::history::StorePoints::new(Arc::clone(store), id.clone())
 }
 
 /// Loads a tenant's 2018 state from the store.
@@ -105,7 +118,7 @@ impl DataPlane {
             ids.push(TenantId::default_tenant());
         }
         for id in ids {
-            let tenant = load(store.as_ref(), &id, graph_limits.clone(), containment.clone())?;
+            let tenant = load(&store, &id, graph_limits.clone(), containment.clone())?;
             let violations = tenant.graph.containment_violations();
             if violations.count > 0 {
                 tracing::warn!(
@@ -115,7 +128,8 @@ impl DataPlane {
                     "stored containment relationships break the rule of one parent and no cycles; they stay stored, outside the containment tree, which keeps the first parent found"
                 );
             }
-            tenants.insert(id.clone(), Arc::new(TenantState { id, state: RwLock::new(tenant) }));
+            let points = points(&store, &id);
+            tenants.insert(id.clone(), Arc::new(TenantState { id, state: RwLock::new(tenant), points }));
         }
         Ok(DataPlane {
             store,
@@ -213,6 +227,11 @@ impl TenantState {
         f(&tenant.graph)
     }
 
+    /// The tenant's history points, to read without the tenant's lock.
+    pub fn points(&self) -> &crate::history::StorePoints {
+        &self.points
+    }
+
     /// Runs `f` on a consistent view of the graph and the 2018 state.
     pub fn read_all<R>(&self, f: impl FnOnce(&Tenant) -> R) -> R {
         let tenant = self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -249,27 +268,30 @@ impl TenantState {
                     return Err(err);
                 }
             };
-            self.submit(data, &written.changes, &written.records, written.events, &now, done);
-            value
+            let submitted = tenant.history.submitting();
+            self.submit(data, written, &now, done);
+            (value, submitted)
         };
+        let (value, submitted) = value;
         self.await_durable(data, durable).await.map_err(E::from)?;
+        submitted.reached();
         Ok(value)
     }
 
-    /// Submits a write's store ops (graph records, 2018 records, the events of its changes and `extra`) in one batch.
+    /// Submits a write's store ops (graph records, 2018 records, the events of its changes and its further events, then its further ops) in one batch.
     /// Called under the tenant's lock, so the store commits in the graph's order; the store's writer answers on `done` without blocking.
     fn submit(
         &self,
         data: &DataPlane,
-        changes: &[Change],
-        records: &spatial::state::Records,
-        extra: ExtraEvents,
+        written: Written,
         now: &str,
         done: tokio::sync::oneshot::Sender<Result<store::Committed, StoreError>>,
     ) {
-        let mut ops = ops_for(&self.id, changes);
-        ops.extend(store::records::spatial_ops(&self.id, records));
-        for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), now)).chain(extra) {
+        let Written { changes, records, events, ops: more } = written;
+        let mut ops = ops_for(&self.id, &changes);
+        ops.extend(store::records::spatial_ops(&self.id, &records));
+        ops.extend(more);
+        for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), now)).chain(events) {
             let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
             ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
         }
@@ -315,10 +337,13 @@ impl TenantState {
                 })
                 .collect();
             let records = if deleted.is_empty() { Vec::new() } else { tenant.spatial.forget_ids(&deleted) };
-            self.submit(data, &changes, &records, extra, &now, done);
-            value
+            let submitted = tenant.history.submitting();
+            self.submit(data, Written { changes, records, events: extra, ops: Vec::new() }, &now, done);
+            (value, submitted)
         };
+        let (value, submitted) = value;
         self.await_durable(data, durable).await?;
+        submitted.reached();
         Ok(value)
     }
 
@@ -346,8 +371,12 @@ impl TenantState {
 
     /// Replaces the tenant's memory with what the store holds.
     fn reload(&self, data: &DataPlane, tenant: &mut Tenant) {
-        match load(data.store().as_ref(), &self.id, data.graph_limits.clone(), data.containment.clone()) {
-            Ok(reloaded) => *tenant = reloaded,
+        match load(data.store(), &self.id, data.graph_limits.clone(), data.containment.clone()) {
+            Ok(reloaded) => {
+                let Tenant { graph, spatial, history: _ } = reloaded;
+                tenant.graph = graph;
+                tenant.spatial = spatial;
+            }
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
             }

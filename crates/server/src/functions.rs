@@ -1,5 +1,7 @@
 //! User-defined functions on telemetry: which functions a stored sensor value runs (the matchers on the sensor's spaces that select it, and the enabled functions on those spaces that list one of them), a pool of worker threads that run them in `compute::sandbox` (QuickJS runtimes are not `Send`, so each worker keeps its own), the host the functions call (`TenantHost`: reads of the tenant under its read lock, every call checked against the function's role assignments, writes recorded), and applying what a run set and sent in one durable write with its SensorChange, SpaceChange and UdfCustom events.
 //!
+//! Every value a run sets is recorded in its history series in the same batch (`SeriesId::sensor` for `setSensorValue`, `SeriesId::space_value` for `setSpaceValue`, at the time of the write); a `null` that clears a space value records no point, since history holds values, not their absence.
+//! The history calls of the host (`getSensorHistoryValues`, `getSpaceHistoryValues`, and `History()` on the objects) answer the newest `history::HOST_POINTS_MAX` points of the series, newest first, read from the store without the tenant's lock; what the run itself set is not among them until it is applied.
 //! A function that throws, runs out of time or memory, or is refused by the host does not stop the pipeline: its run is counted and logged, what it set before failing is not applied, and a UdfFailed event says so.
 //! Each function's run statistics and its last runs with their `log()` lines are kept in memory (`Statistics`, bounded, forgotten on restart) for the management API to show; this file does not render them.
 
@@ -14,6 +16,7 @@ use serde_json::{Map, Value, json};
 use store::TenantId;
 
 use crate::data::{DataPlane, Tenant, TenantState, Written};
+use crate::error::ApiError;
 use crate::management::objects::View;
 use crate::management::{Includes, MgmtError, is_kind, roleassignments};
 
@@ -273,7 +276,17 @@ pub(crate) fn selected(tenant: &Tenant, sensor: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Applies what a run set and sent, with its events, in one durable write.
+/// The history point of a value a function set.
+fn value_point(
+    series: Result<history::SeriesId, history::HistoryError>,
+    ts: history::Timestamp,
+    text: &str,
+) -> Result<history::NewPoint, MgmtError> {
+    let series = series.map_err(ApiError::from)?;
+    Ok(history::NewPoint { series, ts, value: crate::history::value_of(text) })
+}
+
+/// Applies what a run set and sent, with its events and the history points of its values, in one durable write.
 pub(crate) async fn apply(
     data: &DataPlane,
     tenant: &TenantState,
@@ -285,6 +298,7 @@ pub(crate) async fn apply(
         return Ok(());
     }
     let now = crate::data::now();
+    let ts = crate::history::micros_of(&now).unwrap_or(history::Timestamp::from_micros(0));
     let source = data.event_source().to_owned();
     let (function_id, correlation_id) = (function_id.to_owned(), correlation_id.to_owned());
     tenant
@@ -301,8 +315,10 @@ pub(crate) async fn apply(
                         let text = as_text(&value);
                         let patch =
                             json!([{ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }]);
+                        let point = value_point(history::SeriesId::sensor(&sensor), ts, &text)?;
                         let (_, changes) = tenant.graph.patch_twin(&sensor, &patch, &Precondition::None, &now)?;
                         written.and(Written::changes(changes));
+                        written.ops.extend(tenant.history.plan(&[point]).map_err(ApiError::from)?);
                         written.events.push(envelope(
                             &source,
                             &now,
@@ -343,8 +359,16 @@ pub(crate) async fn apply(
                                 json!([{ "op": "add", "path": "/values", "value": { name.clone(): entry } }])
                             }
                         };
+                        let point = if value.is_null() {
+                            None
+                        } else {
+                            Some(value_point(history::SeriesId::space_value(&space, &name), ts, &as_text(&value))?)
+                        };
                         let (_, changes) = tenant.graph.patch_twin(&space, &patch, &Precondition::None, &now)?;
                         written.and(Written::changes(changes));
+                        if let Some(point) = point {
+                            written.ops.extend(tenant.history.plan(&[point]).map_err(ApiError::from)?);
+                        }
                         written.events.push(envelope(
                             &source,
                             &now,
@@ -600,6 +624,29 @@ impl TenantHost {
         })
     }
 
+    /// The newest points of a series as readings, newest first.
+    fn history(
+        &self,
+        series: Result<history::SeriesId, history::HistoryError>,
+        data_type: &str,
+    ) -> Result<Vec<Reading>, HostError> {
+        let failed = |err: history::HistoryError| {
+            tracing::warn!(function = %self.function_id, error = %err, "a function's history read failed");
+            HostError::Invalid(format!("the history cannot be read: {err}"))
+        };
+        let series = series.map_err(failed)?;
+        let points =
+            crate::history::recent(self.tenant.points(), &series, crate::history::HOST_POINTS_MAX).map_err(failed)?;
+        Ok(points
+            .into_iter()
+            .map(|point| Reading {
+                data_type: data_type.to_owned(),
+                value: json!(point.value.text()),
+                timestamp: crate::history::rfc3339(point.position.ts),
+            })
+            .collect())
+    }
+
     /// Records what the function set or sent, within the limits of a run.
     fn push(&mut self, effect: Effect, bytes: usize, bytes_max: usize) -> Result<(), HostError> {
         if bytes > bytes_max {
@@ -691,13 +738,23 @@ impl Host for TenantHost {
         }))
     }
 
-    // FIXME(#6): history is not yet recorded by the pipeline; until it is, a value's history is its latest value.
     fn get_sensor_history_values(&mut self, sensor_id: &str, data_type: &str) -> Result<Vec<Reading>, HostError> {
-        Ok(self.get_sensor_value(sensor_id, data_type)?.into_iter().collect())
+        let kind = self.with(ObjectKind::Sensor, sensor_id, access::Action::Read, |view, slot| {
+            let twin = view.graph.twin_at(slot);
+            Ok(twin.and_then(|t| t.property("dataType")).and_then(|v| v.as_str().map(str::to_owned)))
+        })?;
+        let data_type = kind.unwrap_or_else(|| data_type.to_owned());
+        self.history(history::SeriesId::sensor(sensor_id), &data_type)
     }
 
     fn get_space_history_values(&mut self, space_id: &str, value_name: &str) -> Result<Vec<Reading>, HostError> {
-        Ok(self.get_space_value(space_id, value_name)?.into_iter().collect())
+        // The series is named by the spelling the value was first set with, as the twin keeps it.
+        let name = self.with(ObjectKind::Space, space_id, access::Action::Read, |view, slot| {
+            let values = view.graph.twin_at(slot).and_then(|t| t.property("values"));
+            Ok(values.and_then(|v| v.as_object()?.keys().find(|k| k.eq_ignore_ascii_case(value_name)).cloned()))
+        })?;
+        let Some(name) = name else { return Ok(Vec::new()) };
+        self.history(history::SeriesId::space_value(space_id, &name), &name)
     }
 
     fn get_space_child_spaces(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError> {

@@ -1,10 +1,69 @@
-//! The `history` crate's `Points` over the store: one tenant's `History` table, read through `Backend::scan_range` and written through `Backend::commit`.
-//! It owns only the translation (scans, writes, errors); what to append, when to prune and which series form a set are decided by the telemetry pipeline and the routes that use it.
+//! The `history` crate's `Points` over the store (`StorePoints`: one tenant's `History` table, read through `Backend::scan_range` and written through `Backend::commit`), and `Recorder`, which plans the history points of a write so they commit in the write's own batch.
+//! It owns the translation (scans, writes, errors), the numbers of values (`value_of`), the newest positions planned per series, the answers the routes and functions share (`recent`), and the retention sweep (`sweep`); when to record is the telemetry pipeline's and the functions' business, and the HTTP shapes are the routes'.
+//!
+//! Why `Recorder` exists: `History::plan_append` finds a free sequence number for a point by reading the store, but a write is submitted under the tenant's lock and becomes durable later, outside it.
+//! A plan made while an earlier write of the same series is submitted but not yet durable would not see that write's points, and would give a point a position already taken (its write would replace the earlier point).
+//! So `Recorder` lives in the tenant's locked state and plans through `Planning`, a `Points` that answers from the store and from what the recorder knows: each series' newest planned key (read from the store the first time the series is used, then advanced with every plan), and the keys planned by writes not yet known to be durable.
+//! Every plan runs under the tenant's write lock, so it sees every earlier point of its series, durable or not.
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
-use std::sync::Arc;
-
-use history::{HistoryError, Points, Scan, ScanOrder, Visit, Write};
+use history::{
+    History, HistoryError, Limits, NewPoint, Order, Point, Points, RangeQuery, Retention, Scan, ScanOrder, SeriesId,
+    Timestamp, Value, Visit, Write,
+};
 use store::{Backend, KeyRange, Op, StoreError, Table, TenantId};
+
+/// The operations of history, with the crate's default limits; they hold no data, so one serves every tenant.
+pub fn history() -> &'static History {
+    static HISTORY: LazyLock<History> =
+        LazyLock::new(|| History::new(Limits::default()).expect("the default history limits are valid"));
+    &HISTORY
+}
+
+/// Points a function's `getSensorHistoryValues`, `getSpaceHistoryValues` and `History()` answer: the newest of the series, newest first.
+pub const HOST_POINTS_MAX: usize = 100;
+
+/// Points `historicalValues` of the 2018 face show per value: the newest of the series, newest first.
+pub const HISTORICAL_VALUES_MAX: usize = 10;
+
+/// A value as history keeps it: a JSON number's text with its number; `true` and `false` in any case (the sample's motion sensors send `True` and `False`) with 1 and 0, so `avg` over a bucket is the share of points with motion; any other text without a number.
+pub fn value_of(text: &str) -> Value {
+    let number = if text.eq_ignore_ascii_case("true") {
+        Some(1.0)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(0.0)
+    } else {
+        None
+    };
+    match number {
+        Some(number) => Value::new(text, Some(number)).expect("0 and 1 are finite"),
+        None => Value::from_text(text),
+    }
+}
+
+/// The microseconds of an RFC 3339 time as the server writes timestamps; `None` for text that is not one.
+pub fn micros_of(text: &str) -> Option<Timestamp> {
+    let time = text.parse::<jiff::Timestamp>().ok()?;
+    Some(Timestamp::from_micros(time.as_microsecond()))
+}
+
+/// A point's timestamp as RFC 3339 in UTC with seven fractional digits, as the server writes every time.
+pub fn rfc3339(ts: Timestamp) -> String {
+    match jiff::Timestamp::from_microsecond(ts.as_micros()) {
+        Ok(time) => format!("{time:.7}"),
+        // History holds any i64 microsecond; the few outside jiff's years are shown as their number.
+        Err(_) => ts.as_micros().to_string(),
+    }
+}
+
+/// The newest `limit` points of `series`, newest first.
+pub fn recent(points: &StorePoints, series: &SeriesId, limit: usize) -> Result<Vec<Point>, HistoryError> {
+    let query = RangeQuery { from: Timestamp::MIN, to: Timestamp::MAX, order: Order::NewestFirst, limit, after: None };
+    Ok(history().range(points, series, &query)?.points)
+}
 
 /// One tenant's history points, kept in the store's `History` table.
 ///
@@ -59,6 +118,23 @@ impl Points for StorePoints {
     }
 }
 
+/// A history error as both faces answer it (the 2018 face through `MgmtError`'s `From<ApiError>`): one match with no wildcard, so a new variant forces a decision here.
+impl From<HistoryError> for crate::error::ApiError {
+    fn from(err: HistoryError) -> crate::error::ApiError {
+        use crate::error::{ApiError, ErrorCode};
+        let code = match &err {
+            HistoryError::InvalidInput { .. } => ErrorCode::InvalidArgument,
+            HistoryError::LimitExceeded { .. } => ErrorCode::LimitExceeded,
+            HistoryError::Unavailable { .. } => ErrorCode::ServiceUnavailable,
+            HistoryError::Corrupt { .. } | HistoryError::Internal { .. } => {
+                tracing::error!(error = %err, "history failed");
+                ErrorCode::InternalServerError
+            }
+        };
+        ApiError::new(code, err.to_string())
+    }
+}
+
 /// A store error as history reports it: one match with no wildcard, so a new store error forces a decision here.
 pub fn history_error(err: StoreError) -> HistoryError {
     match err {
@@ -75,6 +151,195 @@ pub fn history_error(err: StoreError) -> HistoryError {
         StoreError::Io(err) => HistoryError::Unavailable { what: format!("store I/O failed: {err}") },
         StoreError::Internal { what } => HistoryError::Internal { what },
     }
+}
+
+/// The history of one tenant's writes as they are planned: kept in the tenant's locked state, used only under its write lock.
+pub struct Recorder {
+    points: StorePoints,
+    series: HashMap<SeriesId, Planned>,
+    /// Writes submitted so far (`submitting` counts them); a point planned now is in write `submitted + 1`.
+    submitted: u64,
+    /// The highest write number known to be durable; the store commits writes in the order they were submitted, so every write up to it is durable too.
+    durable: Arc<AtomicU64>,
+}
+
+/// What a recorder knows of one series.
+#[derive(Default)]
+struct Planned {
+    /// The key of the newest point planned or stored, as the store held it when the series was first used and every plan since has advanced it.
+    /// A prune may delete it; the next point then gets a sequence number one higher than needed, which is harmless.
+    newest: Option<String>,
+    /// Keys planned by writes not yet known to be durable, with their write number; dropped once that write is durable.
+    pending: Vec<(u64, String)>,
+}
+
+impl Recorder {
+    pub fn new(points: StorePoints) -> Recorder {
+        Recorder { points, series: HashMap::new(), submitted: 0, durable: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Plans `new` as part of the write about to be submitted, and returns the store ops of its points for that write's batch.
+    /// Call under the tenant's write lock, in the write whose batch will carry the ops (`Written::ops`).
+    pub fn plan(&mut self, new: &[NewPoint]) -> Result<Vec<Op>, HistoryError> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let durable = self.durable.load(Ordering::Acquire);
+        for point in new {
+            if !self.series.contains_key(&point.series) {
+                let newest = newest_key(&self.points, &point.series)?;
+                self.series.insert(point.series.clone(), Planned { newest, pending: Vec::new() });
+            }
+            if let Some(planned) = self.series.get_mut(&point.series) {
+                planned.pending.retain(|(write, _)| *write > durable);
+            }
+        }
+        let appended = history().plan_append(&Planning { store: &self.points, series: &self.series }, new)?;
+        let write = self.submitted + 1;
+        for (point, planned_write) in new.iter().zip(&appended.writes) {
+            let Write::Put { key, .. } = planned_write else { continue };
+            let planned = self.series.entry(point.series.clone()).or_default();
+            if planned.newest.as_ref().is_none_or(|newest| key > newest) {
+                planned.newest = Some(key.clone());
+            }
+            planned.pending.push((write, key.clone()));
+        }
+        Ok(self.points.ops(appended.writes))
+    }
+
+    /// Counts a write being submitted, under the tenant's write lock; returns its number and the handle to report it durable with (`Durable::reached`).
+    pub fn submitting(&mut self) -> Durable {
+        self.submitted += 1;
+        Durable { write: self.submitted, durable: Arc::clone(&self.durable) }
+    }
+}
+
+/// A submitted write's number, to report once it is durable.
+pub struct Durable {
+    write: u64,
+    durable: Arc<AtomicU64>,
+}
+
+impl Durable {
+    /// The write is durable, and so is every write submitted before it.
+    pub fn reached(&self) {
+        self.durable.fetch_max(self.write, Ordering::AcqRel);
+    }
+}
+
+/// The key of the newest stored point of `series`.
+fn newest_key(points: &StorePoints, series: &SeriesId) -> Result<Option<String>, HistoryError> {
+    let prefix = format!("{series}\0");
+    let scan =
+        Scan { prefix: &prefix, lower: Bound::Unbounded, upper: Bound::Unbounded, order: ScanOrder::Reverse, limit: 1 };
+    let mut newest = None;
+    points.scan(&scan, &mut |key, _| {
+        newest = Some(key.to_owned());
+        Ok(())
+    })?;
+    Ok(newest)
+}
+
+/// The `Points` a plan reads: the store, with what the recorder knows on top.
+///
+/// `History::plan_append` reads two things, both newest-first scans of one key: a series' newest point (the prefix is the series' own, `<series id>\0`), and the newest point of one microsecond of it (a longer prefix).
+/// The first is answered from the recorder; the second from the store and the pending keys together, whichever key is larger.
+/// Keys of one series and microsecond have the same length, so their byte order is their order.
+struct Planning<'a> {
+    store: &'a StorePoints,
+    series: &'a HashMap<SeriesId, Planned>,
+}
+
+impl Planning<'_> {
+    fn planned(&self, prefix: &str) -> Option<&Planned> {
+        let end = prefix.find('\0')?;
+        let series = SeriesId::parse(&prefix[..end]).ok()?;
+        self.series.get(&series)
+    }
+}
+
+impl Points for Planning<'_> {
+    fn scan(&self, scan: &Scan<'_>, visit: &mut Visit<'_>) -> Result<(), HistoryError> {
+        let whole_series = scan.prefix.ends_with('\0');
+        let newest_only = scan.order == ScanOrder::Reverse
+            && scan.limit == 1
+            && scan.lower == Bound::Unbounded
+            && scan.upper == Bound::Unbounded;
+        let Some(planned) = self.planned(scan.prefix).filter(|_| newest_only) else {
+            return Err(HistoryError::Internal {
+                what: format!("a plan read history in a way the recorder does not answer: {scan:?}"),
+            });
+        };
+        if whole_series {
+            if let Some(newest) = &planned.newest {
+                visit(newest, &[])?;
+            }
+            return Ok(());
+        }
+        let mut found =
+            planned.pending.iter().map(|(_, key)| key).filter(|key| key.starts_with(scan.prefix)).max().cloned();
+        self.store.scan(scan, &mut |key, _| {
+            if found.as_deref().is_none_or(|pending| key > pending) {
+                found = Some(key.to_owned());
+            }
+            Ok(())
+        })?;
+        match found {
+            Some(key) => visit(&key, &[]),
+            None => Ok(()),
+        }
+    }
+
+    fn apply(&self, _writes: Vec<Write>) -> Result<(), HistoryError> {
+        Err(HistoryError::Internal { what: "a plan's writes go into the write's own batch".to_owned() })
+    }
+}
+
+/// How the retention sweep prunes: each series to `retention`, `series_per_round_max` series per call of `sweep`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sweep {
+    pub retention: Retention,
+    pub series_per_round_max: usize,
+}
+
+/// Where a sweep stopped, to go on from on the next round; `None` starts from the first series.
+pub type SweepCursor = Option<SeriesId>;
+
+/// What one round of `sweep` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub series: usize,
+    pub deleted: usize,
+    /// The round reached the last series; the next starts over from the first.
+    pub wrapped: bool,
+}
+
+/// One bounded round of the retention sweep of one tenant: prunes up to `sweep.series_per_round_max` series after `cursor` with `History::prune` (each prune deletes at most `Limits::prune_points_max` points, so a series with more is pruned over several rounds), and advances `cursor`.
+/// Blocking: call it from a blocking task.
+pub fn sweep(
+    points: &StorePoints,
+    sweep: &Sweep,
+    cursor: &mut SweepCursor,
+    now: Timestamp,
+) -> Result<Swept, HistoryError> {
+    let mut swept = Swept::default();
+    for _ in 0..sweep.series_per_round_max {
+        let Some(series) = history().next_series(points, cursor.as_ref())? else {
+            *cursor = None;
+            swept.wrapped = true;
+            break;
+        };
+        let pruned = history().prune(points, &series, &sweep.retention, now)?;
+        swept.series += 1;
+        swept.deleted += pruned.deleted;
+        // A series with more to delete is visited again next round.
+        if !pruned.more {
+            *cursor = Some(series);
+        } else {
+            break;
+        }
+    }
+    Ok(swept)
 }
 
 #[cfg(test)]

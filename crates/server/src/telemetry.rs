@@ -1,7 +1,7 @@
 //! The first stage of the telemetry pipeline, shared by the MQTT listener and the HTTP routes: who a device is (`authenticate`), and `store`, which finds each message's sensor and sets its latest value, durably, with a DeviceMessage event.
 //!
-//! `store` runs one `TenantState::write` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
-//! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now) and appends a DeviceMessage event in the same batch.
+//! `store` runs one `TenantState::write_all` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
+//! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now), and appends in the same batch a point to the sensor's history series (`SeriesId::sensor`, at the value's timestamp, planned by the tenant's `history::Recorder`) and a DeviceMessage event.
 //! Once a batch's values are durable, the functions each stored value selects run (`functions`), and what they set and sent is durable before the messages are acknowledged.
 //! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
 //! Reading MQTT packets and deciding when to acknowledge them is `mqtt`'s; parsing topics, properties and IoT Hub tokens is `ingest`'s.
@@ -17,7 +17,7 @@ use ingest::{Telemetry, TelemetryError};
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 
-use crate::data::{ExtraEvents, Tenant};
+use crate::data::{ExtraEvents, Tenant, Written};
 use crate::error::{ApiError, ErrorCode};
 use crate::management::keystores::sas;
 use crate::management::{MgmtError, is_kind, route, space_path};
@@ -202,11 +202,14 @@ pub(crate) async fn store(
     let now = crate::data::now();
     let tenant = data.tenant();
     let (outcomes, stored) = tenant
-        .write(data, |graph| {
+        .write_all(data, |tenant| {
+            let Tenant { graph, history, .. } = tenant;
+            let graph = &mut *graph;
             let mut outcomes = Vec::with_capacity(messages.len());
             let mut stored = Vec::new();
             let mut changes = Vec::new();
             let mut events = ExtraEvents::new();
+            let mut ops = Vec::new();
             let resolved: Vec<Result<Resolved, Refusal>> =
                 messages.iter().map(|m| resolve(graph, device, m, &now, string_bytes_max)).collect();
             if mode == Mode::AllOrNothing && resolved.iter().any(Result::is_err) {
@@ -217,7 +220,7 @@ pub(crate) async fn store(
                         _ => Err(Refusal::new(Reason::NotTried, format!("message {} was refused", first + 1))),
                     });
                 }
-                return Ok(((outcomes, stored), changes, events));
+                return Ok::<_, ApiError>(((outcomes, stored), Written { changes, events, ..Written::default() }));
             }
             let mut stopped = None;
             for (i, (message, resolved)) in messages.iter().zip(resolved).enumerate() {
@@ -226,12 +229,16 @@ pub(crate) async fn store(
                     continue;
                 }
                 let outcome = resolved.and_then(|resolved| {
+                    // Planned before the value is set, so a point history refuses refuses the message with the graph untouched; a plan whose value is then refused only leaves a sequence number unused.
+                    let point = history_point(&resolved)?;
+                    let planned = history.plan(&[point]).map_err(|err| history_refusal(&err))?;
                     let patch = json!([{ "op": "add", "path": "/value", "value": {
                         "value": resolved.value, "timestamp": resolved.timestamp } }]);
                     let (_, done) = graph
                         .patch_twin(&resolved.sensor_id, &patch, &Precondition::None, &now)
                         .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
                     changes.extend(done);
+                    ops.extend(planned);
                     events.push(device_message_event(&source, &now, message, &resolved));
                     stored.push((resolved.sensor_id.clone(), message.clone()));
                     Ok(())
@@ -241,7 +248,7 @@ pub(crate) async fn store(
                 }
                 outcomes.push(outcome);
             }
-            Ok(((outcomes, stored), changes, events))
+            Ok(((outcomes, stored), Written { changes, events, ops, ..Written::default() }))
         })
         .await?;
     for outcome in &outcomes {
@@ -353,6 +360,29 @@ struct Resolved {
     sensor_id: String,
     value: String,
     timestamp: String,
+    /// `timestamp` in microseconds, for history.
+    ts: history::Timestamp,
+}
+
+/// The history point of a resolved message: the sensor's series, the value's time and the value (`history::value_of`).
+fn history_point(resolved: &Resolved) -> Result<history::NewPoint, Refusal> {
+    let series = history::SeriesId::sensor(&resolved.sensor_id).map_err(|err| history_refusal(&err))?;
+    Ok(history::NewPoint { series, ts: resolved.ts, value: crate::history::value_of(&resolved.value) })
+}
+
+/// A message history cannot record, refused; every history error is named, so a new one forces a decision here.
+fn history_refusal(err: &history::HistoryError) -> Refusal {
+    use history::HistoryError;
+    let reason = match err {
+        HistoryError::InvalidInput { .. } => Reason::InvalidMessage,
+        HistoryError::LimitExceeded { .. } => Reason::TooLarge,
+        // The store failed to answer the plan's one read; the message is refused rather than stored without its history.
+        HistoryError::Unavailable { .. } | HistoryError::Corrupt { .. } | HistoryError::Internal { .. } => {
+            tracing::error!(error = %err, "history could not plan a sensor value's point");
+            Reason::Refused
+        }
+    };
+    Refusal::new(reason, format!("the value's history cannot be recorded: {err}"))
 }
 
 /// Finds the sensor of `message` among `device`'s own, and reads its value and timestamp.
@@ -392,10 +422,10 @@ fn resolve(
             format!("the value has {} bytes; a sensor value takes at most {string_bytes_max}", value.len()),
         ));
     }
-    let timestamp = match &message.creation_time {
-        None => now.to_owned(),
+    let (timestamp, ts) = match &message.creation_time {
+        None => (now.to_owned(), crate::history::micros_of(now).unwrap_or(history::Timestamp::from_micros(0))),
         Some(text) => match text.parse::<jiff::Timestamp>() {
-            Ok(time) => format!("{time:.7}"),
+            Ok(time) => (format!("{time:.7}"), history::Timestamp::from_micros(time.as_microsecond())),
             Err(err) => {
                 return Err(Refusal::new(
                     Reason::InvalidMessage,
@@ -404,7 +434,7 @@ fn resolve(
             }
         },
     };
-    Ok(Resolved { sensor_id, value, timestamp })
+    Ok(Resolved { sensor_id, value, timestamp, ts })
 }
 
 /// The value a body carries: its `SensorValue` member (as text; a member of another JSON type as its JSON) when the body is a JSON object with one, else the body as text.
