@@ -88,6 +88,8 @@ pub struct Limits {
     pub connections_max: NonZeroUsize,
     /// Bytes of one telemetry message's body, over MQTT and HTTP; default 256 KiB, as the 2018 service.
     pub telemetry_payload_bytes_max: NonZeroUsize,
+    /// Events a subscriber of the live event stream (`GET /events/stream`) may fall behind the durable event log; one further behind is disconnected and can resume with `Last-Event-ID`.
+    pub event_stream_lag_max: NonZeroUsize,
 }
 
 /// The query face (`POST /query`): what one query may use, and how long and how much of its result is kept for its next pages.
@@ -175,6 +177,7 @@ pub struct LimitsSection {
     pub management_results_max: Option<u64>,
     pub connections_max: Option<u64>,
     pub telemetry_payload_bytes_max: Option<u64>,
+    pub event_stream_lag_max: Option<u64>,
 }
 
 /// `[query]`, see `QueryConfig`.
@@ -244,6 +247,7 @@ impl Config {
             management_results_max,
             connections_max,
             telemetry_payload_bytes_max,
+            event_stream_lag_max,
         } = limits;
         let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
 
@@ -289,6 +293,7 @@ impl Config {
                     "limits.telemetry_payload_bytes_max",
                     telemetry_payload_bytes_max,
                 )?,
+                event_stream_lag_max: non_zero_usize("limits.event_stream_lag_max", event_stream_lag_max)?,
             },
             query: QueryConfig {
                 joins_max: usize_value("query.joins_max", joins_max)?,
@@ -457,6 +462,7 @@ impl ConfigFile {
             management_results_max,
             connections_max,
             telemetry_payload_bytes_max,
+            event_stream_lag_max,
         } = limits;
         let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
         ConfigFile {
@@ -484,6 +490,7 @@ impl ConfigFile {
                 management_results_max: limits_over.management_results_max.or(management_results_max),
                 connections_max: limits_over.connections_max.or(connections_max),
                 telemetry_payload_bytes_max: limits_over.telemetry_payload_bytes_max.or(telemetry_payload_bytes_max),
+                event_stream_lag_max: limits_over.event_stream_lag_max.or(event_stream_lag_max),
             },
             query: QuerySection {
                 joins_max: query_over.joins_max.or(joins_max),
@@ -635,6 +642,7 @@ mod tests {
                         management_results_max: 100000,
                         connections_max: 1024,
                         telemetry_payload_bytes_max: 262144,
+                        event_stream_lag_max: 10000,
                     },
                     query: QueryConfig {
                         joins_max: 10,
@@ -709,6 +717,7 @@ mod tests {
                         management_results_max: 100000,
                         connections_max: 1024,
                         telemetry_payload_bytes_max: 262144,
+                        event_stream_lag_max: 10000,
                     },
                     query: QueryConfig {
                         joins_max: 10,

@@ -25,6 +25,8 @@ pub struct DataPlane {
     containment: graph::Containment,
     /// The CloudEvents `source` of events this server emits.
     event_source: String,
+    /// Per tenant, the sequence number of its last durable event: `TenantState::submit` advances it once a batch that appended events is durable, and the live event stream (`routes::events`) waits on it, reading the events themselves from the store.
+    event_heads: HashMap<TenantId, Arc<tokio::sync::watch::Sender<u64>>>,
 }
 
 /// One tenant: its id, and its graph with the 2018 face's state beside it, under one lock.
@@ -97,6 +99,14 @@ fn points(store: &Arc<dyn Backend>, id: &TenantId) -> crate::history::StorePoint
     crate::history::StorePoints::new(Arc::clone(store), id.clone())
 }
 
+/// A watch of each tenant's last durable event sequence number, starting from what the store holds.
+fn event_heads<'a>(
+    store: &dyn Backend,
+    tenants: impl Iterator<Item = &'a TenantId>,
+) -> Result<HashMap<TenantId, Arc<tokio::sync::watch::Sender<u64>>>, StoreError> {
+    tenants.map(|id| Ok((id.clone(), Arc::new(tokio::sync::watch::Sender::new(store.last_event_seq(id)?))))).collect()
+}
+
 /// Loads a tenant's 2018 state from the store.
 fn load_spatial(store: &dyn Backend, id: &TenantId) -> Result<spatial::state::Spatial, StoreError> {
     spatial::state::Spatial::load(store::records::load_spatial(store, id)?).map_err(|what| StoreError::Corrupt { what })
@@ -131,6 +141,7 @@ impl DataPlane {
             let points = points(&store, &id);
             tenants.insert(id.clone(), Arc::new(TenantState { id, state: RwLock::new(tenant), points }));
         }
+        let event_heads = event_heads(store.as_ref(), tenants.keys())?;
         Ok(DataPlane {
             store,
             commits: CommitLatency::default(),
@@ -138,6 +149,7 @@ impl DataPlane {
             graph_limits,
             containment,
             event_source,
+            event_heads,
         })
     }
 
@@ -168,6 +180,11 @@ impl DataPlane {
 
     pub fn commit_latency(&self) -> &CommitLatency {
         &self.commits
+    }
+
+    /// The sequence number of `tenant`'s last durable event, changed as later ones become durable; `None` for a tenant that is not loaded.
+    pub(crate) fn event_head(&self, tenant: &TenantId) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.event_heads.get(tenant).map(|head| head.subscribe())
     }
 
     /// Every tenant, for metrics.
@@ -295,9 +312,22 @@ impl TenantState {
             let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
             ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
         }
+        // Signalled here, on the store's writer thread as each batch is durable, rather than where the write awaits its outcome: a request dropped mid-write still announces its events.
+        let appended = ops.iter().filter(|op| matches!(op, Op::AppendEvent { .. })).count() as u64;
+        let head = data.event_heads.get(&self.id).cloned();
         data.store().submit_then(
             ops,
             Box::new(move |result| {
+                if let (Ok(store::Committed { first_event_seq: Some(first) }), Some(head)) = (&result, head) {
+                    let last = first + appended.saturating_sub(1);
+                    head.send_if_modified(|seq| {
+                        let later = last > *seq;
+                        if later {
+                            *seq = last;
+                        }
+                        later
+                    });
+                }
                 let _ = done.send(result);
             }),
         );

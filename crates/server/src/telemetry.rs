@@ -629,3 +629,80 @@ fn refused(refusal: &Refusal, line: Option<usize>) -> MgmtError {
     };
     MgmtError::from(ApiError::new(ErrorCode::BadRequest, message).with_status(status))
 }
+
+/// Passes telemetry sent to a twin through the data plane (`POST /digitaltwins/{id}/telemetry` and its component form) through `store` when the twin is a 2018 sensor, so its value is stored and its functions run, durably, before the request is answered.
+///
+/// The message is the sensor's, from its parent device; its properties are the request's headers (those of HTTP and `Authorization` aside), its correlation id `CorrelationId`, else `Message-Id`; its creation time `CreationTimeUtc` when given.
+/// A JSON string body is the payload's text; any other JSON body is its JSON text (so `{"SensorValue": …}` sets that value, as over MQTT).
+/// `Ok(false)` when `twin` is no sensor (or no twin): nothing is done. A refusal (the sensor has no device, the payload is too large, the value is refused) is an error with its status, and nothing is stored.
+pub(crate) async fn store_for_sensor(
+    state: &AppState,
+    twin: &str,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<bool, ApiError> {
+    let found = state.data.tenant().read(|graph| {
+        let slot = graph.slot(twin).filter(|&s| is_kind(graph, s, ObjectKind::Sensor))?;
+        let device = graph
+            .parent_at(slot)
+            .filter(|&p| is_kind(graph, p, ObjectKind::Device))
+            .and_then(|p| graph.twin_at(p))
+            .map(|device| device.id.clone());
+        let hardware_id = graph.twin_at(slot).and_then(|t| t.property("hardwareId"));
+        Some((device, hardware_id.as_ref().and_then(Value::as_str).map(str::to_owned)))
+    });
+    let Some((device, hardware_id)) = found else { return Ok(false) };
+    // A refusal with the status `refused` gives it, in the data plane's error format.
+    let error = |refusal: Refusal| {
+        let status = match refusal.reason {
+            Reason::InvalidTopic | Reason::InvalidMessage | Reason::NotTried => StatusCode::BAD_REQUEST,
+            Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Reason::UnknownSensor | Reason::UnknownDevice => StatusCode::NOT_FOUND,
+            Reason::NotTheDevice | Reason::OtherDevicesSensor => StatusCode::FORBIDDEN,
+            Reason::Refused => StatusCode::CONFLICT,
+        };
+        ApiError::new(ErrorCode::BadRequest, refusal.message).with_status(status)
+    };
+    let refuse = |refusal: Refusal| {
+        count(state, Transport::Http, Err(refusal.reason));
+        error(refusal)
+    };
+    let (Some(device), Some(hardware_id)) = (device, hardware_id) else {
+        return Err(refuse(Refusal::new(
+            Reason::Refused,
+            format!("sensor '{twin}' has no device or no hardware id, so its telemetry has nowhere to come from"),
+        )));
+    };
+    let payload = match body {
+        Value::String(text) => text.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    };
+    let payload_bytes_max = state.limits.telemetry_payload_bytes_max.get();
+    if payload.len() > payload_bytes_max {
+        return Err(refuse(Refusal::new(
+            Reason::TooLarge,
+            format!("the body has {} bytes; a telemetry message takes at most {payload_bytes_max}", payload.len()),
+        )));
+    }
+    let properties: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| !NOT_PROPERTIES.contains(&name.as_str()) && **name != crate::REQUEST_ID_HEADER)
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let header = |name: &str| {
+        properties.iter().find(|(n, v)| n.eq_ignore_ascii_case(name) && !v.trim().is_empty()).map(|(_, v)| v.clone())
+    };
+    let message = Telemetry {
+        device_id: device.clone(),
+        hardware_id,
+        creation_time: header("CreationTimeUtc"),
+        correlation_id: header("CorrelationId").or_else(|| header("Message-Id")),
+        properties,
+        body: payload,
+    };
+    match store(state, Transport::Http, &device, vec![message], Mode::Each).await?.pop() {
+        // `store` counted it.
+        Some(Err(refusal)) => Err(error(refusal)),
+        _ => Ok(true),
+    }
+}

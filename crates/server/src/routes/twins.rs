@@ -142,6 +142,9 @@ async fn send_component_telemetry(
 }
 
 /// Records telemetry as a durable `microsoft.iot.telemetry` event; `Message-Id` is required, as ADT requires it.
+///
+/// Telemetry to a 2018 sensor (a twin of `dtmi:twinscape:Sensor;1` or a model extending it) is also a message of that sensor, from its device, for the telemetry pipeline (`telemetry::store_for_sensor`): its value is stored and its functions run, durably, before the event is recorded and the request answered.
+/// A message the pipeline refuses is answered with its error, and no event is recorded.
 async fn telemetry(
     state: AppState,
     id: String,
@@ -155,30 +158,38 @@ async fn telemetry(
         .filter(|v| !v.is_empty())
         .ok_or_else(|| ApiError::missing_argument("The Message-Id header is required."))?
         .to_owned();
+    // The twin and component are checked before the pipeline sees the message; the write checks them again.
+    state.data.tenant().read(|graph| telemetry_model(graph, &id, component.as_deref()))?;
+    crate::telemetry::store_for_sensor(&state, &id, &headers, &body).await?;
     let source = state.data.event_source().to_owned();
     state
         .data
         .tenant()
         .write(&state.data, move |graph| {
-            let twin = graph.twin(&id).ok_or_else(|| graph::GraphError::NotFound {
-                what: graph::Missing::Twin,
-                message: format!("there is no twin with id '{id}'"),
-            })?;
-            let model = match &component {
-                None => twin.model().to_owned(),
-                Some(name) => {
-                    graph.component(&id, name)?;
-                    match graph.model_set().content(twin.model(), name).map(|c| &c.kind) {
-                        Some(model::set::ContentKind::Component { schema }) => schema.to_string(),
-                        _ => twin.model().to_owned(),
-                    }
-                }
-            };
+            let model = telemetry_model(graph, &id, component.as_deref())?;
             let event = telemetry_event(&source, &id, component.as_deref(), &model, &message_id, body);
             Ok(((), Vec::new(), vec![event]))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The model telemetry to twin `id` (or its `component`) is described by, the `dataschema` of its event.
+fn telemetry_model(graph: &graph::TenantGraph, id: &str, component: Option<&str>) -> Result<String, graph::GraphError> {
+    let twin = graph.twin(id).ok_or_else(|| graph::GraphError::NotFound {
+        what: graph::Missing::Twin,
+        message: format!("there is no twin with id '{id}'"),
+    })?;
+    Ok(match component {
+        None => twin.model().to_owned(),
+        Some(name) => {
+            graph.component(id, name)?;
+            match graph.model_set().content(twin.model(), name).map(|c| &c.kind) {
+                Some(model::set::ContentKind::Component { schema }) => schema.to_string(),
+                _ => twin.model().to_owned(),
+            }
+        }
+    })
 }
 
 fn twin_not_found(id: &str) -> ApiError {

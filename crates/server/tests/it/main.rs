@@ -7,6 +7,7 @@
 mod catalog;
 mod dataplane;
 mod demo;
+mod events_stream;
 mod jobs;
 mod management;
 mod management_functions;
