@@ -33,6 +33,32 @@ pub struct Config {
     pub containment: graph::Containment,
     /// The MQTT listener devices send telemetry to.
     pub mqtt: MqttConfig,
+    /// How long history is kept, and how often it is pruned.
+    pub history: HistoryConfig,
+}
+
+/// History's retention (`[history]`): a background sweep prunes every series to it, a bounded batch at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Points older than this are deleted; `None` (`retention_days = 0`) keeps points of any age.
+    pub retention: Option<Duration>,
+    /// Points a series keeps, its newest; `None` (`points_max = 0`) keeps any number. At most history's `points_scanned_max` (1,000,000), since a prune reads the points it keeps.
+    pub points_max: Option<u64>,
+    /// How often the sweep starts a pass over every series.
+    pub sweep_interval: Duration,
+    /// Series one round of the sweep prunes before it yields (each prune deletes at most 10,000 points).
+    pub sweep_series_max: NonZeroUsize,
+}
+
+impl HistoryConfig {
+    /// The sweep's settings, as `server::history::sweep` takes them.
+    pub fn sweep(&self) -> crate::history::Sweep {
+        let age_max_us = self.retention.map(|r| u64::try_from(r.as_micros()).unwrap_or(u64::MAX));
+        crate::history::Sweep {
+            retention: history::Retention { age_max_us, points_max: self.points_max },
+            series_per_round_max: self.sweep_series_max.get(),
+        }
+    }
 }
 
 /// The MQTT listener (`[mqtt]`): plain TCP for now; TLS on it is still to come.
@@ -137,6 +163,7 @@ pub struct ConfigFile {
     pub limits: LimitsSection,
     pub query: QuerySection,
     pub mqtt: MqttSection,
+    pub history: HistorySection,
 }
 
 /// `[server]`.
@@ -208,13 +235,23 @@ pub struct MqttSection {
     pub connect_timeout_ms: Option<u64>,
 }
 
+/// `[history]`, see `HistoryConfig`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistorySection {
+    pub retention_days: Option<u64>,
+    pub points_max: Option<u64>,
+    pub sweep_interval_ms: Option<u64>,
+    pub sweep_series_max: Option<u64>,
+}
+
 /// The prefix of configuration environment variables: `TWINSCAPE__LIMITS__BODY_BYTES_MAX` sets `[limits] body_bytes_max`.
 pub const ENV_PREFIX: &str = "TWINSCAPE__";
 
 impl Config {
     /// Validates merged layers; every field of `ConfigFile` is destructured here, so a new field cannot be forgotten.
     pub fn from_file(file: ConfigFile) -> Result<Config, ConfigError> {
-        let ConfigFile { server, tls, limits, query, mqtt } = file;
+        let ConfigFile { server, tls, limits, query, mqtt, history } = file;
         let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
         let QuerySection {
@@ -317,6 +354,29 @@ impl Config {
                 },
                 inflight_max: non_zero_usize("mqtt.inflight_max", inflight_max)?,
                 connect_timeout: Duration::from_millis(positive("mqtt.connect_timeout_ms", connect_timeout_ms)?),
+            },
+            history: HistoryConfig {
+                retention: match required("history.retention_days", retention_days)? {
+                    0 => None,
+                    days => Some(Duration::from_secs(days.checked_mul(86_400).ok_or_else(|| {
+                        invalid("history.retention_days", format!("{days} days is longer than a duration can be"))
+                    })?)),
+                },
+                points_max: match required("history.points_max", points_max)? {
+                    0 => None,
+                    n if n > ::history::Limits::default().points_scanned_max as u64 => {
+                        return Err(invalid(
+                            "history.points_max",
+                            format!(
+                                "{n} is more than a prune may read ({})",
+                                ::history::Limits::default().points_scanned_max
+                            ),
+                        ));
+                    }
+                    n => Some(n),
+                },
+                sweep_interval: Duration::from_millis(positive("history.sweep_interval_ms", sweep_interval_ms)?),
+                sweep_series_max: non_zero_usize("history.sweep_series_max", sweep_series_max)?,
             },
         })
     }
@@ -427,9 +487,15 @@ impl ConfigFile {
 
     /// `over` on top of `self`: each field set in `over` wins.
     pub fn overlay(self, over: ConfigFile) -> ConfigFile {
-        let ConfigFile { server, tls, limits, query, mqtt } = self;
-        let ConfigFile { server: server_over, tls: tls_over, limits: limits_over, query: query_over, mqtt: mqtt_over } =
-            over;
+        let ConfigFile { server, tls, limits, query, mqtt, history } = self;
+        let ConfigFile {
+            server: server_over,
+            tls: tls_over,
+            limits: limits_over,
+            query: query_over,
+            mqtt: mqtt_over,
+            history: history_over,
+        } = over;
         let ServerSection { listen, data_dir, shutdown_grace_ms, demo, tls_handshake_timeout_ms } = server;
         let TlsSection { cert_path, key_path } = tls;
         let QuerySection {
@@ -510,6 +576,12 @@ impl ConfigFile {
                 listen: mqtt_over.listen.or(mqtt_listen),
                 inflight_max: mqtt_over.inflight_max.or(inflight_max),
                 connect_timeout_ms: mqtt_over.connect_timeout_ms.or(connect_timeout_ms),
+            },
+            history: HistorySection {
+                retention_days: history_over.retention_days.or(history.retention_days),
+                points_max: history_over.points_max.or(history.points_max),
+                sweep_interval_ms: history_over.sweep_interval_ms.or(history.sweep_interval_ms),
+                sweep_series_max: history_over.sweep_series_max.or(history.sweep_series_max),
             },
         }
     }
@@ -674,6 +746,16 @@ mod tests {
                         inflight_max: 64,
                         connect_timeout: 10s,
                     },
+                    history: HistoryConfig {
+                        retention: Some(
+                            2592000s,
+                        ),
+                        points_max: Some(
+                            1000000,
+                        ),
+                        sweep_interval: 300s,
+                        sweep_series_max: 1000,
+                    },
                 }"#]],
         );
     }
@@ -748,6 +830,16 @@ mod tests {
                         ),
                         inflight_max: 64,
                         connect_timeout: 10s,
+                    },
+                    history: HistoryConfig {
+                        retention: Some(
+                            2592000s,
+                        ),
+                        points_max: Some(
+                            1000000,
+                        ),
+                        sweep_interval: 300s,
+                        sweep_series_max: 1000,
                     },
                 }"#]],
         );

@@ -16,6 +16,8 @@ use history::{
 };
 use store::{Backend, KeyRange, Op, StoreError, Table, TenantId};
 
+pub(crate) mod routes;
+
 /// The operations of history, with the crate's default limits; they hold no data, so one serves every tenant.
 pub fn history() -> &'static History {
     static HISTORY: LazyLock<History> =
@@ -151,6 +153,39 @@ pub fn history_error(err: StoreError) -> HistoryError {
         StoreError::Io(err) => HistoryError::Unavailable { what: format!("store I/O failed: {err}") },
         StoreError::Internal { what } => HistoryError::Internal { what },
     }
+}
+
+/// Fills the `historicalValues` of a rendered 2018 space's `values` (each value's newest `HISTORICAL_VALUES_MAX` points, newest first); a space without `values` is left as it is.
+pub fn fill_space_values(points: &StorePoints, space: &mut serde_json::Value) -> Result<(), HistoryError> {
+    let Some(id) = space.get("id").and_then(serde_json::Value::as_str).map(str::to_owned) else { return Ok(()) };
+    let Some(serde_json::Value::Array(values)) = space.get_mut("values") else { return Ok(()) };
+    for value in values {
+        let Some(name) = value.get("type").and_then(serde_json::Value::as_str) else { continue };
+        let series = SeriesId::space_value(&id, name)?;
+        fill(points, &series, value)?;
+    }
+    Ok(())
+}
+
+/// Fills the `historicalValues` of a rendered 2018 sensor value (`value` of a sensor, or `GET sensors/{id}/value`) of the sensor `id`; `null` is left as it is.
+pub fn fill_sensor_value(points: &StorePoints, id: &str, value: &mut serde_json::Value) -> Result<(), HistoryError> {
+    if value.is_object() {
+        fill(points, &SeriesId::sensor(id)?, value)?;
+    }
+    Ok(())
+}
+
+/// Sets `historicalValues` of one rendered value to the newest points of `series`, as `{value, timestamp}`.
+fn fill(points: &StorePoints, series: &SeriesId, value: &mut serde_json::Value) -> Result<(), HistoryError> {
+    let found = recent(points, series, HISTORICAL_VALUES_MAX)?;
+    let historical: Vec<serde_json::Value> = found
+        .iter()
+        .map(|point| serde_json::json!({ "value": point.value.text(), "timestamp": rfc3339(point.position.ts) }))
+        .collect();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("historicalValues".to_owned(), serde_json::Value::Array(historical));
+    }
+    Ok(())
 }
 
 /// The history of one tenant's writes as they are planned: kept in the tenant's locked state, used only under its write lock.
@@ -342,6 +377,46 @@ pub fn sweep(
     Ok(swept)
 }
 
+/// The retention sweep, run by the server until it stops: every `config.sweep_interval`, a pass over every series of every tenant, in rounds of `sweep` on a blocking thread.
+/// A failed round is logged and the pass moves on to the next tenant; the next pass starts over.
+pub async fn sweeper(data: Arc<crate::data::DataPlane>, config: crate::config::HistoryConfig) {
+    let settings = config.sweep();
+    // The first pass waits an interval too, so a start (or a test's restart) is not slowed, nor its data pruned at once.
+    let first = tokio::time::Instant::now() + config.sweep_interval;
+    let mut interval = tokio::time::interval_at(first, config.sweep_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        for tenant in data.tenants() {
+            let points = tenant.points().clone();
+            let span = tracing::debug_span!("history_sweep", tenant = %tenant.id);
+            let swept = tokio::task::spawn_blocking(move || {
+                let _entered = span.enter();
+                let now = Timestamp::from_micros(jiff::Timestamp::now().as_microsecond());
+                let mut cursor = None;
+                let mut total = Swept::default();
+                loop {
+                    let round = sweep(&points, &settings, &mut cursor, now)?;
+                    total.series += round.series;
+                    total.deleted += round.deleted;
+                    if round.wrapped {
+                        return Ok::<_, HistoryError>(total);
+                    }
+                }
+            })
+            .await;
+            match swept {
+                Ok(Ok(total)) if total.deleted > 0 => {
+                    tracing::info!(tenant = %tenant.id, series = total.series, deleted = total.deleted, "history pruned to its retention");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::error!(tenant = %tenant.id, error = %err, "the history sweep failed"),
+                Err(join) => tracing::error!(tenant = %tenant.id, error = %join, "the history sweep panicked"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -500,6 +575,49 @@ mod tests {
                 buckets: history data is corrupt: history value of "sensor/t1\0800000000000000000000001" is not of a known value format
                 Pruned { deleted: 3, more: false }"#]],
         );
+    }
+
+    #[test]
+    fn the_sweep_prunes_every_series_in_bounded_rounds() {
+        // Three series of four points an hour apart; at 4h with 150 minutes of age and two points a series, each keeps its two newest.
+        // One series a round: the rounds go on from where the last stopped, and the fourth finds no series left and starts over.
+        let backend: Arc<dyn Backend> =
+            Arc::new(MemoryBackend::new(store::Limits::default()).expect("default limits are valid"));
+        let mut points = Vec::new();
+        for id in ["a", "b", "c"] {
+            for hour in 0..4 {
+                points.push(("acme", id, hour * HOUR_US, "1"));
+            }
+        }
+        append(&backend, &points);
+        let store = StorePoints::new(Arc::clone(&backend), tenant("acme"));
+        let settings = super::Sweep {
+            retention: Retention { age_max_us: Some(150 * 60_000_000), points_max: Some(2) },
+            series_per_round_max: 1,
+        };
+        let mut cursor = None;
+        let mut rounds = Vec::new();
+        for _ in 0..5 {
+            let swept =
+                super::sweep(&store, &settings, &mut cursor, Timestamp::from_micros(4 * HOUR_US)).expect("sweep");
+            rounds.push(format!("{swept:?} then {:?}", cursor.as_ref().map(SeriesId::as_str)));
+        }
+        let mut left = 0;
+        backend
+            .scan(&tenant("acme"), Table::History, &mut |_, _| {
+                left += 1;
+                Ok(())
+            })
+            .expect("scan");
+        rounds.push(format!("points left: {left}"));
+        expect![[r#"
+            Swept { series: 1, deleted: 2, wrapped: false } then Some("sensor/a")
+            Swept { series: 1, deleted: 2, wrapped: false } then Some("sensor/b")
+            Swept { series: 1, deleted: 2, wrapped: false } then Some("sensor/c")
+            Swept { series: 0, deleted: 0, wrapped: true } then None
+            Swept { series: 1, deleted: 0, wrapped: false } then Some("sensor/a")
+            points left: 6"#]]
+        .assert_eq(&rounds.join("\n"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! At most `limits.connections_max` connections are served at once; further clients wait in the listen backlog rather than being accepted and starved.
 //! After shutdown, open connections get `Config::shutdown_grace` to finish their requests (idle keep-alive connections close at once).
 //! What is served on a connection is `router::app`'s business, not this file's.
+//! Background work runs beside it until the server stops: the upkeep of metrics and query cursors, the history retention sweep (`history::sweeper`), and the demo simulation when asked for.
 //! Beside the HTTP face, `Server::bind` binds the MQTT listener of `[mqtt] listen` (unless it is off), and `run` serves it until the same shutdown (`mqtt`).
 
 use std::future::Future;
@@ -165,6 +166,7 @@ impl BoundServer {
         let BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors, mqtt } = self;
         let (stop_mqtt, mqtt_stopped) = tokio::sync::watch::channel(false);
         let mqtt = mqtt.map(|(listener, state)| tokio::spawn(listener.run(state, mqtt_stopped, config.shutdown_grace)));
+        let _history_sweep = AbortOnDrop(tokio::spawn(crate::history::sweeper(Arc::clone(&data), config.history)));
         let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(data))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {

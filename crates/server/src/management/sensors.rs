@@ -39,7 +39,9 @@ pub(crate) fn routes() -> Router<AppState> {
     let router = Router::new();
     let router = route(router, "/sensors", get(list_sensors).post(create_sensor));
     let router = route(router, "/sensors/{id}", get(get_sensor).patch(update_sensor).delete(delete_sensor));
-    route(router, "/sensors/{id}/value", get(sensor_value))
+    let router = route(router, "/sensors/{id}/value", get(sensor_value));
+    // The history routes of sensors, space values and a space's sensors (ours), kept with the rest of history.
+    router.merge(crate::history::routes::management())
 }
 
 async fn list_sensors(State(state): State<AppState>, params: Params) -> Result<Response, MgmtError> {
@@ -51,19 +53,35 @@ async fn get_sensor(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Response, MgmtError> {
-    objects::one_response(&state, ObjectKind::Sensor, &id, &params.includes(INCLUDES)?)
+    let includes = params.includes(INCLUDES)?;
+    let (twin_id, mut sensor) = state.data.tenant().read_all(|tenant| {
+        let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
+        let twin_id = tenant.graph.twin_at(slot).map(|t| t.id.clone()).unwrap_or_default();
+        Ok::<_, MgmtError>((twin_id, objects::View::new(tenant).render(slot, ObjectKind::Sensor, &includes)))
+    })?;
+    // `historicalValues` are read after the tenant's lock is released, and only when the value is shown.
+    if let Some(value) = sensor.get_mut("value") {
+        crate::history::fill_sensor_value(state.data.tenant().points(), &twin_id, value).map_err(history_error)?;
+    }
+    Ok(axum::Json(sensor).into_response())
+}
+
+fn history_error(err: history::HistoryError) -> MgmtError {
+    MgmtError::from(crate::error::ApiError::from(err))
 }
 
 /// `GET sensors/{id}/value`: the latest value, a `SensorValue`; 404 before the sensor has one.
 async fn sensor_value(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, MgmtError> {
-    let value = state.data.tenant().read_all(|tenant| {
+    let (twin_id, mut value) = state.data.tenant().read_all(|tenant| {
         let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
-        let doc = tenant.graph.twin_at(slot).map(|t| t.doc()).unwrap_or_default();
-        Ok::<_, MgmtError>(objects::sensor_value(&doc))
+        let twin = tenant.graph.twin_at(slot);
+        let doc = twin.map(|t| t.doc()).unwrap_or_default();
+        Ok::<_, MgmtError>((twin.map(|t| t.id.clone()).unwrap_or_default(), objects::sensor_value(&doc)))
     })?;
     if value.is_null() {
         return Err(MgmtError::not_found("value of sensor", &id));
     }
+    crate::history::fill_sensor_value(state.data.tenant().points(), &twin_id, &mut value).map_err(history_error)?;
     Ok(axum::Json(value).into_response())
 }
 

@@ -60,7 +60,7 @@ async fn list_spaces(State(state): State<AppState>, params: Params) -> Result<Re
     let includes = params.includes(INCLUDES)?;
     let upns = params.list("userUpn");
     let max = state.limits.management_results_max.get();
-    let spaces = state.data.tenant().read_all(|tenant| {
+    let mut spaces = state.data.tenant().read_all(|tenant| {
         let view = view(tenant, &params);
         let has_user = |slot: u32| {
             view.graph.children_at(slot).filter(|&c| view.kinds.kind_at(c) == Some(ObjectKind::User)).any(|c| {
@@ -73,6 +73,7 @@ async fn list_spaces(State(state): State<AppState>, params: Params) -> Result<Re
         restrict_values(&mut spaces, &params);
         Ok::<_, MgmtError>(spaces)
     })?;
+    fill_historical(&state, &mut spaces)?;
     Ok(axum::Json(spaces).into_response())
 }
 
@@ -107,7 +108,18 @@ async fn get_space(
         Ok::<_, MgmtError>(View::new(tenant).render(slot, ObjectKind::Space, &includes))
     })?;
     restrict_values(std::slice::from_mut(&mut space), &params);
+    fill_historical(&state, std::slice::from_mut(&mut space))?;
     Ok(axum::Json(space).into_response())
+}
+
+/// Fills the `historicalValues` of the spaces' `values` (when shown), after the tenant's lock is released.
+fn fill_historical(state: &AppState, spaces: &mut [Value]) -> Result<(), MgmtError> {
+    let tenant = state.data.tenant();
+    for space in spaces.iter_mut().filter(|s| s.get("values").is_some()) {
+        crate::history::fill_space_values(tenant.points(), space)
+            .map_err(|err| MgmtError::from(crate::error::ApiError::from(err)))?;
+    }
+    Ok(())
 }
 
 /// `GET spaces/{id}/values`: the space's computed values (`setSpaceValue`), as `SensorValue`s.
@@ -121,6 +133,7 @@ async fn space_values(
         Ok::<_, MgmtError>(View::new(tenant).render(slot, ObjectKind::Space, &Includes::of(&["values"])))
     })?;
     restrict_values(std::slice::from_mut(&mut space), &params);
+    fill_historical(&state, std::slice::from_mut(&mut space))?;
     Ok(axum::Json(space.get("values").cloned().unwrap_or_else(|| json!([]))).into_response())
 }
 

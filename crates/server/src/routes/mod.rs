@@ -32,4 +32,5 @@ pub(crate) fn data_plane(limits: &Limits) -> Router<AppState> {
         .merge(relationships::routes())
         .merge(query::routes())
         .merge(jobs::routes(limits.import_body_bytes_max.get()))
+        .merge(crate::history::routes::data_plane())
 }

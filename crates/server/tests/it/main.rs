@@ -8,6 +8,7 @@ mod catalog;
 mod dataplane;
 mod demo;
 mod events_stream;
+mod history;
 mod jobs;
 mod management;
 mod management_functions;
