@@ -287,6 +287,7 @@ impl Config {
             event_stream_lag_max,
         } = limits;
         let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
+        let HistorySection { retention_days, points_max, sweep_interval_ms, sweep_series_max } = history;
 
         let data_dir = required("server.data_dir", data_dir)?;
         let data_dir = std::path::absolute(&data_dir)
