@@ -27,6 +27,8 @@ pub struct DataPlane {
     event_source: String,
     /// Per tenant, the sequence number of its last durable event: `TenantState::submit` advances it once a batch that appended events is durable, and the live event stream (`routes::events`) waits on it, reading the events themselves from the store.
     event_heads: HashMap<TenantId, Arc<tokio::sync::watch::Sender<u64>>>,
+    /// Turns true when the server stops, so long-lived answers (the live event stream) end instead of holding the shutdown up.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// One tenant: its id, and its graph with the 2018 face's state beside it, under one lock.
@@ -150,6 +152,7 @@ impl DataPlane {
             containment,
             event_source,
             event_heads,
+            stopping: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -168,6 +171,16 @@ impl DataPlane {
     pub fn tenant(&self) -> Arc<TenantState> {
         let tenants = self.tenants.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(tenants.get(&TenantId::default_tenant()).expect("the default tenant is loaded at open"))
+    }
+
+    /// Tells long-lived answers that the server is stopping.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Turns true when the server stops.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     pub fn store(&self) -> &Arc<dyn Backend> {

@@ -167,7 +167,7 @@ impl BoundServer {
         let (stop_mqtt, mqtt_stopped) = tokio::sync::watch::channel(false);
         let mqtt = mqtt.map(|(listener, state)| tokio::spawn(listener.run(state, mqtt_stopped, config.shutdown_grace)));
         let _history_sweep = AbortOnDrop(tokio::spawn(crate::history::sweeper(Arc::clone(&data), config.history)));
-        let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(data))));
+        let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(Arc::clone(&data)))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {
             let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
@@ -220,6 +220,7 @@ impl BoundServer {
         }
         drop(listener);
         let _ = stop_mqtt.send(true);
+        data.stop();
         tracing::info!(open_connections = graceful.count(), "shutting down: no new connections");
         match tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await {
             Ok(()) => tracing::info!("stopped"),

@@ -169,9 +169,14 @@ async fn stream(
         greeting: Some(format!("connected; events after id {cursor} follow")),
         ended: false,
     };
-    let messages = futures_util::stream::unfold(subscriber, |mut subscriber| async move {
-        let message = subscriber.next().await?;
-        Some((Ok(message), subscriber))
+    // The stream ends when the server stops, so an open subscriber does not hold the shutdown up; it resumes with Last-Event-ID.
+    let stopping = state.data.stopping();
+    let messages = futures_util::stream::unfold((subscriber, stopping), |(mut subscriber, mut stopping)| async move {
+        let message = tokio::select! {
+            message = subscriber.next() => message,
+            _ = stopping.wait_for(|stop| *stop) => None,
+        };
+        Some((Ok(message?), (subscriber, stopping)))
     });
     Ok(Sse::new(messages))
 }

@@ -359,3 +359,13 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn an_open_stream_ends_when_the_server_stops() {
+    let server = crate::start_shipped().await;
+    let mut subscriber = Subscriber::open(&server, "", &[]).await;
+    // `stop` fails the test when shutdown takes past its timeout, and the drop check fails it on the grace-period warning an open stream would cause.
+    let stopping = tokio::spawn(server.stop());
+    assert_eq!(subscriber.next().await, None, "the stream ends");
+    stopping.await.expect("the server stops");
+}
