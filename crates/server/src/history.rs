@@ -621,6 +621,50 @@ mod tests {
     }
 
     #[test]
+    fn the_recorder_sees_points_of_writes_not_yet_durable() {
+        // Writes submitted but not applied yet: a later plan of the same series, at the newest microsecond or an older one, takes the next free sequence number instead of one already given.
+        let backend: Arc<dyn Backend> =
+            Arc::new(MemoryBackend::new(store::Limits::default()).expect("default limits are valid"));
+        let store = StorePoints::new(Arc::clone(&backend), tenant("acme"));
+        let mut recorder = super::Recorder::new(store.clone());
+        let point = |micros: i64, text: &str| NewPoint {
+            series: sensor("t1"),
+            ts: Timestamp::from_micros(micros),
+            value: Value::from_text(text),
+        };
+        let mut batches = Vec::new();
+        let mut planned = Vec::new();
+        for (micros, text) in [(10, "a"), (20, "b"), (10, "c"), (20, "d")] {
+            let ops = recorder.plan(&[point(micros, text)]).expect("plan");
+            planned.extend(ops.iter().map(|op| match op {
+                Op::Put { key, .. } => format!("{text} {:?}", &key[key.len() - 8..]),
+                other => format!("{other:?}"),
+            }));
+            batches.push((ops, recorder.submitting()));
+        }
+        // Once every write is durable, the pending keys are dropped and the store answers for the older microsecond.
+        for (ops, submitted) in batches {
+            backend.commit(ops).expect("commit");
+            submitted.reached();
+        }
+        let ops = recorder.plan(&[point(10, "e")]).expect("plan");
+        planned.extend(ops.iter().map(|op| match op {
+            Op::Put { key, .. } => format!("e {:?}", &key[key.len() - 8..]),
+            other => format!("{other:?}"),
+        }));
+        backend.commit(ops).expect("commit");
+        let stored = super::recent(&store, &sensor("t1"), 10).expect("recent");
+        planned.push(format!("stored: {}", stored.iter().map(|p| p.value.text()).collect::<Vec<_>>().join(" ")));
+        expect![[r#"
+            a "00000000"
+            b "00000000"
+            c "00000001"
+            d "00000001"
+            e "00000002"
+            stored: d b e c a"#]].assert_eq(&planned.join("\n"));
+    }
+
+    #[test]
     fn writes_join_a_batch_of_the_callers() {
         // A sensor's twin and its history point in one commit, as the telemetry pipeline will write them.
         check_both_backends(
