@@ -178,7 +178,16 @@ async fn the_occupancy_device_publishes_over_mqtt_and_its_values_are_stored_dura
           "type": "Motion",
           "value": "true",
           "timestamp": "2018-09-20T14:35:00.8587882Z",
-          "historicalValues": []
+          "historicalValues": [
+            {
+              "value": "true",
+              "timestamp": "2018-09-20T14:35:00.8587880Z"
+            },
+            {
+              "value": "false",
+              "timestamp": "2018-09-20T14:35:00.8587880Z"
+            }
+          ]
         }"#]]
     .assert_eq(&format!("{status} {}", serde_json::to_string_pretty(&value).expect("JSON")));
     let (_, sensors) =
