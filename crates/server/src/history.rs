@@ -661,7 +661,8 @@ mod tests {
             c "00000001"
             d "00000001"
             e "00000002"
-            stored: d b e c a"#]].assert_eq(&planned.join("\n"));
+            stored: d b e c a"#]]
+        .assert_eq(&planned.join("\n"));
     }
 
     #[test]
