@@ -4,8 +4,6 @@
 //! A function is checked when it is uploaded (it must compile, its top level must run within the sandbox's limits, and it must define `process`), so a broken script is refused with the reason instead of failing on every message.
 //! Which telemetry runs a function: the sensors in its space's subtree that one of its matchers selects; the telemetry pipeline finds them.
 
-use std::collections::HashSet;
-
 use axum::Router;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
@@ -13,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ontology::ObjectKind;
 use serde_json::{Value, json};
-use spatial::navigate::{TreeFilter, select};
+use spatial::navigate::TreeFilter;
 use spatial::odata::QueryOptions;
 use spatial::state::Function;
 
 use super::objects::{self, View};
-use super::{Body, Includes, MgmtError, Params, created, new_id, object_slot, route};
+use super::{Body, Includes, MgmtError, Params, new_id, object_slot, route};
 use crate::data::{Tenant, Written, now};
 use crate::functions::RunRecord;
 use crate::router::AppState;
@@ -135,28 +133,24 @@ async fn create(State(state): State<AppState>, multipart: Multipart) -> Result<R
     let id = new_id();
     let answer = id.clone();
     let now = now();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            object_slot(&tenant.graph, ObjectKind::Space, &space_id)?;
-            let matchers = matchers_of(tenant, &metadata)?.unwrap_or_default();
-            let function = Function {
-                id,
-                space_id,
-                name,
-                friendly_name,
-                description,
-                disabled,
-                matchers,
-                script,
-                version: 1,
-                last_modified_utc: now,
-            };
-            Ok::<_, MgmtError>(((), Written::records(tenant.spatial.put_function(function)?)))
-        })
-        .await?;
-    Ok(created(answer))
+    super::created_after(&state, answer.clone(), move |tenant| {
+        object_slot(&tenant.graph, ObjectKind::Space, &space_id)?;
+        let matchers = matchers_of(tenant, &metadata)?.unwrap_or_default();
+        let function = Function {
+            id,
+            space_id,
+            name,
+            friendly_name,
+            description,
+            disabled,
+            matchers,
+            script,
+            version: 1,
+            last_modified_utc: now,
+        };
+        Ok(Written::records(tenant.spatial.put_function(function)?))
+    })
+    .await
 }
 
 /// `PATCH userdefinedfunctions/{id}` (multipart): the metadata's members that are given change; a `contents` part replaces the script (its version grows).
@@ -299,19 +293,13 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     let includes = params.includes(&INCLUDES)?;
     let ids = params.list("ids");
     let names = params.list("names");
-    let mut filter = TreeFilter::from_pairs(&params.0)?;
-    filter.use_parent_space = false;
+    let filter = TreeFilter::from_pairs(&params.0)?;
     let options = QueryOptions::from_pairs(&params.0)?;
     let max = state.limits.management_results_max.get();
     let tenant = state.data.tenant();
     let mut values = tenant.read_all(|tenant| -> Result<Vec<Value>, MgmtError> {
         let view = View::new(tenant);
-        let spaces: Option<HashSet<&str>> = if filter == TreeFilter::default() {
-            None
-        } else {
-            let slots = select(view.graph, &view.kinds, ObjectKind::Space, &filter, view.graph.twin_count())?;
-            Some(slots.into_iter().filter_map(|slot| view.graph.twin_at(slot).map(|twin| twin.id.as_str())).collect())
-        };
+        let spaces = objects::spaces_selected(&view, &filter)?;
         let mut out = objects::Results::new(options, max);
         let selected = tenant
             .spatial

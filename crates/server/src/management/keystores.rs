@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use spatial::state::{KeyStore, SecurityKey};
 
 use super::objects::{self, View};
-use super::{Body, Includes, MgmtError, Params, created, new_id, object_slot, route, space_path};
+use super::{Body, Includes, MgmtError, Params, new_id, object_slot, route, space_path};
 use crate::data::{Tenant, Written};
 use crate::error::ApiError;
 use crate::router::AppState;
@@ -308,15 +308,11 @@ async fn create(State(state): State<AppState>, body: Body) -> Result<Response, M
     let space_id = body.id("spaceId")?.ok_or_else(|| required("spaceId"))?.to_owned();
     let store = KeyStore::new(new_id(), name, description, space_id);
     let id = store.id.clone();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, |t| {
-            object_slot(&t.graph, ObjectKind::Space, &store.space_id)?;
-            Ok::<_, MgmtError>(((), Written::records(t.spatial.put_keystore(store))))
-        })
-        .await?;
-    Ok(created(id))
+    super::created_after(&state, id.clone(), move |t| {
+        object_slot(&t.graph, ObjectKind::Space, &store.space_id)?;
+        Ok(Written::records(t.spatial.put_keystore(store)))
+    })
+    .await
 }
 
 /// `GET keystores/{id}?includes`.

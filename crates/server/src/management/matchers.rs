@@ -5,8 +5,6 @@
 //! `PATCH` takes the 2018 `ConditionUpdate`s: one with an `id` changes the members it gives of that condition (an empty `path` deletes it), one without adds a condition.
 //! This file deliberately does not keep which matchers apply to which sensor between requests: `sensors/{id}/matchers` evaluates the matchers along the sensor's space path on each call; the telemetry pipeline keeps its own per-sensor cache.
 
-use std::collections::HashSet;
-
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,12 +13,12 @@ use axum::routing::get;
 use compute::matcher::{self as engine, Condition, Documents, MatcherError};
 use ontology::ObjectKind;
 use serde_json::{Value, json};
-use spatial::navigate::{TreeFilter, select};
+use spatial::navigate::TreeFilter;
 use spatial::odata::QueryOptions;
 use spatial::state::{Matcher, MatcherCondition};
 
 use super::objects::{self, View};
-use super::{Body, Includes, MgmtError, Params, created, new_id, object_slot, route};
+use super::{Body, Includes, MgmtError, Params, new_id, object_slot, route};
 use crate::data::Written;
 use crate::error::ApiError;
 use crate::router::AppState;
@@ -57,20 +55,12 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Response,
     let includes = params.includes(&INCLUDES)?;
     let ids = params.list("ids");
     let names = params.list("names");
-    let mut filter = TreeFilter::from_pairs(&params.0)?;
-    // `useParentSpace` belongs to listings of spaces.
-    filter.use_parent_space = false;
+    let filter = TreeFilter::from_pairs(&params.0)?;
     let options = QueryOptions::from_pairs(&params.0)?;
     let max = state.limits.management_results_max.get();
     let values = state.data.tenant().read_all(|t| -> Result<Vec<Value>, MgmtError> {
         let view = View::new(t);
-        let spaces: Option<HashSet<&str>> = if filter == TreeFilter::default() {
-            None
-        } else {
-            // Every space is at most every twin, so this bound is never what stops the selection.
-            let slots = select(view.graph, &view.kinds, ObjectKind::Space, &filter, view.graph.twin_count())?;
-            Some(slots.into_iter().filter_map(|slot| view.graph.twin_at(slot).map(|twin| twin.id.as_str())).collect())
-        };
+        let spaces = objects::spaces_selected(&view, &filter)?;
         let selected = t
             .spatial
             .matchers()
@@ -101,15 +91,11 @@ async fn create(State(state): State<AppState>, body: Body) -> Result<Response, M
     let matcher = Matcher { id: new_id(), name, friendly_name, description, space_id, conditions };
     compile(&matcher).map_err(|err| MgmtError::invalid_member("conditions", err.to_string()))?;
     let id = matcher.id.clone();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, |t| {
-            object_slot(&t.graph, ObjectKind::Space, &matcher.space_id)?;
-            Ok::<_, MgmtError>(((), Written::records(t.spatial.put_matcher(matcher)?)))
-        })
-        .await?;
-    Ok(created(id))
+    super::created_after(&state, id.clone(), move |t| {
+        object_slot(&t.graph, ObjectKind::Space, &matcher.space_id)?;
+        Ok(Written::records(t.spatial.put_matcher(matcher)?))
+    })
+    .await
 }
 
 /// `GET matchers/{id}?includes`.

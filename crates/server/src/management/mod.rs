@@ -279,6 +279,16 @@ pub(crate) async fn updated(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Runs a write that creates an object and answers 201 with its id, once durable.
+pub(crate) async fn created_after(
+    state: &AppState,
+    id: String,
+    f: impl FnOnce(&mut crate::data::Tenant) -> Result<crate::data::Written, MgmtError>,
+) -> Result<Response, MgmtError> {
+    state.data.tenant().write_all(&state.data, move |tenant| f(tenant).map(|written| ((), written))).await?;
+    Ok(created(id))
+}
+
 /// The answer to a create: 201 with the new id as a JSON string.
 pub(crate) fn created(id: impl Into<String>) -> Response {
     (StatusCode::CREATED, axum::Json(Value::String(id.into()))).into_response()

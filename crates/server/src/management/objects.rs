@@ -706,6 +706,22 @@ pub(crate) fn one_response(
     Ok(axum::Json(object).into_response())
 }
 
+/// The ids of the spaces the tree parameters of a request select (`useParentSpace` aside, which belongs to listings of spaces), or `None` when it gives none: what objects hanging off spaces (matchers, functions, resources, custom types) are listed by.
+pub(crate) fn spaces_selected<'v>(
+    view: &View<'v>,
+    filter: &spatial::navigate::TreeFilter,
+) -> Result<Option<std::collections::HashSet<&'v str>>, MgmtError> {
+    let mut filter = filter.clone();
+    filter.use_parent_space = false;
+    if filter == spatial::navigate::TreeFilter::default() {
+        return Ok(None);
+    }
+    // Every space is at most every twin, so this bound is never what stops the selection.
+    let slots =
+        spatial::navigate::select(view.graph, &view.kinds, ObjectKind::Space, &filter, view.graph.twin_count())?;
+    Ok(Some(slots.into_iter().filter_map(|slot| view.graph.twin_at(slot).map(|twin| twin.id.as_str())).collect()))
+}
+
 /// The objects a read answers: each kept only when the OData `$filter` keeps it and counted against the result cap as it comes, then ordered, skipped and cut (`$orderby`, `$skip`, `$top`).
 ///
 /// The cap counts what the filter keeps, so `$filter` narrows a read the way the samples use it; without `$orderby`, collecting stops once `$skip` + `$top` objects are in.

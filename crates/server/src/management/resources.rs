@@ -7,7 +7,6 @@
 //! There is no hub to provision here: device telemetry reaches this server itself, so `properties.iothubUrl` is the host name the request was sent to.
 //! This file deliberately does not register devices with the hub or refuse to delete a space holding a resource (the devices and spaces modules do).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
-use spatial::navigate::{TreeFilter, select};
+use spatial::navigate::TreeFilter;
 use spatial::odata::QueryOptions;
 use spatial::state::{Resource, ResourceStatus};
 use tracing::Instrument as _;
@@ -62,22 +61,14 @@ async fn list(
     let includes = params.includes(&INCLUDES)?;
     let kind = params.text(&["type"]).map(|t| resource_type("type", t)).transpose()?;
     let external = params.flag("isExternallyCreated")?;
-    let mut filter = TreeFilter::from_pairs(&params.0)?;
-    // `useParentSpace` belongs to listings of spaces.
-    filter.use_parent_space = false;
+    let filter = TreeFilter::from_pairs(&params.0)?;
     let options = QueryOptions::from_pairs(&params.0)?;
     let host = super::request_host(&uri, &headers);
     let max = state.limits.management_results_max.get();
     let tenant = state.data.tenant();
     let (values, provisioning) = tenant.read_all(|t| -> Result<_, MgmtError> {
         let view = View::new(t);
-        let spaces: Option<HashSet<&str>> = if filter == TreeFilter::default() {
-            None
-        } else {
-            // Every space is at most every twin, so this bound is never what stops the selection.
-            let slots = select(view.graph, &view.kinds, ObjectKind::Space, &filter, view.graph.twin_count())?;
-            Some(slots.into_iter().filter_map(|slot| view.graph.twin_at(slot).map(|twin| twin.id.as_str())).collect())
-        };
+        let spaces = objects::spaces_selected(&view, &filter)?;
         let selected: Vec<&Resource> = t
             .spatial
             .resources()

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use spatial::state::RoleAssignment;
 
 use super::objects::View;
-use super::{Body, MgmtError, Params, created, new_id, route};
+use super::{Body, MgmtError, Params, new_id, route};
 use crate::data::{Tenant, Written};
 use crate::router::AppState;
 
@@ -102,18 +102,14 @@ async fn create(State(state): State<AppState>, body: Body) -> Result<Response, M
     let tenant_id = body.id("tenantId")?.map(str::to_owned);
     let id = new_id();
     let answer = id.clone();
-    state
-        .data
-        .tenant()
-        .write_all(&state.data, move |tenant| {
-            let space = space_of_path(tenant, &path)?;
-            let assignment = access::Assignment { id, role_id, object_id, object_id_type, tenant_id, path };
-            assignment.check().map_err(|e| MgmtError::invalid(e.to_string()))?;
-            let records = tenant.spatial.put_role_assignment(RoleAssignment { assignment, space })?;
-            Ok::<_, MgmtError>(((), Written::records(records)))
-        })
-        .await?;
-    Ok(created(answer))
+    super::created_after(&state, answer.clone(), move |tenant| {
+        let space = space_of_path(tenant, &path)?;
+        let assignment = access::Assignment { id, role_id, object_id, object_id_type, tenant_id, path };
+        assignment.check().map_err(|e| MgmtError::invalid(e.to_string()))?;
+        let records = tenant.spatial.put_role_assignment(RoleAssignment { assignment, space })?;
+        Ok(Written::records(records))
+    })
+    .await
 }
 
 /// `GET roleassignments?path=P&objectId&traverse=Down`: the assignments at P (with `traverse=Down`, also below it), of one object when `objectId` is given.

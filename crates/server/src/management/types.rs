@@ -5,8 +5,6 @@
 //! Writes go through `spatial::state::Spatial`, which owns the rules (names, uniqueness, ontology switches) and hands back the records to persist; this file checks the request and the graph (the space exists, no twin still uses a type) before anything changes.
 //! It does not decide whether an object may use a type (`Spatial::usable_type` does, for the modules that create objects), and it checks no permissions.
 
-use std::collections::HashSet;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +13,7 @@ use axum::{Json, Router};
 use graph::{ModelMatch, Precondition, TenantGraph};
 use ontology::{Category, ExtendedType, ObjectKind, Ontology, OntologyState, TypeId, catalogue};
 use serde_json::{Value, json};
-use spatial::navigate::{Kinds, TreeFilter, select};
+use spatial::navigate::TreeFilter;
 use spatial::odata::QueryOptions;
 use spatial::state::{CustomType, Spatial};
 
@@ -48,7 +46,8 @@ async fn list_types(State(state): State<AppState>, params: Params) -> Result<Jso
     let options = QueryOptions::from_pairs(&params.0)?;
     let results_max = state.limits.management_results_max.get();
     let types = state.data.tenant().read_all(|t| -> Result<Vec<Value>, MgmtError> {
-        let spaces = selected_spaces(&t.graph, &params, results_max)?;
+        let view = super::objects::View::new(t);
+        let spaces = super::objects::spaces_selected(&view, &TreeFilter::from_pairs(&params.0)?)?;
         let system = catalogue()
             .types()
             .iter()
@@ -446,21 +445,6 @@ fn logical_order(body: &Body) -> Result<Option<u32>, MgmtError> {
             })
         })
         .transpose()
-}
-
-/// The ids of the spaces the tree parameters select, or `None` when the request has none.
-fn selected_spaces<'g>(
-    graph: &'g TenantGraph,
-    params: &Params,
-    max: usize,
-) -> Result<Option<HashSet<&'g str>>, MgmtError> {
-    let filter = TreeFilter::from_pairs(&params.0)?;
-    if filter == TreeFilter::default() {
-        return Ok(None);
-    }
-    let kinds = Kinds::new(graph);
-    let slots = select(graph, &kinds, ObjectKind::Space, &filter, max)?;
-    Ok(Some(slots.into_iter().filter_map(|slot| graph.twin_at(slot)).map(|twin| twin.id.as_str()).collect()))
 }
 
 /// A type as `ExtendedTypeRetrieve`, with the sections `includes` asks for.
