@@ -292,6 +292,7 @@ pub(crate) async fn apply(
     tenant: &TenantState,
     function_id: &str,
     correlation_id: &str,
+    before: Option<(&str, Option<Value>)>,
     effects: Vec<Effect>,
 ) -> Result<(), MgmtError> {
     if effects.is_empty() {
@@ -307,11 +308,15 @@ pub(crate) async fn apply(
             for effect in effects {
                 match effect {
                     Effect::SensorValue { sensor, data_type, value } => {
-                        let previous = tenant
-                            .graph
-                            .twin(&sensor)
-                            .and_then(|t| t.property("value"))
-                            .and_then(|v| v.get("value").cloned());
+                        // The message's sensor was set by the message itself before the run: its previous value is the one before the message.
+                        let previous = match &before {
+                            Some((message_sensor, previous)) if *message_sensor == sensor => previous.clone(),
+                            _ => tenant
+                                .graph
+                                .twin(&sensor)
+                                .and_then(|t| t.property("value"))
+                                .and_then(|v| v.get("value").cloned()),
+                        };
                         let text = as_text(&value);
                         let patch =
                             json!([{ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }]);

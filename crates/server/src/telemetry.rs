@@ -232,6 +232,11 @@ pub(crate) async fn store(
                     // Planned before the value is set, so a point history refuses refuses the message with the graph untouched; a plan whose value is then refused only leaves a sequence number unused.
                     let point = history_point(&resolved)?;
                     let planned = history.plan(&[point]).map_err(|err| history_refusal(&err))?;
+                    // The value before this message, for the SensorChange a function's `setSensorValue` raises.
+                    let before = graph
+                        .twin(&resolved.sensor_id)
+                        .and_then(|t| t.property("value"))
+                        .and_then(|v| v.get("value").cloned());
                     let patch = json!([{ "op": "add", "path": "/value", "value": {
                         "value": resolved.value, "timestamp": resolved.timestamp } }]);
                     let (_, done) = graph
@@ -240,7 +245,7 @@ pub(crate) async fn store(
                     changes.extend(done);
                     ops.extend(planned);
                     events.push(device_message_event(&source, &now, message, &resolved));
-                    stored.push((resolved.sensor_id.clone(), message.clone()));
+                    stored.push((resolved.sensor_id.clone(), message.clone(), before));
                     Ok(())
                 });
                 if outcome.is_err() && mode == Mode::AllOrNothing {
@@ -257,8 +262,8 @@ pub(crate) async fn store(
             Err(refusal) => count(state, transport, Err(refusal.reason)),
         }
     }
-    for (sensor, message) in stored {
-        run_functions(state, &tenant, &sensor, &message).await?;
+    for (sensor, message, before) in stored {
+        run_functions(state, &tenant, &sensor, &message, before).await?;
     }
     Ok(outcomes)
 }
@@ -270,6 +275,7 @@ async fn run_functions(
     tenant: &std::sync::Arc<crate::data::TenantState>,
     sensor: &str,
     message: &Telemetry,
+    before: Option<serde_json::Value>,
 ) -> Result<(), ApiError> {
     let selected = tenant.read_all(|t| crate::functions::selected(t, sensor));
     for (function_id, script) in selected {
@@ -309,7 +315,9 @@ async fn run_functions(
         let run =
             crate::functions::RunOf { function_id: &function_id, sensor_id: sensor, correlation_id: &correlation };
         let written = if ran.outcome.status == compute::sandbox::RunStatus::Ok {
-            let applied = crate::functions::apply(&state.data, tenant, &function_id, &correlation, ran.effects).await;
+            let before = Some((sensor, before.clone()));
+            let applied =
+                crate::functions::apply(&state.data, tenant, &function_id, &correlation, before, ran.effects).await;
             if !applied.as_ref().is_err_and(|e| e.status() != axum::http::StatusCode::SERVICE_UNAVAILABLE) {
                 crate::functions::record(state, tenant, &run, &ran.outcome);
             }

@@ -511,6 +511,21 @@ async fn the_occupancy_function_turns_telemetry_into_the_rooms_availability() {
         {"TopologyObjectId":"<motion>","ResourceType":"Sensor","Payload":"Error: a reading is missing","CorrelationId":"6f1a2b3c"}
         {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}
         {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}"#]].assert_eq(&custom.join("\n"));
+    // Each SensorChange the function raised names the value before the message as its previous value.
+    let changes: Vec<String> = log["value"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["eventType"] == "SensorChange")
+        .map(|e| format!("{} {} <- {}", e["data"]["DataType"], e["data"]["Value"], e["data"]["PreviousValue"]))
+        .collect();
+    expect![[r#"
+        "Motion" "false" <- null
+        "CarbonDioxide" "850" <- null
+        "Motion" "true" <- "false"
+        "Motion" "false" <- "true"
+        "CarbonDioxide" "1050" <- "850""#]]
+    .assert_eq(&changes.join("\n"));
     // Without its role assignment the function may not read the room: nothing changes.
     let (_, grants) = call(&server, "GET", &format!("roleassignments?path={path}"), None).await;
     let grant = grants[0]["id"].as_str().expect("a grant").to_owned();
