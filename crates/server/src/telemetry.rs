@@ -131,7 +131,13 @@ pub(crate) enum AuthError {
 
 /// Checks `token` (an IoT Hub device SAS token, or a token of the 2018 key stores) at `now` (Unix seconds) and returns the device id it proves.
 /// `claimed` is the device the connection says it is (MQTT's client id), which the token must be for; without it, the token names the device (by its id, or by its hardware id for key store tokens).
-pub(crate) fn authenticate(tenant: &Tenant, claimed: Option<&str>, token: &str, now: i64) -> Result<String, AuthError> {
+/// The device a token authenticates, and when the token expires (Unix seconds), so a connection it opened can be closed then.
+pub(crate) fn authenticate(
+    tenant: &Tenant,
+    claimed: Option<&str>,
+    token: &str,
+    now: i64,
+) -> Result<(String, i64), AuthError> {
     let graph = &tenant.graph;
     if ingest::sas::is_device_token(token) {
         let parsed = ingest::sas::parse_device_token(token)?;
@@ -144,7 +150,7 @@ pub(crate) fn authenticate(tenant: &Tenant, claimed: Option<&str>, token: &str, 
         let key =
             tenant.spatial.device_key(&parsed.device_id).ok_or_else(|| AuthError::NoKey(parsed.device_id.clone()))?;
         parsed.verify(key, now)?;
-        return Ok(parsed.device_id);
+        return Ok((parsed.device_id, parsed.expiry));
     }
     let (claims, _) = sas::parse(token)?;
     let (device_id, slot) = match claimed {
@@ -172,7 +178,7 @@ pub(crate) fn authenticate(tenant: &Tenant, claimed: Option<&str>, token: &str, 
         .keystore_above(&space_path(graph, slot))
         .ok_or_else(|| AuthError::NoKeyStore(device_id.clone()))?;
     sas::verify(token, store, now)?;
-    Ok(device_id)
+    Ok((device_id, claims.expiry))
 }
 
 /// The current time in Unix seconds, for token expiry.
@@ -602,7 +608,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<String, MgmtError
     state
         .data
         .tenant()
-        .read_all(|tenant| authenticate(tenant, None, token, now))
+        .read_all(|tenant| authenticate(tenant, None, token, now).map(|(device, _)| device))
         .map_err(|err| unauthorized(format!("the device is not authenticated: {err}")))
 }
 

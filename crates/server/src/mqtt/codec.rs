@@ -105,6 +105,8 @@ pub(crate) enum Closing {
     NotAccepted,
     /// The same device connected again (MQTT-3.1.4-2: the server disconnects the existing client).
     SessionTakenOver,
+    /// The token the device connected with expired.
+    TokenExpired,
 }
 
 /// A packet to the client.
@@ -429,6 +431,7 @@ fn to_v5(packet: Outgoing, packet_bytes_max: usize) -> v5::Packet {
                 Closing::KeepAliveTimeout => v5::DisconnectReasonCode::KeepAliveTimeout,
                 Closing::ShuttingDown => v5::DisconnectReasonCode::ServerShuttingDown,
                 Closing::SessionTakenOver => v5::DisconnectReasonCode::SessionTakenOver,
+                Closing::TokenExpired => v5::DisconnectReasonCode::NotAuthorized,
                 Closing::QoSNotSupported => v5::DisconnectReasonCode::QoSNotSupported,
                 Closing::TopicAliasInvalid => v5::DisconnectReasonCode::TopicAliasInvalid,
                 Closing::Unavailable => v5::DisconnectReasonCode::UnspecifiedError,

@@ -101,8 +101,8 @@ pub(crate) async fn serve(
         }
         Ok(Err(err)) => return tracing::debug!(error = %err, "closing a connection that did not CONNECT"),
     };
-    let device = match admit(&state, &connect) {
-        Ok(device) => device,
+    let (device, token_expiry) = match admit(&state, &connect) {
+        Ok(admitted) => admitted,
         Err((refused, why)) => {
             tracing::debug!(client_id = %connect.client_id, reason = %why, "refusing a connection");
             let label = match refused {
@@ -127,6 +127,9 @@ pub(crate) async fn serve(
         settings,
         device,
         keep_alive: (connect.keep_alive > 0).then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500)),
+        // An IoT Hub closes a device's connection when its token expires; the device reconnects with a new one.
+        token_expires: Instant::now()
+            + Duration::from_secs(u64::try_from(token_expiry.saturating_sub(telemetry::unix_now())).unwrap_or(0)),
         queue: VecDeque::new(),
         writing: None,
     };
@@ -135,7 +138,7 @@ pub(crate) async fn serve(
 }
 
 /// Checks a CONNECT: the device it names and the token it carries.
-fn admit(state: &AppState, connect: &Connect) -> Result<String, (Refused, String)> {
+fn admit(state: &AppState, connect: &Connect) -> Result<(String, i64), (Refused, String)> {
     if connect.client_id.is_empty() {
         return Err((Refused::ClientId, "the client id is empty; it is the device id".to_owned()));
     }
@@ -228,6 +231,8 @@ struct Session {
     device: String,
     /// 1.5 times the client's keep-alive; `None` when it turned the keep-alive off.
     keep_alive: Option<Duration>,
+    /// When the token the device connected with expires.
+    token_expires: Instant,
     queue: VecDeque<Entry>,
     writing: Option<Writing>,
 }
@@ -274,6 +279,10 @@ impl Session {
             let step = tokio::select! {
                 _ = stopping(&mut shutdown) => Step::Drain(Some(Closing::ShuttingDown)),
                 _ = stopping(&mut taken_over) => Step::Drain(Some(Closing::SessionTakenOver)),
+                () = sleep_until(Some(self.token_expires)) => {
+                    tracing::debug!(device = %self.device, "the device's token expired; closing");
+                    Step::Drain(Some(Closing::TokenExpired))
+                }
                 outcome = async { (&mut self.writing.as_mut().expect("polled only while writing").1).await }, if self.writing.is_some() => {
                     let (entries, _) = self.writing.take().expect("a batch was being written");
                     self.acknowledge(&mut connection, entries, outcome)

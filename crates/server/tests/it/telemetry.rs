@@ -819,3 +819,30 @@ async fn a_device_that_connects_again_takes_over_its_old_connection() {
     assert_eq!(value["value"], "false");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_connection_closes_when_its_token_expires() {
+    let server = crate::start_shipped().await;
+    let t = provision(&server).await;
+    let now = in_an_hour() - 3600;
+    let token = sas_token(&t.host, &t.device, &t.key, now + 2);
+    let (client, mut events, connected) = connect(&server, &t, &token).await;
+    assert_eq!(connected, Ok(()));
+    assert_eq!(
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await,
+        "PUBACK"
+    );
+    // The server closes the connection once the token's expiry passes, as an IoT Hub does; the device reconnects with a new token.
+    let started = std::time::Instant::now();
+    let closed = tokio::time::timeout(MQTT_TIMEOUT, async {
+        loop {
+            if events.poll().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection is closed when its token expires");
+    assert!(started.elapsed() < Duration::from_secs(5), "within a moment of the expiry");
+    server.stop().await;
+}
