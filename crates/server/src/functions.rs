@@ -512,7 +512,7 @@ fn as_text(value: &Value) -> String {
 }
 
 /// An event in the Event Grid envelope of the 2018 service, with PascalCase data.
-fn envelope(source: &str, now: &str, kind: &str, data: Value) -> Value {
+pub(crate) fn envelope(source: &str, now: &str, kind: &str, data: Value) -> Value {
     json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "subject": kind,

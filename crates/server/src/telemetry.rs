@@ -473,24 +473,16 @@ fn sensor_value(body: &[u8]) -> Result<String, Refusal> {
 fn device_message_event(source: &str, now: &str, message: &Telemetry, resolved: &Resolved) -> Value {
     let properties: Map<String, Value> =
         message.properties.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
-    json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "subject": "DeviceMessage",
-        "data": {
-            "DeviceId": message.device_id,
-            "SensorId": resolved.sensor_id,
-            "HardwareId": message.hardware_id,
-            "CreationTimeUtc": resolved.timestamp,
-            "CorrelationId": message.correlation_id,
-            "Properties": properties,
-            "Payload": String::from_utf8_lossy(&message.body),
-        },
-        "eventType": "DeviceMessage",
-        "eventTime": now,
-        "dataVersion": "1",
-        "metadataVersion": "1",
-        "topic": source,
-    })
+    let data = json!({
+        "DeviceId": message.device_id,
+        "SensorId": resolved.sensor_id,
+        "HardwareId": message.hardware_id,
+        "CreationTimeUtc": resolved.timestamp,
+        "CorrelationId": message.correlation_id,
+        "Properties": properties,
+        "Payload": String::from_utf8_lossy(&message.body),
+    });
+    crate::functions::envelope(source, now, "DeviceMessage", data)
 }
 
 /// The HTTP ingestion routes, relative to the management face's base; their bodies are limited by `limits.telemetry_payload_bytes_max` (one message) and `BATCH_LINES_MAX` times that (a batch), not by the face's default.

@@ -1,7 +1,5 @@
 //! History end to end: telemetry over HTTP records points in the sensors' series, read back as raw pages with continuations, hourly aggregates, `historicalValues` and the data plane's route; a function's space values are recorded and its host reads them back; points survive a restart; points of one microsecond are all kept.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use expect_test::expect;
 use serde_json::{Value, json};
 
@@ -48,13 +46,7 @@ async fn provision(server: &TestServer) -> Topology {
 
 /// An IoT Hub device SAS token valid for an hour.
 fn sas_token(host: &str, device: &str, key: &str) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
-    let expiry = now.as_secs() + 3600;
-    let resource = format!("{host}/devices/{device}").replace(':', "%3A").replace('/', "%2F");
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &STANDARD.decode(key).expect("a base64 key"));
-    let signature = STANDARD.encode(ring::hmac::sign(&key, format!("{resource}\n{expiry}").as_bytes()).as_ref());
-    let signature = signature.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
-    format!("SharedAccessSignature sr={resource}&sig={signature}&se={expiry}")
+    crate::telemetry::sas_token(host, device, key, crate::telemetry::in_an_hour())
 }
 
 /// Sends `(hardware id, CreationTimeUtc, value)` messages as one NDJSON batch; 204 once durable.

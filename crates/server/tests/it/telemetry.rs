@@ -71,7 +71,7 @@ async fn provision(server: &TestServer) -> Topology {
 }
 
 /// An IoT Hub device SAS token, as the Azure IoT device SDKs compute it: HMAC-SHA256 with the decoded key over the URL-encoded `{host}/devices/{device}`, a newline and the expiry.
-fn sas_token(host: &str, device: &str, key: &str, expiry: i64) -> String {
+pub(crate) fn sas_token(host: &str, device: &str, key: &str, expiry: i64) -> String {
     let resource = format!("{host}/devices/{device}").replace(':', "%3A").replace('/', "%2F");
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &STANDARD.decode(key).expect("a base64 key"));
     let signature = STANDARD.encode(ring::hmac::sign(&key, format!("{resource}\n{expiry}").as_bytes()).as_ref());
@@ -79,7 +79,7 @@ fn sas_token(host: &str, device: &str, key: &str, expiry: i64) -> String {
     format!("SharedAccessSignature sr={resource}&sig={signature}&se={expiry}")
 }
 
-fn in_an_hour() -> i64 {
+pub(crate) fn in_an_hour() -> i64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
     i64::try_from(now.as_secs()).expect("seconds fit") + 3600
 }
