@@ -45,6 +45,10 @@ pub struct Tenant {
     pub spatial: spatial::state::Spatial,
     /// Plans the history points of writes; kept when the tenant is reloaded, since what it knows of submitted writes stays true.
     pub history: crate::history::Recorder,
+    /// Graph versions taken by writes that set only values (telemetry, the values functions set), which leave the functions' selections valid.
+    pub value_versions: u64,
+    /// Which functions each sensor's values run (`functions::selection`).
+    pub(crate) selections: crate::functions::Selections,
 }
 
 impl Tenant {
@@ -93,7 +97,13 @@ fn load(
 ) -> Result<Tenant, StoreError> {
     let graph = load_tenant(store.as_ref(), id, graph_limits, containment)?;
     let spatial = load_spatial(store.as_ref(), id)?;
-    Ok(Tenant { graph, spatial, history: crate::history::Recorder::new(points(store, id)) })
+    Ok(Tenant {
+        graph,
+        spatial,
+        history: crate::history::Recorder::new(points(store, id)),
+        value_versions: 0,
+        selections: crate::functions::Selections::default(),
+    })
 }
 
 /// A tenant's history points in `store`.
@@ -416,9 +426,11 @@ impl TenantState {
     fn reload(&self, data: &DataPlane, tenant: &mut Tenant) {
         match load(data.store(), &self.id, data.graph_limits.clone(), data.containment.clone()) {
             Ok(reloaded) => {
-                let Tenant { graph, spatial, history: _ } = reloaded;
+                let Tenant { graph, spatial, .. } = reloaded;
                 tenant.graph = graph;
                 tenant.spatial = spatial;
+                tenant.value_versions = 0;
+                tenant.selections.clear();
             }
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
@@ -429,7 +441,10 @@ impl TenantState {
     /// Replaces the tenant's 2018 state with what the store holds, leaving its graph as it is.
     fn reload_spatial(&self, data: &DataPlane, tenant: &mut Tenant) {
         match load_spatial(data.store().as_ref(), &self.id) {
-            Ok(reloaded) => tenant.spatial = reloaded,
+            Ok(reloaded) => {
+                tenant.spatial = reloaded;
+                tenant.selections.clear();
+            }
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant's 2018 state failed; it may hold changes that are not durable")
             }

@@ -209,8 +209,9 @@ pub(crate) async fn store(
     let tenant = data.tenant();
     let (outcomes, stored) = tenant
         .write_all(data, |tenant| {
-            let Tenant { graph, history, .. } = tenant;
+            let Tenant { graph, history, value_versions, .. } = tenant;
             let graph = &mut *graph;
+            let versions = graph.version();
             let mut outcomes = Vec::with_capacity(messages.len());
             let mut stored = Vec::new();
             let mut changes = Vec::new();
@@ -238,11 +239,8 @@ pub(crate) async fn store(
                     // Planned before the value is set, so a point history refuses refuses the message with the graph untouched; a plan whose value is then refused only leaves a sequence number unused.
                     let point = history_point(&resolved)?;
                     let planned = history.plan(&[point]).map_err(|err| history_refusal(&err))?;
-                    // The value before this message, for the SensorChange a function's `setSensorValue` raises.
-                    let before = graph
-                        .twin(&resolved.sensor_id)
-                        .and_then(|t| t.property("value"))
-                        .and_then(|v| v.get("value").cloned());
+                    // The value before this message, which the message's functions read for later messages of the batch and name as a SensorChange's previous value.
+                    let before = graph.twin(&resolved.sensor_id).and_then(|t| t.property("value"));
                     let patch = json!([{ "op": "add", "path": "/value", "value": {
                         "value": resolved.value, "timestamp": resolved.timestamp } }]);
                     let (_, done) = graph
@@ -251,7 +249,13 @@ pub(crate) async fn store(
                     changes.extend(done);
                     ops.extend(planned);
                     events.push(device_message_event(&source, &now, message, &resolved));
-                    stored.push((resolved.sensor_id.clone(), message.clone(), before));
+                    let trigger = crate::functions::Trigger {
+                        sensor: resolved.sensor_id.clone(),
+                        value: resolved.value.clone(),
+                        timestamp: resolved.timestamp.clone(),
+                        before,
+                    };
+                    stored.push((trigger, message));
                     Ok(())
                 });
                 if outcome.is_err() && mode == Mode::AllOrNothing {
@@ -259,6 +263,8 @@ pub(crate) async fn store(
                 }
                 outcomes.push(outcome);
             }
+            // Telemetry sets values only: the functions' selections stay valid.
+            *value_versions += graph.version().wrapping_sub(versions);
             Ok(((outcomes, stored), Written { changes, events, ops, ..Written::default() }))
         })
         .await?;
@@ -268,85 +274,77 @@ pub(crate) async fn store(
             Err(refusal) => count(state, transport, Err(refusal.reason)),
         }
     }
-    for (sensor, message, before) in stored {
-        run_functions(state, &tenant, &sensor, &message, before).await?;
-    }
+    run_functions(state, &tenant, stored).await?;
     Ok(outcomes)
 }
 
-/// Runs the functions a stored value of `sensor` selects, one after another in the order they were found, applying what each run that ended well set and sent before the message is acknowledged.
-/// A function that fails is counted and logged, changes nothing, and raises a UdfFailed event (durable before the acknowledgement too); only a store failure is an error.
+/// Runs the functions the stored values select, the whole batch's runs as one job on one worker, in the batch's order, and applies what they did in one durable write before the messages are acknowledged.
+/// A function that fails is counted and logged, changes nothing, and raises a UdfFailed event (durable before the acknowledgement too); only a store failure, or no worker left, is an error.
 async fn run_functions(
     state: &AppState,
     tenant: &std::sync::Arc<crate::data::TenantState>,
-    sensor: &str,
-    message: &Telemetry,
-    before: Option<serde_json::Value>,
+    stored: Vec<(crate::functions::Trigger, &Telemetry)>,
 ) -> Result<(), ApiError> {
-    let selected = tenant.read_all(|t| crate::functions::selected(t, sensor));
-    for (function_id, script) in selected {
-        let received = unix_now_ms();
-        let telemetry = compute::sandbox::Telemetry {
-            sensor_id: sensor.to_owned(),
-            message: String::from_utf8_lossy(&message.body).into_owned(),
-        };
+    let selected: Vec<_> =
+        tenant.read_all(|t| stored.iter().map(|(trigger, _)| crate::functions::selected(t, &trigger.sensor)).collect());
+    if selected.iter().all(|functions| functions.is_empty()) {
+        return Ok(());
+    }
+    let mut runs = Vec::new();
+    let mut finished = Vec::new();
+    for (message, ((trigger, telemetry), functions)) in stored.iter().zip(&selected).enumerate() {
         // The sample's devices set `x-ms-client-request-id`, which the 2018 service used to correlate a message's effects.
-        let correlation = message
+        let correlation = telemetry
             .correlation_id
             .clone()
             .or_else(|| {
-                message
+                telemetry
                     .properties
                     .iter()
                     .find(|(name, _)| name.eq_ignore_ascii_case("x-ms-client-request-id"))
                     .map(|(_, v)| v.clone())
             })
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let context = compute::sandbox::ExecutionContext {
-            enqueued_time_unix_ms: received,
-            processor_received_time_unix_ms: received,
-            user_defined_function_id: function_id.clone(),
-            correlation_id: correlation.clone(),
-        };
-        let Some(ran) =
-            state.functions.run(std::sync::Arc::clone(tenant), function_id.clone(), script, telemetry, context).await
-        else {
-            // The message is not acknowledged: its functions did not run, and the device will send it again.
-            tracing::error!(function = %function_id, "no function worker is running; the function did not run");
-            return Err(ApiError::new(
-                crate::error::ErrorCode::ServiceUnavailable,
-                "user-defined functions cannot run now",
-            ));
-        };
-        let run =
-            crate::functions::RunOf { function_id: &function_id, sensor_id: sensor, correlation_id: &correlation };
-        let written = if ran.outcome.status == compute::sandbox::RunStatus::Ok {
-            let before = Some((sensor, before.clone()));
-            let applied =
-                crate::functions::apply(&state.data, tenant, &function_id, &correlation, before, ran.effects).await;
-            if !applied.as_ref().is_err_and(|e| e.status() != axum::http::StatusCode::SERVICE_UNAVAILABLE) {
-                crate::functions::record(state, tenant, &run, &ran.outcome);
-            }
-            match applied {
-                // The graph refused what the function set (a value its model does not take): the run failed, the message is done.
-                Err(refused) if refused.status() != axum::http::StatusCode::SERVICE_UNAVAILABLE => {
-                    let status = compute::sandbox::RunStatus::Threw {
-                        message: format!("Error: what the function set was refused: {}", refused.message()),
-                        stack: None,
-                    };
-                    let outcome = compute::sandbox::RunOutcome { status, ..ran.outcome };
-                    crate::functions::record(state, tenant, &run, &outcome);
-                    crate::functions::raise_failure(&state.data, tenant, &run, &outcome).await
-                }
-                other => other,
-            }
-        } else {
-            crate::functions::record(state, tenant, &run, &ran.outcome);
-            crate::functions::raise_failure(&state.data, tenant, &run, &ran.outcome).await
-        };
-        written.map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))?;
+        let text = String::from_utf8_lossy(&telemetry.body);
+        for function in functions.iter() {
+            let received = unix_now_ms();
+            runs.push(crate::functions::PlannedRun {
+                message,
+                function_id: function.function_id.clone(),
+                script: std::sync::Arc::clone(&function.script),
+                telemetry: compute::sandbox::Telemetry { sensor_id: trigger.sensor.clone(), message: text.to_string() },
+                context: compute::sandbox::ExecutionContext {
+                    enqueued_time_unix_ms: received,
+                    processor_received_time_unix_ms: received,
+                    user_defined_function_id: function.function_id.clone(),
+                    correlation_id: correlation.clone(),
+                },
+            });
+            finished.push((function.function_id.clone(), trigger.sensor.clone(), correlation.clone()));
+        }
     }
-    Ok(())
+    let triggers = stored.into_iter().map(|(trigger, _)| trigger).collect();
+    let Some(ran) = state.functions.run_batch(std::sync::Arc::clone(tenant), triggers, runs).await else {
+        // The messages are not acknowledged: their functions did not run, and the devices will send them again.
+        tracing::error!("no function worker is running; the functions did not run");
+        return Err(ApiError::new(
+            crate::error::ErrorCode::ServiceUnavailable,
+            "user-defined functions cannot run now",
+        ));
+    };
+    let finished = finished
+        .into_iter()
+        .zip(ran)
+        .map(|((function_id, sensor_id, correlation_id), ran)| crate::functions::Finished {
+            function_id,
+            sensor_id,
+            correlation_id,
+            ran,
+        })
+        .collect();
+    crate::functions::apply_batch(state, tenant, finished)
+        .await
+        .map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))
 }
 
 fn unix_now_ms() -> i64 {

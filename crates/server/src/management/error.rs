@@ -43,10 +43,6 @@ impl MgmtError {
         MgmtError { status: StatusCode::CONFLICT, message: message.into(), target: None }
     }
 
-    pub(crate) fn status(&self) -> StatusCode {
-        self.status
-    }
-
     pub(crate) fn message(&self) -> &str {
         &self.message
     }

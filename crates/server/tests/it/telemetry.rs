@@ -14,19 +14,19 @@ use crate::TestServer;
 use crate::management::{Names, call};
 
 /// How long an MQTT exchange may take before the test fails.
-const MQTT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const MQTT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The occupancy sample's device and sensors, as provisioned.
-struct Topology {
-    names: Names,
-    device: String,
-    host: String,
-    key: String,
-    motion: String,
+pub(crate) struct Topology {
+    pub(crate) names: Names,
+    pub(crate) device: String,
+    pub(crate) host: String,
+    pub(crate) key: String,
+    pub(crate) motion: String,
 }
 
 /// Provisions a building with an IoT Hub, a room, the sample's device (hardware id 1234567890AB) and its Motion and CarbonDioxide sensors; reads the device's connection string.
-async fn provision(server: &TestServer) -> Topology {
+pub(crate) async fn provision(server: &TestServer) -> Topology {
     let mut names = Names::default();
     let mut create = async |path: &str, body: Value, name: &str| {
         let (status, id) = call(server, "POST", path, Some(body)).await;
@@ -85,7 +85,7 @@ pub(crate) fn in_an_hour() -> i64 {
 }
 
 /// The telemetry topic of `device` with the sample's properties for `hardware_id`.
-fn topic(device: &str, hardware_id: &str) -> String {
+pub(crate) fn topic(device: &str, hardware_id: &str) -> String {
     format!(
         "devices/{device}/messages/events/DigitalTwins-Telemetry=1.0&DigitalTwins-SensorHardwareId={hardware_id}&CreationTimeUtc=2018-09-20T07%3A35%3A00.8587882-07%3A00&x-ms-client-request-id=6f1a2b3c/"
     )
@@ -98,9 +98,19 @@ async fn connect(
     password: &str,
 ) -> (AsyncClient, rumqttc::EventLoop, Result<(), String>) {
     let address = server.mqtt.expect("the test server listens for MQTT");
+    connect_with(device_options(t, address, password)).await
+}
+
+/// The MQTT 3.1.1 options of `t`'s device connecting to `address` with `password`, over plain TCP.
+pub(crate) fn device_options(t: &Topology, address: std::net::SocketAddr, password: &str) -> MqttOptions {
     let mut options = MqttOptions::new(t.device.clone(), address.ip().to_string(), address.port());
     options.set_credentials(format!("{}/{}/?api-version=2018-06-30", t.host, t.device), password);
     options.set_keep_alive(Duration::from_secs(30));
+    options
+}
+
+/// An MQTT 3.1.1 client with `options`, its event loop, and what CONNACK said.
+pub(crate) async fn connect_with(options: MqttOptions) -> (AsyncClient, rumqttc::EventLoop, Result<(), String>) {
     let (client, mut events) = AsyncClient::new(options, 16);
     let connected = tokio::time::timeout(MQTT_TIMEOUT, async {
         loop {
@@ -124,7 +134,7 @@ async fn connect(
 }
 
 /// Publishes `body` on `topic` with QoS 1 and waits for its PUBACK; what happened instead otherwise.
-async fn publish(client: &AsyncClient, events: &mut rumqttc::EventLoop, topic: &str, body: &str) -> String {
+pub(crate) async fn publish(client: &AsyncClient, events: &mut rumqttc::EventLoop, topic: &str, body: &str) -> String {
     client.publish(topic, QoS::AtLeastOnce, false, body.as_bytes().to_vec()).await.expect("queued");
     tokio::time::timeout(MQTT_TIMEOUT, async {
         loop {
@@ -447,31 +457,151 @@ fn id_named(names: &Names, name: &str) -> String {
     names.0.iter().find(|(_, n)| n == name).map(|(id, _)| id.clone()).expect("a named object")
 }
 
-#[tokio::test]
-async fn the_occupancy_function_turns_telemetry_into_the_rooms_availability() {
-    let server = crate::start_shipped().await;
-    let mut t = provision(&server).await;
+/// The sample's matchers and our availability function on the room, with its role assignment (Space Administrator on the room's path); answers the room's id and path.
+async fn install_availability(server: &TestServer, t: &mut Topology) -> (String, String) {
     let room = id_named(&t.names, "room");
-    // The sample's matchers and function on the room, and its role assignment: Space Administrator on the room's path.
     let mut matchers = Vec::new();
     for data_type in ["Motion", "CarbonDioxide"] {
         let body = json!({"Name": format!("Matcher {data_type} A1"), "SpaceId": room,
             "Conditions": [{"Target": "Sensor", "Path": "$.dataType", "Value": format!("\"{data_type}\""), "Comparison": "Equals"}]});
-        let (status, id) = call(&server, "POST", "matchers", Some(body)).await;
+        let (status, id) = call(server, "POST", "matchers", Some(body)).await;
         assert_eq!(status, 201, "{id}");
         matchers.push(id.as_str().expect("an id").to_owned());
     }
     let metadata = json!({"Matchers": matchers, "Name": "Motion Processor", "SpaceId": room});
     let (status, function) =
-        crate::management_functions::upload(&server, "POST", "userdefinedfunctions", &metadata, Some(AVAILABILITY))
+        crate::management_functions::upload(server, "POST", "userdefinedfunctions", &metadata, Some(AVAILABILITY))
             .await;
     assert_eq!(status, 201, "{function}");
     let function = function.as_str().expect("an id").to_owned();
     t.names.add(&function, "function");
-    let (_, room_with_path) = call(&server, "GET", &format!("spaces/{room}?includes=fullpath"), None).await;
+    let (_, room_with_path) = call(server, "GET", &format!("spaces/{room}?includes=fullpath"), None).await;
     let path = room_with_path["spacePaths"][0].as_str().expect("a path").to_owned();
     let grant = json!({"ObjectId": function, "ObjectIdType": "UserDefinedFunctionId", "Path": path, "RoleId": "98e44ad7-28d4-4007-853b-b9968ad132d1", "TenantId": null});
-    assert_eq!(call(&server, "POST", "roleassignments", Some(grant)).await.0, 201);
+    assert_eq!(call(server, "POST", "roleassignments", Some(grant)).await.0, 201);
+    (room, path)
+}
+
+/// The events of `kind` the server logged, each as `show` renders its data, one per line.
+async fn events_of(server: &TestServer, kind: &str, show: impl Fn(&Value) -> String) -> String {
+    let reply = server.get("/events?limit=1000").await;
+    let log: Value = serde_json::from_str(&reply.body).expect("JSON");
+    let events = log["value"].as_array().expect("events");
+    events.iter().filter(|e| e["eventType"] == kind).map(|e| show(&e["data"])).collect::<Vec<_>>().join("\n")
+}
+
+/// What the availability function announced for the sample's pattern: one UdfCustom per "not available" and the error of the first message, and a SensorChange per message naming the value before the message as its previous value.
+async fn assert_announced(server: &TestServer, names: &Names) {
+    let custom = events_of(server, "UdfCustom", |data| names.show(&data.to_string())).await;
+    expect![[r#"
+        {"TopologyObjectId":"<motion>","ResourceType":"Sensor","Payload":"Error: a reading is missing","CorrelationId":"6f1a2b3c"}
+        {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}
+        {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}"#]].assert_eq(&custom);
+    let changes =
+        events_of(server, "SensorChange", |d| format!("{} {} <- {}", d["DataType"], d["Value"], d["PreviousValue"]))
+            .await;
+    expect![[r#"
+        "Motion" "false" <- null
+        "CarbonDioxide" "850" <- null
+        "Motion" "true" <- "false"
+        "Motion" "false" <- "true"
+        "CarbonDioxide" "1050" <- "850""#]]
+    .assert_eq(&changes);
+    let spaces = events_of(server, "SpaceChange", |d| format!("{} <- {}", d["Value"], d["PreviousValue"])).await;
+    expect![[r#"
+        "Room is available and air is fresh" <- null
+        "Room is not available or air quality is poor" <- "Room is available and air is fresh"
+        "Room is available and air is fresh" <- "Room is not available or air quality is poor"
+        "Room is not available or air quality is poor" <- "Room is available and air is fresh""#]]
+    .assert_eq(&spaces);
+}
+
+/// The sample's pattern as one HTTP batch: its runs go to a worker as one job and are applied in one write, yet each run sees the batch as if the messages came one at a time (the first message's run does not see the motion the third sets), so the events are those of the same pattern sent message by message.
+#[tokio::test]
+async fn a_batch_runs_its_functions_as_if_its_messages_came_one_at_a_time() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let (room, _) = install_availability(&server, &mut t).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let line = |hardware_id: &str, value: &str| {
+        json!({"properties": {"DigitalTwins-Telemetry": "1.0", "DigitalTwins-SensorHardwareId": hardware_id, "CorrelationId": "6f1a2b3c"}, "body": {"SensorValue": value}}).to_string()
+    };
+    let batch: Vec<String> = [
+        ("SAMPLE_SENSOR_MOTION", "false"),
+        ("SAMPLE_SENSOR_CARBONDIOXIDE", "850"),
+        ("SAMPLE_SENSOR_MOTION", "true"),
+        ("SAMPLE_SENSOR_MOTION", "false"),
+        ("SAMPLE_SENSOR_CARBONDIOXIDE", "1050"),
+    ]
+    .iter()
+    .map(|(hardware_id, value)| line(hardware_id, value))
+    .collect();
+    let headers = [("Authorization", token.as_str()), ("Content-Type", "application/x-ndjson")];
+    let body = batch.join("\n").into_bytes();
+    let reply = server.send("POST", "/management/api/v1.0/telemetry/batch", &headers, Some(body)).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_announced(&server, &t.names).await;
+    let (_, values) = call(&server, "GET", &format!("spaces/{room}/values"), None).await;
+    assert_eq!(values[0]["value"], json!("Room is not available or air quality is poor"), "{values}");
+    let (_, motion) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+    assert_eq!(motion["value"], json!("false"), "{motion}");
+    server.stop().await;
+}
+
+/// Which functions a sensor's value runs is computed once and kept, and follows every change that bears on it: the sensor's own fields (its data type, which the matchers test) and the matchers.
+#[tokio::test]
+async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matchers() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let (room, _) = install_availability(&server, &mut t).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let headers = [
+        ("Authorization", token.as_str()),
+        ("DigitalTwins-Telemetry", "1.0"),
+        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_MOTION"),
+    ];
+    let mut seen = Vec::new();
+    let mut send = async |step: &str| {
+        let body = br#"{"SensorValue":"true"}"#.to_vec();
+        let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+        let runs = events_of(&server, "SensorChange", |d| d["Id"].to_string()).await.lines().count();
+        seen.push(format!("{step}: {runs} runs"));
+    };
+    send("selected").await;
+    let patch = async |body: Value| {
+        let (status, reply) = call(&server, "PATCH", &format!("sensors/{}", t.motion), Some(body)).await;
+        assert_eq!(status, 204, "{reply}");
+    };
+    patch(json!({"DataType": "Temperature"})).await;
+    send("a Temperature sensor").await;
+    patch(json!({"DataType": "Motion"})).await;
+    send("a Motion sensor again").await;
+    let (_, matchers) = call(&server, "GET", &format!("matchers?spaceIds={room}"), None).await;
+    let motion_matcher = matchers
+        .as_array()
+        .expect("matchers")
+        .iter()
+        .find(|m| m["name"] == "Matcher Motion A1")
+        .and_then(|m| m["id"].as_str())
+        .expect("the motion matcher")
+        .to_owned();
+    assert_eq!(call(&server, "DELETE", &format!("matchers/{motion_matcher}"), None).await.0, 204);
+    send("its matcher deleted").await;
+    expect![[r#"
+        selected: 1 runs
+        a Temperature sensor: 1 runs
+        a Motion sensor again: 2 runs
+        its matcher deleted: 2 runs"#]]
+    .assert_eq(&seen.join("\n"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_occupancy_function_turns_telemetry_into_the_rooms_availability() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let (room, path) = install_availability(&server, &mut t).await;
     // The device sends the sample's pattern over MQTT: each message is acknowledged once the function's effects are durable.
     let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
     let (client, mut events, connected) = connect(&server, &t, &token).await;
@@ -497,35 +627,7 @@ async fn the_occupancy_function_turns_telemetry_into_the_rooms_availability() {
         SAMPLE_SENSOR_MOTION {"SensorValue":"true"}: PUBACK, room Room is not available or air quality is poor
         SAMPLE_SENSOR_MOTION {"SensorValue":"false"}: PUBACK, room Room is available and air is fresh
         SAMPLE_SENSOR_CARBONDIOXIDE {"SensorValue":"1050"}: PUBACK, room Room is not available or air quality is poor"#]].assert_eq(&seen.join("\n"));
-    // What the function announced: one UdfCustom per "not available", and the error of the first message.
-    let reply = server.get("/events?limit=1000").await;
-    let log: Value = serde_json::from_str(&reply.body).expect("JSON");
-    let custom: Vec<String> = log["value"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["eventType"] == "UdfCustom")
-        .map(|e| t.names.show(&e["data"].to_string()))
-        .collect();
-    expect![[r#"
-        {"TopologyObjectId":"<motion>","ResourceType":"Sensor","Payload":"Error: a reading is missing","CorrelationId":"6f1a2b3c"}
-        {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}
-        {"TopologyObjectId":"<room>","ResourceType":"Space","Payload":"\"Room is not available or air quality is poor\"","CorrelationId":"6f1a2b3c"}"#]].assert_eq(&custom.join("\n"));
-    // Each SensorChange the function raised names the value before the message as its previous value.
-    let changes: Vec<String> = log["value"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["eventType"] == "SensorChange")
-        .map(|e| format!("{} {} <- {}", e["data"]["DataType"], e["data"]["Value"], e["data"]["PreviousValue"]))
-        .collect();
-    expect![[r#"
-        "Motion" "false" <- null
-        "CarbonDioxide" "850" <- null
-        "Motion" "true" <- "false"
-        "Motion" "false" <- "true"
-        "CarbonDioxide" "1050" <- "850""#]]
-    .assert_eq(&changes.join("\n"));
+    assert_announced(&server, &t.names).await;
     // Without its role assignment the function may not read the room: nothing changes.
     let (_, grants) = call(&server, "GET", &format!("roleassignments?path={path}"), None).await;
     let grant = grants[0]["id"].as_str().expect("a grant").to_owned();
