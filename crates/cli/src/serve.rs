@@ -1,7 +1,7 @@
 //! `twinscape serve`: merges the configuration layers, installs the log subscriber, starts the server and runs it until SIGINT or SIGTERM.
 //!
 //! Layers, lowest to highest: the embedded defaults, `--config FILE`, `TWINSCAPE__SECTION__KEY` environment variables, the flags below.
-//! Once the socket is bound, one line `twinscape listening on http(s)://ADDR` goes to the writer `main` hands over (stdout), so scripts and tests can read the port, then `twinscape mqtt listening on mqtt://ADDR` when the MQTT listener is on; logs go to stderr, filtered by `RUST_LOG` (default `info`).
+//! Once the socket is bound, one line `twinscape listening on http(s)://ADDR` goes to the writer `main` hands over (stdout), so scripts and tests can read the port, then `twinscape mqtt listening on mqtt://ADDR` when plain MQTT is on and `twinscape mqtt listening on mqtts://ADDR` when MQTT over TLS is; logs go to stderr, filtered by `RUST_LOG` (default `info`).
 //! What is served, and how, is the `server` crate's business.
 
 use std::io::{IsTerminal, Write};
@@ -35,6 +35,9 @@ pub(crate) struct ServeArgs {
     /// The address of the MQTT listener devices send telemetry to (plain TCP); port 0 picks a free port, "" turns it off [default: 127.0.0.1:1883].
     #[arg(long, value_name = "ADDR")]
     mqtt_listen: Option<String>,
+    /// The address of MQTT over TLS, as the Azure IoT device SDKs connect (conventionally port 8883); port 0 picks a free port, "" turns it off [default: off]. Its certificate is `[mqtt] cert_path` and `key_path`, or else --tls-cert and --tls-key.
+    #[arg(long, value_name = "ADDR")]
+    mqtt_tls_listen: Option<String>,
     /// Load a demo building (two floors, eight rooms, a sensor in each) and simulate its sensors, so there is something alive to look at.
     #[arg(long)]
     demo: bool,
@@ -49,9 +52,9 @@ pub(crate) fn run(args: ServeArgs, announce: &mut dyn Write) -> Result<()> {
     runtime.block_on(async {
         let shutdown = shutdown_signal().context("listen for shutdown signals")?;
         let server = Server::bind(config).await.context("start the server")?;
-        // One write for both lines, so a reader that stops after the first never makes the second fail.
+        // One write for every line, so a reader that stops after the first never makes a later one fail.
         let mut lines = format!("twinscape listening on {}\n", server.url());
-        if let Some(url) = server.mqtt_url() {
+        for url in [server.mqtt_url(), server.mqtt_tls_url()].into_iter().flatten() {
             lines.push_str(&format!("twinscape mqtt listening on {url}\n"));
         }
         announce.write_all(lines.as_bytes()).context("print the address")?;
@@ -62,7 +65,7 @@ pub(crate) fn run(args: ServeArgs, announce: &mut dyn Write) -> Result<()> {
 }
 
 fn config(args: ServeArgs) -> Result<Config> {
-    let ServeArgs { config, data_dir, listen, tls_cert, tls_key, mqtt_listen, demo } = args;
+    let ServeArgs { config, data_dir, listen, tls_cert, tls_key, mqtt_listen, mqtt_tls_listen, demo } = args;
     let mut layers = ConfigFile::embedded();
     if let Some(path) = config {
         let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
@@ -72,7 +75,7 @@ fn config(args: ServeArgs) -> Result<Config> {
     let flags = ConfigFile {
         server: ServerSection { listen, data_dir, demo: demo.then_some(true), ..ServerSection::default() },
         tls: TlsSection { cert_path: tls_cert, key_path: tls_key },
-        mqtt: MqttSection { listen: mqtt_listen, ..MqttSection::default() },
+        mqtt: MqttSection { listen: mqtt_listen, tls_listen: mqtt_tls_listen, ..MqttSection::default() },
         ..ConfigFile::default()
     };
     Ok(Config::from_file(layers.overlay(flags))?)

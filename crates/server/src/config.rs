@@ -61,18 +61,29 @@ impl HistoryConfig {
     }
 }
 
-/// The MQTT listener (`[mqtt]`): plain TCP for now; TLS on it is still to come.
+/// The MQTT listener (`[mqtt]`): plain TCP on one address, TLS on another, either or both; the sessions, their limits and the connection slots are shared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MqttConfig {
-    /// The socket address it binds; `None` (`listen = ""`) serves no MQTT. Port 0 asks the OS for a free port (see `BoundServer::mqtt_local_addr`).
+    /// The socket address of plain MQTT; `None` (`listen = ""`) serves none. Port 0 asks the OS for a free port (see `BoundServer::mqtt_local_addr`).
     pub listen: Option<SocketAddr>,
+    /// MQTT over TLS, as the Azure IoT device SDKs connect (conventionally port 8883); `None` (`tls_listen = ""`, the default) serves none.
+    pub tls: Option<MqttTlsConfig>,
     /// QoS 1 messages one connection may have waiting for their acknowledgement; when that many wait, nothing more is read from the connection until the store has them, so a slow store slows the sender.
     pub inflight_max: NonZeroUsize,
     /// How long a client may take, once connected, to send CONNECT.
     pub connect_timeout: Duration,
 }
 
-/// PEM files for HTTPS.
+/// MQTT over TLS (`[mqtt] tls_listen`, `cert_path`, `key_path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MqttTlsConfig {
+    /// The socket address it binds; port 0 asks the OS for a free port (see `BoundServer::mqtt_tls_local_addr`).
+    pub listen: SocketAddr,
+    /// `[mqtt] cert_path` and `key_path` when given, else the HTTP face's `[tls]` ones; the handshake has `[server] tls_handshake_timeout_ms`, as on the HTTP face.
+    pub certificate: TlsConfig,
+}
+
+/// PEM files for HTTPS, and for MQTT over TLS unless `[mqtt]` names its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsConfig {
     /// The certificate chain, leaf first.
@@ -229,8 +240,13 @@ pub struct QuerySection {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MqttSection {
-    /// A socket address, or `""` for no MQTT listener.
+    /// A socket address, or `""` for no plain MQTT listener.
     pub listen: Option<String>,
+    /// A socket address, or `""` for no MQTT over TLS.
+    pub tls_listen: Option<String>,
+    /// The certificate chain of MQTT over TLS, when it is not `[tls]`'s; both keys or neither.
+    pub cert_path: Option<PathBuf>,
+    pub key_path: Option<PathBuf>,
     pub inflight_max: Option<u64>,
     pub connect_timeout_ms: Option<u64>,
 }
@@ -286,7 +302,14 @@ impl Config {
             telemetry_payload_bytes_max,
             event_stream_lag_max,
         } = limits;
-        let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
+        let MqttSection {
+            listen: mqtt_listen,
+            tls_listen: mqtt_tls_listen,
+            cert_path: mqtt_cert_path,
+            key_path: mqtt_key_path,
+            inflight_max,
+            connect_timeout_ms,
+        } = mqtt;
         let HistorySection { retention_days, points_max, sweep_interval_ms, sweep_series_max } = history;
 
         let data_dir = required("server.data_dir", data_dir)?;
@@ -299,6 +322,7 @@ impl Config {
                 return Err(invalid("tls", "cert_path and key_path must be given together".to_owned()));
             }
         };
+        let mqtt_tls = mqtt_tls(mqtt_tls_listen, mqtt_cert_path, mqtt_key_path, tls.as_ref())?;
         Ok(Config {
             listen: required("server.listen", listen)?,
             data_dir,
@@ -347,12 +371,8 @@ impl Config {
             },
             containment: containment(containment_parent_to_child, containment_child_to_parent)?,
             mqtt: MqttConfig {
-                listen: match required("mqtt.listen", mqtt_listen)?.trim() {
-                    "" => None,
-                    address => Some(address.parse().map_err(|err| {
-                        invalid("mqtt.listen", format!("`{address}` is not a socket address (or \"\" for none): {err}"))
-                    })?),
-                },
+                listen: optional_address("mqtt.listen", mqtt_listen)?,
+                tls: mqtt_tls,
                 inflight_max: non_zero_usize("mqtt.inflight_max", inflight_max)?,
                 connect_timeout: Duration::from_millis(positive("mqtt.connect_timeout_ms", connect_timeout_ms)?),
             },
@@ -531,7 +551,14 @@ impl ConfigFile {
             telemetry_payload_bytes_max,
             event_stream_lag_max,
         } = limits;
-        let MqttSection { listen: mqtt_listen, inflight_max, connect_timeout_ms } = mqtt;
+        let MqttSection {
+            listen: mqtt_listen,
+            tls_listen: mqtt_tls_listen,
+            cert_path: mqtt_cert_path,
+            key_path: mqtt_key_path,
+            inflight_max,
+            connect_timeout_ms,
+        } = mqtt;
         ConfigFile {
             server: ServerSection {
                 listen: server_over.listen.or(listen),
@@ -575,6 +602,9 @@ impl ConfigFile {
             },
             mqtt: MqttSection {
                 listen: mqtt_over.listen.or(mqtt_listen),
+                tls_listen: mqtt_over.tls_listen.or(mqtt_tls_listen),
+                cert_path: mqtt_over.cert_path.or(mqtt_cert_path),
+                key_path: mqtt_over.key_path.or(mqtt_key_path),
                 inflight_max: mqtt_over.inflight_max.or(inflight_max),
                 connect_timeout_ms: mqtt_over.connect_timeout_ms.or(connect_timeout_ms),
             },
@@ -599,6 +629,44 @@ fn toml_value(text: &str) -> Option<toml::Value> {
 
 fn invalid(key: &'static str, message: String) -> ConfigError {
     ConfigError::Invalid { key, message }
+}
+
+/// A socket address, or `""` for none.
+fn optional_address(key: &'static str, value: Option<String>) -> Result<Option<SocketAddr>, ConfigError> {
+    match required(key, value)?.trim() {
+        "" => Ok(None),
+        address => address
+            .parse()
+            .map(Some)
+            .map_err(|err| invalid(key, format!("`{address}` is not a socket address (or \"\" for none): {err}"))),
+    }
+}
+
+/// MQTT over TLS: its address, and the certificate of `[mqtt]` or else of `[tls]` (`https`); an address without a certificate is refused rather than served in plain text.
+fn mqtt_tls(
+    listen: Option<String>,
+    cert_path: Option<PathBuf>,
+    key_path: Option<PathBuf>,
+    https: Option<&TlsConfig>,
+) -> Result<Option<MqttTlsConfig>, ConfigError> {
+    let own = match (cert_path, key_path) {
+        (Some(cert_path), Some(key_path)) => Some(TlsConfig { cert_path, key_path }),
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(invalid("mqtt", "cert_path and key_path must be given together".to_owned()));
+        }
+    };
+    // A certificate without an address is left unused, so `tls_listen = ""` turns MQTT over TLS off whatever else the layers say.
+    let Some(listen) = optional_address("mqtt.tls_listen", listen)? else { return Ok(None) };
+    let Some(certificate) = own.or_else(|| https.cloned()) else {
+        return Err(invalid(
+            "mqtt.tls_listen",
+            format!(
+                "MQTT over TLS on {listen} needs a certificate: set [mqtt] cert_path and key_path, or [tls] cert_path and key_path (which also turn HTTPS on)"
+            ),
+        ));
+    };
+    Ok(Some(MqttTlsConfig { listen, certificate }))
 }
 
 fn required<T>(key: &'static str, value: Option<T>) -> Result<T, ConfigError> {
@@ -744,6 +812,7 @@ mod tests {
                         listen: Some(
                             127.0.0.1:1883,
                         ),
+                        tls: None,
                         inflight_max: 64,
                         connect_timeout: 10s,
                     },
@@ -829,6 +898,7 @@ mod tests {
                         listen: Some(
                             127.0.0.1:1883,
                         ),
+                        tls: None,
                         inflight_max: 64,
                         connect_timeout: 10s,
                     },
@@ -958,6 +1028,77 @@ mod tests {
             "[limits]\npage_items_max = 5000000000\n",
             &[],
             expect!["error: invalid `limits.page_items_max`: 5000000000 is too large"],
+        );
+    }
+
+    /// Like `check`, printing only MQTT over TLS and whether HTTPS is on.
+    fn check_mqtt_tls(file: &str, env: &[(&str, &str)], expect: Expect) {
+        let vars = env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let merged = ConfigFile::parse(file, "test.toml")
+            .and_then(|layer| Ok(ConfigFile::embedded().overlay(layer).overlay(ConfigFile::from_env(vars)?)))
+            .and_then(Config::from_file);
+        let actual = match merged {
+            Ok(config) => format!("{:?}, https {}", config.mqtt.tls, config.tls.is_some()),
+            Err(err) => format!("error: {err}"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn mqtt_over_tls_takes_its_own_certificate_or_else_the_https_one() {
+        let https = "[tls]\ncert_path = \"c.pem\"\nkey_path = \"k.pem\"\n";
+        let own = "[mqtt]\ncert_path = \"mc.pem\"\nkey_path = \"mk.pem\"\n";
+        check_mqtt_tls("", &[], expect![[r#"None, https false"#]]);
+        check_mqtt_tls(
+            https,
+            &[("TWINSCAPE__MQTT__TLS_LISTEN", "0.0.0.0:8883")],
+            expect![[
+                r#"Some(MqttTlsConfig { listen: 0.0.0.0:8883, certificate: TlsConfig { cert_path: "c.pem", key_path: "k.pem" } }), https true"#
+            ]],
+        );
+        check_mqtt_tls(
+            own,
+            &[("TWINSCAPE__MQTT__TLS_LISTEN", "0.0.0.0:8883")],
+            expect![[
+                r#"Some(MqttTlsConfig { listen: 0.0.0.0:8883, certificate: TlsConfig { cert_path: "mc.pem", key_path: "mk.pem" } }), https false"#
+            ]],
+        );
+        check_mqtt_tls(
+            &format!("{https}{own}tls_listen = \"127.0.0.1:0\"\n"),
+            &[],
+            expect![[
+                r#"Some(MqttTlsConfig { listen: 127.0.0.1:0, certificate: TlsConfig { cert_path: "mc.pem", key_path: "mk.pem" } }), https true"#
+            ]],
+        );
+        // A certificate alone serves nothing, so `tls_listen = ""` turns MQTT over TLS off whatever the other layers say.
+        check_mqtt_tls(own, &[], expect![[r#"None, https false"#]]);
+        check_mqtt_tls(
+            &format!("{own}tls_listen = \"0.0.0.0:8883\"\n"),
+            &[("TWINSCAPE__MQTT__TLS_LISTEN", "")],
+            expect![[r#"None, https false"#]],
+        );
+    }
+
+    #[test]
+    fn mqtt_over_tls_without_a_certificate_is_refused() {
+        check(
+            "[mqtt]\ntls_listen = \"0.0.0.0:8883\"\n",
+            &[],
+            expect![
+                "error: invalid `mqtt.tls_listen`: MQTT over TLS on 0.0.0.0:8883 needs a certificate: set [mqtt] cert_path and key_path, or [tls] cert_path and key_path (which also turn HTTPS on)"
+            ],
+        );
+        check(
+            "[mqtt]\ntls_listen = \"0.0.0.0:8883\"\ncert_path = \"mc.pem\"\n",
+            &[],
+            expect!["error: invalid `mqtt`: cert_path and key_path must be given together"],
+        );
+        check(
+            "[mqtt]\ntls_listen = \"8883\"\n",
+            &[],
+            expect![[
+                r#"error: invalid `mqtt.tls_listen`: `8883` is not a socket address (or "" for none): invalid socket address syntax"#
+            ]],
         );
     }
 

@@ -5,7 +5,7 @@
 //! After shutdown, open connections get `Config::shutdown_grace` to finish their requests (idle keep-alive connections close at once).
 //! What is served on a connection is `router::app`'s business, not this file's.
 //! Background work runs beside it until the server stops: the upkeep of metrics and query cursors, the history retention sweep (`history::sweeper`), and the demo simulation when asked for.
-//! Beside the HTTP face, `Server::bind` binds the MQTT listener of `[mqtt] listen` (unless it is off), and `run` serves it until the same shutdown (`mqtt`).
+//! Beside the HTTP face, `Server::bind` binds the MQTT listener of `[mqtt] listen` and `tls_listen` (those not off), and `run` serves it until the same shutdown (`mqtt`).
 
 use std::future::Future;
 use std::io;
@@ -130,11 +130,13 @@ impl Server {
         let mqtt_state = state.clone();
         let app = router::app(state, data_plane);
         // TLS files are read before the socket is bound, so a bad certificate never leaves a port half open.
-        let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let acceptor = config.tls.as_ref().map(|tls| tls::acceptor(tls, tls::ALPN_HTTP)).transpose()?;
         let address = config.listen;
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { address, source })?;
-        let mqtt = crate::mqtt::Listener::bind(&config.mqtt).await?.map(|listener| (listener, mqtt_state));
+        let mqtt = crate::mqtt::Listener::bind(&config.mqtt, config.tls_handshake_timeout)
+            .await?
+            .map(|listener| (listener, mqtt_state));
         Ok(BoundServer { listener, local_addr, acceptor, app, metrics, config, data, cursors, mqtt })
     }
 }
@@ -145,14 +147,24 @@ impl BoundServer {
         self.local_addr
     }
 
-    /// The bound MQTT address (port 0 in the config: the port the OS picked); `None` when MQTT is off.
+    /// The bound address of plain MQTT (port 0 in the config: the port the OS picked); `None` when it is off.
     pub fn mqtt_local_addr(&self) -> Option<SocketAddr> {
-        self.mqtt.as_ref().map(|(listener, _)| listener.local_addr())
+        self.mqtt.as_ref().and_then(|(listener, _)| listener.local_addr())
     }
 
-    /// `mqtt://ADDR` with the bound MQTT address (plain TCP); `None` when MQTT is off.
+    /// `mqtt://ADDR` with the bound address of plain MQTT; `None` when it is off.
     pub fn mqtt_url(&self) -> Option<String> {
         self.mqtt_local_addr().map(|address| format!("mqtt://{address}"))
+    }
+
+    /// The bound address of MQTT over TLS (port 0 in the config: the port the OS picked); `None` when it is off.
+    pub fn mqtt_tls_local_addr(&self) -> Option<SocketAddr> {
+        self.mqtt.as_ref().and_then(|(listener, _)| listener.tls_local_addr())
+    }
+
+    /// `mqtts://ADDR` with the bound address of MQTT over TLS; `None` when it is off.
+    pub fn mqtt_tls_url(&self) -> Option<String> {
+        self.mqtt_tls_local_addr().map(|address| format!("mqtts://{address}"))
     }
 
     /// `http://ADDR` or `https://ADDR` with the bound address.
@@ -167,7 +179,7 @@ impl BoundServer {
         let (stop_mqtt, mqtt_stopped) = tokio::sync::watch::channel(false);
         let mqtt = mqtt.map(|(listener, state)| tokio::spawn(listener.run(state, mqtt_stopped, config.shutdown_grace)));
         let _history_sweep = AbortOnDrop(tokio::spawn(crate::history::sweeper(Arc::clone(&data), config.history)));
-        let _demo = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::run(app.clone()))));
+        let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(Arc::clone(&data)))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {
             let mut interval = tokio::time::interval(UPKEEP_INTERVAL);

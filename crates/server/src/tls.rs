@@ -1,7 +1,7 @@
-//! HTTPS: loads the PEM certificate chain and key of `TlsConfig` into a rustls acceptor, with the `ring` crypto provider (the only one in the workspace) and ALPN for HTTP/2 and HTTP/1.1.
+//! TLS of the HTTP face and of the MQTT listener: loads the PEM certificate chain and key of `TlsConfig` into a rustls acceptor, with the `ring` crypto provider (the only one in the workspace) and the ALPN protocols its caller offers (HTTP/2 and HTTP/1.1 for HTTPS, none for MQTT).
 //!
 //! Certificates are read once, at bind; reloading them without a restart is not supported yet.
-//! The handshake itself runs per connection in `listener`, under `Config::tls_handshake_timeout`.
+//! The handshake itself runs per connection in `listener` and in `mqtt`, under `Config::tls_handshake_timeout`.
 
 use std::sync::Arc;
 
@@ -13,8 +13,13 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::TlsConfig;
 use crate::listener::StartError;
 
-/// A TLS acceptor for `tls`'s certificate and key.
-pub(crate) fn acceptor(tls: &TlsConfig) -> Result<TlsAcceptor, StartError> {
+/// ALPN protocols of HTTPS, preferred first.
+pub(crate) const ALPN_HTTP: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// A TLS acceptor for `tls`'s certificate and key, negotiating one of `alpn_protocols`.
+///
+/// With an empty list no protocol is negotiated and whatever a client offers is accepted; with a list, a client offering only other protocols is refused (RFC 7301), which is why MQTT, whose clients offer various names or none, passes none.
+pub(crate) fn acceptor(tls: &TlsConfig, alpn_protocols: &[&[u8]]) -> Result<TlsAcceptor, StartError> {
     let certificate_error = |source: Box<dyn std::error::Error + Send + Sync>| StartError::Certificate {
         path: tls.cert_path.clone(),
         source,
@@ -35,6 +40,6 @@ pub(crate) fn acceptor(tls: &TlsConfig) -> Result<TlsAcceptor, StartError> {
         .with_no_client_auth()
         .with_single_cert(certificates, key)
         .map_err(StartError::Tls)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn_protocols.iter().map(|protocol| protocol.to_vec()).collect();
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -137,4 +137,12 @@ fn serve_fails_with_code_2_when_it_cannot_start() {
         "error: start the server: read TLS certificate missing.pem: I/O error: No such file or directory (os error 2)"
     ]
     .assert_eq(&message);
+
+    let failed = run(&dir, &["serve", "--mqtt-tls-listen", "127.0.0.1:0"]);
+    assert_eq!(failed.code, 2);
+    let message = failed.stderr.lines().last().unwrap_or_default().to_owned();
+    expect![[
+        r#"error: read configuration: invalid `mqtt.tls_listen`: MQTT over TLS on 127.0.0.1:0 needs a certificate: set [mqtt] cert_path and key_path, or [tls] cert_path and key_path (which also turn HTTPS on)"#
+    ]]
+    .assert_eq(&message);
 }

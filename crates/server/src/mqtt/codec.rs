@@ -152,11 +152,14 @@ pub(crate) struct Codec {
     version: Option<Version>,
     /// Bytes of the largest packet read, from the fixed header to the end.
     packet_bytes_max: usize,
+    /// QoS 1 messages a client may send before their PUBACKs, announced in an MQTT 5 CONNACK as Receive Maximum.
+    receive_max: u16,
 }
 
 impl Codec {
-    pub(crate) fn new(packet_bytes_max: usize) -> Codec {
-        Codec { version: None, packet_bytes_max }
+    /// A codec reading packets up to `packet_bytes_max` bytes, announcing `inflight_max` (at most 65,535, as MQTT 5 can say) to MQTT 5 clients.
+    pub(crate) fn new(packet_bytes_max: usize, inflight_max: usize) -> Codec {
+        Codec { version: None, packet_bytes_max, receive_max: u16::try_from(inflight_max).unwrap_or(u16::MAX).max(1) }
     }
 
     /// The version, once CONNECT is read.
@@ -196,7 +199,10 @@ impl Codec {
                 Some(packet) => packet.write(out, usize::MAX).map(drop).map_err(|e| e.to_string()),
                 None => Ok(()),
             },
-            Version::V5 => to_v5(packet, self.packet_bytes_max).write(out, None).map(drop).map_err(|e| e.to_string()),
+            Version::V5 => to_v5(packet, self.packet_bytes_max, self.receive_max)
+                .write(out, None)
+                .map(drop)
+                .map_err(|e| e.to_string()),
         };
         if let Err(err) = written {
             // Every packet this server writes is small and complete; a failure is a bug, not the client's doing.
@@ -364,7 +370,7 @@ fn to_v4(packet: Outgoing) -> Option<v4::Packet> {
     })
 }
 
-fn to_v5(packet: Outgoing, packet_bytes_max: usize) -> v5::Packet {
+fn to_v5(packet: Outgoing, packet_bytes_max: usize, receive_max: u16) -> v5::Packet {
     match packet {
         Outgoing::ConnAck(refused) => {
             let code = match refused {
@@ -374,10 +380,10 @@ fn to_v5(packet: Outgoing, packet_bytes_max: usize) -> v5::Packet {
                 Some(Refused::BadCredentials) => v5::ConnectReturnCode::BadUserNamePassword,
                 Some(Refused::NotAuthorized) => v5::ConnectReturnCode::NotAuthorized,
             };
-            // What the server allows, so MQTT 5 clients keep to it: QoS 1 at most, no retained messages, no topic aliases, packets up to the limit.
+            // What the server allows, so MQTT 5 clients keep to it: QoS 1 at most, no more unacknowledged at once than the session reads (`[mqtt] inflight_max`), no retained messages, no topic aliases, packets up to the limit.
             let properties = refused.is_none().then(|| v5::ConnAckProperties {
                 session_expiry_interval: None,
-                receive_max: None,
+                receive_max: Some(receive_max),
                 max_qos: Some(1),
                 retain_available: Some(0),
                 max_packet_size: Some(u32::try_from(packet_bytes_max).unwrap_or(u32::MAX)),

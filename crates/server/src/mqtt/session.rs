@@ -5,6 +5,7 @@
 //! At most `Settings::inflight_max` messages are queued or being written; while that many are, nothing more is read from the socket, so a slow store slows the sender through TCP flow control rather than filling memory.
 //! A refused message gets a negative PUBACK with a reason string in MQTT 5; MQTT 3.1.1 has none, so the connection is closed without acknowledging it (as its specification allows a server that will not take a message); a refused QoS 0 message is only counted.
 //! A store failure closes the connection without acknowledging the batch: the device sends it again when it reconnects.
+//! The stream is anything that reads and writes bytes (a TCP socket, or TLS over one): what is said on it does not depend on how it is carried.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -14,9 +15,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use ingest::Telemetry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -34,10 +33,10 @@ const CONNECTIONS_TOTAL: &str = "mqtt_connections_total";
 /// Bytes read from the socket at a time.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
-/// What every session of a listener shares.
 /// How long a write to a client may wait for it to read.
 const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// What every session of a listener shares.
 pub(crate) struct Settings {
     pub(crate) inflight_max: usize,
     pub(crate) connect_timeout: Duration,
@@ -74,18 +73,15 @@ impl Sessions {
 static SESSION_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Serves one connection until it closes or the server shuts down.
-pub(crate) async fn serve(
-    stream: TcpStream,
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     state: AppState,
     settings: Arc<Settings>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
     let mut connection = Connection {
-        reader,
-        writer,
-        codec: Codec::new(settings.packet_bytes_max),
+        stream,
+        codec: Codec::new(settings.packet_bytes_max, settings.inflight_max),
         input: BytesMut::new(),
         output: BytesMut::new(),
     };
@@ -97,7 +93,7 @@ pub(crate) async fn serve(
             tracing::debug!(level, "refusing a protocol level this server does not speak");
             connected(&state, "refused_protocol_version");
             connection.send(Outgoing::ConnAck(Some(Refused::ProtocolVersion))).await;
-            return;
+            return connection.close().await;
         }
         Ok(Err(err)) => return tracing::debug!(error = %err, "closing a connection that did not CONNECT"),
     };
@@ -113,7 +109,7 @@ pub(crate) async fn serve(
             };
             connected(&state, label);
             connection.send(Outgoing::ConnAck(Some(refused))).await;
-            return;
+            return connection.close().await;
         }
     };
     connected(&state, "accepted");
@@ -163,20 +159,22 @@ fn admit(state: &AppState, connect: &Connect) -> Result<(String, i64), (Refused,
         .map_err(|err| (Refused::NotAuthorized, err.to_string()))
 }
 
-fn connected(state: &AppState, result: &'static str) {
+/// Counts a connection by its result: `accepted`, why it was refused, or why its TLS handshake failed (`mqtt`).
+pub(super) fn connected(state: &AppState, result: &'static str) {
     state.metrics.record(|| metrics::counter!(CONNECTIONS_TOTAL, "result" => result).increment(1));
 }
 
-/// The socket and its buffers.
-struct Connection {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+/// The stream and its buffers.
+///
+/// It is never read and written at the same time: the session reads, decodes, then writes what it has to say, so the stream is not split.
+struct Connection<S> {
+    stream: S,
     codec: Codec,
     input: BytesMut,
     output: BytesMut,
 }
 
-impl Connection {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// The next packet, reading as needed; `None` at the end of the stream.
     async fn next(&mut self) -> Result<Option<Incoming>, DecodeError> {
         loop {
@@ -192,21 +190,32 @@ impl Connection {
     /// Reads more bytes; false at the end of the stream or on an error.
     async fn read(&mut self) -> bool {
         self.input.reserve(READ_CHUNK_BYTES);
-        matches!(self.reader.read_buf(&mut self.input).await, Ok(n) if n > 0)
+        matches!(self.stream.read_buf(&mut self.input).await, Ok(n) if n > 0)
     }
 
     fn queue(&mut self, packet: Outgoing) {
         self.codec.encode(packet, &mut self.output);
     }
 
-    /// Writes what is queued; false when the peer is gone, or reads nothing of it for `WRITE_TIMEOUT` (a client that stops reading would otherwise hold its session and its connection slot for ever).
+    /// Writes what is queued, through any buffer of the stream (TLS keeps records until flushed); false when the peer is gone, or reads nothing of it for `WRITE_TIMEOUT` (a client that stops reading would otherwise hold its session and its connection slot for ever).
     async fn flush(&mut self) -> bool {
         if self.output.is_empty() {
             return true;
         }
-        let written = tokio::time::timeout(WRITE_TIMEOUT, self.writer.write_all(&self.output)).await;
+        let stream = &mut self.stream;
+        let output = &self.output;
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async move {
+            stream.write_all(output).await?;
+            stream.flush().await
+        })
+        .await;
         self.output.clear();
         matches!(written, Ok(Ok(())))
+    }
+
+    /// Ends the stream (over TLS, with its close_notify alert first), within `WRITE_TIMEOUT`.
+    async fn close(&mut self) {
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.stream.shutdown()).await;
     }
 
     async fn send(&mut self, packet: Outgoing) {
@@ -247,9 +256,9 @@ enum Step {
 }
 
 impl Session {
-    async fn run(
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         mut self,
-        mut connection: Connection,
+        mut connection: Connection<S>,
         mut shutdown: watch::Receiver<bool>,
         mut taken_over: watch::Receiver<bool>,
     ) {
@@ -312,11 +321,11 @@ impl Session {
         if let Some(closing) = closing {
             connection.send(Outgoing::Disconnect(closing)).await;
         }
-        let _ = connection.writer.shutdown().await;
+        connection.close().await;
     }
 
     /// Reads every whole packet in the input, as long as the window has room.
-    fn decode(&mut self, connection: &mut Connection) -> Step {
+    fn decode<S: AsyncRead + AsyncWrite + Unpin>(&mut self, connection: &mut Connection<S>) -> Step {
         loop {
             let in_flight = self.queue.len() + self.writing.as_ref().map_or(0, |(entries, _)| entries.len());
             if in_flight >= self.settings.inflight_max {
@@ -401,9 +410,9 @@ impl Session {
     }
 
     /// Acknowledges a written batch in order; a refusal MQTT 3.1.1 cannot say, or a store failure, closes the connection.
-    fn acknowledge(
+    fn acknowledge<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
-        connection: &mut Connection,
+        connection: &mut Connection<S>,
         entries: Vec<Entry>,
         outcome: Result<Vec<Result<(), Refusal>>, ApiError>,
     ) -> Step {
@@ -450,7 +459,11 @@ impl Session {
     }
 
     /// Stops reading, lets the batches in flight become durable and acknowledges them, then closes with `closing`.
-    async fn drain(&mut self, connection: &mut Connection, closing: Option<Closing>) -> Option<Closing> {
+    async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        connection: &mut Connection<S>,
+        closing: Option<Closing>,
+    ) -> Option<Closing> {
         loop {
             if self.writing.is_none() && !self.queue.is_empty() {
                 self.start_batch();

@@ -19,6 +19,7 @@ mod management_roleassignments;
 mod management_spaces;
 mod management_state;
 mod management_types;
+mod mqtt_tls;
 mod operational;
 mod query;
 mod rejections;
@@ -52,6 +53,8 @@ pub(crate) struct TestServer {
     pub(crate) url: String,
     /// The MQTT listener's address (127.0.0.1 with a port the OS picked), when it is on.
     pub(crate) mqtt: Option<std::net::SocketAddr>,
+    /// The address of MQTT over TLS, when it is on.
+    pub(crate) mqtt_tls: Option<std::net::SocketAddr>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -131,13 +134,14 @@ fn running(
     data_dir: tempfile::TempDir,
 ) -> TestServer {
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let mqtt = bound.mqtt_local_addr();
+    let (mqtt, mqtt_tls) = (bound.mqtt_local_addr(), bound.mqtt_tls_local_addr());
     let task = tokio::spawn(bound.run(async {
         let _ = stopped.await;
     }));
     TestServer {
         url,
         mqtt,
+        mqtt_tls,
         client,
         shutdown: Some(shutdown),
         task: Some(task),
