@@ -179,7 +179,7 @@ impl BoundServer {
         let (stop_mqtt, mqtt_stopped) = tokio::sync::watch::channel(false);
         let mqtt = mqtt.map(|(listener, state)| tokio::spawn(listener.run(state, mqtt_stopped, config.shutdown_grace)));
         let _history_sweep = AbortOnDrop(tokio::spawn(crate::history::sweeper(Arc::clone(&data), config.history)));
-        let _simulation = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::simulate(Arc::clone(&data)))));
+        let _demo = config.demo.then(|| AbortOnDrop(tokio::spawn(crate::demo::run(app.clone()))));
         tracing::info!(address = %local_addr, tls = acceptor.is_some(), data_dir = %config.data_dir.display(), "serving");
         let _upkeep = AbortOnDrop(tokio::spawn(async move {
             let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
