@@ -85,6 +85,9 @@ pub(crate) struct BenchArgs {
     /// The server's MQTT listener as HOST:PORT, for the telemetry scenario; loopback only unless --allow-remote is given.
     #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:1883")]
     mqtt: String,
+    /// A plain MQTT broker as HOST:PORT (one that takes any client without a password), for the telemetry scenario: its first phase, `broker`, publishes the `mqtt` phase's load to it, the ceiling that phase is compared with; loopback only unless --allow-remote is given.
+    #[arg(long, value_name = "ADDRESS")]
+    broker: Option<String>,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     json: bool,
@@ -143,7 +146,12 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
             inflight: args.inflight as usize,
             connections: connections as usize,
             rate: args.rate,
-            mqtt: mqtt_address(&args.mqtt, args.allow_remote)?,
+            mqtt: mqtt_address("--mqtt", &args.mqtt, args.allow_remote)?,
+            broker: args
+                .broker
+                .as_deref()
+                .map(|broker| mqtt_address("--broker", broker, args.allow_remote))
+                .transpose()?,
         }),
         _ => None,
     };
@@ -204,14 +212,14 @@ pub(crate) fn run(args: BenchArgs, progress: &mut dyn Write) -> Result<Output> {
     Ok(Output { stdout, stderr: String::new(), success })
 }
 
-/// The MQTT listener `--mqtt` names, checked like `--server`: unless `allow_remote`, every address it stands for must be a loopback address.
-fn mqtt_address(mqtt: &str, allow_remote: bool) -> Result<SocketAddr> {
+/// The MQTT listener an option (`--mqtt`, `--broker`) names, checked like `--server`: unless `allow_remote`, every address it stands for must be a loopback address.
+fn mqtt_address(option: &str, mqtt: &str, allow_remote: bool) -> Result<SocketAddr> {
     let addresses: Vec<SocketAddr> =
-        mqtt.to_socket_addrs().with_context(|| format!("resolve --mqtt {mqtt}"))?.collect();
-    let Some(first) = addresses.first().copied() else { bail!("--mqtt {mqtt} resolves to no address") };
+        mqtt.to_socket_addrs().with_context(|| format!("resolve {option} {mqtt}"))?.collect();
+    let Some(first) = addresses.first().copied() else { bail!("{option} {mqtt} resolves to no address") };
     if !allow_remote && let Some(remote) = addresses.iter().find(|address| !address.ip().is_loopback()) {
         bail!(
-            "--mqtt {mqtt} is not a loopback address ({}); bench sends traffic only to this machine unless --allow-remote is given",
+            "{option} {mqtt} is not a loopback address ({}); bench sends traffic only to this machine unless --allow-remote is given",
             remote.ip()
         );
     }

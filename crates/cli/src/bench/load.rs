@@ -65,6 +65,8 @@ pub(crate) enum Phase {
     MqttFunction,
     /// MQTT: the same at a fixed rate, with the function.
     MqttFunctionRate,
+    /// MQTT: the `mqtt` phase's load against a plain broker (`--broker`), the ceiling it is compared with; nothing is stored, so nothing is read back.
+    Broker,
 }
 
 impl Phase {
@@ -85,6 +87,7 @@ impl Phase {
             Phase::MqttRate => "mqtt-rate",
             Phase::MqttFunction => "mqtt-function",
             Phase::MqttFunctionRate => "mqtt-function-rate",
+            Phase::Broker => "broker",
         }
     }
 
@@ -94,7 +97,7 @@ impl Phase {
             Phase::Read | Phase::Patch | Phase::Mixed | Phase::QueryLookup | Phase::QueryJoin => true,
             Phase::SpacesDown | Phase::FloorMove => true,
             Phase::Create | Phase::Relate | Phase::Import | Phase::Provision => false,
-            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate => false,
+            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate | Phase::Broker => false,
         }
     }
 }
@@ -198,7 +201,7 @@ impl Driver {
             }
             // An import is one job, sent by `bench::import_phase`, the 2018 phases are sent by `spaces` and the telemetry phases by `telemetry`; no connection of the driver sends anything for them.
             Phase::Import | Phase::SpacesDown | Phase::FloorMove | Phase::Provision => Vec::new(),
-            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate => Vec::new(),
+            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate | Phase::Broker => Vec::new(),
         };
         let started = Instant::now();
         let deadline = started + bound.time;
@@ -313,7 +316,7 @@ impl Job {
                 let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
                 Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None, rows: None }
             }
-            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate => {
+            Phase::Mqtt | Phase::MqttRate | Phase::MqttFunction | Phase::MqttFunctionRate | Phase::Broker => {
                 let twin = &portfolio.twins[rng.below(portfolio.twins.len())];
                 Call { method: Method::GET, path: format!("/digitaltwins/{}", twin.id), body: None, rows: None }
             }
@@ -419,6 +422,7 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
         Phase::MqttRate => 13,
         Phase::MqttFunction => 14,
         Phase::MqttFunctionRate => 15,
+        Phase::Broker => 16,
     };
     let mut rng = Rng::new(job.portfolio.seed ^ (salt << 32 | connection as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
     let mut tally = Tally::new();

@@ -5,6 +5,7 @@
 //! `mqtt` as fast as PUBACKs come back, `mqtt-rate` at `--rate` messages a second over all connections, then, after the availability function, its two matchers and a Space Administrator role assignment are put on the root, `mqtt-function` and `mqtt-function-rate` the same.
 //! The server acknowledges a message once its value and the function's effects are durable, so a latency is publish to stored value; in the rate-limited phases it is taken from when the message was due, so a sender that fell behind counts its wait.
 //! After each phase a sample of rooms is read back through the 2018 face: every sensor must hold the last value its device sent in that phase, and with the function every room its `AvailableAndFresh`; a mismatch counts as an error of the phase.
+//! With `--broker`, a phase `broker` comes first: the `mqtt` phase's load published to a plain MQTT broker (Mosquitto, say), the ceiling that phase is compared with on the same machine.
 //! Checking the target and rendering results belong to `bench`; HTTP clients and the report type to `load`.
 
 use std::io::Write;
@@ -77,6 +78,8 @@ pub(crate) struct Settings {
     pub(crate) rate: u64,
     /// The server's MQTT listener.
     pub(crate) mqtt: SocketAddr,
+    /// A plain broker to publish the `mqtt` phase's load to first, as its ceiling.
+    pub(crate) broker: Option<SocketAddr>,
 }
 
 /// One room of the topology, with what its device needs to connect.
@@ -114,6 +117,28 @@ pub(crate) async fn run(target: &Target, settings: &Settings, progress: &mut dyn
     );
     let rooms = Arc::new(rooms);
     let mut reports = vec![provision];
+    if let Some(broker) = settings.broker {
+        // The same connections, client ids, credentials, topics and payloads as the `mqtt` phase; the broker checks nothing and stores nothing.
+        let plan = Plan {
+            phase: Phase::Broker,
+            index: 0,
+            messages: settings.messages,
+            inflight: settings.inflight,
+            connections: settings.connections.min(rooms.len()),
+            rate: None,
+            mqtt: broker,
+        };
+        let report = publish_phase(Arc::clone(&rooms), Arc::new(plan)).await;
+        let _ = writeln!(
+            progress,
+            "bench: broker at {broker}: {} messages, {} errors in {:.1} s ({:.0}/s)",
+            report.ops,
+            report.errors,
+            report.elapsed.as_secs_f64(),
+            report.ops_per_s()
+        );
+        reports.push(report);
+    }
     let phases =
         [(Phase::Mqtt, false), (Phase::MqttRate, true), (Phase::MqttFunction, false), (Phase::MqttFunctionRate, true)];
     for (index, (phase, rated)) in phases.into_iter().enumerate() {
