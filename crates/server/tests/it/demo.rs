@@ -36,12 +36,13 @@ async fn the_demo_building_is_the_same_through_both_faces() {
     )
     .await;
     assert_eq!(names(rooms), ["Room 201 (Room)", "Room 202 (Room)", "Room 203 (Room)", "Room 204 (Room)"]);
-    // Each room's device and its sensors, under the room as the 2018 face expects them.
-    let devices = wait_for(&server, "the demo's devices", async |server| {
-        let devices = get(server, &format!("{BASE}/devices?spaceId=demo-room-101&includes=sensors,sensorstypes")).await;
-        (devices.as_array().map(Vec::len) == Some(1)).then_some(devices)
+    // Each room's device and its sensors, under the room as the 2018 face expects them; the demo provisions the rooms one after another.
+    wait_for(&server, "the demo's devices", async |server| {
+        let devices = get(server, &format!("{BASE}/devices?spaceId=demo-building&traverse=Down")).await;
+        (devices.as_array().map(Vec::len) == Some(8)).then_some(())
     })
     .await;
+    let devices = get(&server, &format!("{BASE}/devices?spaceId=demo-room-101&includes=sensors,sensorstypes")).await;
     let device = &devices[0];
     assert_eq!(
         (device["name"].as_str(), device["hardwareId"].as_str()),
