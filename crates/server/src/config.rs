@@ -125,6 +125,8 @@ pub struct Limits {
     pub connections_max: NonZeroUsize,
     /// Bytes of one telemetry message's body, over MQTT and HTTP; default 256 KiB, as the 2018 service.
     pub telemetry_payload_bytes_max: NonZeroUsize,
+    /// Telemetry messages the HTTP routes (`telemetry`, `telemetry/batch`, telemetry to a sensor twin) hold at once, stored or waiting for their functions; a request past it is answered 429 with `Retry-After` and changes nothing. A batch counts its lines (one larger than this counts as this many). Default 10,000.
+    pub telemetry_http_inflight_max: NonZeroUsize,
     /// Events a subscriber of the live event stream (`GET /events/stream`) may fall behind the durable event log; one further behind is disconnected and can resume with `Last-Event-ID`.
     pub event_stream_lag_max: NonZeroUsize,
 }
@@ -215,6 +217,7 @@ pub struct LimitsSection {
     pub management_results_max: Option<u64>,
     pub connections_max: Option<u64>,
     pub telemetry_payload_bytes_max: Option<u64>,
+    pub telemetry_http_inflight_max: Option<u64>,
     pub event_stream_lag_max: Option<u64>,
 }
 
@@ -300,6 +303,7 @@ impl Config {
             management_results_max,
             connections_max,
             telemetry_payload_bytes_max,
+            telemetry_http_inflight_max,
             event_stream_lag_max,
         } = limits;
         let MqttSection {
@@ -354,6 +358,10 @@ impl Config {
                 telemetry_payload_bytes_max: non_zero_usize(
                     "limits.telemetry_payload_bytes_max",
                     telemetry_payload_bytes_max,
+                )?,
+                telemetry_http_inflight_max: non_zero_usize(
+                    "limits.telemetry_http_inflight_max",
+                    telemetry_http_inflight_max,
                 )?,
                 event_stream_lag_max: non_zero_usize("limits.event_stream_lag_max", event_stream_lag_max)?,
             },
@@ -549,6 +557,7 @@ impl ConfigFile {
             management_results_max,
             connections_max,
             telemetry_payload_bytes_max,
+            telemetry_http_inflight_max,
             event_stream_lag_max,
         } = limits;
         let MqttSection {
@@ -584,6 +593,7 @@ impl ConfigFile {
                 management_results_max: limits_over.management_results_max.or(management_results_max),
                 connections_max: limits_over.connections_max.or(connections_max),
                 telemetry_payload_bytes_max: limits_over.telemetry_payload_bytes_max.or(telemetry_payload_bytes_max),
+                telemetry_http_inflight_max: limits_over.telemetry_http_inflight_max.or(telemetry_http_inflight_max),
                 event_stream_lag_max: limits_over.event_stream_lag_max.or(event_stream_lag_max),
             },
             query: QuerySection {
@@ -783,6 +793,7 @@ mod tests {
                         management_results_max: 100000,
                         connections_max: 1024,
                         telemetry_payload_bytes_max: 262144,
+                        telemetry_http_inflight_max: 10000,
                         event_stream_lag_max: 10000,
                     },
                     query: QueryConfig {
@@ -869,6 +880,7 @@ mod tests {
                         management_results_max: 100000,
                         connections_max: 1024,
                         telemetry_payload_bytes_max: 262144,
+                        telemetry_http_inflight_max: 10000,
                         event_stream_lag_max: 10000,
                     },
                     query: QueryConfig {

@@ -250,6 +250,11 @@ impl ApiError {
         error
     }
 
+    /// Seconds a client should wait before retrying (`Retry-After`), when the error says.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after_seconds
+    }
+
     /// `NotFound`: no route has this path.
     pub fn route_not_found(method: &str, path: &str) -> ApiError {
         ApiError::new(ErrorCode::NotFound, format!("No route for {method} {path}."))

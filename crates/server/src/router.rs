@@ -34,6 +34,8 @@ pub struct AppState {
     pub(crate) cursors: Arc<Cursors>,
     /// The workers that run user-defined functions on telemetry.
     pub(crate) functions: Arc<crate::functions::Functions>,
+    /// Permits for telemetry messages in flight over HTTP (`limits.telemetry_http_inflight_max`).
+    pub(crate) telemetry_http: Arc<tokio::sync::Semaphore>,
     pub(crate) metrics: Metrics,
     /// `http` or `https`, for absolute links such as `nextLink`.
     pub(crate) scheme: &'static str,
@@ -66,6 +68,7 @@ impl AppState {
                 FUNCTION_WORKERS,
                 compute::sandbox::Limits::default(),
             )),
+            telemetry_http: Arc::new(tokio::sync::Semaphore::new(config.limits.telemetry_http_inflight_max.get())),
             metrics: Metrics::new(),
             scheme: if config.tls.is_some() { "https" } else { "http" },
         }

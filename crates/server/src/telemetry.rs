@@ -57,6 +57,8 @@ pub(crate) enum Reason {
     Refused,
     /// An all-or-nothing batch stopped at an earlier refusal.
     NotTried,
+    /// The HTTP routes held as many messages as they may (`limits.telemetry_http_inflight_max`); the sender should retry.
+    Busy,
 }
 
 impl Reason {
@@ -71,6 +73,19 @@ impl Reason {
             Reason::UnknownDevice => "unknown_device",
             Reason::Refused => "refused",
             Reason::NotTried => "not_tried",
+            Reason::Busy => "busy",
+        }
+    }
+
+    /// The HTTP status of a message refused for this reason.
+    fn status(self) -> StatusCode {
+        match self {
+            Reason::InvalidTopic | Reason::InvalidMessage | Reason::NotTried => StatusCode::BAD_REQUEST,
+            Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Reason::UnknownSensor | Reason::UnknownDevice => StatusCode::NOT_FOUND,
+            Reason::NotTheDevice | Reason::OtherDevicesSensor => StatusCode::FORBIDDEN,
+            Reason::Refused => StatusCode::CONFLICT,
+            Reason::Busy => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -522,11 +537,41 @@ async fn post_one(State(state): State<AppState>, headers: HeaderMap, body: Body)
         count(&state, Transport::Http, Err(refusal.reason));
         refused(&refusal, None)
     })?;
+    let _admitted = admit(&state, 1).ok_or_else(|| busy(&state))?;
     let mut outcomes = store(&state, Transport::Http, &device, vec![message], Mode::Each).await?;
     match outcomes.pop() {
         Some(Err(refusal)) => Err(refused(&refusal, None)),
         _ => Ok(StatusCode::NO_CONTENT.into_response()),
     }
+}
+
+/// Seconds a sender turned away because the HTTP routes are full is asked to wait.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Takes `messages` of the HTTP routes' permits (at most all of them) for as long as the guard lives; `None` when they are taken, each message counted as refused for `Reason::Busy`, and the caller answers 429 with `Retry-After` (`busy`).
+fn admit(state: &AppState, messages: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let wanted = messages.min(state.limits.telemetry_http_inflight_max.get()).max(1);
+    let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+    let admitted = std::sync::Arc::clone(&state.telemetry_http).try_acquire_many_owned(wanted).ok();
+    if admitted.is_none() {
+        for _ in 0..messages {
+            count(state, Transport::Http, Err(Reason::Busy));
+        }
+    }
+    admitted
+}
+
+/// Why `admit` turned a request away.
+fn busy_message(state: &AppState) -> String {
+    format!(
+        "the server holds as many telemetry messages over HTTP as it may ({}); send again later",
+        state.limits.telemetry_http_inflight_max
+    )
+}
+
+/// The 2018 face's answer to a request `admit` turned away.
+fn busy(state: &AppState) -> MgmtError {
+    MgmtError::busy(busy_message(state), BUSY_RETRY_AFTER_SECONDS)
 }
 
 /// `POST telemetry/batch`: NDJSON, one message a line as `{"properties": {name: text, …}, "body": …}` (a string body is the payload's text, any other JSON value its JSON), all of one device.
@@ -552,6 +597,7 @@ async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Bod
         })?;
         messages.push(message);
     }
+    let _admitted = admit(&state, messages.len()).ok_or_else(|| busy(&state))?;
     let outcomes = store(&state, Transport::Http, &device, messages, Mode::AllOrNothing).await?;
     if let Some((i, Err(refusal))) =
         outcomes.iter().enumerate().find(|(_, o)| o.as_ref().is_err_and(|r| r.reason != Reason::NotTried))
@@ -620,13 +666,7 @@ async fn read_body(body: Body, bytes_max: usize) -> Result<axum::body::Bytes, Mg
 
 /// A refusal in the 2018 error format, with the status its reason deserves; `line` names the batch line at fault.
 fn refused(refusal: &Refusal, line: Option<usize>) -> MgmtError {
-    let status = match refusal.reason {
-        Reason::InvalidTopic | Reason::InvalidMessage | Reason::NotTried => StatusCode::BAD_REQUEST,
-        Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        Reason::UnknownSensor | Reason::UnknownDevice => StatusCode::NOT_FOUND,
-        Reason::NotTheDevice | Reason::OtherDevicesSensor => StatusCode::FORBIDDEN,
-        Reason::Refused => StatusCode::CONFLICT,
-    };
+    let status = refusal.reason.status();
     let message = match line {
         Some(line) => format!("line {line}: {}", refusal.message),
         None => refusal.message.clone(),
@@ -658,13 +698,7 @@ pub(crate) async fn store_for_sensor(
     let Some((device, hardware_id)) = found else { return Ok(false) };
     // A refusal with the status `refused` gives it, in the data plane's error format.
     let error = |refusal: Refusal| {
-        let status = match refusal.reason {
-            Reason::InvalidTopic | Reason::InvalidMessage | Reason::NotTried => StatusCode::BAD_REQUEST,
-            Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Reason::UnknownSensor | Reason::UnknownDevice => StatusCode::NOT_FOUND,
-            Reason::NotTheDevice | Reason::OtherDevicesSensor => StatusCode::FORBIDDEN,
-            Reason::Refused => StatusCode::CONFLICT,
-        };
+        let status = refusal.reason.status();
         ApiError::new(ErrorCode::BadRequest, refusal.message).with_status(status)
     };
     let refuse = |refusal: Refusal| {
@@ -703,6 +737,12 @@ pub(crate) async fn store_for_sensor(
         correlation_id: header("CorrelationId").or_else(|| header("Message-Id")),
         properties,
         body: payload,
+    };
+    let Some(_admitted) = admit(state, 1) else {
+        return Err(ApiError::quota_reached(
+            busy_message(state),
+            std::time::Duration::from_secs(BUSY_RETRY_AFTER_SECONDS),
+        ));
     };
     match store(state, Transport::Http, &device, vec![message], Mode::Each).await?.pop() {
         // `store` counted it.

@@ -15,32 +15,54 @@ pub(crate) struct MgmtError {
     status: StatusCode,
     message: String,
     target: Option<String>,
+    /// Seconds to wait before retrying, sent as `Retry-After` (429, 503).
+    retry_after_seconds: Option<u64>,
 }
 
 impl MgmtError {
     /// 400: the request is wrong; `message` says how.
     pub(crate) fn invalid(message: impl Into<String>) -> MgmtError {
-        MgmtError { status: StatusCode::BAD_REQUEST, message: message.into(), target: None }
+        MgmtError { status: StatusCode::BAD_REQUEST, message: message.into(), target: None, retry_after_seconds: None }
     }
 
     /// 400 naming the member or parameter at fault.
     pub(crate) fn invalid_member(target: &str, message: impl Into<String>) -> MgmtError {
-        MgmtError { status: StatusCode::BAD_REQUEST, message: message.into(), target: Some(target.to_owned()) }
+        MgmtError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            target: Some(target.to_owned()),
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 429 with `Retry-After`: the server is saturated and did not take the request; the client should send it again after `retry_after_seconds`.
+    pub(crate) fn busy(message: impl Into<String>, retry_after_seconds: u64) -> MgmtError {
+        MgmtError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: message.into(),
+            target: None,
+            retry_after_seconds: Some(retry_after_seconds),
+        }
     }
 
     /// 404: an id in the route or the body names nothing.
     pub(crate) fn not_found(what: &str, id: &str) -> MgmtError {
-        MgmtError { status: StatusCode::NOT_FOUND, message: format!("{what} '{id}' was not found"), target: None }
+        MgmtError {
+            status: StatusCode::NOT_FOUND,
+            message: format!("{what} '{id}' was not found"),
+            target: None,
+            retry_after_seconds: None,
+        }
     }
 
     /// 404 for something a route looks up that is not there, with the whole message (`not_found` names an id).
     pub(crate) fn absent(message: impl Into<String>) -> MgmtError {
-        MgmtError { status: StatusCode::NOT_FOUND, message: message.into(), target: None }
+        MgmtError { status: StatusCode::NOT_FOUND, message: message.into(), target: None, retry_after_seconds: None }
     }
 
     /// 409: the request conflicts with what exists (a duplicate hardware id, a second resource of a type).
     pub(crate) fn conflict(message: impl Into<String>) -> MgmtError {
-        MgmtError { status: StatusCode::CONFLICT, message: message.into(), target: None }
+        MgmtError { status: StatusCode::CONFLICT, message: message.into(), target: None, retry_after_seconds: None }
     }
 
     pub(crate) fn message(&self) -> &str {
@@ -55,7 +77,12 @@ impl MgmtError {
 impl From<ApiError> for MgmtError {
     /// Store failures and the graph's refusals, in this face's format with their status and message.
     fn from(err: ApiError) -> MgmtError {
-        MgmtError { status: err.status(), message: err.message().to_owned(), target: None }
+        MgmtError {
+            status: err.status(),
+            message: err.message().to_owned(),
+            target: None,
+            retry_after_seconds: err.retry_after_seconds(),
+        }
     }
 }
 
@@ -98,9 +125,12 @@ impl From<spatial::state::StateError> for MgmtError {
         use spatial::state::StateError;
         match &err {
             StateError::InvalidInput(_) => MgmtError::invalid(err.to_string()),
-            StateError::NotFound { .. } => {
-                MgmtError { status: StatusCode::NOT_FOUND, message: err.to_string(), target: None }
-            }
+            StateError::NotFound { .. } => MgmtError {
+                status: StatusCode::NOT_FOUND,
+                message: err.to_string(),
+                target: None,
+                retry_after_seconds: None,
+            },
             StateError::Conflict(_) => MgmtError::conflict(err.to_string()),
         }
     }
@@ -118,6 +148,9 @@ impl IntoResponse for MgmtError {
             response.headers_mut().insert(ERROR_CODE_HEADER, value);
         }
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

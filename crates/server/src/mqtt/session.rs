@@ -487,7 +487,7 @@ fn puback_refusal(reason: Reason) -> PubAckRefusal {
         Reason::InvalidTopic => PubAckRefusal::TopicNameInvalid,
         Reason::NotTheDevice => PubAckRefusal::NotAuthorized,
         Reason::InvalidMessage => PubAckRefusal::PayloadFormatInvalid,
-        Reason::TooLarge => PubAckRefusal::QuotaExceeded,
+        Reason::TooLarge | Reason::Busy => PubAckRefusal::QuotaExceeded,
         Reason::UnknownSensor
         | Reason::OtherDevicesSensor
         | Reason::UnknownDevice

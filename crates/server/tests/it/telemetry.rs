@@ -459,6 +459,11 @@ fn id_named(names: &Names, name: &str) -> String {
 
 /// The sample's matchers and our availability function on the room, with its role assignment (Space Administrator on the room's path); answers the room's id and path.
 async fn install_availability(server: &TestServer, t: &mut Topology) -> (String, String) {
+    install_function(server, t, AVAILABILITY).await
+}
+
+/// The sample's matchers and `script` as a function on the room, with its role assignment (Space Administrator on the room's path); answers the room's id and path.
+async fn install_function(server: &TestServer, t: &mut Topology, script: &str) -> (String, String) {
     let room = id_named(&t.names, "room");
     let mut matchers = Vec::new();
     for data_type in ["Motion", "CarbonDioxide"] {
@@ -470,8 +475,7 @@ async fn install_availability(server: &TestServer, t: &mut Topology) -> (String,
     }
     let metadata = json!({"Matchers": matchers, "Name": "Motion Processor", "SpaceId": room});
     let (status, function) =
-        crate::management_functions::upload(server, "POST", "userdefinedfunctions", &metadata, Some(AVAILABILITY))
-            .await;
+        crate::management_functions::upload(server, "POST", "userdefinedfunctions", &metadata, Some(script)).await;
     assert_eq!(status, 201, "{function}");
     let function = function.as_str().expect("an id").to_owned();
     t.names.add(&function, "function");
@@ -545,6 +549,69 @@ async fn a_batch_runs_its_functions_as_if_its_messages_came_one_at_a_time() {
     assert_eq!(values[0]["value"], json!("Room is not available or air quality is poor"), "{values}");
     let (_, motion) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
     assert_eq!(motion["value"], json!("false"), "{motion}");
+    server.stop().await;
+}
+
+/// The HTTP routes hold at most `limits.telemetry_http_inflight_max` messages: while a batch of that many waits for its functions (each runs into its time limit), one more message is turned away with 429 and `Retry-After`, in the 2018 error format, and changes nothing; once the batch is done it is taken.
+#[tokio::test]
+async fn http_telemetry_past_the_inflight_limit_is_turned_away_with_retry_after() {
+    const INFLIGHT: usize = 8;
+    let dir = tempfile::tempdir().expect("a data directory");
+    let server = crate::start_shipped_configured(dir, |config| {
+        config.limits.telemetry_http_inflight_max = std::num::NonZeroUsize::new(INFLIGHT).expect("not zero");
+    })
+    .await;
+    let mut t = provision(&server).await;
+    install_function(&server, &mut t, ENDLESS).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let line = |value: &str| {
+        json!({"properties": {"DigitalTwins-Telemetry": "1.0", "DigitalTwins-SensorHardwareId": "SAMPLE_SENSOR_MOTION"}, "body": {"SensorValue": value}}).to_string()
+    };
+    let batch: Vec<String> = (1..=INFLIGHT).map(|n| line(&format!("batch {n}"))).collect();
+    let batch_headers = [("Authorization", token.as_str()), ("Content-Type", "application/x-ndjson")];
+    let one_headers = [
+        ("Authorization", token.as_str()),
+        ("DigitalTwins-Telemetry", "1.0"),
+        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_MOTION"),
+    ];
+    let motion_value = async || {
+        let (_, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+        value["value"].as_str().unwrap_or_default().to_owned()
+    };
+    let sent = server.send(
+        "POST",
+        "/management/api/v1.0/telemetry/batch",
+        &batch_headers,
+        Some(batch.join("\n").into_bytes()),
+    );
+    let refused = async {
+        // The batch's values are stored before its functions run (some 50 ms each): from then on it holds every permit.
+        let deadline = std::time::Instant::now() + MQTT_TIMEOUT;
+        while motion_value().await != format!("batch {INFLIGHT}") {
+            assert!(std::time::Instant::now() < deadline, "the batch's values were not stored");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let body = br#"{"SensorValue":"refused"}"#.to_vec();
+        server.send("POST", "/management/api/v1.0/telemetry", &one_headers, Some(body)).await
+    };
+    let (batch_reply, refused) = tokio::join!(sent, refused);
+    assert_eq!(batch_reply.status, 204, "{}", batch_reply.body);
+    assert_eq!(
+        (refused.status, refused.header("retry-after"), refused.body.as_str()),
+        (
+            429,
+            Some("1"),
+            r#"{"error":{"code":"429.600.000.000","message":"the server holds as many telemetry messages over HTTP as it may (8); send again later"}}"#
+        )
+    );
+    assert_eq!(motion_value().await, format!("batch {INFLIGHT}"), "the refused message changed nothing");
+    let body = br#"{"SensorValue":"taken"}"#.to_vec();
+    let taken = server.send("POST", "/management/api/v1.0/telemetry", &one_headers, Some(body)).await;
+    assert_eq!(taken.status, 204, "{}", taken.body);
+    assert_eq!(motion_value().await, "taken");
+    // Every message of the batch ran the function into its time limit; the refused one ran nothing.
+    let failures = events_of(&server, "UdfFailed", |d| d["Status"].to_string()).await;
+    assert_eq!(failures.lines().filter(|s| *s == "\"timed_out\"").count(), INFLIGHT + 1, "{failures}");
     server.stop().await;
 }
 
