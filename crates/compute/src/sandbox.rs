@@ -1,28 +1,35 @@
-//! The JavaScript sandbox of user-defined functions: a QuickJS runtime per worker thread that runs a function's `process(telemetry, executionContext)` in a fresh context per run, under a time limit, a memory limit and a stack limit, with the 2018 client library (`getSensorMetadata`, `setSpaceValue`, `space.Parent()`, …) answered by a `Host`.
+//! The JavaScript sandbox of user-defined functions: a QuickJS runtime per worker thread that runs a function's `process(telemetry, executionContext)` in a context reset after every run, under a time limit, a memory limit and a stack limit, with the 2018 client library (`getSensorMetadata`, `setSpaceValue`, `space.Parent()`, …) answered by a `Host`.
 //!
-//! Layout: this file holds the API (`Sandbox`, `Limits`, `Host`, `RunOutcome`) and the run itself; `library` builds the client library inside a context and converts between host data and JavaScript values.
+//! Layout: this file holds the API (`Sandbox`, `Limits`, `Host`, `RunOutcome`) and the run itself; `realm` builds the context runs share, locks it down, resets it after each run and keeps functions compiled; `library` builds the client library inside a context and converts between host data and JavaScript values.
+//! Isolation: runs share one context per runtime, but nothing one run leaves behind reaches the next: built-ins and the library are frozen (assigning to them fails, silently in sloppy mode as for any frozen object, so a function cannot change `Array.prototype` even for itself), the globals a run adds are deleted after it, and each run runs the function's top level again, so its declarations and closures start fresh.
+//! A function's top-level declarations (`process` too) are its own, not properties of the global object: the source is compiled once as the body of a function, which each run calls.
+//! A run ends when `process` returned and the promise jobs it queued ran; a promise it rejected and never handled ends it as `Threw`, like an error `process` threw.
 //! What a function can reach is the language, the client library and a frozen `Date`: QuickJS as built here has no `os` or `std` module, no module loader, no timers and no `performance` clock, and `Date.now()` and `new Date()` answer the run's processor received time.
 //! One thing of the machine still shows: QuickJS's local-time methods (`Date()`, `getHours()`) follow the process's time zone.
 //! The time limit is a deadline on the monotonic clock (`Instant::now()` at the start of a run plus `Limits::time_ms`), checked by QuickJS's interrupt handler; that clock is not wall time, so reading it here keeps runs deterministic in what they compute.
 //! This file does no I/O, checks no permission and stores nothing: the server's `Host` reads the graph, checks the function's role assignments, and records values, notifications and logs.
 
 mod library;
+mod realm;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rquickjs::context::{EvalOptions, intrinsic};
-use rquickjs::{Context, Ctx, Exception, Function, Runtime, Value};
+use rquickjs::{Context, Ctx, Exception, Function, Persistent, Runtime, Value};
 use serde_json::Map;
+
+use realm::Realm;
 
 /// The limits of a run, set from config.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Milliseconds a run may take, from the start of compiling the function to the return of `process`, host calls included (default 50).
+    /// Milliseconds a run may take, from the start of its top level (compiling it, when the sandbox has not yet) to the last promise job `process` queued, host calls included (default 50).
+    /// Building a runtime, on the first run and after a run hit a limit, does not count.
     pub time_ms: u64,
-    /// Bytes the runtime may allocate for the run, the context and the function's objects included (default 16 MiB).
+    /// Bytes the runtime may allocate, the shared context (about 0.4 MiB), the functions kept compiled, the run's objects and up to 1 MiB of cycles earlier runs left for collection included (default 16 MiB).
     /// The 2018 reference gives no figure; QuickJS crashes instead of throwing at very low limits, so keep this at 16 MiB or more.
     pub memory_bytes: usize,
     /// Bytes of native stack the interpreter may use below the run's start (default 256 KiB); deeper recursion throws a stack overflow.
@@ -172,7 +179,7 @@ pub struct ExecutionContext {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutcome {
     pub status: RunStatus,
-    /// From the start of the run to its end, context creation and compilation included.
+    /// From the start of the run to its end, building a runtime (on a sandbox's first run and after a limit) and compiling the function (on its first run) included.
     pub duration: Duration,
     /// The lines the function logged, at most `Limits::log_lines_max`, each at most `Limits::log_line_bytes_max`.
     pub log: Vec<String>,
@@ -183,9 +190,9 @@ pub struct RunOutcome {
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunStatus {
-    /// `process` returned (or the promise it returned settled or stayed pending without error).
+    /// `process` returned (or the promise it returned settled or stayed pending without error), and no promise the run rejected was left unhandled.
     Ok,
-    /// The function threw and did not catch it, a host error included; `message` is the error as `String(error)` shows it (`Error: Not Authorized`), `stack` its frames when it is an `Error`.
+    /// The function threw and did not catch it, a host error included, or rejected a promise and never handled it (the first such rejection); `message` is the error as `String(error)` shows it (`Error: Not Authorized`), `stack` its frames when it is an `Error`.
     Threw { message: String, stack: Option<String> },
     /// The run passed `Limits::time_ms`.
     TimedOut,
@@ -233,8 +240,8 @@ pub enum CheckError {
 
 /// Runs user-defined functions on one thread: it owns a QuickJS runtime (which is not `Send`), so a server keeps one per worker thread.
 ///
-/// Each run gets a fresh context, so globals, prototypes and closures of one run are gone in the next.
-/// After a run hits a limit the runtime is dropped and the next run starts a new one, so memory a runaway run left behind is freed with it.
+/// Runs share one locked-down context that is reset after each run (see the file's header), so globals and closures of one run are gone in the next and built-ins cannot be changed.
+/// After a run hits a limit, or leaves the context in a state a reset cannot undo (a global it cannot delete, the global object made non-extensible), the runtime is dropped and the next run starts a new one, so memory a runaway run left behind is freed with it.
 pub struct Sandbox {
     limits: Limits,
     engine: Option<Engine>,
@@ -251,14 +258,14 @@ impl Sandbox {
         &self.limits
     }
 
-    /// Runtimes this sandbox created so far: one, plus one after each run that hit a limit.
+    /// Runtimes this sandbox created so far: one, plus one after each run that hit a limit or left the context unresettable.
     pub fn runtimes_created(&self) -> u64 {
         self.runtimes_created
     }
 
-    /// Runs `source`'s `process(telemetry, executionContext)` once, in a fresh context, with `host` answering the client library.
+    /// Runs `source`'s `process(telemetry, executionContext)` once, in the shared context, with `host` answering the client library, and resets the context.
     ///
-    /// The function's top level runs first on every run (functions are compiled per run), then `process`, then any promise jobs it queued; all of it within the limits.
+    /// The function's top level runs first on every run (compiled on its first run and kept, keyed by the source text), then `process`, then any promise jobs it queued; all of it within the limits.
     pub fn run(
         &mut self,
         source: &str,
@@ -267,13 +274,15 @@ impl Sandbox {
         host: &mut dyn Host,
     ) -> RunOutcome {
         let started = Instant::now();
-        let deadline = started + Duration::from_millis(self.limits.time_ms);
+        let time = Duration::from_millis(self.limits.time_ms);
         let mut log = library::Log::new(&self.limits);
-        let entry = Entry::Process { telemetry, context };
         let (status, recycle) = match self.engine() {
             Some(engine) => {
+                // A runtime built for this run (the first, or the one after a limit) does not count against its time.
+                let deadline = Instant::now() + time;
                 let session = library::Session { host, log: &mut log };
-                let (found, recycle) = library::with_session(session, || engine.execute(source, &entry, deadline));
+                let (found, recycle) =
+                    library::with_session(session, || engine.run(source, telemetry, context, deadline));
                 let status = match found {
                     Ok(Found::Process) => RunStatus::Ok,
                     Ok(Found::NoProcess) => {
@@ -300,7 +309,7 @@ impl Sandbox {
         let mut log = library::Log::new(limits);
         let mut host = UploadHost;
         let session = library::Session { host: &mut host, log: &mut log };
-        let (found, _) = library::with_session(session, || engine.execute(source, &Entry::Check, deadline));
+        let found = library::with_session(session, || engine.check(source, deadline));
         match found {
             Ok(Found::Process) => Ok(()),
             Ok(Found::NoProcess) => Err(CheckError::NoProcess),
@@ -308,25 +317,33 @@ impl Sandbox {
         }
     }
 
-    /// The runtime, created if the last one was dropped; `None` when QuickJS cannot allocate one.
+    /// The runtime with its realm, created if the last one was dropped; `None` when QuickJS cannot allocate them.
     fn engine(&mut self) -> Option<&mut Engine> {
         if self.engine.is_none() {
-            self.engine = Some(Engine::new(&self.limits)?);
+            let mut engine = Engine::new(&self.limits)?;
             self.runtimes_created += 1;
+            if !engine.prepare() {
+                return None;
+            }
+            self.engine = Some(engine);
         }
         self.engine.as_mut()
     }
 }
 
-/// The name compile errors and stack frames give the function's source.
-const SOURCE_NAME: &str = "function.js";
-
 /// The global the entry point is read from.
 const ENTRY_POINT: &str = "process";
 
-/// Bytes a run may allocate before QuickJS collects cycles during it.
-/// A context is built of cyclic objects, so with QuickJS's default (a collection once the heap grows by half) building each context triggered a collection that scanned it; instead the sandbox collects once after each run, so every run starts from a clean heap and has the whole memory limit (a quarter less time per run, measured).
-const GC_THRESHOLD_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes the heap may grow past what the realm and its compiled functions hold before QuickJS collects cycles.
+/// Runs free most of what they allocate as they go (QuickJS counts references); what they leave is cycles (every function declared in a top level is one, with its `prototype`), which a collection frees.
+/// A collection scans the whole realm (30 µs, measured), so it is not worth making after each run; with this threshold, set again at the start of each run, the first allocation of a run collects when earlier runs left more than this, so a run never starts with more of their garbage than this.
+const GC_HEADROOM_BYTES: usize = 1024 * 1024;
+
+/// Unhandled rejections a run keeps with their reasons; later ones are only counted (a run is reported by its first).
+const REJECTIONS_MAX: usize = 16;
+
+/// Bytes a rejection with `null` tries to allocate to tell memory running out from a function rejecting with `null`.
+const MEMORY_PROBE_BYTES: usize = 16 * 1024;
 
 /// What a context gets beyond QuickJS's base objects: the ES2015+ library without `performance` (a clock) and `atob`/`btoa`.
 type Intrinsics = (
@@ -342,27 +359,62 @@ type Intrinsics = (
     intrinsic::WeakRef,
 );
 
-/// What to do once the function's top level ran.
-enum Entry<'a> {
-    /// Only look for `process` (an upload check).
-    Check,
-    /// Call `process` with the message and its context.
-    Process { telemetry: &'a Telemetry, context: &'a ExecutionContext },
-}
-
 /// Whether the top level defined `process`.
 enum Found {
     Process,
     NoProcess,
 }
 
-/// A QuickJS runtime with its limits and the deadline its interrupt handler checks.
+/// A QuickJS runtime with its limits, the deadline its interrupt handler checks, and the realm runs share.
+/// Field order matters: everything holding JavaScript values is dropped before the runtime.
 struct Engine {
+    /// The shared context, built on the first run.
+    realm: Option<Realm>,
+    /// Bytes the heap held after a collection once the realm was built or last compiled a function.
+    live_bytes: usize,
+    /// `Realm::compiled_count` when `live_bytes` was measured.
+    compiled_seen: u64,
+    /// The promises the current run rejected with no handler (yet), in order, and a count of those beyond `REJECTIONS_MAX`.
+    rejections: Rc<RefCell<Rejections>>,
     runtime: Runtime,
     /// The current run's deadline; `None` between runs.
     deadline: Rc<Cell<Option<Instant>>>,
     /// Set by the interrupt handler when it stopped the current run at its deadline.
     interrupted: Rc<Cell<bool>>,
+}
+
+/// Promises rejected with no handler, as QuickJS's rejection tracker reports them.
+#[derive(Default)]
+struct Rejections {
+    kept: Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>)>,
+    /// Rejections beyond `REJECTIONS_MAX` not handled since.
+    more: usize,
+    /// A promise was rejected with `null` while memory was too short for `MEMORY_PROBE_BYTES` more: what QuickJS does when it cannot allocate the error of a callback that ran out of memory.
+    out_of_memory: bool,
+}
+
+impl Rejections {
+    fn track<'js>(&mut self, ctx: &Ctx<'js>, promise: Value<'js>, reason: Value<'js>, handled: bool) {
+        if !handled {
+            // By the time the run ends, the callback's objects are freed and the heap no longer shows it.
+            if reason.is_null() && rquickjs::String::from_str(ctx.clone(), &" ".repeat(MEMORY_PROBE_BYTES)).is_err() {
+                ctx.catch();
+                self.out_of_memory = true;
+            }
+            if self.kept.len() < REJECTIONS_MAX {
+                self.kept.push((Persistent::save(ctx, promise), Persistent::save(ctx, reason)));
+            } else {
+                self.more += 1;
+            }
+            return;
+        }
+        // QuickJS reports a promise as handled only after it reported it unhandled, so one not kept is one of those counted.
+        let kept = self.kept.iter().position(|(kept, _)| kept.clone().restore(ctx).is_ok_and(|kept| kept == promise));
+        match kept {
+            Some(index) => drop(self.kept.remove(index)),
+            None => self.more = self.more.saturating_sub(1),
+        }
+    }
 }
 
 impl Engine {
@@ -384,86 +436,191 @@ impl Engine {
             }
         };
         runtime.set_interrupt_handler(Some(Box::new(handler)));
-        Some(Engine { runtime, deadline, interrupted })
+        let rejections: Rc<RefCell<Rejections>> = Rc::default();
+        let tracker: rquickjs::runtime::RejectionTracker = {
+            let rejections = Rc::clone(&rejections);
+            Box::new(move |ctx, promise, reason, handled| rejections.borrow_mut().track(&ctx, promise, reason, handled))
+        };
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(tracker)));
+        Some(Engine { realm: None, live_bytes: 0, compiled_seen: 0, rejections, runtime, deadline, interrupted })
     }
 
-    /// Runs `source` in a fresh context until `deadline`; the `bool` says the runtime must be dropped (promise jobs were left queued), whatever the result.
-    fn execute(&mut self, source: &str, entry: &Entry<'_>, deadline: Instant) -> (Result<Found, RunStatus>, bool) {
+    /// Runs `source`'s top level and its `process` in the shared context until `deadline`, then the promise jobs it queued, then puts the context back; the `bool` says the runtime must be dropped (the context could not be put back, or promise jobs were left queued), whatever the result.
+    fn run(
+        &mut self,
+        source: &str,
+        telemetry: &Telemetry,
+        context: &ExecutionContext,
+        deadline: Instant,
+    ) -> (Result<Found, RunStatus>, bool) {
+        let Some(realm) = &mut self.realm else { return (Err(RunStatus::OutOfMemory), true) };
         self.deadline.set(Some(deadline));
         self.interrupted.set(false);
-        self.runtime.set_gc_threshold(GC_THRESHOLD_BYTES);
-        let now_unix_ms = match entry {
-            Entry::Check => 0,
-            Entry::Process { context, .. } => context.processor_received_time_unix_ms,
-        };
-        let result = match Context::custom::<Intrinsics>(&self.runtime) {
-            Ok(context) => {
-                let result = context.with(|ctx| {
-                    let result = evaluate(&ctx, source, entry, now_unix_ms, deadline, &self.interrupted);
-                    result.map_err(|error| failure(&ctx, error, self.interrupted.get()))
-                });
-                // QuickJS throws `null` when memory is too short even for the error object; the run's objects are still alive here, so the heap shows it.
-                match result {
-                    Err(RunStatus::Threw { message, stack: None }) if message == "null" && self.near_memory_limit() => {
-                        Err(RunStatus::OutOfMemory)
+        self.runtime.set_gc_threshold(self.live_bytes + GC_HEADROOM_BYTES);
+        let shared = realm.context().clone();
+        let interrupted = &self.interrupted;
+
+        // The top level and `process`.
+        let started = shared.with(|ctx| {
+            let started = start(&ctx, realm, source, telemetry, context);
+            started.map_err(|error| failure(&ctx, error, interrupted.get(), true))
+        });
+
+        // The promise jobs `process` queued; QuickJS hands over the exception of a job that threw (an interrupt, or memory running out while settling a promise), which the job loop of a context would drop.
+        let mut result = match started {
+            Ok(Some(returned)) => {
+                let mut drained = Ok(());
+                loop {
+                    match self.runtime.execute_pending_job() {
+                        Ok(false) => break,
+                        Ok(true) if interrupted.get() || Instant::now() >= deadline => {
+                            interrupted.set(true);
+                            drained = Err(RunStatus::TimedOut);
+                            break;
+                        }
+                        Ok(true) => {}
+                        Err(_) => {
+                            drained =
+                                Err(shared
+                                    .with(|ctx| failure(&ctx, rquickjs::Error::Exception, interrupted.get(), true)));
+                            break;
+                        }
                     }
-                    result => result,
                 }
+                drained.and_then(|()| shared.with(|ctx| settled(&ctx, returned, &self.rejections, interrupted.get())))
             }
-            Err(_) => Err(RunStatus::OutOfMemory),
+            Ok(None) => Ok(Found::NoProcess),
+            Err(status) => Err(status),
         };
+        // QuickJS throws `null` when memory is too short even for the error object; the objects of a run that threw are still alive here, so the heap shows it, and a promise rejected with `null` was probed when it was.
+        let out_of_memory = self.rejections.borrow().out_of_memory;
+        if let Err(RunStatus::Threw { message, stack: None }) = &result
+            && message == "null"
+            && (out_of_memory || near_memory_limit(&self.runtime))
+        {
+            result = Err(RunStatus::OutOfMemory);
+        }
         self.deadline.set(None);
-        self.runtime.run_gc();
-        // Jobs still queued hold the old context and would run in the next one.
-        let recycle = self.runtime.is_job_pending();
+        let rejections = std::mem::take(&mut *self.rejections.borrow_mut());
+        let reset = shared.with(|ctx| {
+            drop(rejections);
+            match &result {
+                Err(status) if status.hit_limit() => false,
+                _ => realm.reset(&ctx).unwrap_or(false),
+            }
+        });
+        if realm.compiled_count() != self.compiled_seen {
+            self.measure();
+        }
+        // Jobs still queued hold the run's objects and would run in the next one.
+        let recycle = !reset || self.runtime.is_job_pending();
         (result, recycle)
     }
 
-    /// Whether the heap is within a quarter of the memory limit.
-    fn near_memory_limit(&self) -> bool {
-        let usage = self.runtime.memory_usage();
-        usage.malloc_limit > 0 && usage.malloc_size >= usage.malloc_limit - usage.malloc_limit / 4
+    /// Builds the realm runs share; `false` when memory is too short for it.
+    fn prepare(&mut self) -> bool {
+        match Realm::new(&self.runtime) {
+            Ok(realm) => self.realm = Some(realm),
+            Err(_) => return false,
+        }
+        self.measure();
+        true
+    }
+
+    /// Collects and measures what the realm and its compiled functions hold, once it was built or compiled a function.
+    fn measure(&mut self) {
+        self.runtime.run_gc();
+        self.live_bytes = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
+        self.compiled_seen = self.realm.as_ref().map_or(0, Realm::compiled_count);
+    }
+
+    /// Evaluates `source` as a script in a context of its own, as an upload check: the top level must run and define `process`.
+    fn check(&mut self, source: &str, deadline: Instant) -> Result<Found, RunStatus> {
+        self.deadline.set(Some(deadline));
+        self.interrupted.set(false);
+        let result = match Context::custom::<Intrinsics>(&self.runtime) {
+            Ok(context) => context.with(|ctx| {
+                let found = check_top_level(&ctx, source);
+                found.map_err(|error| failure(&ctx, error, self.interrupted.get(), false))
+            }),
+            Err(_) => Err(RunStatus::OutOfMemory),
+        };
+        self.deadline.set(None);
+        result
     }
 }
 
-/// Builds the context's library, evaluates the function's top level and, for a run, calls `process` and drains the promise jobs it queued.
-fn evaluate<'js>(
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The tracker, which the runtime owns, holds the list too: empty it while the runtime is alive.
+        std::mem::take(&mut *self.rejections.borrow_mut());
+    }
+}
+
+/// Whether the heap is within a quarter of the memory limit.
+fn near_memory_limit(runtime: &Runtime) -> bool {
+    let usage = runtime.memory_usage();
+    usage.malloc_limit > 0 && usage.malloc_size >= usage.malloc_limit - usage.malloc_limit / 4
+}
+
+/// Sets the run's clock, runs the function's top level (compiled once per source) and calls `process`; `None` when the top level defined no `process`, else what `process` returned, kept to see whether it settled.
+fn start<'js>(
     ctx: &Ctx<'js>,
+    realm: &mut Realm,
     source: &str,
-    entry: &Entry<'_>,
-    now_unix_ms: i64,
-    deadline: Instant,
-    interrupted: &Cell<bool>,
-) -> rquickjs::Result<Found> {
-    library::install(ctx, now_unix_ms)?;
-    let mut options = EvalOptions::default();
-    // The 2018 samples are sloppy-mode scripts (they assign undeclared variables).
-    options.strict = false;
-    options.filename = Some(SOURCE_NAME.to_owned());
-    ctx.eval_with_options::<(), _>(source, options)?;
-    let process: Value<'js> = ctx.globals().get(ENTRY_POINT)?;
-    let Some(process) = process.into_function() else { return Ok(Found::NoProcess) };
-    let Entry::Process { telemetry, context } = entry else { return Ok(Found::Process) };
+    telemetry: &Telemetry,
+    context: &ExecutionContext,
+) -> rquickjs::Result<Option<Persistent<Value<'static>>>> {
+    realm.set_now(ctx, context.processor_received_time_unix_ms)?;
+    let top_level = realm.compiled(ctx, source)?;
+    let process: Value<'js> = top_level.call(())?;
+    let Some(process) = process.into_function() else { return Ok(None) };
     let telemetry = library::telemetry(ctx, telemetry)?;
     let context = library::execution_context(ctx, context)?;
     let returned: Value<'js> = Function::call(&process, (telemetry, context))?;
-    while ctx.execute_pending_job() {
-        // A job that threw has its exception dropped by QuickJS; an interrupted one must still end the run.
-        if interrupted.get() || Instant::now() >= deadline {
-            interrupted.set(true);
-            return Err(rquickjs::Error::Exception);
-        }
-    }
+    Ok(Some(Persistent::save(ctx, returned)))
+}
+
+/// How a run whose jobs all ran ended: the rejection of the promise `process` returned, else the first promise the run rejected and never handled.
+fn settled(
+    ctx: &Ctx<'_>,
+    returned: Persistent<Value<'static>>,
+    rejections: &RefCell<Rejections>,
+    interrupted: bool,
+) -> Result<Found, RunStatus> {
+    let returned = returned.restore(ctx).map_err(|error| failure(ctx, error, interrupted, true))?;
     if let Some(promise) = returned.as_promise()
-        && let Some(Err(error)) = promise.result::<Value<'js>>()
+        && let Some(Err(error)) = promise.result::<Value<'_>>()
     {
-        return Err(error);
+        return Err(failure(ctx, error, interrupted, true));
+    }
+    let first = rejections.borrow_mut().kept.first().map(|(_, reason)| reason.clone());
+    if let Some(reason) = first {
+        let reason = reason.restore(ctx).map_err(|error| failure(ctx, error, interrupted, true))?;
+        return Err(failure(ctx, ctx.throw(reason), interrupted, true));
+    }
+    if rejections.borrow().more > 0 {
+        let message = "a promise was rejected and never handled".to_owned();
+        return Err(RunStatus::Threw { message, stack: None });
     }
     Ok(Found::Process)
 }
 
+/// The upload check's evaluation: the client library, then the source as a sloppy-mode script, then a look for `process`.
+fn check_top_level(ctx: &Ctx<'_>, source: &str) -> rquickjs::Result<Found> {
+    library::install(ctx)?;
+    let mut options = EvalOptions::default();
+    // The 2018 samples are sloppy-mode scripts (they assign undeclared variables).
+    options.strict = false;
+    options.filename = Some(realm::SOURCE_NAME.to_owned());
+    ctx.eval_with_options::<(), _>(source, options)?;
+    let process: Value = ctx.globals().get(ENTRY_POINT)?;
+    Ok(if process.is_function() { Found::Process } else { Found::NoProcess })
+}
+
 /// How a failed run ended, from the pending exception (or rquickjs's error).
-fn failure(ctx: &Ctx<'_>, error: rquickjs::Error, interrupted: bool) -> RunStatus {
+/// `wrapped` says the source was compiled inside the realm's wrapper, whose start shifts the columns of its first line.
+fn failure(ctx: &Ctx<'_>, error: rquickjs::Error, interrupted: bool, wrapped: bool) -> RunStatus {
     let exception = match error {
         rquickjs::Error::Exception => ctx.catch(),
         rquickjs::Error::Allocation => return RunStatus::OutOfMemory,
@@ -491,7 +648,10 @@ fn failure(ctx: &Ctx<'_>, error: rquickjs::Error, interrupted: bool) -> RunStatu
                 Some(name) if !name.is_empty() => name.to_owned(),
                 _ => message,
             };
-            let stack = error.stack().filter(|stack| !stack.trim().is_empty());
+            let stack = error
+                .stack()
+                .filter(|stack| !stack.trim().is_empty())
+                .map(|stack| if wrapped { Realm::source_positions(&stack) } else { stack });
             RunStatus::Threw { message, stack }
         }
     }

@@ -76,12 +76,12 @@ impl Log {
     }
 }
 
-/// Adds the client library to a fresh context; `now_unix_ms` is what `Date.now()` answers.
-pub(super) fn install<'js>(ctx: &Ctx<'js>, now_unix_ms: i64) -> rquickjs::Result<()> {
+/// Adds the client library to a fresh context and returns the function that sets what `Date.now()` answers (milliseconds since the epoch), which only the sandbox holds.
+pub(super) fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     let globals = ctx.globals();
     let freeze: Function = ctx.eval(FREEZE_DATE)?;
     let real_date: Value = globals.get("Date")?;
-    freeze.call::<_, ()>((real_date, now_unix_ms as f64))?;
+    let set_now: Function = freeze.call((real_date,))?;
 
     let prototypes = Object::new(ctx.clone())?;
     for kind in [ObjectType::Space, ObjectType::Device, ObjectType::Sensor] {
@@ -106,7 +106,12 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, now_unix_ms: i64) -> rquickjs::Result
                 .with_name(name)?;
         globals.prop(name, Property::from(function).writable().configurable())?;
     }
-    Ok(())
+    Ok(set_now)
+}
+
+/// The host objects' prototypes (`Space`, `Device`, `Sensor`), for the lockdown that freezes them.
+pub(super) fn prototypes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    ctx.globals().get(PROTOTYPES)
 }
 
 /// The `telemetry` argument of `process`.
@@ -148,7 +153,9 @@ pub(super) fn display<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Resu
 const PROTOTYPES: &str = "__twinscapePrototypes";
 
 /// Replaces the global `Date` with one whose current time is fixed: `Date.now()`, `new Date()` and `Date()` answer `frozen`; every other use is the real `Date`, which stays reachable only through the replacement.
-const FREEZE_DATE: &str = r#"(function (RealDate, frozen) {
+/// Returns the function that sets `frozen`, which the sandbox calls at the start of each run and never lets a function reach.
+const FREEZE_DATE: &str = r#"(function (RealDate) {
+  let frozen = 0;
   function Date(...args) {
     if (new.target === undefined) return new RealDate(frozen).toString();
     return Reflect.construct(RealDate, args.length === 0 ? [frozen] : args, new.target);
@@ -160,6 +167,7 @@ const FREEZE_DATE: &str = r#"(function (RealDate, frozen) {
   Object.defineProperty(Date, "now", { value: function now() { return frozen; }, writable: true, configurable: true });
   Object.defineProperty(RealDate.prototype, "constructor", { value: Date, writable: true, configurable: true });
   Object.defineProperty(globalThis, "Date", { value: Date, writable: true, configurable: true });
+  return (now) => { frozen = now; };
 })"#;
 
 /// A host call of the client library.
@@ -517,7 +525,7 @@ fn host<'js, T>(ctx: &Ctx<'js>, call: impl FnOnce(&mut dyn Host) -> Result<T, Ho
     result.map_err(|error| throw(ctx, &error))
 }
 
-/// The error of a host call made when no run is in progress (from a context kept past its run: cannot happen while contexts are per run).
+/// The error of a host call made when no run is in progress (a function the sandbox itself calls between runs, should it ever reach the host).
 fn unavailable() -> HostError {
     HostError::Invalid("the host is not available outside a run".to_owned())
 }
