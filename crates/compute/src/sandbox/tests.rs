@@ -1047,8 +1047,13 @@ fn top_level_state_starts_fresh_each_run() {
     let other = r#"
         function process() { log(typeof count, typeof seen, typeof total, typeof globalThis.process); }
     "#;
+    // A tagged template's strings are one object per call site, kept with the compiled function: frozen, as the language makes them.
+    let template = r#"
+        const tag = (strings) => strings;
+        function process() { const strings = tag`a${1}b`; strings.extra = (strings.extra || 0) + 1; log(strings.extra, Object.isFrozen(strings)); }
+    "#;
     check_runs(
-        &[counter, counter, other, counter],
+        &[counter, counter, other, counter, template, template],
         expect![[r#"
             --
             ok
@@ -1062,6 +1067,12 @@ fn top_level_state_starts_fresh_each_run() {
             --
             ok
             log: 1 1 1
+            --
+            ok
+            log: undefined true
+            --
+            ok
+            log: undefined true
             runtimes: 1
         "#]],
     );
