@@ -660,6 +660,32 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(Twin, Vec<Change>), GraphError> {
+        let (twin, ops) = self.patched(id, patch_doc, condition, now)?;
+        self.version += 1;
+        let patch = ops.iter().map(op_json).collect();
+        self.insert_twin(twin.clone());
+        Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))
+    }
+
+    /// Whether `patch_twin` would take this patch now, changing nothing: the same checks, so a caller that must apply several patches all or none can check them first.
+    pub fn check_patch(
+        &self,
+        id: &str,
+        patch_doc: &Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(), GraphError> {
+        self.patched(id, patch_doc, condition, now).map(|_| ())
+    }
+
+    /// The twin `patch_twin` would store, and the patch's operations, without storing it.
+    fn patched(
+        &self,
+        id: &str,
+        patch_doc: &Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Twin, Vec<patch::Operation>), GraphError> {
         let Some(current) = self.nodes.twin(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
@@ -697,10 +723,7 @@ impl TenantGraph {
         self.validate_twin(&model_id, &doc, only)?;
         let twin = Twin::new(id.to_owned(), self.version + 1, &doc);
         self.check_twin_size(&twin)?;
-        self.version += 1;
-        let patch = ops.iter().map(op_json).collect();
-        self.insert_twin(twin.clone());
-        Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))
+        Ok((twin, ops))
     }
 
     /// Deletes a twin; with relationships left it is refused unless `cascade` removes them too.

@@ -45,8 +45,8 @@ pub struct Tenant {
     pub spatial: spatial::state::Spatial,
     /// Plans the history points of writes; kept when the tenant is reloaded, since what it knows of submitted writes stays true.
     pub history: crate::history::Recorder,
-    /// Graph versions taken by writes that set only values (telemetry, the values functions set), which leave the functions' selections valid.
-    pub value_versions: u64,
+    /// Grows with every write but those that set only values (telemetry, the values functions set: `TenantState::write_values`), and with every reload: what the functions' selections are valid for.
+    pub(crate) shape: u64,
     /// Which functions each sensor's values run (`functions::selection`).
     pub(crate) selections: crate::functions::Selections,
 }
@@ -57,6 +57,13 @@ impl Tenant {
         let graph = &self.graph;
         (graph.version(), graph.twin_count(), graph.relationship_count(), graph.model_count())
     }
+}
+
+/// What a write may change: anything (`Shape`), or only values (`Values`), which leaves the functions' selections valid.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Shape,
+    Values,
 }
 
 /// What a write of the 2018 face did: graph changes and spatial records, persisted in one batch.
@@ -101,7 +108,7 @@ fn load(
         graph,
         spatial,
         history: crate::history::Recorder::new(points(store, id)),
-        value_versions: 0,
+        shape: 0,
         selections: crate::functions::Selections::default(),
     })
 }
@@ -285,10 +292,30 @@ impl TenantState {
         F: FnOnce(&mut Tenant) -> Result<(T, Written), E>,
         E: From<ApiError>,
     {
+        self.write_as(data, Reach::Shape, f).await
+    }
+
+    /// `write_all` for a write that sets only values (sensors' `value`, spaces' `values`): it leaves the tenant's shape, and with it the functions' selections, as they were.
+    pub(crate) async fn write_values<T, E, F>(&self, data: &DataPlane, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tenant) -> Result<(T, Written), E>,
+        E: From<ApiError>,
+    {
+        self.write_as(data, Reach::Values, f).await
+    }
+
+    async fn write_as<T, E, F>(&self, data: &DataPlane, reach: Reach, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tenant) -> Result<(T, Written), E>,
+        E: From<ApiError>,
+    {
         let now = now();
         let (done, durable) = tokio::sync::oneshot::channel();
         let value = {
             let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if reach == Reach::Shape {
+                tenant.shape += 1;
+            }
             let before = tenant.footprint();
             let generation = tenant.spatial.generation();
             let (value, written) = match f(&mut tenant) {
@@ -380,6 +407,7 @@ impl TenantState {
         let (done, durable) = tokio::sync::oneshot::channel();
         let value = {
             let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            tenant.shape += 1;
             let (value, changes, extra) = f(&mut tenant.graph).map_err(ApiError::from)?;
             // A deleted twin takes its 2018 state with it (a device's key; a space's custom types, property keys and key stores), in the same batch, so a new twin with its id starts without them.
             let deleted: BTreeSet<&str> = changes
@@ -410,6 +438,7 @@ impl TenantState {
     ) -> Result<T, StoreError> {
         let (value, pending) = {
             let mut tenant = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            tenant.shape += 1;
             let (value, ops) = f(&mut tenant.graph);
             (value, data.store().submit(ops))
         };
@@ -429,8 +458,7 @@ impl TenantState {
                 let Tenant { graph, spatial, .. } = reloaded;
                 tenant.graph = graph;
                 tenant.spatial = spatial;
-                tenant.value_versions = 0;
-                tenant.selections.clear();
+                tenant.shape += 1;
             }
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant failed; its graph may hold writes that are not durable")
@@ -443,7 +471,7 @@ impl TenantState {
         match load_spatial(data.store().as_ref(), &self.id) {
             Ok(reloaded) => {
                 tenant.spatial = reloaded;
-                tenant.selections.clear();
+                tenant.shape += 1;
             }
             Err(err) => {
                 tracing::error!(tenant = %self.id, error = %err, "reloading the tenant's 2018 state failed; it may hold changes that are not durable")

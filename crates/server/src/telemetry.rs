@@ -1,6 +1,6 @@
 //! The first stage of the telemetry pipeline, shared by the MQTT listener and the HTTP routes: who a device is (`authenticate`), and `store`, which finds each message's sensor and sets its latest value, durably, with a DeviceMessage event.
 //!
-//! `store` runs one `TenantState::write_all` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
+//! `store` runs one `TenantState::write_values` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
 //! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now), and appends in the same batch a point to the sensor's history series (`SeriesId::sensor`, at the value's timestamp, planned by the tenant's `history::Recorder`) and a DeviceMessage event.
 //! Once a batch's values are durable, the functions each stored value selects run (`functions`), and what they set and sent is durable before the messages are acknowledged.
 //! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
@@ -222,11 +222,11 @@ pub(crate) async fn store(
     let source = data.event_source().to_owned();
     let now = crate::data::now();
     let tenant = data.tenant();
+    // Telemetry sets values only: the functions' selections stay valid.
     let (outcomes, stored) = tenant
-        .write_all(data, |tenant| {
-            let Tenant { graph, history, value_versions, .. } = tenant;
+        .write_values(data, |tenant| {
+            let Tenant { graph, history, .. } = tenant;
             let graph = &mut *graph;
-            let versions = graph.version();
             let mut outcomes = Vec::with_capacity(messages.len());
             let mut stored = Vec::new();
             let mut changes = Vec::new();
@@ -278,8 +278,6 @@ pub(crate) async fn store(
                 }
                 outcomes.push(outcome);
             }
-            // Telemetry sets values only: the functions' selections stay valid.
-            *value_versions += graph.version().wrapping_sub(versions);
             Ok(((outcomes, stored), Written { changes, events, ops, ..Written::default() }))
         })
         .await?;
@@ -293,7 +291,7 @@ pub(crate) async fn store(
     Ok(outcomes)
 }
 
-/// Runs the functions the stored values select, the whole batch's runs as one job on one worker, in the batch's order, and applies what they did in one durable write before the messages are acknowledged.
+/// Runs the functions the stored values select, the batch's runs in its order (`Functions::run_batch`), and applies what they did in one durable write before the messages are acknowledged.
 /// A function that fails is counted and logged, changes nothing, and raises a UdfFailed event (durable before the acknowledgement too); only a store failure, or no worker left, is an error.
 async fn run_functions(
     state: &AppState,
@@ -325,17 +323,17 @@ async fn run_functions(
             let received = unix_now_ms();
             runs.push(crate::functions::PlannedRun {
                 message,
-                function_id: function.function_id.clone(),
+                function_id: function.function_id.to_string(),
                 script: std::sync::Arc::clone(&function.script),
                 telemetry: compute::sandbox::Telemetry { sensor_id: trigger.sensor.clone(), message: text.to_string() },
                 context: compute::sandbox::ExecutionContext {
                     enqueued_time_unix_ms: received,
                     processor_received_time_unix_ms: received,
-                    user_defined_function_id: function.function_id.clone(),
+                    user_defined_function_id: function.function_id.to_string(),
                     correlation_id: correlation.clone(),
                 },
             });
-            finished.push((function.function_id.clone(), trigger.sensor.clone(), correlation.clone()));
+            finished.push((function.function_id.to_string(), trigger.sensor.clone(), correlation.clone()));
         }
     }
     let triggers = stored.into_iter().map(|(trigger, _)| trigger).collect();
@@ -525,6 +523,7 @@ const NOT_PROPERTIES: [&str; 13] = [
 /// `POST telemetry`: one message, its properties as headers, its body as the payload; 204 once stored durably.
 async fn post_one(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, MgmtError> {
     let device = authorized(&state, &headers)?;
+    let admitted = admit(&state, 1).ok_or_else(|| busy(&state))?;
     let limits = ingest_limits(&state);
     let body = read_body(body, limits.payload_bytes_max).await?;
     let properties: Vec<(String, String)> = headers
@@ -537,8 +536,7 @@ async fn post_one(State(state): State<AppState>, headers: HeaderMap, body: Body)
         count(&state, Transport::Http, Err(refusal.reason));
         refused(&refusal, None)
     })?;
-    let _admitted = admit(&state, 1).ok_or_else(|| busy(&state))?;
-    let mut outcomes = store(&state, Transport::Http, &device, vec![message], Mode::Each).await?;
+    let mut outcomes = store_admitted(&state, admitted, device, vec![message], Mode::Each).await?;
     match outcomes.pop() {
         Some(Err(refusal)) => Err(refused(&refusal, None)),
         _ => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -548,10 +546,10 @@ async fn post_one(State(state): State<AppState>, headers: HeaderMap, body: Body)
 /// Seconds a sender turned away because the HTTP routes are full is asked to wait.
 const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
-/// Takes `messages` of the HTTP routes' permits (at most all of them) for as long as the guard lives; `None` when they are taken, each message counted as refused for `Reason::Busy`, and the caller answers 429 with `Retry-After` (`busy`).
+/// Takes `messages` of the HTTP routes' permits (at most all of them, so a batch larger than the limit waits for an empty pipeline) for as long as the guard lives; `None` when they are taken, each message counted as refused for `Reason::Busy`, and the caller answers 429 with `Retry-After` (`busy`).
 fn admit(state: &AppState, messages: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
-    let wanted = messages.min(state.limits.telemetry_http_inflight_max.get()).max(1);
-    let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+    let limit = state.limits.telemetry_http_inflight_max.get();
+    let wanted = u32::try_from(messages.min(limit)).unwrap_or(u32::MAX);
     let admitted = std::sync::Arc::clone(&state.telemetry_http).try_acquire_many_owned(wanted).ok();
     if admitted.is_none() {
         for _ in 0..messages {
@@ -559,6 +557,23 @@ fn admit(state: &AppState, messages: usize) -> Option<tokio::sync::OwnedSemaphor
         }
     }
     admitted
+}
+
+/// `store` on a task of its own that keeps the HTTP routes' permits until the messages and their functions are done, even when the client goes away meanwhile (its messages are then stored and run, though not acknowledged).
+async fn store_admitted(
+    state: &AppState,
+    admitted: tokio::sync::OwnedSemaphorePermit,
+    device: String,
+    messages: Vec<Telemetry>,
+    mode: Mode,
+) -> Result<Vec<Result<(), Refusal>>, ApiError> {
+    let state = state.clone();
+    let task = tokio::spawn(async move {
+        let outcomes = store(&state, Transport::Http, &device, messages, mode).await;
+        drop(admitted);
+        outcomes
+    });
+    task.await.map_err(|err| ApiError::internal(&err))?
 }
 
 /// Why `admit` turned a request away.
@@ -578,6 +593,8 @@ fn busy(state: &AppState) -> MgmtError {
 /// All or nothing: 204 once every line is stored durably, or a 4xx naming the first refused line (its message starts `line N:`) with nothing stored.
 async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, MgmtError> {
     let device = authorized(&state, &headers)?;
+    // One permit before the body is read, so a full server reads no more; the rest once the lines are counted.
+    let mut admitted = admit(&state, 1).ok_or_else(|| busy(&state))?;
     let limits = ingest_limits(&state);
     let body = read_body(body, limits.payload_bytes_max.saturating_mul(BATCH_LINES_MAX)).await?;
     let text = std::str::from_utf8(&body).map_err(|_| MgmtError::invalid("the batch is not UTF-8 NDJSON"))?;
@@ -597,8 +614,8 @@ async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Bod
         })?;
         messages.push(message);
     }
-    let _admitted = admit(&state, messages.len()).ok_or_else(|| busy(&state))?;
-    let outcomes = store(&state, Transport::Http, &device, messages, Mode::AllOrNothing).await?;
+    admitted.merge(admit(&state, messages.len().saturating_sub(1)).ok_or_else(|| busy(&state))?);
+    let outcomes = store_admitted(&state, admitted, device, messages, Mode::AllOrNothing).await?;
     if let Some((i, Err(refusal))) =
         outcomes.iter().enumerate().find(|(_, o)| o.as_ref().is_err_and(|r| r.reason != Reason::NotTried))
     {
@@ -738,13 +755,13 @@ pub(crate) async fn store_for_sensor(
         properties,
         body: payload,
     };
-    let Some(_admitted) = admit(state, 1) else {
+    let Some(admitted) = admit(state, 1) else {
         return Err(ApiError::quota_reached(
             busy_message(state),
             std::time::Duration::from_secs(BUSY_RETRY_AFTER_SECONDS),
         ));
     };
-    match store(state, Transport::Http, &device, vec![message], Mode::Each).await?.pop() {
+    match store_admitted(state, admitted, device, vec![message], Mode::Each).await?.pop() {
         // `store` counted it.
         Some(Err(refusal)) => Err(error(refusal)),
         _ => Ok(true),

@@ -1,13 +1,14 @@
 //! Applying what a batch's runs did: the values and notifications of the runs that ended well, with their SensorChange, SpaceChange and UdfCustom events and the history points of their values, and a UdfFailed event for each run that did not, all in one durable write; then each run is counted and kept (`record`).
 //!
-//! A run whose values cannot be applied (the object it set was deleted since, or its history refuses the point) fails as a whole: nothing of it is applied and its UdfFailed event says why; the batch's other runs are applied.
+//! A run whose values cannot be applied (the object it set was deleted since, the graph refuses what it set, such as a space grown past the twin size limit, or its history refuses a point) fails as a whole: nothing of it is applied and its UdfFailed event says why; the batch's other runs are applied.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use compute::sandbox::{self, RunOutcome, RunStatus};
 use graph::Precondition;
 use ontology::ObjectKind;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Done, Effect, MESSAGE_BYTES_MAX, Ran, as_text, cut, envelope, kept_log, status_label};
 use crate::data::{Tenant, TenantState, Written};
@@ -36,10 +37,10 @@ pub(crate) async fn apply_batch(
     }
     let source = state.data.event_source().to_owned();
     let finished = tenant
-        .write_all(&state.data, move |tenant| {
+        // What the runs set are values: the functions' selections stay valid.
+        .write_values(&state.data, move |tenant| {
             let now = crate::data::now();
             let ts = crate::history::micros_of(&now).unwrap_or(history::Timestamp::from_micros(0));
-            let versions = tenant.graph.version();
             let mut written = Written::default();
             let mut finished = finished;
             for run in &mut finished {
@@ -55,8 +56,6 @@ pub(crate) async fn apply_batch(
                     written.events.push(failure_event(&source, &now, run));
                 }
             }
-            // What the runs set are values: the functions' selections stay valid.
-            tenant.value_versions += tenant.graph.version().wrapping_sub(versions);
             Ok::<_, ApiError>((finished, written))
         })
         .await?;
@@ -67,7 +66,7 @@ pub(crate) async fn apply_batch(
 }
 
 /// Applies one run's effects to the tenant, adding its store ops and events to `written`.
-/// `Ok(Err(why))` refuses the run with nothing of it applied; `Err` is a failure after part of it was applied, which fails the whole write.
+/// `Ok(Err(why))` refuses the run with nothing of it applied: every twin it changes gets one patch of all its changes, and each patch and the history points are checked before any is applied; `Err` is a failure after part of it was applied (which the checks rule out), which fails the whole write.
 fn apply_run(
     tenant: &mut Tenant,
     source: &str,
@@ -76,54 +75,33 @@ fn apply_run(
     run: &Finished,
     written: &mut Written,
 ) -> Result<Result<(), String>, ApiError> {
-    // Checked and planned before anything changes, so a refusal leaves the tenant as it was (a point planned for a refused run only leaves a sequence number unused).
-    let mut ops = Vec::new();
-    for done in &run.ran.effects {
-        let (series, kind, id, text) = match &done.effect {
-            Effect::SensorValue { sensor, value, .. } => {
-                (history::SeriesId::sensor(sensor), ObjectKind::Sensor, sensor, Some(as_text(value)))
-            }
-            Effect::SpaceValue { space, name, value } => {
-                let text = (!value.is_null()).then(|| as_text(value));
-                (
-                    history::SeriesId::space_value(space, &stored_name(tenant, space, name)),
-                    ObjectKind::Space,
-                    space,
-                    text,
-                )
-            }
-            Effect::Notification { .. } => continue,
-        };
-        let graph = &tenant.graph;
-        if !graph.slot(id).is_some_and(|s| is_kind(graph, s, kind)) {
-            return Ok(Err(format!("{} '{id}' no longer exists", kind_name(kind))));
-        }
-        let Some(text) = text else { continue };
-        let point = series.map(|series| history::NewPoint { series, ts, value: crate::history::value_of(&text) });
-        match point.and_then(|point| tenant.history.plan(&[point])) {
-            Ok(planned) => ops.extend(planned),
-            Err(err) => return Ok(Err(format!("the history of '{id}' refused the value: {err}"))),
-        }
-    }
-    written.ops.extend(ops);
     let Finished { function_id, correlation_id, .. } = run;
+    let mut plan = Plan::default();
+    // The sensors' values and the spaces' `values` as the run's effects so far left them.
+    let mut sensors: HashMap<&str, Option<Value>> = HashMap::new();
+    let mut spaces: HashMap<&str, Option<Map<String, Value>>> = HashMap::new();
     for done in &run.ran.effects {
         let Done { effect, previous, superseded } = done;
         match effect {
             Effect::SensorValue { sensor, data_type, value } => {
+                if let Err(why) = exists(tenant, ObjectKind::Sensor, sensor) {
+                    return Ok(Err(why));
+                }
                 let previous = match previous {
                     Some(known) => known.clone(),
-                    None => current_value(tenant, sensor),
+                    None => sensors.get(sensor.as_str()).cloned().unwrap_or_else(|| current_value(tenant, sensor)),
                 };
                 let text = as_text(value);
+                sensors.insert(sensor, Some(json!(text)));
                 // A later message of the batch set the sensor after this run: its value stays.
                 if !superseded {
-                    let patch =
-                        json!([{ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }]);
-                    let (_, changes) = tenant.graph.patch_twin(sensor, &patch, &Precondition::None, now)?;
-                    written.and(Written::changes(changes));
+                    plan.patch(
+                        sensor,
+                        json!({ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }),
+                    );
                 }
-                written.events.push(envelope(
+                plan.point(history::SeriesId::sensor(sensor), &text);
+                plan.events.push(envelope(
                     source,
                     now,
                     "SensorChange",
@@ -140,26 +118,49 @@ fn apply_run(
                 ));
             }
             Effect::SpaceValue { space, name, value } => {
-                let name = stored_name(tenant, space, name);
-                let values = tenant.graph.twin(space).and_then(|t| t.property("values"));
+                if let Err(why) = exists(tenant, ObjectKind::Space, space) {
+                    return Ok(Err(why));
+                }
+                let values = spaces.entry(space).or_insert_with(|| {
+                    tenant.graph.twin(space).and_then(|t| t.property("values")).and_then(|v| match v {
+                        Value::Object(map) => Some(map),
+                        _ => None,
+                    })
+                });
+                // A value's name keeps the spelling it was first set with; later calls may spell it in any case.
+                let name = values
+                    .as_ref()
+                    .and_then(|v| v.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned())
+                    .unwrap_or_else(|| name.clone());
                 let previous = values.as_ref().and_then(|v| v.get(&name)).and_then(|v| v.get("value").cloned());
                 let pointer = format!("/values/{}", name.replace('~', "~0").replace('/', "~1"));
-                let patch = if value.is_null() {
+                if value.is_null() {
                     if previous.is_none() {
                         continue;
                     }
-                    json!([{ "op": "remove", "path": pointer }])
-                } else {
-                    let entry = json!({ "value": as_text(value), "timestamp": now });
-                    if values.is_some() {
-                        json!([{ "op": "add", "path": pointer, "value": entry }])
-                    } else {
-                        json!([{ "op": "add", "path": "/values", "value": { name.clone(): entry } }])
+                    plan.patch(space, json!({ "op": "remove", "path": pointer }));
+                    if let Some(values) = values.as_mut() {
+                        values.remove(&name);
                     }
-                };
-                let (_, changes) = tenant.graph.patch_twin(space, &patch, &Precondition::None, now)?;
-                written.and(Written::changes(changes));
-                written.events.push(envelope(
+                } else {
+                    let text = as_text(value);
+                    let entry = json!({ "value": text, "timestamp": now });
+                    match values.as_mut() {
+                        Some(values) => {
+                            plan.patch(space, json!({ "op": "add", "path": pointer, "value": entry }));
+                            values.insert(name.clone(), entry);
+                        }
+                        None => {
+                            plan.patch(
+                                space,
+                                json!({ "op": "add", "path": "/values", "value": { name.clone(): entry } }),
+                            );
+                            *values = Some(Map::from_iter([(name.clone(), entry)]));
+                        }
+                    }
+                    plan.point(history::SeriesId::space_value(space, &name), &text);
+                }
+                plan.events.push(envelope(
                     source,
                     now,
                     "SpaceChange",
@@ -174,7 +175,7 @@ fn apply_run(
                 ));
             }
             Effect::Notification { object_id, object_type, payload } => {
-                written.events.push(envelope(
+                plan.events.push(envelope(
                     source,
                     now,
                     "UdfCustom",
@@ -188,22 +189,69 @@ fn apply_run(
             }
         }
     }
+    for (id, ops) in &plan.patches {
+        if let Err(err) = tenant.graph.check_patch(id, &Value::Array(ops.clone()), &Precondition::None, now) {
+            return Ok(Err(err.to_string()));
+        }
+    }
+    let points = match plan
+        .points
+        .into_iter()
+        .map(|(series, text)| {
+            series.map(|series| history::NewPoint { series, ts, value: crate::history::value_of(&text) })
+        })
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(points) => points,
+        Err(err) => return Ok(Err(format!("its history refused a value: {err}"))),
+    };
+    // Planned last of the checks: a point planned for a run refused after it would only leave a sequence number unused.
+    match tenant.history.plan(&points) {
+        Ok(ops) => written.ops.extend(ops),
+        Err(err) => return Ok(Err(format!("its history refused a value: {err}"))),
+    }
+    for (id, ops) in plan.patches {
+        let (_, changes) = tenant.graph.patch_twin(&id, &Value::Array(ops), &Precondition::None, now)?;
+        written.and(Written::changes(changes));
+    }
+    written.events.extend(plan.events);
     Ok(Ok(()))
+}
+
+/// What a run will change: one patch per twin (in the order the run first touched them), its history points and its events.
+#[derive(Default)]
+struct Plan {
+    patches: Vec<(String, Vec<Value>)>,
+    points: Vec<(Result<history::SeriesId, history::HistoryError>, String)>,
+    events: Vec<Value>,
+}
+
+impl Plan {
+    fn patch(&mut self, id: &str, op: Value) {
+        match self.patches.iter_mut().find(|(twin, _)| twin == id) {
+            Some((_, ops)) => ops.push(op),
+            None => self.patches.push((id.to_owned(), vec![op])),
+        }
+    }
+
+    fn point(&mut self, series: Result<history::SeriesId, history::HistoryError>, text: &str) {
+        self.points.push((series, text.to_owned()));
+    }
+}
+
+/// `Ok` when the object `id` of `kind` still exists; the refusal of a run that set it otherwise.
+fn exists(tenant: &Tenant, kind: ObjectKind, id: &str) -> Result<(), String> {
+    let graph = &tenant.graph;
+    if graph.slot(id).is_some_and(|s| is_kind(graph, s, kind)) {
+        Ok(())
+    } else {
+        Err(format!("{} '{id}' no longer exists", kind_name(kind)))
+    }
 }
 
 /// The sensor's value as the graph holds it.
 fn current_value(tenant: &Tenant, sensor: &str) -> Option<Value> {
     tenant.graph.twin(sensor).and_then(|t| t.property("value")).and_then(|v| v.get("value").cloned())
-}
-
-/// A space value's name as the space keeps it: the spelling it was first set with (later calls may spell it in any case), or `name` for a new one.
-fn stored_name(tenant: &Tenant, space: &str, name: &str) -> String {
-    let values = tenant.graph.twin(space).and_then(|t| t.property("values"));
-    values
-        .as_ref()
-        .and_then(Value::as_object)
-        .and_then(|v| v.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned())
-        .unwrap_or_else(|| name.to_owned())
 }
 
 fn kind_name(kind: ObjectKind) -> &'static str {

@@ -47,14 +47,8 @@ type Known = (Value, String);
 impl Overlay<'_> {
     /// The sensor's value at the run when the batch knows it (`Some(None)`: it had none), `None` when the graph's is right.
     fn sensor(&self, id: &str) -> Option<Option<Known>> {
-        let written = self.timeline.iter().rev().find_map(|write| match write {
-            Write::Sensor { id: written, value, timestamp, .. } if written == id => {
-                Some((value.clone(), timestamp.clone()))
-            }
-            _ => None,
-        });
-        if written.is_some() {
-            return Some(written);
+        if let Some(written) = self.written(id) {
+            return Some(Some(written));
         }
         // Not written yet, but a later message sets it: the graph shows that message's value, the run the one before.
         let later = self.triggers.iter().find(|t| t.sensor == id)?;
@@ -63,6 +57,16 @@ impl Overlay<'_> {
             let timestamp = before.get("timestamp").and_then(Value::as_str).unwrap_or_default().to_owned();
             (value, timestamp)
         }))
+    }
+
+    /// The sensor's value as the timeline last wrote it.
+    fn written(&self, id: &str) -> Option<Known> {
+        self.timeline.iter().rev().find_map(|write| match write {
+            Write::Sensor { id: written, value, timestamp, .. } if written == id => {
+                Some((value.clone(), timestamp.clone()))
+            }
+            _ => None,
+        })
     }
 
     /// The space value at the run when an earlier run of the batch set or cleared it, `None` when the graph's is right.
@@ -90,13 +94,16 @@ pub(super) fn settle(
     for effect in effects {
         let (previous, superseded) = match &effect {
             Effect::SensorValue { sensor, value, .. } => {
-                let last = timeline.iter().rev().find_map(|write| match write {
-                    Write::Sensor { id, message, .. } if id == sensor => Some(*message),
-                    _ => None,
-                });
-                // The run's own message was the last to set the sensor: the previous value is the one before the message (its value was not yet the sensor's when the 2018 service ran functions).
-                let previous = if last == Some(Some(message)) {
-                    Some(triggers[message].before.as_ref().and_then(|b| b.get("value").cloned()))
+                let last = timeline.iter().rposition(|write| matches!(write, Write::Sensor { id, .. } if id == sensor));
+                let own =
+                    last.filter(|&at| matches!(timeline[at], Write::Sensor { message: Some(m), .. } if m == message));
+                // The run's own message was the last to set the sensor: the previous value is the one before the message (its value was not yet the sensor's when the 2018 service ran functions), which is what the batch wrote before it, or else what the sensor held before the batch.
+                let previous = if let Some(at) = own {
+                    let earlier = Overlay { triggers, timeline: &timeline[..at] };
+                    Some(match earlier.written(sensor) {
+                        Some((value, _)) => Some(value),
+                        None => triggers[message].before.as_ref().and_then(|b| b.get("value").cloned()),
+                    })
                 } else {
                     Overlay { triggers, timeline }.sensor(sensor).map(|known| known.map(|(value, _)| value))
                 };

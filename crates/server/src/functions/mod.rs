@@ -1,6 +1,6 @@
 //! User-defined functions on telemetry: which functions a stored sensor value runs (`selection`: the matchers on the sensor's spaces that select it, and the enabled functions on those spaces that list one of them, computed once per sensor and shape of the tenant), a pool of worker threads that run them in `compute::sandbox` (QuickJS runtimes are not `Send`, so each worker keeps its own), the host the functions call (`host`: reads of the tenant under its read lock, every call checked against the function's role assignments, writes recorded), and applying what the runs set and sent (`apply`).
 //!
-//! The messages of a batch (what an MQTT connection has in flight, an HTTP batch) are stored first, in one durable write; then their runs go to one worker as one job and run in the batch's order, and what they did is applied in a second durable write, before any message of the batch is acknowledged.
+//! The messages of a batch (what an MQTT connection has in flight, an HTTP batch) are stored first, in one durable write; then their runs go to the workers in the batch's order, in jobs of at most `JOB_RUNS_MAX` runs one after another (so other connections' jobs run between them), and what they did is applied in a second durable write, before any message of the batch is acknowledged.
 //! Each run sees the batch as if its messages and runs came one at a time: a sensor a later message sets still reads its earlier value, and what earlier runs set reads as set.
 //! Every value a run sets is recorded in its history series in the same batch (`SeriesId::sensor` for `setSensorValue`, `SeriesId::space_value` for `setSpaceValue`, at the time of the write); a `null` that clears a space value records no point, since history holds values, not their absence.
 //! The history calls of the host (`getSensorHistoryValues`, `getSpaceHistoryValues`, and `History()` on the objects) answer the newest `history::HOST_POINTS_MAX` points of the series, newest first, read from the store without the tenant's lock; what the batch's runs set is not among them until it is applied.
@@ -152,13 +152,25 @@ impl Statistics {
     }
 }
 
-/// A batch's runs for a worker, with the values its messages stored.
+/// Runs of a batch for a worker, at most `JOB_RUNS_MAX` of them, with the values the batch's messages stored and what the batch's earlier jobs wrote.
 struct Job {
     tenant: Arc<TenantState>,
-    triggers: Vec<Trigger>,
+    triggers: Arc<[Trigger]>,
     runs: Vec<PlannedRun>,
-    reply: tokio::sync::oneshot::Sender<Vec<Ran>>,
+    progress: Progress,
+    reply: tokio::sync::oneshot::Sender<(Vec<Ran>, Progress)>,
 }
+
+/// How far a batch's runs went: what they and the messages up to them wrote, in order.
+#[derive(Default)]
+struct Progress {
+    timeline: Vec<host::Write>,
+    /// The batch's messages whose values are in `timeline`.
+    stored: usize,
+}
+
+/// Runs a job holds at most: a large batch goes to the workers in jobs this size, so the jobs of other connections run between them rather than after the whole batch.
+const JOB_RUNS_MAX: usize = 16;
 
 /// A value a message of a batch stored, in the batch's order.
 #[derive(Clone, Debug)]
@@ -223,9 +235,10 @@ impl Functions {
                             let receiver = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                             receiver.recv()
                         };
-                        let Ok(job) = job else { return };
-                        let ran = work(&mut sandbox, &limits, &job);
-                        let _ = job.reply.send(ran);
+                        let Ok(mut job) = job else { return };
+                        let progress = std::mem::take(&mut job.progress);
+                        let done = work(&mut sandbox, &limits, &job, progress);
+                        let _ = job.reply.send(done);
                     }
                 });
             if let Err(err) = spawned {
@@ -235,24 +248,34 @@ impl Functions {
         Functions { jobs: Mutex::new(sender), statistics: Statistics::default() }
     }
 
-    /// Runs a batch's runs, in order, on one worker and waits for their outcomes (one for each run, in order); `None` when no worker is left.
+    /// Runs a batch's runs, in order, in jobs of at most `JOB_RUNS_MAX` runs, and waits for their outcomes (one for each run, in order); `None` when no worker is left.
     pub(crate) async fn run_batch(
         &self,
         tenant: Arc<TenantState>,
         triggers: Vec<Trigger>,
         runs: Vec<PlannedRun>,
     ) -> Option<Vec<Ran>> {
-        let (reply, ran) = tokio::sync::oneshot::channel();
-        let job = Job { tenant, triggers, runs, reply };
-        self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(job).ok()?;
-        ran.await.ok()
+        let triggers: Arc<[Trigger]> = triggers.into();
+        let mut progress = Progress::default();
+        let mut ran = Vec::with_capacity(runs.len());
+        let mut runs = runs.into_iter().peekable();
+        while runs.peek().is_some() {
+            let chunk: Vec<PlannedRun> = runs.by_ref().take(JOB_RUNS_MAX).collect();
+            let (reply, done) = tokio::sync::oneshot::channel();
+            let job =
+                Job { tenant: Arc::clone(&tenant), triggers: Arc::clone(&triggers), runs: chunk, progress, reply };
+            self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(job).ok()?;
+            let (chunk_ran, chunk_progress) = done.await.ok()?;
+            ran.extend(chunk_ran);
+            progress = chunk_progress;
+        }
+        Some(ran)
     }
 }
 
 /// Runs a batch's runs one after another, each seeing the batch as if its messages and runs came one at a time: the values of the messages up to its own and what the runs before it set (`host::Overlay`).
-fn work(sandbox: &mut Sandbox, limits: &sandbox::Limits, job: &Job) -> Vec<Ran> {
-    let mut timeline = Vec::new();
-    let mut stored = 0;
+fn work(sandbox: &mut Sandbox, limits: &sandbox::Limits, job: &Job, progress: Progress) -> (Vec<Ran>, Progress) {
+    let Progress { mut timeline, mut stored } = progress;
     let mut ran = Vec::with_capacity(job.runs.len());
     for run in &job.runs {
         while stored <= run.message && stored < job.triggers.len() {
@@ -283,7 +306,7 @@ fn work(sandbox: &mut Sandbox, limits: &sandbox::Limits, job: &Job) -> Vec<Ran> 
         };
         ran.push(Ran { outcome, effects });
     }
-    ran
+    (ran, Progress { timeline, stored })
 }
 
 /// How a run ended, as the metric, the statistics and the UdfFailed event label it.

@@ -1,8 +1,7 @@
 //! Which functions a stored value of a sensor runs, computed once per sensor and kept until the tenant's shape changes.
 //!
 //! A sensor's selection depends on its place in the tree, the documents its matchers are evaluated against (the sensor, its device and its space, without values), the matchers and the functions.
-//! Those change only with a write that is not a value write: the 2018 state (`Spatial::generation`) or the graph beyond values.
-//! The graph's version grows with every write, values included, so a tenant counts the versions its value writes took (`Tenant::value_versions`) and the cache is keyed by the version less those: telemetry and the functions' values leave it valid, anything else empties it.
+//! Those change only with a write that is not a value write, so the cache is keyed by the tenant's shape (`Tenant::shape`, which every write but `TenantState::write_values` and every reload moves on) and its 2018 state's generation: telemetry and the functions' values leave it valid, anything else empties it.
 //! Matchers are therefore evaluated once per sensor and change, not once per message.
 
 use std::collections::HashMap;
@@ -17,13 +16,13 @@ use crate::management::objects::View;
 /// A function a sensor's value runs.
 #[derive(Clone, Debug)]
 pub(crate) struct Selected {
-    pub(crate) function_id: String,
-    /// Its script, shared by every sensor that runs it.
+    /// Its id and script, shared by every sensor that runs it.
+    pub(crate) function_id: Arc<str>,
     pub(crate) script: Arc<str>,
 }
 
-/// Sensors whose selection is kept at most; past it the cache starts over (1 million entries take some 50 MB).
-const SENSORS_MAX: usize = 1 << 20;
+/// Sensors and selected functions kept at most, together; past it the cache starts over. An entry takes some 40 bytes, a selected function 32 more, so the cache stays under about 100 MB.
+const ENTRIES_MAX: usize = 1 << 20;
 
 /// The selections of one tenant's sensors, by graph slot, valid for one shape of the tenant.
 #[derive(Default)]
@@ -33,23 +32,18 @@ pub(crate) struct Selections {
 
 #[derive(Default)]
 struct Kept {
-    /// The tenant's shape these selections were computed for: its graph version less its value versions, and its 2018 state's generation.
+    /// The tenant's shape these selections were computed for, and its 2018 state's generation.
     shape: (u64, u64),
     by_slot: HashMap<u32, Arc<[Selected]>>,
-    /// Each function's script, shared by the selections that name it.
-    scripts: HashMap<String, Arc<str>>,
-}
-
-impl Selections {
-    /// Forgets every selection (the tenant was reloaded, so its versions start over).
-    pub(crate) fn clear(&self) {
-        *self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Kept::default();
-    }
+    /// Sensors plus the functions selected for them, counted against `ENTRIES_MAX`.
+    entries: usize,
+    /// Each function, shared by the selections that name it.
+    functions: HashMap<String, Selected>,
 }
 
 /// The tenant's shape: what the cache is valid for.
 fn shape(tenant: &Tenant) -> (u64, u64) {
-    (tenant.graph.version().wrapping_sub(tenant.value_versions), tenant.spatial.generation())
+    (tenant.shape, tenant.spatial.generation())
 }
 
 /// The enabled functions a stored value of `sensor` runs, in the order of the tenant's functions: those on the sensor's spaces (its own and those above) that list a matcher on those spaces whose conditions hold for the sensor.
@@ -58,26 +52,36 @@ pub(crate) fn selected(tenant: &Tenant, sensor: &str) -> Arc<[Selected]> {
     let graph = &tenant.graph;
     let Some(slot) = graph.slot(sensor).filter(|&s| is_kind(graph, s, ObjectKind::Sensor)) else { return Arc::new([]) };
     let shape = shape(tenant);
+    {
+        let kept = tenant.selections.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.shape == shape
+            && let Some(found) = kept.by_slot.get(&slot)
+        {
+            return Arc::clone(found);
+        }
+    }
+    // Computed without the cache's lock, so other connections' lookups go on meanwhile; the tenant's read lock keeps its shape.
+    let computed = compute(tenant, slot);
     let mut kept = tenant.selections.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if kept.shape != shape || kept.by_slot.len() >= SENSORS_MAX {
+    if kept.shape != shape || kept.entries + 1 + computed.len() > ENTRIES_MAX {
         *kept = Kept { shape, ..Kept::default() };
     }
-    if let Some(found) = kept.by_slot.get(&slot) {
-        return Arc::clone(found);
-    }
-    let found: Arc<[Selected]> = compute(tenant, slot)
+    let found: Arc<[Selected]> = computed
         .into_iter()
         .map(|(function_id, script)| {
-            let script = Arc::clone(kept.scripts.entry(function_id.clone()).or_insert_with(|| Arc::from(script)));
-            Selected { function_id, script }
+            kept.functions
+                .entry(function_id.to_owned())
+                .or_insert_with(|| Selected { function_id: Arc::from(function_id), script: Arc::from(script) })
+                .clone()
         })
         .collect();
+    kept.entries += 1 + found.len();
     kept.by_slot.insert(slot, Arc::clone(&found));
     found
 }
 
-/// The functions `selected` keeps for the sensor in `slot`, with their scripts.
-fn compute(tenant: &Tenant, slot: u32) -> Vec<(String, &str)> {
+/// The functions `selected` keeps for the sensor in `slot`: their ids and scripts.
+fn compute(tenant: &Tenant, slot: u32) -> Vec<(&str, &str)> {
     let view = View::new(tenant);
     let path = view.space_path(slot);
     let matchers: Vec<&spatial::state::Matcher> = tenant.spatial.matchers_on(&path).collect();
@@ -91,6 +95,6 @@ fn compute(tenant: &Tenant, slot: u32) -> Vec<(String, &str)> {
         .functions()
         .filter(|f| !f.disabled && path.contains(&f.space_id.as_str()))
         .filter(|f| f.matchers.iter().any(|m| holding.contains(&m.as_str())))
-        .map(|f| (f.id.clone(), f.script.as_str()))
+        .map(|f| (f.id.as_str(), f.script.as_str()))
         .collect()
 }

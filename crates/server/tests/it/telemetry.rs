@@ -615,7 +615,99 @@ async fn http_telemetry_past_the_inflight_limit_is_turned_away_with_retry_after(
     server.stop().await;
 }
 
-/// Which functions a sensor's value runs is computed once and kept, and follows every change that bears on it: the sensor's own fields (its data type, which the matchers test) and the matchers.
+/// A function that stores twice the reading as its sensor's value.
+const DOUBLING: &str = r#"
+function process(telemetry, executionContext) {
+    const sensor = getSensorMetadata(telemetry.SensorId);
+    setSensorValue(telemetry.SensorId, sensor.DataType, 2 * JSON.parse(telemetry.Message).SensorValue);
+}
+"#;
+
+/// In a batch, the value a run's SensorChange replaces is the one before its message as one message at a time would leave it: what the run before set, not the message before.
+#[tokio::test]
+async fn a_batch_names_the_value_each_run_replaced() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    install_function(&server, &mut t, DOUBLING).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let line = |value: u32| {
+        json!({"properties": {"DigitalTwins-Telemetry": "1.0", "DigitalTwins-SensorHardwareId": "SAMPLE_SENSOR_CARBONDIOXIDE"}, "body": {"SensorValue": value.to_string()}}).to_string()
+    };
+    let headers = [("Authorization", token.as_str()), ("Content-Type", "application/x-ndjson")];
+    let body = format!("{}\n{}\n", line(1), line(3)).into_bytes();
+    let reply = server.send("POST", "/management/api/v1.0/telemetry/batch", &headers, Some(body)).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let changes = events_of(&server, "SensorChange", |d| format!("{} <- {}", d["Value"], d["PreviousValue"])).await;
+    expect![[r#"
+        "2" <- null
+        "6" <- "2""#]]
+    .assert_eq(&changes);
+    let co2 = id_named(&t.names, "co2");
+    let (_, value) = call(&server, "GET", &format!("sensors/{co2}/value"), None).await;
+    assert_eq!(value["value"], json!("6"), "{value}");
+    server.stop().await;
+}
+
+/// A function that sets ten 4,000-character values on its room, together past the twin size limit.
+const BLOATING: &str = r#"
+function process(telemetry, executionContext) {
+    const room = getSensorMetadata(telemetry.SensorId).Space();
+    for (let i = 0; i < 10; i++) {
+        setSpaceValue(room.Id, "Bloat" + i, "x".repeat(4000));
+    }
+}
+"#;
+
+/// When the graph refuses what a run set (here a room grown past the twin size limit), that run fails alone: nothing of it is applied, its UdfFailed event says why, and the other function the message ran is applied and the message acknowledged.
+#[tokio::test]
+async fn a_run_whose_values_the_graph_refuses_fails_alone() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let (room, path) = install_availability(&server, &mut t).await;
+    let (_, matchers) = call(&server, "GET", &format!("matchers?spaceIds={room}"), None).await;
+    let matchers: Vec<Value> = matchers.as_array().expect("matchers").iter().map(|m| m["id"].clone()).collect();
+    let metadata = json!({"Matchers": matchers, "Name": "Bloating", "SpaceId": room});
+    let (status, bloating) =
+        crate::management_functions::upload(&server, "POST", "userdefinedfunctions", &metadata, Some(BLOATING)).await;
+    assert_eq!(status, 201, "{bloating}");
+    t.names.add(bloating.as_str().expect("an id"), "bloating");
+    let grant = json!({"ObjectId": bloating, "ObjectIdType": "UserDefinedFunctionId", "Path": path, "RoleId": "98e44ad7-28d4-4007-853b-b9968ad132d1"});
+    assert_eq!(call(&server, "POST", "roleassignments", Some(grant)).await.0, 201);
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    for (hardware_id, value) in [("SAMPLE_SENSOR_MOTION", "false"), ("SAMPLE_SENSOR_CARBONDIOXIDE", "500")] {
+        let headers = [
+            ("Authorization", token.as_str()),
+            ("DigitalTwins-Telemetry", "1.0"),
+            ("DigitalTwins-SensorHardwareId", hardware_id),
+        ];
+        let body = format!(r#"{{"SensorValue":"{value}"}}"#).into_bytes();
+        let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    let (_, values) = call(&server, "GET", &format!("spaces/{room}/values"), None).await;
+    let names: Vec<&str> = values.as_array().expect("values").iter().filter_map(|v| v["type"].as_str()).collect();
+    assert_eq!(names, ["AvailableAndFresh"], "{values}");
+    let failures =
+        events_of(&server, "UdfFailed", |d| t.names.show(&format!("{} {}", d["UserDefinedFunctionId"], d["Message"])))
+            .await;
+    // The size depends on the twin's timestamps and ids; the limit does not.
+    let failures: String = failures
+        .split("exceeded: ")
+        .enumerate()
+        .map(|(i, part)| match i {
+            0 => part.to_owned(),
+            _ => format!("<size>{}", part.trim_start_matches(|c: char| c.is_ascii_digit())),
+        })
+        .collect::<Vec<_>>()
+        .join("exceeded: ");
+    expect![[r#"
+        "<bloating>" "Error: what the function set was refused: twin bytes limit exceeded: <size> > 32768"
+        "<bloating>" "Error: what the function set was refused: twin bytes limit exceeded: <size> > 32768""#]]
+    .assert_eq(&failures);
+    server.stop().await;
+}
+
+/// Which functions a sensor's value runs is computed once and kept, and follows every change that bears on it: the sensor's own fields (its data type, which the matchers test), its place in the tree (a relationship deleted and put back through the data plane) and the matchers.
 #[tokio::test]
 async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matchers() {
     let server = crate::start_shipped().await;
@@ -632,7 +724,10 @@ async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matche
         let body = br#"{"SensorValue":"true"}"#.to_vec();
         let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
         assert_eq!(reply.status, 204, "{}", reply.body);
-        let runs = events_of(&server, "SensorChange", |d| d["Id"].to_string()).await.lines().count();
+        let function = id_named(&t.names, "function");
+        let (_, found) =
+            call(&server, "GET", &format!("userdefinedfunctions/{function}?includes=statistics"), None).await;
+        let runs = &found["statistics"]["runs"];
         seen.push(format!("{step}: {runs} runs"));
     };
     send("selected").await;
@@ -644,6 +739,28 @@ async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matche
     send("a Temperature sensor").await;
     patch(json!({"DataType": "Motion"})).await;
     send("a Motion sensor again").await;
+    // Through the data plane: the device's place is its room's `hasDevice` relationship.
+    let relationships = server.get(&format!("/digitaltwins/{room}/relationships?api-version=2023-10-31")).await;
+    let relationships: Value = serde_json::from_str(&relationships.body).expect("JSON");
+    let placed = relationships["value"]
+        .as_array()
+        .expect("relationships")
+        .iter()
+        .find(|r| r["$targetId"] == json!(t.device))
+        .expect("the room's relationship to the device")
+        .clone();
+    let link = format!(
+        "/digitaltwins/{room}/relationships/{}?api-version=2023-10-31",
+        placed["$relationshipId"].as_str().expect("an id")
+    );
+    let removed = server.send("DELETE", &link, &[], None).await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    send("its device out of the room").await;
+    let body =
+        json!({"$targetId": t.device, "$relationshipName": placed["$relationshipName"]}).to_string().into_bytes();
+    let restored = server.send("PUT", &link, &[("content-type", "application/json")], Some(body)).await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    send("its device back in the room").await;
     let (_, matchers) = call(&server, "GET", &format!("matchers?spaceIds={room}"), None).await;
     let motion_matcher = matchers
         .as_array()
@@ -659,7 +776,9 @@ async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matche
         selected: 1 runs
         a Temperature sensor: 1 runs
         a Motion sensor again: 2 runs
-        its matcher deleted: 2 runs"#]]
+        its device out of the room: 2 runs
+        its device back in the room: 3 runs
+        its matcher deleted: 3 runs"#]]
     .assert_eq(&seen.join("\n"));
     server.stop().await;
 }
