@@ -232,8 +232,22 @@ pub(crate) async fn store(
             let mut changes = Vec::new();
             let mut events = ExtraEvents::new();
             let mut ops = Vec::new();
-            let resolved: Vec<Result<Resolved, Refusal>> =
+            let mut resolved: Vec<Result<Resolved, Refusal>> =
                 messages.iter().map(|m| resolve(graph, device, m, &now, string_bytes_max)).collect();
+            if mode == Mode::AllOrNothing {
+                // Everything the graph and the history would refuse is found before anything changes, so a refused batch stores nothing.
+                for r in &mut resolved {
+                    let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
+                        history_point(resolved)?;
+                        graph
+                            .check_patch(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, &now)
+                            .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))
+                    });
+                    if let Err(refusal) = checked {
+                        *r = Err(refusal);
+                    }
+                }
+            }
             if mode == Mode::AllOrNothing && resolved.iter().any(Result::is_err) {
                 let first = resolved.iter().position(Result::is_err).expect("one is an error");
                 for (i, r) in resolved.into_iter().enumerate() {
@@ -256,10 +270,8 @@ pub(crate) async fn store(
                     let planned = history.plan(&[point]).map_err(|err| history_refusal(&err))?;
                     // The value before this message, which the message's functions read for later messages of the batch and name as a SensorChange's previous value.
                     let before = graph.twin(&resolved.sensor_id).and_then(|t| t.property("value"));
-                    let patch = json!([{ "op": "add", "path": "/value", "value": {
-                        "value": resolved.value, "timestamp": resolved.timestamp } }]);
                     let (_, done) = graph
-                        .patch_twin(&resolved.sensor_id, &patch, &Precondition::None, &now)
+                        .patch_twin(&resolved.sensor_id, &value_patch(&resolved), &Precondition::None, &now)
                         .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
                     changes.extend(done);
                     ops.extend(planned);
@@ -273,7 +285,14 @@ pub(crate) async fn store(
                     stored.push((trigger, message));
                     Ok(())
                 });
-                if outcome.is_err() && mode == Mode::AllOrNothing {
+                if let Err(refusal) = &outcome
+                    && mode == Mode::AllOrNothing
+                {
+                    // Checked above, so not expected: the write fails and the tenant is put back to what is durable, with the earlier messages' values.
+                    if i > 0 {
+                        let message = format!("message {}: {}", i + 1, refusal.message);
+                        return Err(ApiError::new(ErrorCode::BadRequest, message).with_status(refusal.reason.status()));
+                    }
                     stopped = Some(i + 1);
                 }
                 outcomes.push(outcome);
@@ -362,6 +381,11 @@ async fn run_functions(
 
 fn unix_now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// The patch that sets a sensor's value to a message's.
+fn value_patch(resolved: &Resolved) -> Value {
+    json!([{ "op": "add", "path": "/value", "value": { "value": resolved.value, "timestamp": resolved.timestamp } }])
 }
 
 /// Counts one message: stored, or refused for `reason`.

@@ -428,6 +428,34 @@ async fn http_telemetry_one_message_and_a_batch() {
     server.stop().await;
 }
 
+/// An HTTP batch is all or nothing even when it is the graph that refuses a line (here a value that takes its sensor past the twin size limit): the earlier lines are not stored either.
+#[tokio::test]
+async fn a_batch_the_graph_refuses_a_line_of_stores_nothing() {
+    let dir = tempfile::tempdir().expect("a data directory");
+    let server = crate::start_shipped_configured(dir, |config| {
+        config.limits.twin_bytes_max = std::num::NonZeroUsize::new(4096).expect("not zero");
+    })
+    .await;
+    let t = provision(&server).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let line = |hardware_id: &str, value: &str| {
+        json!({"properties": {"DigitalTwins-Telemetry": "1.0", "DigitalTwins-SensorHardwareId": hardware_id}, "body": {"SensorValue": value}}).to_string()
+    };
+    let headers = [("Authorization", token.as_str()), ("Content-Type", "application/x-ndjson")];
+    let body = format!(
+        "{}\n{}\n",
+        line("SAMPLE_SENSOR_MOTION", "true"),
+        line("SAMPLE_SENSOR_CARBONDIOXIDE", &"9".repeat(3900))
+    );
+    let reply = server.send("POST", "/management/api/v1.0/telemetry/batch", &headers, Some(body.into_bytes())).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(reply.body.contains("line 2: "), "{}", reply.body);
+    let (status, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
+    assert_eq!(status, 404, "the first line's value was not stored either: {value}");
+    assert_eq!(device_messages(&server, &t.names).await.matches("DeviceMessage").count(), 0);
+    server.stop().await;
+}
+
 /// Our own availability function, written to the same client library as the occupancy sample's: it stores the reading, then sets the room's `AvailableAndFresh` from its motion and CO2 sensors, and notifies when the room is taken or stuffy.
 const AVAILABILITY: &str = r#"
 function process(telemetry, executionContext) {
