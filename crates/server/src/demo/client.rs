@@ -80,19 +80,24 @@ impl Api {
     }
 
     /// `POST` (create) or `PATCH` (update) of a user-defined function: multipart, `metadata` JSON and `contents` the script, as the 2018 samples upload them.
+    /// An update may leave the script out (`None`), so it keeps its script and version.
     /// A create answers the new id; an update `None`.
     pub(crate) async fn upload(
         &self,
         method: Method,
         route: &str,
         metadata: &Value,
-        script: &str,
+        script: Option<&str>,
     ) -> Result<Option<String>, DemoError> {
-        let body = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n\
-             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"contents\"; filename=\"availability.js\"\r\nContent-Type: text/javascript\r\n\r\n{script}\r\n\
-             --{BOUNDARY}--\r\n"
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n"
         );
+        if let Some(script) = script {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"contents\"; filename=\"availability.js\"\r\nContent-Type: text/javascript\r\n\r\n{script}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{BOUNDARY}--\r\n"));
         let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
         let answer =
             self.send(method.clone(), route, &[(header::CONTENT_TYPE.as_str(), &content_type)], body.into()).await?;

@@ -1,6 +1,7 @@
 //! The demo's 2018 objects, made as the occupancy sample's provisioning makes them, through the management face: an IoT Hub resource on the building; in each room a device with a Motion, a CarbonDioxide and a Temperature sensor; on the building a matcher for each of Motion and CarbonDioxide, the availability function (`demo/availability.js`) and its role assignment (Space Administrator on the building's path).
 //!
-//! Every object is looked up before it is created (the resource by type and space, devices and sensors by hardware id, matchers and the function by name in the building, the role assignment by object and path), so a second start creates nothing; a function whose script differs from the shipped one gets the shipped one.
+//! Every object is looked up before it is created (the resource by type and space, devices and sensors by hardware id, matchers and the function by name in the building, the role assignment by object and path), so a second start creates nothing.
+//! Provisioning converges rather than only filling gaps: on every start the function is made to list exactly the demo's matchers (those found or made again just before) and to run the shipped script, updated in whichever differs.
 //! The rooms themselves come from `demo/building.ndjson` (`super::load`); this file does not make or change spaces.
 
 use axum::http::Method;
@@ -132,25 +133,25 @@ async fn matcher(api: &Api, data_type: &str, name: &str) -> Result<String, DemoE
     api.create("matchers", &body).await
 }
 
-/// The availability function on the building, with `matchers`; an existing one whose script is not the shipped one is updated to it.
+/// The availability function on the building, listing exactly `matchers` and running the shipped script.
+/// An existing one is brought to that state on every start: its matcher list when it names other matchers (say one was deleted and made again with a new id), its script when it is not the shipped one; what already agrees is not sent.
 async fn function(api: &Api, matchers: &[String]) -> Result<String, DemoError> {
-    let found =
-        api.list(&format!("userdefinedfunctions?spaceId={BUILDING_ID}&names={}", encoded(FUNCTION_NAME))).await?;
-    match found.first().and_then(|f| f["id"].as_str()) {
-        Some(id) => {
-            let current = api.get_text(&format!("userdefinedfunctions/{id}/contents")).await?;
-            if current != AVAILABILITY {
-                let metadata = json!({"Matchers": matchers});
-                api.upload(Method::PATCH, &format!("userdefinedfunctions/{id}"), &metadata, AVAILABILITY).await?;
-            }
-            Ok(id.to_owned())
-        }
-        None => {
-            let metadata = json!({"Name": FUNCTION_NAME, "SpaceId": BUILDING_ID, "Matchers": matchers});
-            let id = api.upload(Method::POST, "userdefinedfunctions", &metadata, AVAILABILITY).await?;
-            Ok(id.unwrap_or_default())
-        }
+    let route =
+        format!("userdefinedfunctions?spaceId={BUILDING_ID}&names={}&includes=matchers", encoded(FUNCTION_NAME));
+    let found = api.list(&route).await?;
+    let Some((id, listed)) = found.first().and_then(|f| Some((f["id"].as_str()?.to_owned(), matcher_ids(f)))) else {
+        let metadata = json!({"Name": FUNCTION_NAME, "SpaceId": BUILDING_ID, "Matchers": matchers});
+        let id = api.upload(Method::POST, "userdefinedfunctions", &metadata, Some(AVAILABILITY)).await?;
+        return Ok(id.unwrap_or_default());
+    };
+    let current = api.get_text(&format!("userdefinedfunctions/{id}/contents")).await?;
+    let script = (current != AVAILABILITY).then_some(AVAILABILITY);
+    let same_matchers = same_ids(&listed, matchers);
+    if script.is_some() || !same_matchers {
+        let metadata = if same_matchers { json!({}) } else { json!({"Matchers": matchers}) };
+        api.upload(Method::PATCH, &format!("userdefinedfunctions/{id}"), &metadata, script).await?;
     }
+    Ok(id)
 }
 
 /// The function's role: Space Administrator on the building's path, so it may set values in every room.
@@ -169,4 +170,30 @@ async fn role_assignment(api: &Api, function: &str) -> Result<(), DemoError> {
     });
     api.create("roleassignments", &grant).await?;
     Ok(())
+}
+
+/// The ids of the matchers a function lists (`includes=matchers`); the management face shows only matchers that exist.
+fn matcher_ids(function: &Value) -> Vec<String> {
+    let listed = function["matchers"].as_array().map(Vec::as_slice).unwrap_or_default();
+    listed.iter().filter_map(|m| m["id"].as_str()).map(str::to_owned).collect()
+}
+
+/// Whether two lists of ids name the same objects, in any order (ids compare ignoring case, as the management face compares them).
+fn same_ids(a: &[String], b: &[String]) -> bool {
+    let contains = |list: &[String], id: &String| list.iter().any(|other| other.eq_ignore_ascii_case(id));
+    a.iter().all(|id| contains(b, id)) && b.iter().all(|id| contains(a, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_ids;
+
+    #[test]
+    fn matcher_lists_compare_as_sets_of_ids() {
+        let ids = |list: &[&str]| list.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+        assert!(same_ids(&ids(&["a1", "B2"]), &ids(&["b2", "A1"])));
+        assert!(!same_ids(&ids(&["a1"]), &ids(&["a1", "b2"])));
+        assert!(!same_ids(&ids(&["a1", "b2"]), &ids(&["a1", "c3"])));
+        assert!(same_ids(&[], &[]));
+    }
 }

@@ -14,6 +14,9 @@ const BASE: &str = "/management/api/v1.0";
 /// How long a test waits for what the demo's first readings make.
 const WAIT_MAX: Duration = Duration::from_secs(15);
 
+/// The demo's function, as the server ships it.
+const AVAILABILITY: &str = include_str!("../../demo/availability.js");
+
 /// The README, whose demo queries must answer.
 const README: &str = include_str!("../../../../README.md");
 
@@ -167,6 +170,11 @@ async fn a_second_start_on_the_same_data_adds_nothing() {
     .await;
     let after = inventory(&server).await;
     assert_eq!(after, before);
+    // Nothing is sent again that agrees already: the function's script keeps its first version.
+    let function = demo_function(&server).await;
+    let id = function["id"].as_str().expect("the function's id");
+    let shown = get(&server, &format!("{BASE}/userdefinedfunctions/{id}?includes=contentinfo")).await;
+    assert_eq!(shown["contentInfo"]["version"], "1", "{shown}");
     expect_test::expect![[r#"
         twins 43
         rooms 8
@@ -177,6 +185,96 @@ async fn a_second_start_on_the_same_data_adds_nothing() {
         userdefinedfunctions 1
         roleassignments 1"#]]
     .assert_eq(&after);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_matcher_deleted_by_hand_is_made_again_and_the_function_follows_it() {
+    // The demo used to give an existing function the shipped matchers only when its script differed, so a matcher deleted by hand and made again at the next start (with a new id) was never listed again and its readings ran nothing.
+    let server = start_demo(tempfile::tempdir().expect("a data directory")).await;
+    wait_for(&server, "the function with both matchers", async |server| {
+        (function_matchers(server).await.len() == 2).then_some(())
+    })
+    .await;
+    let motion = get(&server, &format!("{BASE}/matchers?spaceId=demo-building&names=Matcher%20Motion")).await;
+    let deleted = motion[0]["id"].as_str().expect("the demo's motion matcher").to_owned();
+    let reply = server.send("DELETE", &format!("{BASE}/matchers/{deleted}"), &[], None).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(function_matchers(&server).await, ["Matcher CarbonDioxide"]);
+    let data = server.stop_keeping_data().await;
+    let server = start_demo(data).await;
+    let stamps_at_start = availability_stamps(&server).await;
+    let function = wait_for(&server, "the function listing a motion matcher again", async |server| {
+        let function = demo_function(server).await;
+        let names = function_matchers(server).await;
+        (names == ["Matcher CarbonDioxide", "Matcher Motion"]).then_some(function)
+    })
+    .await;
+    let listed: Vec<&str> =
+        function["matchers"].as_array().expect("its matchers").iter().filter_map(|m| m["id"].as_str()).collect();
+    assert!(!listed.iter().any(|id| id.eq_ignore_ascii_case(&deleted)), "{function}");
+    // The function runs for motion readings again: each device's first tick reports its room's presence.
+    let id = function["id"].as_str().expect("the function's id").to_owned();
+    let motion_sensors =
+        get(&server, &format!("{BASE}/sensors?spaceId=demo-building&traverse=Down&includes=types")).await;
+    let motion_sensors: Vec<String> = motion_sensors
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|s| s["dataType"] == "Motion")
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(motion_sensors.len(), 8);
+    wait_for(&server, "a run of the function for a motion reading", async |server| {
+        let runs = get(server, &format!("{BASE}/userdefinedfunctions/{id}/logs")).await;
+        runs.as_array()?
+            .iter()
+            .any(|run| {
+                run["sensorId"].as_str().is_some_and(|s| motion_sensors.iter().any(|m| m.eq_ignore_ascii_case(s)))
+            })
+            .then_some(())
+    })
+    .await;
+    // And every room keeps getting its `AvailableAndFresh`.
+    wait_for(&server, "every room's AvailableAndFresh set after the restart", async |server| {
+        let stamps = availability_stamps(server).await;
+        (stamps.len() == 8
+            && stamps.iter().all(|(room, stamp)| stamps_at_start.get(room).is_none_or(|before| stamp != before)))
+        .then_some(())
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_script_edited_by_hand_is_the_shipped_one_again_after_a_restart() {
+    let server = start_demo(tempfile::tempdir().expect("a data directory")).await;
+    let function = wait_for(&server, "the function with both matchers", async |server| {
+        let function = demo_function(server).await;
+        (function_matchers(server).await.len() == 2).then_some(function)
+    })
+    .await;
+    let id = function["id"].as_str().expect("the function's id").to_owned();
+    let edited = format!("{AVAILABILITY}\n// Edited by hand.\n");
+    let body = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{{}}\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"contents\"; filename=\"a.js\"\r\nContent-Type: text/javascript\r\n\r\n{edited}\r\n--b--\r\n"
+    );
+    let headers = [("content-type", "multipart/form-data; boundary=b")];
+    let reply =
+        server.send("PATCH", &format!("{BASE}/userdefinedfunctions/{id}"), &headers, Some(body.into_bytes())).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(server.get(&format!("{BASE}/userdefinedfunctions/{id}/contents")).await.body, edited);
+    let data = server.stop_keeping_data().await;
+    let server = start_demo(data).await;
+    wait_for(&server, "the shipped script again", async |server| {
+        (server.get(&format!("{BASE}/userdefinedfunctions/{id}/contents")).await.body == AVAILABILITY).then_some(())
+    })
+    .await;
+    // Only the script was sent again: the matchers are the same two, and the version is one past the hand edit's.
+    assert_eq!(function_matchers(&server).await, ["Matcher CarbonDioxide", "Matcher Motion"]);
+    let shown = get(&server, &format!("{BASE}/userdefinedfunctions/{id}?includes=contentinfo")).await;
+    assert_eq!(shown["contentInfo"]["version"], "3", "{shown}");
     server.stop().await;
 }
 
@@ -275,5 +373,45 @@ fn readme_queries() -> Vec<String> {
         .lines()
         .filter_map(|line| line.trim().strip_prefix("q \"")?.strip_suffix('"').map(str::to_owned))
         .map(|text| text.replace("\\\"", "\"").replace("$building", "demo-building"))
+        .collect()
+}
+
+/// The demo's function, with its matchers.
+async fn demo_function(server: &TestServer) -> Value {
+    let found = get(
+        server,
+        &format!("{BASE}/userdefinedfunctions?spaceId=demo-building&names=Room%20Availability&includes=matchers"),
+    )
+    .await;
+    found[0].clone()
+}
+
+/// The names of the matchers the demo's function lists, sorted; none before the demo made its function.
+async fn function_matchers(server: &TestServer) -> Vec<String> {
+    let function = demo_function(server).await;
+    let mut names: Vec<String> = function["matchers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The timestamp of each room's `AvailableAndFresh`, by room, for the rooms that have one.
+async fn availability_stamps(server: &TestServer) -> std::collections::BTreeMap<String, String> {
+    let rooms = get(server, &format!("{BASE}/spaces?spaceId=demo-building&traverse=Down&includes=values,types")).await;
+    rooms
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|space| space["type"] == "Room")
+        .filter_map(|room| {
+            let values = room["values"].as_array()?;
+            let value = values.iter().find(|v| v["type"] == "AvailableAndFresh")?;
+            Some((room["id"].as_str()?.to_owned(), value["timestamp"].as_str()?.to_owned()))
+        })
         .collect()
 }
