@@ -58,6 +58,7 @@ pub async fn run(app: Router) {
     let rooms = rooms();
     let mut occupancy: Vec<simulation::Occupancy> =
         rooms.iter().enumerate().map(|(i, room)| simulation::Occupancy::new(i, room.capacity)).collect();
+    let mut refusals = simulation::Refusals::default();
     loop {
         let devices = match provision::provision(&api, &rooms).await {
             Ok(devices) => devices,
@@ -68,7 +69,7 @@ pub async fn run(app: Router) {
             }
         };
         tracing::info!(rooms = rooms.len(), "demo devices provisioned; simulating occupancy");
-        let simulation::Gone(what) = simulation::run(&api, &rooms, &devices, &mut occupancy).await;
+        let simulation::Gone(what) = simulation::run(&api, &rooms, &devices, &mut occupancy, &mut refusals).await;
         tracing::info!(what = %what, "a demo device or sensor is gone; provisioning again");
         tokio::time::sleep(RETRY).await;
     }

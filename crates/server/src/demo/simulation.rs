@@ -3,8 +3,9 @@
 //! A reading goes through the whole pipeline: the sensor's value and history, a DeviceMessage event, and the availability function with what it sets and announces.
 //! The process is deterministic for its seeds, so two runs of the demo tell the same story.
 //! A motion sensor reports when presence changes (and once at start), the CO2 sensor every tick, the temperature sensor every `TEMPERATURE_TICKS`.
+//! A reading the server refuses is detail (DEBUG), but a demo that keeps failing says so at WARN (`Refusals`): the first refusal of each kind, then at most one line per `REFUSAL_WARN_INTERVAL` while that kind goes on, never one per reading.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
@@ -33,6 +34,8 @@ const DRIFT: f64 = 0.1;
 const TEMPERATURE_TICKS: u64 = 5;
 /// How long a device's SAS token is valid, in seconds; a new one is signed every tick.
 const TOKEN_SECONDS: i64 = 3600;
+/// The least time between two WARN lines about one kind of refusal.
+const REFUSAL_WARN_INTERVAL: Duration = Duration::from_secs(60);
 
 /// One room as its sensors see it.
 #[derive(Clone, Debug)]
@@ -60,6 +63,33 @@ pub(crate) struct Reading {
 /// Why the simulation stopped: a device or sensor it sends for is gone (deleted by hand), so the demo provisions again.
 #[derive(Debug)]
 pub(crate) struct Gone(pub(crate) String);
+
+/// The readings the server did not take, by kind, to report them at WARN without a line per reading.
+/// It outlives one `run`, so provisioning again does not start the rate limit over.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    /// Each kind seen so far; a handful at most (a status code each, and readings that could not be sent).
+    kinds: Vec<RefusalKind>,
+}
+
+/// Why a reading was not taken: one kind of refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// The request could not be built or its answer not read.
+    Unsent,
+    /// The server answered with this status (not a success, and not one that means the device is gone).
+    Status(StatusCode),
+}
+
+/// One kind of refusal and when it was last reported.
+#[derive(Debug)]
+struct RefusalKind {
+    refusal: Refusal,
+    /// When a WARN line last reported this kind.
+    warned_at: Instant,
+    /// Refusals of this kind since that line, which it did not report.
+    unreported: u64,
+}
 
 impl Occupancy {
     /// The room at `index` of the building, of `capacity` people: every other room starts half full, the rest empty.
@@ -128,8 +158,14 @@ impl Occupancy {
     }
 }
 
-/// Sends every room's readings every `TICK`, until a device or sensor is found gone.
-pub(crate) async fn run(api: &Api, rooms: &[Room], devices: &[Device], occupancy: &mut [Occupancy]) -> Gone {
+/// Sends every room's readings every `TICK`, until a device or sensor is found gone; the readings not taken are noted in `refusals`.
+pub(crate) async fn run(
+    api: &Api,
+    rooms: &[Room],
+    devices: &[Device],
+    occupancy: &mut [Occupancy],
+    refusals: &mut Refusals,
+) -> Gone {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -142,7 +178,7 @@ pub(crate) async fn run(api: &Api, rooms: &[Room], devices: &[Device], occupancy
                 Err(err) => return Gone(format!("device {} of room {}: its key: {err}", device.id, room.id)),
             };
             for reading in occupancy.tick() {
-                if let Err(gone) = send(api, room, &token, &reading).await {
+                if let Err(gone) = send(api, room, &token, &reading, refusals).await {
                     return gone;
                 }
             }
@@ -150,8 +186,8 @@ pub(crate) async fn run(api: &Api, rooms: &[Room], devices: &[Device], occupancy
     }
 }
 
-/// Sends one reading as the device: a refusal is logged (at DEBUG, as every per-message detail), except that a device or sensor not found stops the simulation.
-async fn send(api: &Api, room: &Room, token: &str, reading: &Reading) -> Result<(), Gone> {
+/// Sends one reading as the device: a device or sensor not found stops the simulation; any other refusal is logged at DEBUG and noted in `refusals`, which reports it at WARN when it is due.
+async fn send(api: &Api, room: &Room, token: &str, reading: &Reading, refusals: &mut Refusals) -> Result<(), Gone> {
     let prefix = SENSORS.iter().find(|(data_type, ..)| *data_type == reading.data_type).map_or("", |(.., p)| p);
     let hardware_id = sensor_hardware_id(prefix, room);
     let headers = [
@@ -165,18 +201,53 @@ async fn send(api: &Api, room: &Room, token: &str, reading: &Reading) -> Result<
         Ok(answer) => answer,
         Err(err) => {
             tracing::debug!(room = %room.id, error = %err, "demo reading not sent");
+            if let Some(unreported) = refusals.note(Refusal::Unsent, Instant::now()) {
+                tracing::warn!(
+                    room = %room.id,
+                    error = %err,
+                    unreported,
+                    "the demo's readings cannot be sent; reported at most once a minute while it goes on"
+                );
+            }
             return Ok(());
         }
     };
     match answer.status {
-        StatusCode::NO_CONTENT => Ok(()),
+        status if status.is_success() => Ok(()),
         StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             Err(Gone(format!("{hardware_id} of room {}: {} {}", room.id, answer.status, answer.text)))
         }
         status => {
             tracing::debug!(room = %room.id, sensor = %hardware_id, %status, answer = %answer.text, "demo reading refused");
+            if let Some(unreported) = refusals.note(Refusal::Status(status), Instant::now()) {
+                tracing::warn!(
+                    room = %room.id,
+                    sensor = %hardware_id,
+                    %status,
+                    answer = %answer.text,
+                    unreported,
+                    "the server refuses the demo's readings; reported at most once a minute per status while it goes on"
+                );
+            }
             Ok(())
         }
+    }
+}
+
+impl Refusals {
+    /// Notes a refusal at `now`; says whether to report it at WARN, with how many refusals of its kind went unreported since the last line.
+    /// The first of a kind is reported, then one at most every `REFUSAL_WARN_INTERVAL`.
+    fn note(&mut self, refusal: Refusal, now: Instant) -> Option<u64> {
+        let Some(kind) = self.kinds.iter_mut().find(|k| k.refusal == refusal) else {
+            self.kinds.push(RefusalKind { refusal, warned_at: now, unreported: 0 });
+            return Some(0);
+        };
+        if now.saturating_duration_since(kind.warned_at) < REFUSAL_WARN_INTERVAL {
+            kind.unreported += 1;
+            return None;
+        }
+        kind.warned_at = now;
+        Some(std::mem::take(&mut kind.unreported))
     }
 }
 
@@ -184,7 +255,7 @@ async fn send(api: &Api, room: &Room, token: &str, reading: &Reading) -> Result<
 mod tests {
     use expect_test::expect;
 
-    use super::Occupancy;
+    use super::{Occupancy, Refusal, Refusals};
 
     /// A room's story over its first minutes: people come and go, CO2 follows them with a lag, motion reports only changes.
     #[test]
@@ -239,5 +310,41 @@ mod tests {
                 assert!(room.people <= room.capacity);
             }
         }
+    }
+
+    /// A demo whose readings keep being refused says so once per kind, then once per interval with what it left out, not once per reading.
+    #[test]
+    fn refusals_are_reported_once_per_kind_then_at_most_once_per_interval() {
+        let mut refusals = Refusals::default();
+        let start = std::time::Instant::now();
+        let busy = Refusal::Status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        let mut reported = Vec::new();
+        // A 503 on every reading for three minutes (24 readings a tick), a 500 after a minute, and once a reading that could not be sent.
+        for tick in 0..90u32 {
+            let now = start + super::TICK * tick;
+            for _ in 0..24 {
+                if let Some(unreported) = refusals.note(busy, now) {
+                    reported.push(format!("{:>3}s 503, {unreported} unreported", now.duration_since(start).as_secs()));
+                }
+            }
+            if (30..33).contains(&tick) {
+                let failed = Refusal::Status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+                if let Some(unreported) = refusals.note(failed, now) {
+                    reported.push(format!("{:>3}s 500, {unreported} unreported", now.duration_since(start).as_secs()));
+                }
+            }
+            if tick == 40
+                && let Some(unreported) = refusals.note(Refusal::Unsent, now)
+            {
+                reported.push(format!("{:>3}s unsent, {unreported} unreported", now.duration_since(start).as_secs()));
+            }
+        }
+        expect![[r#"
+              0s 503, 0 unreported
+             60s 503, 719 unreported
+             60s 500, 0 unreported
+             80s unsent, 0 unreported
+            120s 503, 719 unreported"#]]
+        .assert_eq(&reported.join("\n"));
     }
 }
