@@ -38,7 +38,7 @@ pub(crate) struct ServeArgs {
     /// The address of MQTT over TLS, as the Azure IoT device SDKs connect (conventionally port 8883); port 0 picks a free port, "" turns it off [default: off]. Its certificate is `[mqtt] cert_path` and `key_path`, or else --tls-cert and --tls-key.
     #[arg(long, value_name = "ADDR")]
     mqtt_tls_listen: Option<String>,
-    /// Load a demo building (two floors, eight rooms, a sensor in each) and simulate its sensors, so there is something alive to look at.
+    /// Run the live occupancy demo, so there is something alive to look at: a building of two floors and eight rooms, each room with a simulated device whose motion, CO2 and temperature sensors report every two seconds, and the availability function that sets each room's AvailableAndFresh value from its motion and CO2.
     #[arg(long)]
     demo: bool,
 }
