@@ -24,7 +24,7 @@ struct MemoryHost {
 impl MemoryHost {
     fn new() -> MemoryHost {
         let object = |value: Value| match value {
-            Value::Object(members) => members,
+            Value::Object(members) => std::sync::Arc::new(members),
             _ => unreachable!("fixtures are objects"),
         };
         let sensor = |id: &str, data_type: &str| {

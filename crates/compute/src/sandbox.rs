@@ -55,7 +55,8 @@ impl Default for Limits {
 
 /// A space, device or sensor as the client library returns it: the 2018 retrieve object in camelCase (`{"id", "name", "dataType", "spaceId", …}`).
 /// The sandbox shows each member under its PascalCase name too (`sensor.DataType` and `sensor.dataType`).
-pub type Metadata = Map<String, serde_json::Value>;
+/// Shared, so a host can keep the objects it renders and hand out the same one to many runs.
+pub type Metadata = std::sync::Arc<Map<String, serde_json::Value>>;
 
 /// A sensor value or a computed space value.
 #[derive(Clone, Debug, PartialEq)]

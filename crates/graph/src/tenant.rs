@@ -87,6 +87,8 @@ pub enum Change {
 pub struct TenantGraph {
     limits: Limits,
     set: ModelSet,
+    /// Grows each time `set` is rebuilt (`model_set_version`).
+    set_version: u64,
     models: BTreeMap<String, StoredModel>,
     /// Twins and relationships, with their indexes.
     nodes: Nodes,
@@ -120,6 +122,11 @@ impl TenantGraph {
         &self.set
     }
 
+    /// Grows each time the model set changes (models added, replaced, decommissioned or deleted; loaded at start-up), so a caller can keep what it derives from the set until this moves; a new graph starts again from 0.
+    pub fn model_set_version(&self) -> u64 {
+        self.set_version
+    }
+
     pub fn twin_count(&self) -> usize {
         self.nodes.twin_count()
     }
@@ -145,6 +152,7 @@ impl TenantGraph {
             self.models.insert(m.id.to_string(), m);
         }
         self.set = self.parse_models(&[])?;
+        self.set_version += 1;
         Ok(())
     }
 
@@ -400,6 +408,7 @@ impl TenantGraph {
             self.models.insert(m.id.to_string(), m.clone());
         }
         self.set = set;
+        self.set_version += 1;
         let changes = stored.iter().cloned().map(Change::ModelPut).collect();
         Ok((stored, changes))
     }
@@ -455,7 +464,10 @@ impl TenantGraph {
         }
         let removed = self.models.remove(id);
         match self.parse_models(&[]) {
-            Ok(set) => self.set = set,
+            Ok(set) => {
+                self.set = set;
+                self.set_version += 1;
+            }
             Err(e) => {
                 if let Some(m) = removed {
                     self.models.insert(id.to_owned(), m);

@@ -49,9 +49,31 @@ pub struct Tenant {
     pub(crate) shape: u64,
     /// Which functions each sensor's values run (`functions::selection`).
     pub(crate) selections: crate::functions::Selections,
+    /// The objects functions read, as they were rendered for them (`functions::host`).
+    pub(crate) rendered: crate::functions::Rendered,
+    /// The kinds of the graph's models (`kinds`), kept for the shape and model set they were computed for.
+    kind_table: std::sync::Mutex<Option<KeptKinds>>,
 }
 
+/// A `KindTable` with the tenant's shape and model set version it was computed for.
+type KeptKinds = ((u64, u64), Arc<spatial::navigate::KindTable>);
+
 impl Tenant {
+    /// Which of the graph's twins are of which 2018 kind: the model set's `KindTable`, computed once for each shape of the tenant and version of its model set rather than for every read.
+    pub(crate) fn kinds(&self) -> spatial::navigate::Kinds<'_> {
+        let key = (self.shape, self.graph.model_set_version());
+        let mut kept = self.kind_table.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let table = match kept.as_ref() {
+            Some((kept_key, table)) if *kept_key == key => Arc::clone(table),
+            _ => {
+                let table = Arc::new(spatial::navigate::KindTable::of(self.graph.model_set()));
+                *kept = Some((key, Arc::clone(&table)));
+                table
+            }
+        };
+        spatial::navigate::Kinds::with(&self.graph, table)
+    }
+
     /// What changes with every graph write (versions grow, deletes change counts), to tell whether a refused write changed anything.
     fn footprint(&self) -> (u64, usize, usize, usize) {
         let graph = &self.graph;
@@ -110,6 +132,8 @@ fn load(
         history: crate::history::Recorder::new(points(store, id)),
         shape: 0,
         selections: crate::functions::Selections::default(),
+        rendered: crate::functions::Rendered::default(),
+        kind_table: std::sync::Mutex::new(None),
     })
 }
 

@@ -161,23 +161,21 @@ pub enum NavigateError {
     TooMany { limit: usize },
 }
 
-/// Which twin models are of which 2018 object kind, and where the spaces are, for one request over one graph.
+/// Which models of a model set are of which 2018 object kind, computed once per set and shared (`Kinds::with`).
 ///
-/// `new` costs one pass over the graph's model set (its interfaces and their `extends`), so lookups per slot afterwards are a hash lookup of the twin's model id.
+/// Computing it costs one pass over the set's interfaces and their `extends`.
 /// A model is of a kind when `ModelSet::is_a(model, kind.model(), SubtypesAndLaterVersions)` holds: the built-in model, a later version of it, or a model extending either.
 /// A model that extends two kinds (which the built-in models never do) is of the first in `ObjectKind::ALL`.
-#[derive(Debug)]
-pub struct Kinds<'g> {
-    graph: &'g TenantGraph,
+#[derive(Debug, Default)]
+pub struct KindTable {
     /// The kind of each model of the set that has one; models of no kind are absent.
     /// Fx-hashed: looked up once per twin a selection visits, where SipHash's cost showed.
-    by_model: rustc_hash::FxHashMap<&'g str, ObjectKind>,
+    by_model: rustc_hash::FxHashMap<Box<str>, ObjectKind>,
 }
 
-impl<'g> Kinds<'g> {
-    /// The kinds of the graph's models as they are now; a model uploaded later is of no kind to this value.
-    pub fn new(graph: &'g TenantGraph) -> Kinds<'g> {
-        let set = graph.model_set();
+impl KindTable {
+    /// The kinds of the models of `set`.
+    pub fn of(set: &model::set::ModelSet) -> KindTable {
         let wanted: Vec<(usize, Dtmi)> = ObjectKind::ALL
             .iter()
             .enumerate()
@@ -192,15 +190,36 @@ impl<'g> Kinds<'g> {
             .into_iter()
             .filter_map(|(id, mask)| {
                 let kind = ObjectKind::ALL.iter().enumerate().find(|(bit, _)| mask & (1 << bit) != 0)?.1;
-                Some((id, *kind))
+                Some((Box::from(id), *kind))
             })
             .collect();
-        Kinds { graph, by_model }
+        KindTable { by_model }
+    }
+}
+
+/// Which twin models are of which 2018 object kind, and where the spaces are, for one request over one graph.
+///
+/// Lookups per slot are a hash lookup of the twin's model id in the graph's `KindTable`.
+#[derive(Debug)]
+pub struct Kinds<'g> {
+    graph: &'g TenantGraph,
+    table: std::sync::Arc<KindTable>,
+}
+
+impl<'g> Kinds<'g> {
+    /// The kinds of the graph's models as they are now; a model uploaded later is of no kind to this value.
+    pub fn new(graph: &'g TenantGraph) -> Kinds<'g> {
+        Kinds::with(graph, std::sync::Arc::new(KindTable::of(graph.model_set())))
+    }
+
+    /// The kinds of `table`, which must be the `KindTable` of the graph's model set as it is now (a caller keeps it across requests while the models do not change).
+    pub fn with(graph: &'g TenantGraph, table: std::sync::Arc<KindTable>) -> Kinds<'g> {
+        Kinds { graph, table }
     }
 
     /// The kind of a model id, `None` for a model of no kind or not in the set.
     pub fn kind_of_model(&self, model: &str) -> Option<ObjectKind> {
-        self.by_model.get(model).copied()
+        self.table.by_model.get(model).copied()
     }
 
     /// The kind of the twin in a slot, `None` for a twin of no kind or a free slot.

@@ -580,7 +580,7 @@ fn host_object<'js>(ctx: &Ctx<'js>, kind: ObjectType, metadata: &Metadata) -> rq
     let prototypes: Object = ctx.globals().get(PROTOTYPES)?;
     let prototype: Object = prototypes.get(kind.name())?;
     let object = Object::new_proto(ctx.clone(), Some(&prototype))?;
-    for (key, value) in metadata {
+    for (key, value) in metadata.iter() {
         define_member(&object, key, json_value(ctx, value, Casing::Both)?, Some(kind))?;
     }
     Ok(object.into_value())

@@ -29,7 +29,7 @@ struct FakeHost {
 impl FakeHost {
     fn new() -> FakeHost {
         let object = |value: Value| match value {
-            Value::Object(members) => members,
+            Value::Object(members) => std::sync::Arc::new(members),
             _ => unreachable!("fixtures are objects"),
         };
         FakeHost {

@@ -1,14 +1,15 @@
 //! The host of a run (`TenantHost`): what a function reaches through the client library.
 //! Every call reads the tenant under its read lock and is checked against the function's role assignments; what the function sets and sends is recorded for `apply`, and reads see the batch as it stood at the run (`Overlay`): its own values, what earlier runs of the batch set, and the values of the batch's messages up to its own.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use compute::sandbox::{self, Host, HostError, Metadata, ObjectType, Reading};
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 
 use super::{Done, Effect, Trigger, as_text};
-use crate::data::TenantState;
+use crate::data::{Tenant, TenantState};
 use crate::management::objects::View;
 use crate::management::{Includes, is_kind, roleassignments};
 
@@ -169,7 +170,7 @@ impl<'a> TenantHost<'a> {
         kind: ObjectKind,
         id: &str,
         action: access::Action,
-        f: impl FnOnce(&View<'_>, u32) -> Result<T, HostError>,
+        f: impl FnOnce(&Tenant, &View<'_>, u32) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         self.tenant.read_all(|tenant| {
             let graph = &tenant.graph;
@@ -179,12 +180,12 @@ impl<'a> TenantHost<'a> {
             if !roleassignments::allowed(&view, self.function_id, action, &resource(kind), &path) {
                 return Err(HostError::NotAuthorized);
             }
-            f(&view, slot)
+            f(tenant, &view, slot)
         })
     }
 
     fn metadata(&self, kind: ObjectKind, id: &str) -> Result<Metadata, HostError> {
-        self.with(kind, id, access::Action::Read, |view, slot| Ok(render(view, slot, kind)))
+        self.with(kind, id, access::Action::Read, |tenant, view, slot| Ok(render(tenant, view, slot, kind)))
     }
 
     /// The objects of `kind` related to `id` (of `of`) that `related` finds, each the function may read.
@@ -195,14 +196,14 @@ impl<'a> TenantHost<'a> {
         kind: ObjectKind,
         related: impl FnOnce(&View<'_>, u32) -> Vec<u32>,
     ) -> Result<Vec<Metadata>, HostError> {
-        self.with(of, id, access::Action::Read, |view, slot| {
+        self.with(of, id, access::Action::Read, |tenant, view, slot| {
             Ok(related(view, slot)
                 .into_iter()
                 .filter(|&s| {
                     let path = view.path_text(s, kind);
                     roleassignments::allowed(view, self.function_id, access::Action::Read, &resource(kind), &path)
                 })
-                .map(|s| render(view, s, kind))
+                .map(|s| render(tenant, view, s, kind))
                 .collect())
         })
     }
@@ -226,7 +227,7 @@ impl<'a> TenantHost<'a> {
         id: &str,
         name: &str,
     ) -> Result<sandbox::ExtendedProperty, HostError> {
-        self.with(kind, id, access::Action::Read, |view, slot| {
+        self.with(kind, id, access::Action::Read, |_, view, slot| {
             let properties = view.graph.twin_at(slot).and_then(|t| t.property("properties"));
             let found = properties.as_ref().and_then(Value::as_object).and_then(|map| {
                 map.iter()
@@ -288,12 +289,45 @@ impl<'a> TenantHost<'a> {
     }
 }
 
+/// The objects functions read, kept per tenant until its shape or its 2018 state changes: rendering one parses its twin's document, and the runs of a building read the same few again and again.
+/// What is kept holds no values (a sensor's `value`, a space's `values`), which value writes change without moving the shape.
+#[derive(Default)]
+pub(crate) struct Rendered {
+    inner: Mutex<KeptRendered>,
+}
+
+#[derive(Default)]
+struct KeptRendered {
+    /// The tenant's shape and 2018 state generation the objects were rendered in.
+    shape: (u64, u64),
+    by_slot: HashMap<(u32, ObjectKind), Metadata>,
+}
+
+/// Objects `Rendered` keeps at most; past it, it starts over (an object takes about a kilobyte).
+const RENDERED_MAX: usize = 1 << 16;
+
 /// An object as functions see it: its 2018 shape with types and extended properties.
-fn render(view: &View<'_>, slot: u32, kind: ObjectKind) -> Metadata {
-    match view.render(slot, kind, &Includes::of(&["types", "properties"])) {
+fn render(tenant: &Tenant, view: &View<'_>, slot: u32, kind: ObjectKind) -> Metadata {
+    let shape = (tenant.shape, tenant.spatial.generation());
+    let rendered = &tenant.rendered.inner;
+    {
+        let kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.shape == shape
+            && let Some(found) = kept.by_slot.get(&(slot, kind))
+        {
+            return Arc::clone(found);
+        }
+    }
+    let object = Arc::new(match view.render(slot, kind, &Includes::of(&["types", "properties"])) {
         Value::Object(map) => map,
         _ => Map::new(),
+    });
+    let mut kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if kept.shape != shape || kept.by_slot.len() >= RENDERED_MAX {
+        *kept = KeptRendered { shape, by_slot: HashMap::new() };
     }
+    kept.by_slot.insert((slot, kind), Arc::clone(&object));
+    object
 }
 
 impl Host for TenantHost<'_> {
@@ -311,7 +345,7 @@ impl Host for TenantHost<'_> {
 
     fn get_sensor_value(&mut self, sensor_id: &str, data_type: &str) -> Result<Option<Reading>, HostError> {
         let now = crate::data::now();
-        let stored = self.with(ObjectKind::Sensor, sensor_id, access::Action::Read, |view, slot| {
+        let stored = self.with(ObjectKind::Sensor, sensor_id, access::Action::Read, |_, view, slot| {
             let twin = view.graph.twin_at(slot);
             let kind = twin.and_then(|t| t.property("dataType")).and_then(|v| v.as_str().map(str::to_owned));
             let value = twin.and_then(|t| t.property("value"));
@@ -332,7 +366,7 @@ impl Host for TenantHost<'_> {
     }
 
     fn get_space_value(&mut self, space_id: &str, value_name: &str) -> Result<Option<Reading>, HostError> {
-        let stored = self.with(ObjectKind::Space, space_id, access::Action::Read, |view, slot| {
+        let stored = self.with(ObjectKind::Space, space_id, access::Action::Read, |_, view, slot| {
             let values = view.graph.twin_at(slot).and_then(|t| t.property("values"));
             Ok(values.and_then(|v| {
                 v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(value_name)).map(|(_, v)| v.clone())
@@ -359,7 +393,7 @@ impl Host for TenantHost<'_> {
     }
 
     fn get_sensor_history_values(&mut self, sensor_id: &str, data_type: &str) -> Result<Vec<Reading>, HostError> {
-        let kind = self.with(ObjectKind::Sensor, sensor_id, access::Action::Read, |view, slot| {
+        let kind = self.with(ObjectKind::Sensor, sensor_id, access::Action::Read, |_, view, slot| {
             let twin = view.graph.twin_at(slot);
             Ok(twin.and_then(|t| t.property("dataType")).and_then(|v| v.as_str().map(str::to_owned)))
         })?;
@@ -369,7 +403,7 @@ impl Host for TenantHost<'_> {
 
     fn get_space_history_values(&mut self, space_id: &str, value_name: &str) -> Result<Vec<Reading>, HostError> {
         // The series is named by the spelling the value was first set with, as the twin keeps it.
-        let name = self.with(ObjectKind::Space, space_id, access::Action::Read, |view, slot| {
+        let name = self.with(ObjectKind::Space, space_id, access::Action::Read, |_, view, slot| {
             let values = view.graph.twin_at(slot).and_then(|t| t.property("values"));
             Ok(values.and_then(|v| v.as_object()?.keys().find(|k| k.eq_ignore_ascii_case(value_name)).cloned()))
         })?;
@@ -442,7 +476,7 @@ impl Host for TenantHost<'_> {
     }
 
     fn set_sensor_value(&mut self, sensor_id: &str, data_type: &str, value: Value) -> Result<(), HostError> {
-        self.with(ObjectKind::Sensor, sensor_id, access::Action::Update, |_, _| Ok(()))?;
+        self.with(ObjectKind::Sensor, sensor_id, access::Action::Update, |_, _, _| Ok(()))?;
         let bytes = as_text(&value).len();
         self.push(
             Effect::SensorValue { sensor: sensor_id.to_owned(), data_type: data_type.to_owned(), value },
@@ -455,7 +489,7 @@ impl Host for TenantHost<'_> {
         if value_name.is_empty() || value_name.chars().count() > 64 {
             return Err(HostError::Invalid("a space value's name has 1 to 64 characters".to_owned()));
         }
-        self.with(ObjectKind::Space, space_id, access::Action::Update, |_, _| Ok(()))?;
+        self.with(ObjectKind::Space, space_id, access::Action::Update, |_, _, _| Ok(()))?;
         let bytes = as_text(&value).len();
         self.push(
             Effect::SpaceValue { space: space_id.to_owned(), name: value_name.to_owned(), value },
@@ -470,7 +504,7 @@ impl Host for TenantHost<'_> {
             ObjectType::Device => ObjectKind::Device,
             ObjectType::Sensor => ObjectKind::Sensor,
         };
-        self.with(kind, object_id, access::Action::Read, |_, _| Ok(()))?;
+        self.with(kind, object_id, access::Action::Read, |_, _, _| Ok(()))?;
         let bytes = payload.len();
         let effect = Effect::Notification { object_id: object_id.to_owned(), object_type, payload: payload.to_owned() };
         self.push(effect, bytes, PAYLOAD_BYTES_MAX)

@@ -22,6 +22,7 @@ mod host;
 mod selection;
 
 pub(crate) use apply::{Finished, apply_batch};
+pub(crate) use host::Rendered;
 pub(crate) use selection::{Selections, selected};
 
 /// The metric counting function runs by outcome.

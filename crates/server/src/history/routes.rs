@@ -102,7 +102,7 @@ async fn space_sensors_buckets(
     let tree = spatial::navigate::TreeFilter::from_pairs(&pairs)?;
     let series = state.data.tenant().read_all(|tenant| {
         object_slot(&tenant.graph, ObjectKind::Space, &id)?;
-        let kinds = spatial::navigate::Kinds::new(&tenant.graph);
+        let kinds = tenant.kinds();
         let slots = spatial::navigate::select(&tenant.graph, &kinds, ObjectKind::Sensor, &tree, usize::MAX)?;
         let mut series = Vec::new();
         for slot in slots {

@@ -24,7 +24,7 @@ pub(crate) struct View<'a> {
 
 impl<'a> View<'a> {
     pub(crate) fn new(tenant: &'a Tenant) -> View<'a> {
-        View { graph: &tenant.graph, spatial: &tenant.spatial, kinds: Kinds::new(&tenant.graph), host: None }
+        View { graph: &tenant.graph, spatial: &tenant.spatial, kinds: tenant.kinds(), host: None }
     }
 
     fn twin(&self, slot: u32) -> Option<&'a Twin> {

@@ -735,6 +735,42 @@ async fn a_run_whose_values_the_graph_refuses_fails_alone() {
     server.stop().await;
 }
 
+/// A function that records the name of its sensor's room as the room sees it.
+const NAMING: &str = r#"
+function process(telemetry, executionContext) {
+    const room = getSensorMetadata(telemetry.SensorId).Space();
+    setSpaceValue(room.Id, "SeenName", room.Name);
+}
+"#;
+
+/// The objects functions read are rendered once and kept, but never outlive a change: after the room is renamed, the next run reads the new name.
+#[tokio::test]
+async fn functions_read_objects_as_they_are_now() {
+    let server = crate::start_shipped().await;
+    let mut t = provision(&server).await;
+    let (room, _) = install_function(&server, &mut t, NAMING).await;
+    let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
+    let headers = [
+        ("Authorization", token.as_str()),
+        ("DigitalTwins-Telemetry", "1.0"),
+        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_MOTION"),
+    ];
+    let mut seen = Vec::new();
+    for rename in [None, None, Some("Huddle Room A1")] {
+        if let Some(name) = rename {
+            let (status, reply) = call(&server, "PATCH", &format!("spaces/{room}"), Some(json!({"Name": name}))).await;
+            assert_eq!(status, 204, "{reply}");
+        }
+        let body = br#"{"SensorValue":"true"}"#.to_vec();
+        let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+        let (_, values) = call(&server, "GET", &format!("spaces/{room}/values"), None).await;
+        seen.push(values[0]["value"].as_str().unwrap_or("(none)").to_owned());
+    }
+    assert_eq!(seen, ["Focus Room A1", "Focus Room A1", "Huddle Room A1"]);
+    server.stop().await;
+}
+
 /// Which functions a sensor's value runs is computed once and kept, and follows every change that bears on it: the sensor's own fields (its data type, which the matchers test), its place in the tree (a relationship deleted and put back through the data plane) and the matchers.
 #[tokio::test]
 async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matchers() {
