@@ -16,4 +16,4 @@ pub use error::{Clash, GraphError, Invalid, Missing};
 pub use model::set::ModelMatch;
 pub use nodes::EdgeRef;
 pub use record::{Relationship, StoredModel, Twin};
-pub use tenant::{Change, INDEXED_PROPERTIES, Limits, Precondition, TenantGraph};
+pub use tenant::{Change, INDEXED_PROPERTIES, Limits, Precondition, PreparedPatch, TenantGraph};

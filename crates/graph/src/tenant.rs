@@ -83,6 +83,15 @@ pub enum Change {
     RelationshipDeleted(Relationship),
 }
 
+/// A patch checked and made by `TenantGraph::prepare_patch`, for `TenantGraph::apply_prepared`.
+#[derive(Debug)]
+pub struct PreparedPatch {
+    twin: Twin,
+    ops: Vec<patch::Operation>,
+    /// The etag of the twin the patch was prepared over.
+    base_etag: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct TenantGraph {
     limits: Limits,
@@ -672,8 +681,35 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(Twin, Vec<Change>), GraphError> {
+        let prepared = self.prepare_patch(id, patch_doc, condition, now)?;
+        self.apply_prepared(prepared)
+    }
+
+    /// Checks a patch as `patch_twin` would and prepares the twin it makes, changing nothing; `apply_prepared` stores it.
+    /// A caller that must apply patches to several twins all or none prepares them all first.
+    pub fn prepare_patch(
+        &self,
+        id: &str,
+        patch_doc: &Value,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<PreparedPatch, GraphError> {
+        let base_etag = self.nodes.twin(id).map(|t| t.etag);
         let (twin, ops) = self.patched(id, patch_doc, condition, now)?;
+        Ok(PreparedPatch { twin, ops, base_etag: base_etag.unwrap_or_default() })
+    }
+
+    /// Stores a patch `prepare_patch` prepared; refused (412) when the twin changed since, which a caller holding the graph between the two never sees.
+    pub fn apply_prepared(&mut self, prepared: PreparedPatch) -> Result<(Twin, Vec<Change>), GraphError> {
+        let PreparedPatch { mut twin, ops, base_etag } = prepared;
+        if self.nodes.twin(&twin.id).map(|t| t.etag) != Some(base_etag) {
+            return Err(GraphError::conflict(
+                Clash::PreconditionFailed,
+                format!("twin '{}' changed after its patch was prepared", twin.id),
+            ));
+        }
         self.version += 1;
+        twin.etag = self.version;
         let patch = ops.iter().map(op_json).collect();
         self.insert_twin(twin.clone());
         Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))

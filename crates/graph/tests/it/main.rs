@@ -196,6 +196,40 @@ fn twins_are_validated_against_their_model() {
 }
 
 #[test]
+fn a_prepared_patch_changes_nothing_until_applied_and_not_over_a_later_change() {
+    let mut f = Fixture::new();
+    f.put("room1", room("room1"));
+    f.put("room2", room("room2"));
+    let later = "2026-11-26T13:00:00.0000000Z";
+    let six = json!([{"op": "replace", "path": "/capacity", "value": 6}]);
+    let graph = &mut f.graph;
+    let refused = graph.prepare_patch(
+        "room1",
+        &json!([{"op": "replace", "path": "/capacity", "value": 1.5}]),
+        &Precondition::None,
+        later,
+    );
+    assert!(refused.is_err(), "preparing checks the patch as patch_twin would");
+    let first = graph.prepare_patch("room1", &six, &Precondition::None, later).expect("a valid patch");
+    let second = graph.prepare_patch("room2", &six, &Precondition::None, later).expect("a valid patch");
+    assert_eq!(graph.twin("room1").expect("room1").etag, 1, "preparing changes nothing");
+    let (one, _) = graph.apply_prepared(first).expect("room1 did not change");
+    let (two, _) = graph.apply_prepared(second).expect("room2 did not change");
+    assert_eq!((one.etag, two.etag, graph.version()), (3, 4, 4), "each applied patch takes the next version");
+    let stale = graph.prepare_patch("room1", &six, &Precondition::None, later).expect("a valid patch");
+    graph
+        .patch_twin("room1", &json!([{"op": "replace", "path": "/capacity", "value": 7}]), &Precondition::None, later)
+        .expect("a patch");
+    check(
+        render(graph.apply_prepared(stale).map(|(t, _)| t.etag.to_string())),
+        expect![[
+            r#"Conflict { reason: PreconditionFailed, message: "twin 'room1' changed after its patch was prepared" }"#
+        ]],
+    );
+    assert!(f.twin("room1").contains("\"capacity\":7"), "the later change stays");
+}
+
+#[test]
 fn patches_apply_atomically() {
     let mut f = Fixture::new();
     f.put("room1", room("room1"));

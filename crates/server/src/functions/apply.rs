@@ -66,7 +66,7 @@ pub(crate) async fn apply_batch(
 }
 
 /// Applies one run's effects to the tenant, adding its store ops and events to `written`.
-/// `Ok(Err(why))` refuses the run with nothing of it applied: every twin it changes gets one patch of all its changes, and each patch and the history points are checked before any is applied; `Err` is a failure after part of it was applied (which the checks rule out), which fails the whole write.
+/// `Ok(Err(why))` refuses the run with nothing of it applied: every twin it changes gets one patch of all its changes, and each patch is prepared (checked, its twin made) and the history points planned before any is applied; `Err` is a failure after part of it was applied (which the checks rule out), which fails the whole write.
 fn apply_run(
     tenant: &mut Tenant,
     source: &str,
@@ -189,9 +189,11 @@ fn apply_run(
             }
         }
     }
-    for (id, ops) in &plan.patches {
-        if let Err(err) = tenant.graph.check_patch(id, &Value::Array(ops.clone()), &Precondition::None, now) {
-            return Ok(Err(err.to_string()));
+    let mut prepared = Vec::with_capacity(plan.patches.len());
+    for (id, ops) in plan.patches {
+        match tenant.graph.prepare_patch(&id, &Value::Array(ops), &Precondition::None, now) {
+            Ok(patch) => prepared.push(patch),
+            Err(err) => return Ok(Err(err.to_string())),
         }
     }
     let points = match plan
@@ -210,8 +212,8 @@ fn apply_run(
         Ok(ops) => written.ops.extend(ops),
         Err(err) => return Ok(Err(format!("its history refused a value: {err}"))),
     }
-    for (id, ops) in plan.patches {
-        let (_, changes) = tenant.graph.patch_twin(&id, &Value::Array(ops), &Precondition::None, now)?;
+    for patch in prepared {
+        let (_, changes) = tenant.graph.apply_prepared(patch)?;
         written.and(Written::changes(changes));
     }
     written.events.extend(plan.events);
