@@ -46,6 +46,45 @@ impl Twin {
         Some(serde_json::from_str(text).expect("a twin's text is valid JSON"))
     }
 
+    /// This twin with each of `members` (top-level members: properties or `$metadata`) set to its value, in a new etag: a member it has keeps its place, a new one goes at the end, in the order given, and the text of the others is kept as it is.
+    /// The result is what `Twin::new` makes of the parsed document with those members set.
+    pub(crate) fn with_members(&self, etag: u64, members: &[(&str, &Value)]) -> Twin {
+        let json = &*self.json;
+        let mut replaced: Vec<(usize, usize, String)> = Vec::new();
+        let mut added = String::new();
+        for (name, value) in members {
+            let text = serde_json::to_string(value).expect("serializing JSON into memory cannot fail");
+            match member::find(json, name) {
+                Some(old) => {
+                    let start = old.as_ptr() as usize - json.as_ptr() as usize;
+                    replaced.push((start, start + old.len(), text));
+                }
+                None => {
+                    added.push(',');
+                    added.push_str(&serde_json::to_string(name).expect("serializing JSON into memory cannot fail"));
+                    added.push(':');
+                    added.push_str(&text);
+                }
+            }
+        }
+        replaced.sort_by_key(|(start, _, _)| *start);
+        let mut out = String::with_capacity(json.len() + added.len() + 64);
+        let mut at = 0;
+        for (start, end, text) in &replaced {
+            out.push_str(&json[at..*start]);
+            out.push_str(text);
+            at = *end;
+        }
+        // Everything up to the closing brace, then the new members.
+        let close = json.len() - 1;
+        out.push_str(&json[at..close]);
+        if !added.is_empty() {
+            out.push_str(if out == "{" { &added[1..] } else { &added });
+        }
+        out.push('}');
+        Twin { id: self.id.clone(), etag, model: self.model.clone(), json: out.into_boxed_str() }
+    }
+
     /// The size of the kept document text, in bytes.
     pub fn doc_bytes(&self) -> usize {
         self.json.len()

@@ -739,10 +739,26 @@ impl TenantGraph {
         };
         check_precondition(condition, Some(current.etag), "twin", id)?;
         let ops = patch::parse(patch_doc)?;
+        for op in &ops {
+            self.check_twin_patch_path(op)?;
+        }
+        if self.sets_properties_only(current, &ops) {
+            return self.patched_members(current, ops, now);
+        }
+        self.patched_document(current, ops, now)
+    }
+
+    /// `patched` the general way: the whole document parsed, patched, checked and written again.
+    fn patched_document(
+        &self,
+        current: &Twin,
+        ops: Vec<Operation>,
+        now: &str,
+    ) -> Result<(Twin, Vec<Operation>), GraphError> {
+        let id = current.id.as_str();
         let mut doc = current.doc();
         let mut model_id = current.model().to_owned();
         for op in &ops {
-            self.check_twin_patch_path(op)?;
             if op.path == ["$metadata", "$model"] {
                 let Some(Value::String(new_model)) = &op.value else {
                     return Err(GraphError::invalid(
@@ -770,6 +786,70 @@ impl TenantGraph {
         let only = (model_id == current.model()).then_some(&touched);
         self.validate_twin(&model_id, &doc, only)?;
         let twin = Twin::new(id.to_owned(), self.version + 1, &doc);
+        self.check_twin_size(&twin)?;
+        Ok((twin, ops))
+    }
+
+    /// Whether every operation adds or replaces a whole top-level property (no component, no `$metadata`), the common patch of a value, which `patched_members` makes without parsing the rest of the twin.
+    fn sets_properties_only(&self, current: &Twin, ops: &[Operation]) -> bool {
+        ops.iter().all(|op| {
+            let [name] = op.path.as_slice() else { return false };
+            matches!(op.op, OpKind::Add | OpKind::Replace)
+                && !name.starts_with('$')
+                && !matches!(
+                    self.set.content(current.model(), name).map(|c| &c.kind),
+                    Some(ContentKind::Component { .. })
+                )
+        })
+    }
+
+    /// `patched` for a patch `sets_properties_only` accepts: only the members it touches and `$metadata` are parsed, changed, checked and written back into the twin's text, the others' text kept as it is; the twin is the one the whole-document path makes.
+    fn patched_members(
+        &self,
+        current: &Twin,
+        ops: Vec<Operation>,
+        now: &str,
+    ) -> Result<(Twin, Vec<Operation>), GraphError> {
+        let mut touched: Vec<&str> = Vec::new();
+        for op in &ops {
+            if !touched.contains(&op.path[0].as_str()) {
+                touched.push(op.path[0].as_str());
+            }
+        }
+        let mut doc = Map::with_capacity(touched.len() + 1);
+        for name in touched.iter().copied().chain(["$metadata"]) {
+            if let Some(value) = current.property(name) {
+                doc.insert(name.to_owned(), value);
+            }
+        }
+        for op in &ops {
+            patch::apply(&mut doc, op)?;
+            stamp_after_op(&mut doc, op, now);
+        }
+        if let Some(Value::Object(meta)) = doc.get_mut("$metadata") {
+            meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
+        }
+        let mut members = Vec::with_capacity(touched.len() + 1);
+        for name in touched.iter().copied().chain(["$metadata"]) {
+            let Some(value) = doc.get(name) else { continue };
+            if name != "$metadata" {
+                let violations = self.set.validate_content_value(current.model(), name, value);
+                if let Some(first) = violations.first() {
+                    let more = if violations.len() > 1 {
+                        format!(" (and {} more)", violations.len() - 1)
+                    } else {
+                        String::new()
+                    };
+                    return Err(GraphError::invalid(
+                        Invalid::ValidationFailed,
+                        format!("'{name}{}': {}{more}", first.pointer, first.message),
+                    ));
+                }
+                self.check_strings(name, value)?;
+            }
+            members.push((name, value));
+        }
+        let twin = current.with_members(self.version + 1, &members);
         self.check_twin_size(&twin)?;
         Ok((twin, ops))
     }
@@ -1441,4 +1521,58 @@ fn replacement_properties_patch(old: &Map<String, Value>, new: &Map<String, Valu
         ops.push(serde_json::json!({"op": "remove", "path": patch::pointer(std::slice::from_ref(k))}));
     }
     ops
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Setting top-level properties member by member makes exactly the twin (text, etag) and the refusals that patching the whole document makes.
+    #[test]
+    fn setting_properties_member_wise_makes_the_twin_the_whole_document_makes() {
+        let mut graph = TenantGraph::new(Limits::default());
+        let model = json!({
+            "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Sensor;1", "@type": "Interface",
+            "contents": [
+                { "@type": "Property", "name": "name", "schema": "string" },
+                { "@type": "Property", "name": "capacity", "schema": "integer" },
+                { "@type": "Property", "name": "value", "schema": { "@type": "Object", "fields": [
+                    { "name": "value", "schema": "string" }, { "name": "timestamp", "schema": "string" } ] } },
+                { "@type": "Property", "name": "values", "schema": { "@type": "Map",
+                    "mapKey": { "name": "name", "schema": "string" }, "mapValue": { "name": "entry", "schema": "string" } } }
+            ]
+        });
+        graph.upload_models(vec![model], "2026-11-26T12:00:00.0000000Z").expect("a valid model");
+        let twin =
+            json!({ "$metadata": { "$model": "dtmi:test:Sensor;1" }, "name": "a \"quoted\" name", "capacity": 4 });
+        graph.put_twin("t", twin, &Precondition::None, "2026-11-26T12:00:00.0000000Z").expect("a valid twin");
+        let patches = [
+            json!([{ "op": "add", "path": "/value", "value": { "value": "21.5", "timestamp": "2026-11-26T12:00:01Z" } }]),
+            json!([{ "op": "add", "path": "/value", "value": { "value": "22", "timestamp": "2026-11-26T12:00:02Z" } }]),
+            json!([{ "op": "replace", "path": "/name", "value": "b" }, { "op": "add", "path": "/values", "value": { "Fresh": "yes" } }]),
+            json!([{ "op": "add", "path": "/capacity", "value": 5 }, { "op": "add", "path": "/name", "value": "c" }]),
+            json!([{ "op": "replace", "path": "/capacity", "value": 1.5 }]),
+            json!([{ "op": "add", "path": "/unknown", "value": 1 }]),
+            json!([{ "op": "replace", "path": "/missing", "value": 1 }]),
+        ];
+        for (n, patch) in patches.iter().enumerate() {
+            let now = format!("2026-11-26T13:00:0{n}.0000000Z");
+            let current = graph.nodes.twin("t").expect("the twin");
+            let ops = patch::parse(patch).expect("a patch");
+            assert!(graph.sets_properties_only(current, &ops), "patch {n} is member-wise");
+            let text = |made: Result<(Twin, Vec<Operation>), GraphError>| {
+                made.map(|(twin, _)| String::from_utf8(twin.to_json_bytes()).expect("UTF-8"))
+            };
+            let members = text(graph.patched_members(current, ops.clone(), &now));
+            let document = text(graph.patched_document(current, ops, &now));
+            assert_eq!(members, document, "patch {n}");
+            if members.is_ok() {
+                graph.patch_twin("t", patch, &Precondition::None, &now).expect("the patch applies");
+            }
+        }
+        let current = graph.nodes.twin("t").expect("the twin");
+        assert!(current.property("values").is_some() && current.property("capacity") == Some(json!(5)));
+    }
 }
