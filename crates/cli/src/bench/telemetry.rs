@@ -41,29 +41,8 @@ const SPACE_ADMINISTRATOR: &str = "98e44ad7-28d4-4007-853b-b9968ad132d1";
 /// The longest any phase runs; devices not connected by then are reported as cut short.
 const PHASE_TIME_MAX: Duration = Duration::from_secs(600);
 
-/// The availability function of the server's telemetry test: it stores the reading, then sets the room's `AvailableAndFresh` from its motion and CO2 sensors, and notifies when the room is taken or stuffy.
-const AVAILABILITY: &str = r#"
-function process(telemetry, executionContext) {
-    const sensor = getSensorMetadata(telemetry.SensorId);
-    setSensorValue(telemetry.SensorId, sensor.DataType, JSON.parse(telemetry.Message).SensorValue);
-    const room = sensor.Space();
-    const sensors = room.ChildSensors();
-    const motion = sensors.find((s) => s.DataType === "Motion");
-    const co2 = sensors.find((s) => s.dataType === "CarbonDioxide");
-    const presence = motion ? motion.Value().Value : null;
-    const level = co2 ? co2.Value().Value : null;
-    if (presence == null || level == null) {
-        sendNotification(telemetry.SensorId, "Sensor", "Error: a reading is missing");
-        return;
-    }
-    if (presence.toLowerCase() !== "true" && parseFloat(level) < 1000) {
-        setSpaceValue(room.Id, "AvailableAndFresh", "Room is available and air is fresh");
-    } else {
-        setSpaceValue(room.Id, "AvailableAndFresh", "Room is not available or air quality is poor");
-        room.Notify(JSON.stringify("Room is not available or air quality is poor"));
-    }
-}
-"#;
+/// The availability function of the demo building (`twinscape serve --demo`): it stores the reading, then sets the room's `AvailableAndFresh` from its motion and CO2 sensors, and notifies when the room is taken or stuffy.
+const AVAILABILITY: &str = include_str!("../../../server/demo/availability.js");
 
 /// What the scenario sends, from the command line.
 pub(crate) struct Settings {

@@ -514,6 +514,15 @@ async fn install_function(server: &TestServer, t: &mut Topology, script: &str) -
     (room, path)
 }
 
+/// Sends one reading of the sensor with `hardware_id` over HTTP as the device whose token is `token`, and asserts it was stored.
+async fn send_reading(server: &TestServer, token: &str, hardware_id: &str, value: &str) {
+    let headers =
+        [("Authorization", token), ("DigitalTwins-Telemetry", "1.0"), ("DigitalTwins-SensorHardwareId", hardware_id)];
+    let body = format!(r#"{{"SensorValue":"{value}"}}"#).into_bytes();
+    let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+}
+
 /// The events of `kind` the server logged, each as `show` renders its data, one per line.
 async fn events_of(server: &TestServer, kind: &str, show: impl Fn(&Value) -> String) -> String {
     let reply = server.get("/events?limit=1000").await;
@@ -703,14 +712,7 @@ async fn a_run_whose_values_the_graph_refuses_fails_alone() {
     assert_eq!(call(&server, "POST", "roleassignments", Some(grant)).await.0, 201);
     let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
     for (hardware_id, value) in [("SAMPLE_SENSOR_MOTION", "false"), ("SAMPLE_SENSOR_CARBONDIOXIDE", "500")] {
-        let headers = [
-            ("Authorization", token.as_str()),
-            ("DigitalTwins-Telemetry", "1.0"),
-            ("DigitalTwins-SensorHardwareId", hardware_id),
-        ];
-        let body = format!(r#"{{"SensorValue":"{value}"}}"#).into_bytes();
-        let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
-        assert_eq!(reply.status, 204, "{}", reply.body);
+        send_reading(&server, &token, hardware_id, value).await;
     }
     let (_, values) = call(&server, "GET", &format!("spaces/{room}/values"), None).await;
     let names: Vec<&str> = values.as_array().expect("values").iter().filter_map(|v| v["type"].as_str()).collect();
@@ -750,20 +752,13 @@ async fn functions_read_objects_as_they_are_now() {
     let mut t = provision(&server).await;
     let (room, _) = install_function(&server, &mut t, NAMING).await;
     let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
-    let headers = [
-        ("Authorization", token.as_str()),
-        ("DigitalTwins-Telemetry", "1.0"),
-        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_MOTION"),
-    ];
     let mut seen = Vec::new();
     for rename in [None, None, Some("Huddle Room A1")] {
         if let Some(name) = rename {
             let (status, reply) = call(&server, "PATCH", &format!("spaces/{room}"), Some(json!({"Name": name}))).await;
             assert_eq!(status, 204, "{reply}");
         }
-        let body = br#"{"SensorValue":"true"}"#.to_vec();
-        let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
-        assert_eq!(reply.status, 204, "{}", reply.body);
+        send_reading(&server, &token, "SAMPLE_SENSOR_MOTION", "true").await;
         let (_, values) = call(&server, "GET", &format!("spaces/{room}/values"), None).await;
         seen.push(values[0]["value"].as_str().unwrap_or("(none)").to_owned());
     }
@@ -778,16 +773,9 @@ async fn the_functions_a_sensor_runs_follow_changes_to_the_sensor_and_its_matche
     let mut t = provision(&server).await;
     let (room, _) = install_availability(&server, &mut t).await;
     let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
-    let headers = [
-        ("Authorization", token.as_str()),
-        ("DigitalTwins-Telemetry", "1.0"),
-        ("DigitalTwins-SensorHardwareId", "SAMPLE_SENSOR_MOTION"),
-    ];
     let mut seen = Vec::new();
     let mut send = async |step: &str| {
-        let body = br#"{"SensorValue":"true"}"#.to_vec();
-        let reply = server.send("POST", "/management/api/v1.0/telemetry", &headers, Some(body)).await;
-        assert_eq!(reply.status, 204, "{}", reply.body);
+        send_reading(&server, &token, "SAMPLE_SENSOR_MOTION", "true").await;
         let function = id_named(&t.names, "function");
         let (_, found) =
             call(&server, "GET", &format!("userdefinedfunctions/{function}?includes=statistics"), None).await;
