@@ -8,15 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use expect_test::expect;
-use rumqttc::{TlsConfiguration, Transport};
+use rumqttc::{AsyncClient, EventLoop, TlsConfiguration, Transport};
 use server::config::MqttTlsConfig;
-use server::{Config, Server, TlsConfig};
+use server::{Config, TlsConfig};
 
 use crate::TestServer;
 use crate::management::call;
 use crate::telemetry::{
     MQTT_TIMEOUT, Topology, connect_with, device_options, in_an_hour, provision, publish, sas_token, topic,
 };
+use crate::tls::start_error;
 
 #[tokio::test]
 async fn a_device_publishes_over_tls_and_its_values_are_stored() {
@@ -28,16 +29,10 @@ async fn a_device_publishes_over_tls_and_its_values_are_stored() {
     let token = sas_token(&t.host, &t.device, &t.key, in_an_hour());
 
     // MQTT 3.1.1, as the Azure IoT device SDKs speak it.
-    let mut options = device_options(&t, server.mqtt_tls.expect("MQTT over TLS is on"), &token);
-    options.set_transport(tls_transport(&cert_pem));
-    let (client, mut events, connected) = connect_with(options).await;
-    assert_eq!(connected, Ok(()));
-    let answer =
-        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await;
-    assert_eq!(answer, "PUBACK");
+    let address = server.mqtt_tls.expect("MQTT over TLS is on");
+    assert_eq!(publish_motion_over_tls(&t, address, &token, &cert_pem).await, "PUBACK");
     let (status, value) = call(&server, "GET", &format!("sensors/{}/value", t.motion), None).await;
     assert_eq!((status, &value["value"]), (200, &serde_json::json!("true")), "{value}");
-    let _ = client.disconnect().await;
 
     // MQTT 5: its CONNACK announces `[mqtt] inflight_max` as Receive Maximum.
     assert_eq!(connect_v5_and_publish(&server, &t, &token, &cert_pem).await, "receive maximum Some(7), Success");
@@ -66,19 +61,10 @@ async fn plain_mqtt_on_the_tls_port_fails_alone_and_the_port_goes_on() {
 
     // A client that trusts another certificate gives up the handshake itself.
     let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("rcgen makes a certificate");
-    let mut options = device_options(&t, address, &token);
-    options.set_transport(tls_transport(&other.cert.pem()));
-    let (_client, _events, connected) = connect_with(options).await;
+    let (_client, _events, connected) = connect_over_tls(&t, address, &token, &other.cert.pem()).await;
     assert!(connected.is_err(), "a certificate the client does not trust: {connected:?}");
 
-    let mut options = device_options(&t, address, &token);
-    options.set_transport(tls_transport(&cert_pem));
-    let (client, mut events, connected) = connect_with(options).await;
-    assert_eq!(connected, Ok(()));
-    let answer =
-        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await;
-    assert_eq!(answer, "PUBACK");
-    let _ = client.disconnect().await;
+    assert_eq!(publish_motion_over_tls(&t, address, &token, &cert_pem).await, "PUBACK");
     expect![[r#"
         mqtt_connections_total{result="accepted"} 1
         mqtt_connections_total{result="tls_handshake_failed"} 2
@@ -118,20 +104,8 @@ async fn a_bad_mqtt_certificate_stops_the_start() {
         listen: "127.0.0.1:0".parse().expect("an address"),
         certificate: TlsConfig { cert_path: dir.path().join("missing.pem"), key_path: dir.path().join("key.pem") },
     });
-    let error = match Server::bind(config).await {
-        Ok(_) => "started".to_owned(),
-        Err(err) => {
-            let mut chain = err.to_string();
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                chain.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            chain.replace(&dir.path().display().to_string(), "<dir>")
-        }
-    };
     expect!["read TLS certificate <dir>/missing.pem: I/O error: No such file or directory (os error 2)"]
-        .assert_eq(&error);
+        .assert_eq(&start_error(config, dir.path()).await);
 }
 
 /// A server with the shipped routes, plain MQTT and MQTT over TLS with `certificate` (the HTTP face stays plain), changed by `configure`.
@@ -168,6 +142,28 @@ fn tls_transport(root_pem: &str) -> Transport {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(config)))
+}
+
+/// Connects `t`'s device to `address` with MQTT 3.1.1 over TLS, trusting only `root_pem`.
+async fn connect_over_tls(
+    t: &Topology,
+    address: SocketAddr,
+    token: &str,
+    root_pem: &str,
+) -> (AsyncClient, EventLoop, Result<(), String>) {
+    let mut options = device_options(t, address, token);
+    options.set_transport(tls_transport(root_pem));
+    connect_with(options).await
+}
+
+/// Connects `t`'s device over TLS trusting `root_pem` (which must succeed), publishes a Motion value of `true`, disconnects and says what PUBACK answered.
+async fn publish_motion_over_tls(t: &Topology, address: SocketAddr, token: &str, root_pem: &str) -> String {
+    let (client, mut events, connected) = connect_over_tls(t, address, token, root_pem).await;
+    assert_eq!(connected, Ok(()));
+    let answer =
+        publish(&client, &mut events, &topic(&t.device, "SAMPLE_SENSOR_MOTION"), r#"{"SensorValue":"true"}"#).await;
+    let _ = client.disconnect().await;
+    answer
 }
 
 /// Connects `t`'s device over TLS with MQTT 5, publishes a Motion value of `false` with the sample's user properties and says what CONNACK announced and what PUBACK answered.

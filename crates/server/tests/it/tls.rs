@@ -35,7 +35,12 @@ async fn healthz_over_https() {
 /// Starts a server with `tls` and prints why it could not start, with `dir` written as `<dir>`.
 async fn check_start_error(tls: TlsConfig, dir: &Path, expect: Expect) {
     let config = Config { listen: "127.0.0.1:0".parse().expect("an address"), tls: Some(tls), ..Config::default() };
-    let actual = match Server::bind(config).await {
+    expect.assert_eq(&start_error(config, dir).await);
+}
+
+/// Binds a server with `config` and says why it could not (its error and every source, with `dir` written as `<dir>`), or `started`.
+pub(crate) async fn start_error(config: Config, dir: &Path) -> String {
+    match Server::bind(config).await {
         Ok(_) => "started".to_owned(),
         Err(err) => {
             let mut chain = err.to_string();
@@ -46,8 +51,7 @@ async fn check_start_error(tls: TlsConfig, dir: &Path, expect: Expect) {
             }
             chain.replace(&dir.display().to_string(), "<dir>")
         }
-    };
-    expect.assert_eq(&actual);
+    }
 }
 
 #[tokio::test]
