@@ -155,24 +155,38 @@ pub fn history_error(err: StoreError) -> HistoryError {
     }
 }
 
-/// Fills the `historicalValues` of a rendered 2018 space's `values` (each value's newest `HISTORICAL_VALUES_MAX` points, newest first); a space without `values` is left as it is.
-pub fn fill_space_values(points: &StorePoints, space: &mut serde_json::Value) -> Result<(), HistoryError> {
-    let Some(id) = space.get("id").and_then(serde_json::Value::as_str).map(str::to_owned) else { return Ok(()) };
-    let Some(serde_json::Value::Array(values)) = space.get_mut("values") else { return Ok(()) };
-    for value in values {
-        let Some(name) = value.get("type").and_then(serde_json::Value::as_str) else { continue };
-        let series = SeriesId::space_value(&id, name)?;
-        fill(points, &series, value)?;
-    }
-    Ok(())
-}
-
 /// Fills the `historicalValues` of a rendered 2018 sensor value (`value` of a sensor, or `GET sensors/{id}/value`) of the sensor `id`; `null` is left as it is.
 pub fn fill_sensor_value(points: &StorePoints, id: &str, value: &mut serde_json::Value) -> Result<(), HistoryError> {
     if value.is_object() {
         fill(points, &SeriesId::sensor(id)?, value)?;
     }
     Ok(())
+}
+
+/// Fills every `historicalValues` of a rendered 2018 object or list, nested objects included (a device's `sensors`, a sensor's `space`, a space's `children`, …): a sensor's `value` from the sensor's series and a space's `values` from the space's, each object named by its `id`.
+pub fn fill_all(points: &StorePoints, rendered: &mut serde_json::Value) -> Result<(), HistoryError> {
+    use serde_json::Value;
+    match rendered {
+        Value::Array(items) => items.iter_mut().try_for_each(|item| fill_all(points, item)),
+        Value::Object(object) => {
+            if let Some(id) = object.get("id").and_then(Value::as_str).map(str::to_owned) {
+                if let Some(value) = object.get_mut("value").filter(|v| v.get("historicalValues").is_some()) {
+                    fill(points, &SeriesId::sensor(&id)?, value)?;
+                }
+                if let Some(Value::Array(values)) = object.get_mut("values") {
+                    for value in values.iter_mut().filter(|v| v.get("historicalValues").is_some()) {
+                        let Some(name) = value.get("type").and_then(Value::as_str).map(str::to_owned) else { continue };
+                        fill(points, &SeriesId::space_value(&id, &name)?, value)?;
+                    }
+                }
+            }
+            object
+                .iter_mut()
+                .filter(|(key, _)| !matches!(key.as_str(), "value" | "values"))
+                .try_for_each(|(_, child)| fill_all(points, child))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Sets `historicalValues` of one rendered value to the newest points of `series`, as `{value, timestamp}`.

@@ -86,6 +86,13 @@ impl From<ApiError> for MgmtError {
     }
 }
 
+impl From<history::HistoryError> for MgmtError {
+    /// A history read or write that failed, with the status the data plane gives it.
+    fn from(err: history::HistoryError) -> MgmtError {
+        MgmtError::from(ApiError::from(err))
+    }
+}
+
 impl From<graph::GraphError> for MgmtError {
     /// The graph's refusals (a model validation failure, a containment cycle), with the status the data plane gives them.
     fn from(err: graph::GraphError) -> MgmtError {

@@ -686,8 +686,10 @@ pub(crate) fn list_response(
 ) -> Result<axum::response::Response, MgmtError> {
     use axum::response::IntoResponse;
     let max = state.limits.management_results_max.get();
-    let objects =
-        state.data.tenant().read_all(|tenant| list(&View::new(tenant), kind, params, includes, &|_, _| true, max))?;
+    let tenant = state.data.tenant();
+    let mut objects = tenant.read_all(|tenant| list(&View::new(tenant), kind, params, includes, &|_, _| true, max))?;
+    // `historicalValues` are read after the tenant's lock is released, and only where values are shown.
+    objects.iter_mut().try_for_each(|object| crate::history::fill_all(tenant.points(), object))?;
     Ok(axum::Json(objects).into_response())
 }
 
@@ -699,10 +701,12 @@ pub(crate) fn one_response(
     includes: &Includes,
 ) -> Result<axum::response::Response, MgmtError> {
     use axum::response::IntoResponse;
-    let object = state.data.tenant().read_all(|tenant| {
+    let tenant = state.data.tenant();
+    let mut object = tenant.read_all(|tenant| {
         let slot = super::object_slot(&tenant.graph, kind, id)?;
         Ok::<_, MgmtError>(View::new(tenant).render(slot, kind, includes))
     })?;
+    crate::history::fill_all(tenant.points(), &mut object)?;
     Ok(axum::Json(object).into_response())
 }
 

@@ -54,15 +54,12 @@ async fn get_sensor(
     params: Params,
 ) -> Result<Response, MgmtError> {
     let includes = params.includes(INCLUDES)?;
-    let (twin_id, mut sensor) = state.data.tenant().read_all(|tenant| {
+    let mut sensor = state.data.tenant().read_all(|tenant| {
         let slot = object_slot(&tenant.graph, ObjectKind::Sensor, &id)?;
-        let twin_id = tenant.graph.twin_at(slot).map(|t| t.id.clone()).unwrap_or_default();
-        Ok::<_, MgmtError>((twin_id, objects::View::new(tenant).render(slot, ObjectKind::Sensor, &includes)))
+        Ok::<_, MgmtError>(objects::View::new(tenant).render(slot, ObjectKind::Sensor, &includes))
     })?;
-    // `historicalValues` are read after the tenant's lock is released, and only when the value is shown.
-    if let Some(value) = sensor.get_mut("value") {
-        crate::history::fill_sensor_value(state.data.tenant().points(), &twin_id, value).map_err(history_error)?;
-    }
+    // `historicalValues` are read after the tenant's lock is released, and only where values are shown.
+    crate::history::fill_all(state.data.tenant().points(), &mut sensor)?;
     Ok(axum::Json(sensor).into_response())
 }
 

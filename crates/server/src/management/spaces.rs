@@ -112,13 +112,10 @@ async fn get_space(
     Ok(axum::Json(space).into_response())
 }
 
-/// Fills the `historicalValues` of the spaces' `values` (when shown), after the tenant's lock is released.
+/// Fills the `historicalValues` of the spaces' `values` and of everything nested in them (when shown), after the tenant's lock is released.
 fn fill_historical(state: &AppState, spaces: &mut [Value]) -> Result<(), MgmtError> {
     let tenant = state.data.tenant();
-    for space in spaces.iter_mut().filter(|s| s.get("values").is_some()) {
-        crate::history::fill_space_values(tenant.points(), space)
-            .map_err(|err| MgmtError::from(crate::error::ApiError::from(err)))?;
-    }
+    spaces.iter_mut().try_for_each(|space| crate::history::fill_all(tenant.points(), space))?;
     Ok(())
 }
 

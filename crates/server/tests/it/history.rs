@@ -145,6 +145,12 @@ async fn telemetry_records_history_read_as_pages_aggregates_and_historical_value
     let (_, sensor) = call(&server, "GET", &format!("sensors/{}?includes=value", t.motion), None).await;
     let (_, value) = call(&server, "GET", &format!("sensors/{temperature}/value"), None).await;
     let historical = [sensor["value"]["historicalValues"].to_string(), value["historicalValues"].to_string()];
+    // The same in a list and nested in another object: a space's sensors with their values.
+    let (_, listed) = call(&server, "GET", &format!("sensors?ids={}&includes=value", t.motion), None).await;
+    let (_, room) = call(&server, "GET", &format!("spaces/{}?includes=sensors,sensorsvalues", t.room), None).await;
+    let nested = room["sensors"].as_array().expect("the room's sensors").iter().find(|s| s["id"] == json!(t.motion));
+    assert_eq!(listed[0]["value"]["historicalValues"], sensor["value"]["historicalValues"], "{listed}");
+    assert_eq!(nested.map(|s| &s["value"]["historicalValues"]), Some(&sensor["value"]["historicalValues"]), "{room}");
     expect![[r#"
         [{"value":"TRUE","timestamp":"2026-01-01T01:15:00.0000000Z"},{"value":"false","timestamp":"2026-01-01T00:45:00.0000000Z"},{"value":"False","timestamp":"2026-01-01T00:30:00.0000000Z"},{"value":"True","timestamp":"2026-01-01T00:00:00.0000000Z"}]
         [{"value":"25","timestamp":"2026-01-01T04:30:00.0000000Z"},{"value":"Offline","timestamp":"2026-01-01T03:00:00.0000000Z"},{"value":"21.5","timestamp":"2026-01-01T01:50:00.0000000Z"},{"value":"19","timestamp":"2026-01-01T01:05:00.0000000Z"},{"value":"22","timestamp":"2026-01-01T00:40:00.0000000Z"},{"value":"20","timestamp":"2026-01-01T00:10:00.0000000Z"}]"#]]
