@@ -218,7 +218,7 @@ async fn connect_v5_and_publish(server: &TestServer, t: &Topology, token: &str, 
 }
 
 /// The lines of `/metrics` counting MQTT connections and stored or refused messages, sorted.
-async fn counted(server: &TestServer) -> String {
+pub(crate) async fn counted(server: &TestServer) -> String {
     let metrics = server.get("/metrics").await.body;
     let mut counted: Vec<&str> = metrics
         .lines()
