@@ -309,7 +309,7 @@ impl TenantState {
         f(&tenant)
     }
 
-    /// Runs a write of the 2018 face: `f` validates and applies it to the graph and the 2018 state and returns the value to answer with and what it did, which is committed durably (with the events of the graph changes) before this returns.
+    /// Runs a write of the 2018 face: `f` validates and applies it to the graph and the 2018 state and returns the value to answer with and what it did, which is committed durably (with the events of the graph changes, and a TopologyOperation event for each 2018 object it created, updated or deleted: `topology`) before this returns.
     /// Errors are `f`'s own type, which store failures convert into.
     pub async fn write_all<T, E, F>(&self, data: &DataPlane, f: F) -> Result<T, E>
     where
@@ -342,7 +342,8 @@ impl TenantState {
             }
             let before = tenant.footprint();
             let generation = tenant.spatial.generation();
-            let (value, written) = match f(&mut tenant) {
+            let topology = (reach == Reach::Shape).then(|| crate::topology::Before::of(&tenant));
+            let (value, mut written) = match f(&mut tenant) {
                 Ok(done) => done,
                 Err(err) => {
                     // `f` checks before it changes anything; should a later step still fail, memory is put back to what is durable.
@@ -359,6 +360,10 @@ impl TenantState {
                     return Err(err);
                 }
             };
+            if let Some(topology) = topology {
+                let events = crate::topology::events(&topology, &tenant, &written, data.event_source(), &now);
+                written.events.extend(events);
+            }
             let submitted = tenant.history.submitting();
             self.submit(data, written, &now, done);
             (value, submitted)

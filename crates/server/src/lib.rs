@@ -37,6 +37,7 @@ mod router;
 mod routes;
 mod telemetry;
 mod tls;
+mod topology;
 mod trace;
 
 pub use api_version::ApiVersion;

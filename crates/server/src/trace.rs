@@ -20,12 +20,22 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RequestId(pub(crate) String);
 
-/// Middleware, outermost: generates the request id, stores it for the span and handlers, and returns it to the client.
+tokio::task_local! {
+    /// The id of the request the running task serves, for what a write records of its cause (`current_request_id`).
+    static CURRENT_REQUEST: String;
+}
+
+/// The id of the request the running task serves (handlers run in the task of their request); `None` outside a request, as for work spawned from one.
+pub(crate) fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST.try_with(String::clone).ok()
+}
+
+/// Middleware, outermost: generates the request id, stores it for the span and handlers (and for the request's task, `current_request_id`), and returns it to the client.
 pub(crate) async fn assign_request_id(mut request: Request, next: Next) -> Response {
     let id = Uuid::new_v4().to_string();
     let header = HeaderValue::from_str(&id).expect("a UUID is ASCII");
-    request.extensions_mut().insert(RequestId(id));
-    let mut response = next.run(request).await;
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = CURRENT_REQUEST.scope(id, next.run(request)).await;
     response.headers_mut().insert(REQUEST_ID_HEADER, header);
     response
 }

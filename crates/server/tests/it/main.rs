@@ -11,6 +11,7 @@ mod events_stream;
 mod history;
 mod jobs;
 mod management;
+mod management_events;
 mod management_functions;
 mod management_matchers;
 mod management_properties;
