@@ -162,3 +162,22 @@ async fn every_2018_write_raises_a_topology_operation_per_object_it_touched() {
         Device Delete <device> [<room>, <building>] (<delete device>)"#]]
     .assert_eq(&topology_operations(&server, &names).await);
 }
+
+#[tokio::test]
+async fn deleting_a_space_raises_one_per_object_it_takes_with_the_spaces_as_they_were() {
+    let server = crate::start_shipped().await;
+    let mut names = Names::default();
+    let wing = create(&server, &mut names, "spaces", "wing", json!({"Name": "Wing"})).await;
+    let office =
+        create(&server, &mut names, "spaces", "office", json!({"Name": "Office", "ParentSpaceId": wing})).await;
+    create(&server, &mut names, "users", "user", json!({"Upn": "ada@example.com", "SpaceId": office})).await;
+    create(&server, &mut names, "keystores", "keystore", json!({"Name": "Office keys", "SpaceId": office})).await;
+    assert_eq!(step(&server, &mut names, "delete wing", "DELETE", &format!("spaces/{wing}"), None).await.0, 204);
+    let all = topology_operations(&server, &names).await;
+    let deletes: Vec<&str> = all.lines().filter(|line| line.contains(" Delete ")).collect();
+    expect![[r#"
+        User Delete <user> [<office>, <wing>] (<delete wing>)
+        Space Delete <office> [<office>, <wing>] (<delete wing>)
+        Space Delete <wing> [<wing>] (<delete wing>)
+        KeyStore Delete <keystore> [<office>, <wing>] (<delete wing>)"#]].assert_eq(&deletes.join("\n"));
+}
