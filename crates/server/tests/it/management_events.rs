@@ -179,5 +179,6 @@ async fn deleting_a_space_raises_one_per_object_it_takes_with_the_spaces_as_they
         User Delete <user> [<office>, <wing>] (<delete wing>)
         Space Delete <office> [<office>, <wing>] (<delete wing>)
         Space Delete <wing> [<wing>] (<delete wing>)
-        KeyStore Delete <keystore> [<office>, <wing>] (<delete wing>)"#]].assert_eq(&deletes.join("\n"));
+        KeyStore Delete <keystore> [<office>, <wing>] (<delete wing>)"#]]
+    .assert_eq(&deletes.join("\n"));
 }
