@@ -373,8 +373,8 @@ struct Engine {
     realm: Option<Realm>,
     /// Bytes the heap held after a collection once the realm was built or last compiled a function.
     live_bytes: usize,
-    /// `Realm::compiled_count` when `live_bytes` was measured.
-    compiled_seen: u64,
+    /// The runtime's memory limit (`Limits::memory_bytes`).
+    memory_bytes: usize,
     /// The promises the current run rejected with no handler (yet), in order, and a count of those beyond `REJECTIONS_MAX`.
     rejections: Rc<RefCell<Rejections>>,
     runtime: Runtime,
@@ -443,7 +443,8 @@ impl Engine {
             Box::new(move |ctx, promise, reason, handled| rejections.borrow_mut().track(&ctx, promise, reason, handled))
         };
         runtime.set_host_promise_rejection_tracker(Some(Box::new(tracker)));
-        Some(Engine { realm: None, live_bytes: 0, compiled_seen: 0, rejections, runtime, deadline, interrupted })
+        let memory_bytes = limits.memory_bytes;
+        Some(Engine { realm: None, live_bytes: 0, memory_bytes, rejections, runtime, deadline, interrupted })
     }
 
     /// Runs `source`'s top level and its `process` in the shared context until `deadline`, then the promise jobs it queued, then puts the context back; the `bool` says the runtime must be dropped (the context could not be put back, or promise jobs were left queued), whatever the result.
@@ -460,6 +461,18 @@ impl Engine {
         self.runtime.set_gc_threshold(self.live_bytes + GC_HEADROOM_BYTES);
         let shared = realm.context().clone();
         let interrupted = &self.interrupted;
+
+        // A function new to the realm is compiled, and what the realm holds measured, before any of it runs, so the measure counts the compiled function and nothing a run keeps (`retains`); a source that does not compile is left for `start` to report.
+        let compiled_before = realm.compiled_count();
+        shared.with(|ctx| {
+            if realm.compiled(&ctx, source).is_err() {
+                ctx.catch();
+            }
+        });
+        if realm.compiled_count() != compiled_before {
+            self.runtime.run_gc();
+            self.live_bytes = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
+        }
 
         // The top level and `process`.
         let started = shared.with(|ctx| {
@@ -495,10 +508,9 @@ impl Engine {
         };
         // QuickJS throws `null` when memory is too short even for the error object; the objects of a run that threw are still alive here, so the heap shows it, and a promise rejected with `null` was probed when it was.
         let out_of_memory = self.rejections.borrow().out_of_memory;
-        if let Err(RunStatus::Threw { message, stack: None }) = &result
-            && message == "null"
-            && (out_of_memory || near_memory_limit(&self.runtime))
-        {
+        // A `null` the heap does not explain may still be memory that ran out and was freed as the stack unwound: the runtime is replaced either way.
+        let threw_null = matches!(&result, Err(RunStatus::Threw { message, stack: None }) if message == "null");
+        if threw_null && (out_of_memory || near_memory_limit(&self.runtime)) {
             result = Err(RunStatus::OutOfMemory);
         }
         self.deadline.set(None);
@@ -510,12 +522,31 @@ impl Engine {
                 _ => realm.reset(&ctx).unwrap_or(false),
             }
         });
-        if realm.compiled_count() != self.compiled_seen {
-            self.measure();
-        }
         // Jobs still queued hold the run's objects and would run in the next one.
-        let recycle = !reset || self.runtime.is_job_pending();
+        let recycle = !reset || threw_null || self.runtime.is_job_pending() || self.retains(&shared);
         (result, recycle)
+    }
+
+    /// Whether the heap holds more than the realm, its compiled functions and `GC_HEADROOM_BYTES` of garbage after a collection: memory a run kept alive past its reset where nothing can reach it by name (a private field added to the global object, the one shared object not frozen, survives the reset), which would shrink the next runs' memory and tell them something.
+    /// Probed by allocating one object under a limit of exactly that much (the collection is made only when the probe fails), so a run costs a few hundred nanoseconds for it, where measuring the heap would cost ten microseconds.
+    fn retains(&self, shared: &Context) -> bool {
+        let over = || {
+            self.runtime.set_memory_limit(self.live_bytes + GC_HEADROOM_BYTES);
+            let over = shared.with(|ctx| {
+                let probe = rquickjs::Object::new(ctx.clone());
+                if probe.is_err() {
+                    ctx.catch();
+                }
+                probe.is_err()
+            });
+            self.runtime.set_memory_limit(self.memory_bytes);
+            over
+        };
+        if !over() {
+            return false;
+        }
+        self.runtime.run_gc();
+        over()
     }
 
     /// Builds the realm runs share; `false` when memory is too short for it.
@@ -532,7 +563,6 @@ impl Engine {
     fn measure(&mut self) {
         self.runtime.run_gc();
         self.live_bytes = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
-        self.compiled_seen = self.realm.as_ref().map_or(0, Realm::compiled_count);
     }
 
     /// Evaluates `source` as a script in a context of its own, as an upload check: the top level must run and define `process`.

@@ -672,6 +672,44 @@ fn the_memory_limit_stops_a_memory_bomb_and_the_next_run_works() {
     ]);
 }
 
+/// A run that keeps memory alive where the reset cannot see it (a private field added to the global object through a base constructor that returns it) does not leave it to the next runs: the runtime is replaced, and another function then has its whole memory limit.
+#[test]
+fn memory_a_run_hides_on_the_global_object_does_not_outlive_it() {
+    const HIDER: &str = r#"
+function process(telemetry, executionContext) {
+    class Base { constructor(target) { return target; } }
+    class Stamp extends Base { #kept = "y".repeat(3 << 20) + Math.random(); }
+    new Stamp(globalThis);
+}
+"#;
+    const NEEDY: &str = r#"
+function process(telemetry, executionContext) {
+    const big = "z".repeat(10 << 20) + Math.random();
+    log(big.length > (10 << 20) ? "allocated 10 MiB" : "allocated less");
+}
+"#;
+    let mut sandbox = Sandbox::new(Limits { time_ms: 5_000, ..limits() });
+    let mut host = FakeHost::new();
+    for _ in 0..4 {
+        let outcome = run_outcome(&mut sandbox, &mut host, HIDER, "sensor-motion", "{}");
+        assert_eq!(outcome.status, RunStatus::Ok);
+    }
+    let outcome = run_outcome(&mut sandbox, &mut host, NEEDY, "sensor-motion", "{}");
+    assert_eq!((outcome.status, outcome.log), (RunStatus::Ok, vec!["allocated 10 MiB".to_owned()]));
+    assert_eq!(sandbox.runtimes_created(), 5, "each hiding run had its runtime replaced");
+}
+
+/// An uncaught `null` replaces the runtime, whether or not the heap still shows memory running out (QuickJS throws `null` when it cannot allocate the error, and the run's objects may be freed by then).
+#[test]
+fn an_uncaught_null_replaces_the_runtime() {
+    let mut sandbox = Sandbox::new(limits());
+    let mut host = FakeHost::new();
+    let outcome = run_outcome(&mut sandbox, &mut host, "function process() { throw null; }", "sensor-motion", "{}");
+    assert_eq!(outcome.status, RunStatus::Threw { message: "null".to_owned(), stack: None });
+    check_the_next_run_works(&mut sandbox, &mut host);
+    assert_eq!(sandbox.runtimes_created(), 2);
+}
+
 #[test]
 fn deep_recursion_stops_with_a_stack_overflow() {
     let mut sandbox = Sandbox::new(limits());
