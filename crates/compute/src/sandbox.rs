@@ -17,7 +17,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use rquickjs::context::{EvalOptions, intrinsic};
+use rquickjs::context::intrinsic;
 use rquickjs::{Context, Ctx, Exception, Function, Persistent, Runtime, Value};
 use serde_json::Map;
 
@@ -281,17 +281,23 @@ impl Sandbox {
             Some(engine) => {
                 // A runtime built for this run (the first, or the one after a limit) does not count against its time.
                 let deadline = Instant::now() + time;
-                let session = library::Session { host, log: &mut log };
-                let (found, recycle) =
-                    library::with_session(session, || engine.run(source, telemetry, context, deadline));
-                let status = match found {
-                    Ok(Found::Process) => RunStatus::Ok,
-                    Ok(Found::NoProcess) => {
-                        RunStatus::Threw { message: "TypeError: process is not a function".to_owned(), stack: None }
+                match engine.compile(source, deadline) {
+                    Err((status, recycle)) => (status, recycle),
+                    Ok(()) => {
+                        let session = library::Session { host, log: &mut log };
+                        let (found, recycle) =
+                            library::with_session(session, || engine.run(source, telemetry, context, deadline));
+                        let status = match found {
+                            Ok(Found::Process) => RunStatus::Ok,
+                            Ok(Found::NoProcess) => RunStatus::Threw {
+                                message: "TypeError: process is not a function".to_owned(),
+                                stack: None,
+                            },
+                            Err(status) => status,
+                        };
+                        (status, recycle)
                     }
-                    Err(status) => status,
-                };
-                (status, recycle)
+                }
             }
             None => (RunStatus::OutOfMemory, true),
         };
@@ -331,9 +337,6 @@ impl Sandbox {
         self.engine.as_mut()
     }
 }
-
-/// The global the entry point is read from.
-const ENTRY_POINT: &str = "process";
 
 /// Bytes the heap may grow past what the realm and its compiled functions hold before QuickJS collects cycles.
 /// Runs free most of what they allocate as they go (QuickJS counts references); what they leave is cycles (every function declared in a top level is one, with its `prototype`), which a collection frees.
@@ -462,18 +465,6 @@ impl Engine {
         let shared = realm.context().clone();
         let interrupted = &self.interrupted;
 
-        // A function new to the realm is compiled, and what the realm holds measured, before any of it runs, so the measure counts the compiled function and nothing a run keeps (`retains`); a source that does not compile is left for `start` to report.
-        let compiled_before = realm.compiled_count();
-        shared.with(|ctx| {
-            if realm.compiled(&ctx, source).is_err() {
-                ctx.catch();
-            }
-        });
-        if realm.compiled_count() != compiled_before {
-            self.runtime.run_gc();
-            self.live_bytes = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
-        }
-
         // The top level and `process`.
         let started = shared.with(|ctx| {
             let started = start(&ctx, realm, source, telemetry, context);
@@ -527,6 +518,30 @@ impl Engine {
         (result, recycle)
     }
 
+    /// Compiles `source` into the realm unless it is there, before the run and outside its host session, and measures what the realm then holds (so the measure counts the compiled function and nothing a run keeps, see `retains`).
+    /// Checking that a source stays inside its wrapper evaluates it through the `Function` constructor, so a source that closes the wrapper early runs that far here: with no host to call and no log, within the run's deadline, and its run then fails with the realm put back.
+    /// `Err` is how the run ended, with whether the runtime must be dropped.
+    fn compile(&mut self, source: &str, deadline: Instant) -> Result<(), (RunStatus, bool)> {
+        let Some(realm) = &mut self.realm else { return Err((RunStatus::OutOfMemory, true)) };
+        self.deadline.set(Some(deadline));
+        self.interrupted.set(false);
+        let shared = realm.context().clone();
+        let compiled_before = realm.compiled_count();
+        let failed = shared.with(|ctx| {
+            realm.compiled(&ctx, source).err().map(|error| failure(&ctx, error, self.interrupted.get(), true))
+        });
+        self.deadline.set(None);
+        if let Some(status) = failed {
+            let reset = !status.hit_limit() && shared.with(|ctx| realm.reset(&ctx).unwrap_or(false));
+            let recycle = !reset || self.runtime.is_job_pending() || self.retains(&shared);
+            return Err((status, recycle));
+        }
+        if realm.compiled_count() != compiled_before {
+            self.measure();
+        }
+        Ok(())
+    }
+
     /// Whether the heap holds more than the realm, its compiled functions and `GC_HEADROOM_BYTES` of garbage after a collection: memory a run kept alive past its reset where nothing can reach it by name (a private field added to the global object, the one shared object not frozen, survives the reset), which would shrink the next runs' memory and tell them something.
     /// Probed by allocating one object under a limit of exactly that much (the collection is made only when the probe fails), so a run costs a few hundred nanoseconds for it, where measuring the heap would cost ten microseconds.
     fn retains(&self, shared: &Context) -> bool {
@@ -565,19 +580,27 @@ impl Engine {
         self.live_bytes = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
     }
 
-    /// Evaluates `source` as a script in a context of its own, as an upload check: the top level must run and define `process`.
+    /// An upload check: `source` compiled in the realm as runs compile it and its top level run (with a host that refuses every call); the top level must define `process`.
     fn check(&mut self, source: &str, deadline: Instant) -> Result<Found, RunStatus> {
+        if self.realm.is_none() && !self.prepare() {
+            return Err(RunStatus::OutOfMemory);
+        }
+        self.compile(source, deadline).map_err(|(status, _)| status)?;
+        let Some(realm) = &mut self.realm else { return Err(RunStatus::OutOfMemory) };
         self.deadline.set(Some(deadline));
         self.interrupted.set(false);
-        let result = match Context::custom::<Intrinsics>(&self.runtime) {
-            Ok(context) => context.with(|ctx| {
-                let found = check_top_level(&ctx, source);
-                found.map_err(|error| failure(&ctx, error, self.interrupted.get(), false))
-            }),
-            Err(_) => Err(RunStatus::OutOfMemory),
-        };
+        let shared = realm.context().clone();
+        let interrupted = &self.interrupted;
+        let found = shared.with(|ctx| {
+            let found = (|| -> rquickjs::Result<Found> {
+                realm.set_now(&ctx, 0)?;
+                let process: Value = realm.compiled(&ctx, source)?.call(())?;
+                Ok(if process.is_function() { Found::Process } else { Found::NoProcess })
+            })();
+            found.map_err(|error| failure(&ctx, error, interrupted.get(), true))
+        });
         self.deadline.set(None);
-        result
+        found
     }
 }
 
@@ -635,18 +658,6 @@ fn settled(
         return Err(RunStatus::Threw { message, stack: None });
     }
     Ok(Found::Process)
-}
-
-/// The upload check's evaluation: the client library, then the source as a sloppy-mode script, then a look for `process`.
-fn check_top_level(ctx: &Ctx<'_>, source: &str) -> rquickjs::Result<Found> {
-    library::install(ctx)?;
-    let mut options = EvalOptions::default();
-    // The 2018 samples are sloppy-mode scripts (they assign undeclared variables).
-    options.strict = false;
-    options.filename = Some(realm::SOURCE_NAME.to_owned());
-    ctx.eval_with_options::<(), _>(source, options)?;
-    let process: Value = ctx.globals().get(ENTRY_POINT)?;
-    Ok(if process.is_function() { Found::Process } else { Found::NoProcess })
 }
 
 /// How a failed run ended, from the pending exception (or rquickjs's error).

@@ -710,6 +710,25 @@ fn an_uncaught_null_replaces_the_runtime() {
     assert_eq!(sandbox.runtimes_created(), 2);
 }
 
+/// A source that closes its wrapper early runs that far only while it is checked, before the run and outside its session: it reaches no host and logs nothing, and its run fails.
+#[test]
+fn a_source_escaping_its_wrapper_reaches_nothing() {
+    let mut sandbox = Sandbox::new(limits());
+    let mut host = FakeHost::new();
+    let escaping = r#"}), log("ran while checked"), setSensorValue("sensor-motion", "Motion", "forged"), (function(){"#;
+    let outcome = run_outcome(&mut sandbox, &mut host, escaping, "sensor-motion", "{}");
+    // Its host call fails as outside a run; nothing was logged or called.
+    assert_eq!(
+        outcome.status,
+        RunStatus::Threw {
+            message: "Error: the host is not available outside a run".to_owned(),
+            stack: Some("    at <eval> (function.js:1:5)\n".to_owned())
+        }
+    );
+    assert_eq!((outcome.log, host.calls.clone()), (Vec::<String>::new(), Vec::<String>::new()));
+    check_the_next_run_works(&mut sandbox, &mut host);
+}
+
 #[test]
 fn deep_recursion_stops_with_a_stack_overflow() {
     let mut sandbox = Sandbox::new(limits());
@@ -826,6 +845,16 @@ fn upload_check() {
         expect!["the function defines no `process(telemetry, executionContext)` function"],
     );
     check_upload("while (true) {}", expect!["failed: timed out"]);
+    // The check compiles a source as runs do (as the body of a function): what a run takes, the upload takes, and what a run refuses, it refuses.
+    check_upload("const process = (telemetry) => telemetry;", expect!["ok"]);
+    check_upload(
+        "-->\nfunction process() {}",
+        expect!["failed: SyntaxError: unexpected token in expression: '>' (at function.js:1:3)"],
+    );
+    check_upload(
+        "}); (function () {",
+        expect!["failed: SyntaxError: the function's source closes a brace it did not open"],
+    );
     check_upload(
         "const space = getSpaceMetadata('room'); function process() {}",
         expect![

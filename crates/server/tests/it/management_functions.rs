@@ -119,7 +119,7 @@ async fn the_sample_uploads_its_function_and_updates_it() {
         out.push_str(&format!("{status} {}\n", names.show(value["error"]["message"].as_str().unwrap_or("?"))));
     }
     expect![[r#"
-        400 the script is refused: SyntaxError: invalid property name (at function.js:1:20)
+        400 the script is refused: SyntaxError: invalid property name (at function.js:2:1)
         400 the script is refused: the function defines no `process(telemetry, executionContext)` function
         400 the script is refused: timed out
         404 matcher 'no-such-matcher' was not found
