@@ -1,7 +1,8 @@
 //! The JavaScript sandbox of user-defined functions: a QuickJS runtime per worker thread that runs a function's `process(telemetry, executionContext)` in a context reset after every run, under a time limit, a memory limit and a stack limit, with the 2018 client library (`getSensorMetadata`, `setSpaceValue`, `space.Parent()`, …) answered by a `Host`.
 //!
 //! Layout: this file holds the API (`Sandbox`, `Limits`, `Host`, `RunOutcome`) and the run itself; `realm` builds the context runs share, locks it down, resets it after each run and keeps functions compiled; `library` builds the client library inside a context and converts between host data and JavaScript values.
-//! Isolation: runs share one context per runtime, but nothing one run leaves behind reaches the next: built-ins and the library are frozen (assigning to them fails, silently in sloppy mode as for any frozen object, so a function cannot change `Array.prototype` even for itself), the globals a run adds are deleted after it, and each run runs the function's top level again, so its declarations and closures start fresh.
+//! Isolation: runs share one context per runtime, but nothing one run leaves behind reaches the next: built-ins and the library are frozen (assigning to them fails, silently in sloppy mode as for any frozen object, so a function cannot change `Array.prototype` even for itself), the globals a run adds are deleted after it, each run runs the function's top level again, so its declarations and closures start fresh, and a run that kept memory alive where the reset cannot see it (a private field on the global object) has its runtime replaced.
+//! A new source is compiled before its run, outside the host session (checking that it stays inside its wrapper evaluates it that far), and the upload check compiles it the same way.
 //! A function's top-level declarations (`process` too) are its own, not properties of the global object: the source is compiled once as the body of a function, which each run calls.
 //! A run ends when `process` returned and the promise jobs it queued ran; a promise it rejected and never handled ends it as `Threw`, like an error `process` threw.
 //! What a function can reach is the language, the client library and a frozen `Date`: QuickJS as built here has no `os` or `std` module, no module loader, no timers and no `performance` clock, and `Date.now()` and `new Date()` answer the run's processor received time.
@@ -308,8 +309,8 @@ impl Sandbox {
         RunOutcome { status, duration: started.elapsed(), log, log_lines_dropped }
     }
 
-    /// Checks a function at upload: it must compile, its top level must run within `limits` (with a host that refuses every call), and it must define `process`.
-    /// Uses a runtime of its own, so it can be called from any thread.
+    /// Checks a function at upload: it must compile as runs compile it, its top level must run within `limits` (with a host that refuses every call), and it must define `process`.
+    /// Uses a runtime and a locked-down context of its own (some 3.5 ms to build), so it can be called from any thread.
     pub fn check(source: &str, limits: &Limits) -> Result<(), CheckError> {
         let mut engine = Engine::new(limits).ok_or(CheckError::Failed(RunStatus::OutOfMemory))?;
         let deadline = Instant::now() + Duration::from_millis(limits.time_ms);
