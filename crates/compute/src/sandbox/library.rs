@@ -5,9 +5,13 @@
 //! A native function takes the session only for the host call itself and builds JavaScript values after giving it back, so JavaScript that a conversion triggers (a setter on `Object.prototype`) can call the host again.
 //! This file does not decide how a run ends or what a limit is: `sandbox.rs` does.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rquickjs::function::{Constructor, Rest, This};
 use rquickjs::object::Property;
-use rquickjs::{Array, Coerced, Ctx, Exception, Function, Object, Value};
+use rquickjs::{Array, Atom, Coerced, Ctx, Exception, Function, Object, Value};
 use scoped_tls_hkt::{ReborrowMut, scoped_thread_local};
 use serde_json::Number;
 
@@ -84,7 +88,8 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     let set_now: Function = freeze.call((real_date,))?;
 
     let prototypes = Object::new(ctx.clone())?;
-    for kind in [ObjectType::Space, ObjectType::Device, ObjectType::Sensor] {
+    let mut kept = Vec::with_capacity(KINDS.len());
+    for kind in KINDS {
         let prototype = Object::new(ctx.clone())?;
         for method in METHODS.iter().filter(|method| method.kind == kind) {
             let function =
@@ -96,9 +101,15 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
                 prototype.prop(name, Property::from(function.clone()).writable().configurable())?;
             }
         }
-        prototypes.prop(kind.name(), prototype)?;
+        prototypes.prop(kind.name(), prototype.clone())?;
+        kept.push(prototype);
     }
     globals.prop(PROTOTYPES, prototypes)?;
+    // The runtime's one realm is built here; a realm built again after one that failed replaces what an earlier one kept.
+    ctx.store_userdata::<HostPrototypes<'js>>(kept)
+        .map_err(|_| Exception::throw_internal(ctx, "the host objects' prototypes could not be kept"))?;
+    ctx.store_userdata::<MemberNames<'js>>(RefCell::default())
+        .map_err(|_| Exception::throw_internal(ctx, "the host objects' member names could not be kept"))?;
 
     for &(name, call) in GLOBALS {
         let function =
@@ -117,8 +128,8 @@ pub(super) fn prototypes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
 /// The `telemetry` argument of `process`.
 pub(super) fn telemetry<'js>(ctx: &Ctx<'js>, telemetry: &Telemetry) -> rquickjs::Result<Object<'js>> {
     let object = Object::new(ctx.clone())?;
-    define_member(&object, "SensorId", string(ctx, &telemetry.sensor_id)?, None)?;
-    define_member(&object, "Message", string(ctx, &telemetry.message)?, None)?;
+    define_member(&object, "SensorId", string(ctx, &telemetry.sensor_id)?)?;
+    define_member(&object, "Message", string(ctx, &telemetry.message)?)?;
     Ok(object)
 }
 
@@ -127,11 +138,11 @@ pub(super) fn execution_context<'js>(ctx: &Ctx<'js>, context: &ExecutionContext)
     let date: Constructor = ctx.globals().get("Date")?;
     let object = Object::new(ctx.clone())?;
     let enqueued: Value = date.construct((context.enqueued_time_unix_ms as f64,))?;
-    define_member(&object, "EnqueuedTime", enqueued, None)?;
+    define_member(&object, "EnqueuedTime", enqueued)?;
     let received: Value = date.construct((context.processor_received_time_unix_ms as f64,))?;
-    define_member(&object, "ProcessorReceivedTime", received, None)?;
-    define_member(&object, "UserDefinedFunctionId", string(ctx, &context.user_defined_function_id)?, None)?;
-    define_member(&object, "CorrelationId", string(ctx, &context.correlation_id)?, None)?;
+    define_member(&object, "ProcessorReceivedTime", received)?;
+    define_member(&object, "UserDefinedFunctionId", string(ctx, &context.user_defined_function_id)?)?;
+    define_member(&object, "CorrelationId", string(ctx, &context.correlation_id)?)?;
     Ok(object)
 }
 
@@ -148,6 +159,19 @@ pub(super) fn display<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Resu
     }
     Ok(value.get::<Coerced<String>>()?.0)
 }
+
+/// The kinds of host objects, in the order their prototypes are kept in the runtime's userdata.
+const KINDS: [ObjectType; 3] = [ObjectType::Space, ObjectType::Device, ObjectType::Sensor];
+
+/// The host objects' prototypes in the order of `KINDS`, kept in the runtime's userdata (dropped before the runtime is freed) so that building a host object does not look them up by name.
+type HostPrototypes<'js> = Vec<Object<'js>>;
+
+/// The names of host objects' members as atoms, under both casings (`["dataType", "DataType"]`), by member name, kept in the runtime's userdata.
+/// A host object usually dies soon after it is built, and its member names with it, so that without them QuickJS would make and free the same atoms for every object.
+type MemberNames<'js> = RefCell<HashMap<String, Vec<Atom<'js>>>>;
+
+/// Member names `MemberNames` keeps at most; the members of later names are defined by name.
+const MEMBER_NAMES_MAX: usize = 256;
 
 /// The global holding the prototypes of host objects, out of the way of functions (not enumerable, not writable).
 const PROTOTYPES: &str = "__twinscapePrototypes";
@@ -577,34 +601,83 @@ fn json_argument<'js>(
 
 /// A space, device or sensor: its members under both casings, on the prototype with its kind's methods.
 fn host_object<'js>(ctx: &Ctx<'js>, kind: ObjectType, metadata: &Metadata) -> rquickjs::Result<Value<'js>> {
-    let prototypes: Object = ctx.globals().get(PROTOTYPES)?;
-    let prototype: Object = prototypes.get(kind.name())?;
+    let index = KINDS.iter().position(|known| *known == kind).expect("every kind has a prototype");
+    let kept = ctx.userdata::<HostPrototypes<'js>>().and_then(|kept| kept.get(index).cloned());
+    let prototype = match kept {
+        Some(prototype) => prototype,
+        None => ctx.globals().get::<_, Object>(PROTOTYPES)?.get(kind.name())?,
+    };
     let object = Object::new_proto(ctx.clone(), Some(&prototype))?;
+    let names = ctx.userdata::<MemberNames<'js>>();
+    let mut names = names.as_ref().and_then(|names| names.try_borrow_mut().ok());
     for (key, value) in metadata.iter() {
-        define_member(&object, key, json_value(ctx, value, Casing::Both)?, Some(kind))?;
+        // Method names come in pairs that differ only in the case of their first letter, so a member named like a method is left out under both casings.
+        if is_method(kind, key) {
+            continue;
+        }
+        let value = json_value(ctx, value, Casing::Both)?;
+        match names.as_deref_mut() {
+            Some(names) => define_named_member(ctx, names, &object, key, value)?,
+            None => define_member(&object, key, value)?,
+        }
     }
     Ok(object.into_value())
+}
+
+/// `define_member` with the atoms of `key` kept in `names`.
+fn define_named_member<'js>(
+    ctx: &Ctx<'js>,
+    names: &mut HashMap<String, Vec<Atom<'js>>>,
+    object: &Object<'js>,
+    key: &str,
+    value: Value<'js>,
+) -> rquickjs::Result<()> {
+    let define = |atoms: &[Atom<'js>]| -> rquickjs::Result<()> {
+        for atom in atoms {
+            object.prop(atom.clone(), Property::from(value.clone()).writable().enumerable().configurable())?;
+        }
+        Ok(())
+    };
+    if let Some(atoms) = names.get(key) {
+        return define(atoms);
+    }
+    if names.len() >= MEMBER_NAMES_MAX {
+        return define_member(object, key, value);
+    }
+    let mut buffer = [0_u8; KEY_BUFFER_BYTES];
+    let mut atoms = vec![Atom::from_str(ctx.clone(), key)?];
+    if let Some(other) = other_casing(key, &mut buffer) {
+        atoms.push(Atom::from_str(ctx.clone(), &other)?);
+    }
+    define(&atoms)?;
+    names.insert(key.to_owned(), atoms);
+    Ok(())
+}
+
+/// Whether `name` is a method of host objects of `kind`.
+fn is_method(kind: ObjectType, name: &str) -> bool {
+    METHODS.iter().any(|method| method.kind == kind && method.names.contains(&name))
 }
 
 /// A sensor or space value (`Value()`): `DataType`, `Value`, `Timestamp` and `CreatedTime` (the client library reference's name), with `Value` and the times `null` before any value.
 fn reading_object<'js>(ctx: &Ctx<'js>, data_type: &str, reading: Option<&Reading>) -> rquickjs::Result<Value<'js>> {
     let object = Object::new(ctx.clone())?;
-    define_member(&object, "DataType", string(ctx, data_type)?, None)?;
+    define_member(&object, "DataType", string(ctx, data_type)?)?;
     let (value, timestamp) = match reading {
         Some(reading) => (json_value(ctx, &reading.value, Casing::AsIs)?, string(ctx, &reading.timestamp)?),
         None => (Value::new_null(ctx.clone()), Value::new_null(ctx.clone())),
     };
-    define_member(&object, "Value", value, None)?;
-    define_member(&object, "Timestamp", timestamp.clone(), None)?;
-    define_member(&object, "CreatedTime", timestamp, None)?;
+    define_member(&object, "Value", value)?;
+    define_member(&object, "Timestamp", timestamp.clone())?;
+    define_member(&object, "CreatedTime", timestamp)?;
     Ok(object.into_value())
 }
 
 /// An extended property: `Name` and `Value`.
 fn property_object<'js>(ctx: &Ctx<'js>, property: &ExtendedProperty) -> rquickjs::Result<Value<'js>> {
     let object = Object::new(ctx.clone())?;
-    define_member(&object, "Name", string(ctx, &property.name)?, None)?;
-    define_member(&object, "Value", string(ctx, &property.value)?, None)?;
+    define_member(&object, "Name", string(ctx, &property.name)?)?;
+    define_member(&object, "Value", string(ctx, &property.value)?)?;
     Ok(object.into_value())
 }
 
@@ -631,7 +704,7 @@ fn json_value<'js>(ctx: &Ctx<'js>, value: &serde_json::Value, casing: Casing) ->
             for (key, value) in members {
                 let value = json_value(ctx, value, casing)?;
                 match casing {
-                    Casing::Both => define_member(&object, key, value, None)?,
+                    Casing::Both => define_member(&object, key, value)?,
                     Casing::AsIs => {
                         object.prop(key.as_str(), Property::from(value).writable().enumerable().configurable())?
                     }
@@ -657,27 +730,25 @@ fn string<'js>(ctx: &Ctx<'js>, text: &str) -> rquickjs::Result<Value<'js>> {
     Ok(rquickjs::String::from_str(ctx.clone(), text)?.into_value())
 }
 
-/// Defines `value` under `key` and under `key` with the case of its first letter flipped (`dataType` and `DataType`), except a name that is a method of `kind`.
+/// Defines `value` under `key` and under `key` with the case of its first letter flipped (`dataType` and `DataType`).
 /// Defining rather than assigning keeps setters on `Object.prototype` out of it.
-fn define_member<'js>(
-    object: &Object<'js>,
-    key: &str,
-    value: Value<'js>,
-    kind: Option<ObjectType>,
-) -> rquickjs::Result<()> {
-    let other = other_casing(key);
-    for name in std::iter::once(key).chain(other.as_deref()) {
-        if kind.is_some_and(|kind| METHODS.iter().any(|method| method.kind == kind && method.names.contains(&name))) {
-            continue;
+fn define_member<'js>(object: &Object<'js>, key: &str, value: Value<'js>) -> rquickjs::Result<()> {
+    let mut buffer = [0_u8; KEY_BUFFER_BYTES];
+    match other_casing(key, &mut buffer) {
+        Some(other) => {
+            object.prop(key, Property::from(value.clone()).writable().enumerable().configurable())?;
+            object.prop(other.as_ref(), Property::from(value).writable().enumerable().configurable())
         }
-        object.prop(name, Property::from(value.clone()).writable().enumerable().configurable())?;
+        None => object.prop(key, Property::from(value).writable().enumerable().configurable()),
     }
-    Ok(())
 }
 
-/// `key` with the case of its first letter flipped; `None` when that letter has no case.
-fn other_casing(key: &str) -> Option<String> {
-    let first = key.chars().next()?;
+/// Names up to this long get their other casing without an allocation.
+const KEY_BUFFER_BYTES: usize = 64;
+
+/// `key` with the case of its first letter flipped, written into `buffer` when it fits; `None` when that letter has no case.
+fn other_casing<'b>(key: &str, buffer: &'b mut [u8; KEY_BUFFER_BYTES]) -> Option<Cow<'b, str>> {
+    let first = *key.as_bytes().first()?;
     let flipped = if first.is_ascii_lowercase() {
         first.to_ascii_uppercase()
     } else if first.is_ascii_uppercase() {
@@ -685,8 +756,18 @@ fn other_casing(key: &str) -> Option<String> {
     } else {
         return None;
     };
-    let mut other = String::with_capacity(key.len());
-    other.push(flipped);
-    other.push_str(&key[first.len_utf8()..]);
-    Some(other)
+    match buffer.get_mut(..key.len()) {
+        Some(bytes) => {
+            bytes.copy_from_slice(key.as_bytes());
+            bytes[0] = flipped;
+            // Only an ASCII letter changed, so the bytes are still UTF-8.
+            std::str::from_utf8(bytes).ok().map(Cow::Borrowed)
+        }
+        None => {
+            let mut other = String::with_capacity(key.len());
+            other.push(char::from(flipped));
+            other.push_str(&key[1..]);
+            Some(Cow::Owned(other))
+        }
+    }
 }
