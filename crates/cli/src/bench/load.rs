@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{Client, Method};
-use serde_json::json;
+use reqwest::{Client, Method, StatusCode};
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use portfolio::{Kind, Portfolio, Rng};
 
@@ -510,6 +510,36 @@ pub(crate) fn client(target: &Target) -> Result<Client> {
         builder = builder.resolve(host, *address);
     }
     builder.build().context("build the HTTP client")
+}
+
+/// A whole answer and how long it took, from sending the request to reading the last byte.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
+    pub(crate) latency: Duration,
+}
+
+impl Answer {
+    /// The body as text, cut to what an error message shows.
+    pub(crate) fn text(&self) -> String {
+        truncate(&String::from_utf8_lossy(&self.body))
+    }
+}
+
+/// Sends one request with an optional JSON body and reads the whole answer, for the scenarios that time requests one by one; an error only when no answer came.
+pub(crate) async fn call(client: &Client, method: Method, url: &str, body: Option<&Value>) -> Result<Answer, String> {
+    let mut request = client.request(method.clone(), url);
+    if let Some(body) = body {
+        let bytes = serde_json::to_vec(body).expect("a JSON value encodes");
+        request = request.header(CONTENT_TYPE, "application/json").body(bytes);
+    }
+    let request = request.build().map_err(|err| format!("{method} {url}: {}", chain(&err)))?;
+    let started = Instant::now();
+    let response = client.execute(request).await.map_err(|err| format!("{method} {url}: {}", chain(&err)))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|err| format!("{method} {url}: read the answer: {}", chain(&err)))?;
+    let latency = started.elapsed();
+    Ok(Answer { status, body: body.to_vec(), latency })
 }
 
 /// An error and its sources, joined with `: `.

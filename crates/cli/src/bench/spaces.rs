@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
-use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::load::{self, Bound, ERROR_SAMPLES_MAX, Phase, PhaseReport, Target};
+use super::load::{self, Bound, ERROR_SAMPLES_MAX, Phase, PhaseReport, Target, call};
 use portfolio::{Kind, Portfolio, SpatialType};
 
 /// Where the 2018 management face is mounted.
@@ -99,19 +98,19 @@ pub(crate) async fn run(
 async fn install_models(client: &Client, target: &Target, base: &str) -> Result<bool> {
     let space_model = Kind::Room.spatial_model();
     let url = format!("{}/models/{space_model}?api-version={}", target.base, load::API_VERSION);
-    let listed = call(client, Method::GET, url, None).await.map_err(anyhow::Error::msg)?;
+    let listed = call(client, Method::GET, &url, None).await.map_err(anyhow::Error::msg)?;
     if listed.status == StatusCode::OK {
         return Ok(false);
     }
     let body = json!({ "name": "twinscape bench" });
     let created =
-        call(client, Method::POST, format!("{base}/spaces"), Some(&body)).await.map_err(anyhow::Error::msg)?;
+        call(client, Method::POST, &format!("{base}/spaces"), Some(&body)).await.map_err(anyhow::Error::msg)?;
     if created.status != StatusCode::CREATED {
         bail!("create a space to install the built-in models: {}: {}", created.status, created.text());
     }
     let id: String = serde_json::from_slice(&created.body).context("read the new space's id")?;
     let deleted =
-        call(client, Method::DELETE, format!("{base}/spaces/{id}"), None).await.map_err(anyhow::Error::msg)?;
+        call(client, Method::DELETE, &format!("{base}/spaces/{id}"), None).await.map_err(anyhow::Error::msg)?;
     if !deleted.status.is_success() {
         bail!("delete the space {id} that installed the built-in models: {}: {}", deleted.status, deleted.text());
     }
@@ -126,7 +125,8 @@ async fn check_types(client: &Client, base: &str) -> Result<()> {
         .map(|&(_, _, SpatialType { category, id, name })| (id, category, name))
         .collect();
     for (id, category, name) in types {
-        let answer = call(client, Method::GET, format!("{base}/types/{id}"), None).await.map_err(anyhow::Error::msg)?;
+        let answer =
+            call(client, Method::GET, &format!("{base}/types/{id}"), None).await.map_err(anyhow::Error::msg)?;
         let found: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
         if answer.status != StatusCode::OK || found["category"] != category || found["name"] != name {
             bail!(
@@ -144,7 +144,7 @@ async fn spaces_down(client: &Client, base: &str, plan: &Plan, bound: Bound) -> 
     let url = format!("{base}/spaces?spaceId={}&traverse=Down&includes=values", plan.tower);
     let mut tally = Tally::new(Phase::SpacesDown, bound);
     while tally.next_turn() {
-        let answer = match call(client, Method::GET, url.clone(), None).await {
+        let answer = match call(client, Method::GET, &url, None).await {
             Ok(answer) => answer,
             Err(message) => {
                 tally.error(message);
@@ -187,7 +187,7 @@ async fn floor_moves(client: &Client, base: &str, plan: &Plan, bound: Bound) -> 
     let mut tally = Tally::new(Phase::FloorMove, bound);
     while tally.next_turn() {
         let to = if parent == plan.tower { &plan.other_building } else { &plan.tower };
-        match call(client, Method::PATCH, floor_url.clone(), Some(&json!({ "parentSpaceId": to }))).await {
+        match call(client, Method::PATCH, &floor_url, Some(&json!({ "parentSpaceId": to }))).await {
             Ok(answer) if answer.status == StatusCode::NO_CONTENT => match parent_of(client, &floor_url).await {
                 Ok(now) if now == *to => {
                     tally.ok(answer.latency);
@@ -204,7 +204,7 @@ async fn floor_moves(client: &Client, base: &str, plan: &Plan, bound: Bound) -> 
         }
     }
     if parent != plan.tower {
-        let answer = call(client, Method::PATCH, floor_url.clone(), Some(&json!({ "parentSpaceId": plan.tower })))
+        let answer = call(client, Method::PATCH, &floor_url, Some(&json!({ "parentSpaceId": plan.tower })))
             .await
             .map_err(anyhow::Error::msg)?;
         if answer.status != StatusCode::NO_CONTENT {
@@ -216,7 +216,7 @@ async fn floor_moves(client: &Client, base: &str, plan: &Plan, bound: Bound) -> 
 
 /// The `parentSpaceId` of the space at `url`.
 async fn parent_of(client: &Client, url: &str) -> Result<String, String> {
-    let answer = call(client, Method::GET, url.to_owned(), None).await?;
+    let answer = call(client, Method::GET, url, None).await?;
     let space: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     match space["parentSpaceId"].as_str() {
         Some(parent) if answer.status == StatusCode::OK => Ok(parent.to_owned()),
@@ -283,36 +283,6 @@ impl Tally {
             cut_short: self.turns < self.bound.operations && !self.bound.timed,
         }
     }
-}
-
-/// A whole answer and how long it took, from sending the request to reading the last byte.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-    latency: Duration,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        load::truncate(&String::from_utf8_lossy(&self.body))
-    }
-}
-
-/// Sends one request, its body built before the clock starts, and reads the whole answer; an error only when no answer came.
-async fn call(client: &Client, method: Method, url: String, body: Option<&Value>) -> Result<Answer, String> {
-    let mut request = client.request(method.clone(), &url);
-    if let Some(body) = body {
-        let bytes = serde_json::to_vec(body).expect("a JSON value encodes");
-        request = request.header(CONTENT_TYPE, "application/json").body(bytes);
-    }
-    let request = request.build().map_err(|err| format!("{method} {url}: {}", load::chain(&err)))?;
-    let started = Instant::now();
-    let response = client.execute(request).await.map_err(|err| format!("{method} {url}: {}", load::chain(&err)))?;
-    let status = response.status();
-    let body =
-        response.bytes().await.map_err(|err| format!("{method} {url}: read the answer: {}", load::chain(&err)))?;
-    let latency = started.elapsed();
-    Ok(Answer { status, body: body.to_vec(), latency })
 }
 
 #[cfg(test)]

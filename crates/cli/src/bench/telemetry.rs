@@ -24,7 +24,7 @@ use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Outgoing, Pack
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
-use super::load::{self, ERROR_SAMPLES_MAX, Phase, PhaseReport, Target};
+use super::load::{self, ERROR_SAMPLES_MAX, Phase, PhaseReport, Target, call};
 
 /// Where the 2018 management face is mounted.
 const MANAGEMENT: &str = "/management/api/v1.0";
@@ -622,34 +622,6 @@ impl Tally {
             cut_short,
         }
     }
-}
-
-/// A whole answer and how long it took.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-    latency: Duration,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        load::truncate(&String::from_utf8_lossy(&self.body))
-    }
-}
-
-/// Sends one request with a JSON body and reads the whole answer; an error only when no answer came.
-async fn call(client: &Client, method: Method, url: &str, body: Option<&Value>) -> Result<Answer, String> {
-    let mut request = client.request(method.clone(), url);
-    if let Some(body) = body {
-        let bytes = serde_json::to_vec(body).expect("a JSON value encodes");
-        request = request.header(CONTENT_TYPE, "application/json").body(bytes);
-    }
-    let started = Instant::now();
-    let response = request.send().await.map_err(|err| format!("{method} {url}: {}", load::chain(&err)))?;
-    let status = response.status();
-    let body =
-        response.bytes().await.map_err(|err| format!("{method} {url}: read the answer: {}", load::chain(&err)))?;
-    Ok(Answer { status, body: body.to_vec(), latency: started.elapsed() })
 }
 
 #[cfg(test)]
