@@ -2,6 +2,8 @@
 //!
 //! A twin keeps its document in the shape Azure Digital Twins returns (properties, components with their own `$metadata`, and `$metadata` with `$model` and per-property times), so reads serialize it without translation.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use model::Dtmi;
@@ -14,8 +16,8 @@ pub struct Twin {
     pub id: String,
     pub etag: u64,
     model: Box<str>,
-    /// The document (properties, components and `$metadata`) as a JSON object's text.
-    json: Box<str>,
+    /// The document (properties, components and `$metadata`) as a JSON object's text, shared by the twin's clones (a write's change and its event hold the twin the graph holds).
+    json: Arc<str>,
 }
 
 impl Twin {
@@ -23,7 +25,7 @@ impl Twin {
     pub fn new(id: String, etag: u64, doc: &Map<String, Value>) -> Twin {
         let model =
             doc.get("$metadata").and_then(|m| m.get("$model")).and_then(Value::as_str).unwrap_or_default().into();
-        let json = serde_json::to_string(doc).expect("serializing JSON into memory cannot fail").into_boxed_str();
+        let json = serde_json::to_string(doc).expect("serializing JSON into memory cannot fail").into();
         Twin { id, etag, model, json }
     }
 
@@ -46,43 +48,37 @@ impl Twin {
         Some(serde_json::from_str(text).expect("a twin's text is valid JSON"))
     }
 
-    /// This twin with each of `members` (top-level members: properties or `$metadata`) set to its value, in a new etag: a member it has keeps its place, a new one goes at the end, in the order given, and the text of the others is kept as it is.
-    /// The result is what `Twin::new` makes of the parsed document with those members set.
-    pub(crate) fn with_members(&self, etag: u64, members: &[(&str, &Value)]) -> Twin {
+    /// This twin with each of `members` (top-level properties) set to its value, in a new etag, and its `$metadata` stamped as a patch setting them stamps it: each member's entry gets `lastUpdateTime` = `now` (an entry it lacks is added as `{"lastUpdateTime": now}`; one that is not an object is left alone), then `$lastUpdateTime` = `now`.
+    /// A member or entry it has keeps its place, a new one goes at the end, in the order given, and the text of everything else is kept as it is; `None` when the twin has no `$metadata` object.
+    /// The result is what `Twin::new` makes of the parsed document with those members set and stamped.
+    pub(crate) fn with_stamped_members(&self, etag: u64, members: &[(&str, &Value)], now: &str) -> Option<Twin> {
         let json = &*self.json;
-        let mut replaced: Vec<(usize, usize, String)> = Vec::new();
-        let mut added = String::new();
-        for (name, value) in members {
-            let text = serde_json::to_string(value).expect("serializing JSON into memory cannot fail");
-            match member::find(json, name) {
-                Some(old) => {
-                    let start = old.as_ptr() as usize - json.as_ptr() as usize;
-                    replaced.push((start, start + old.len(), text));
-                }
-                None => {
-                    added.push(',');
-                    added.push_str(&serde_json::to_string(name).expect("serializing JSON into memory cannot fail"));
-                    added.push(':');
-                    added.push_str(&text);
-                }
-            }
+        let names: Vec<&str> = members.iter().map(|(name, _)| *name).chain(["$metadata"]).collect();
+        let places = member::spans(json, &names);
+        let metadata = &json[places.last()?.clone()?];
+        if !metadata.starts_with('{') {
+            return None;
         }
-        replaced.sort_by_key(|(start, _, _)| *start);
-        let mut out = String::with_capacity(json.len() + added.len() + 64);
-        let mut at = 0;
-        for (start, end, text) in &replaced {
-            out.push_str(&json[at..*start]);
-            out.push_str(text);
-            at = *end;
+        let now = to_text(now);
+        let mut entries: Vec<String> = Vec::with_capacity(names.len());
+        let entry_names: Vec<&str> = members.iter().map(|(name, _)| *name).chain(["$lastUpdateTime"]).collect();
+        let entry_places = member::spans(metadata, &entry_names);
+        for place in &entry_places[..members.len()] {
+            entries.push(match place.clone().map(|place| &metadata[place]) {
+                Some(entry) if entry.starts_with('{') => member::set(entry, &[("lastUpdateTime", &now)]),
+                Some(other) => other.to_owned(),
+                None => format!("{{\"lastUpdateTime\":{now}}}"),
+            });
         }
-        // Everything up to the closing brace, then the new members.
-        let close = json.len() - 1;
-        out.push_str(&json[at..close]);
-        if !added.is_empty() {
-            out.push_str(if out == "{" { &added[1..] } else { &added });
-        }
-        out.push('}');
-        Twin { id: self.id.clone(), etag, model: self.model.clone(), json: out.into_boxed_str() }
+        entries.push(now);
+        let entries: Vec<(&str, &str)> =
+            entry_names.iter().zip(&entries).map(|(name, text)| (*name, text.as_str())).collect();
+        let metadata = member::splice(metadata, &entry_places, &entries);
+        let mut texts: Vec<String> = members.iter().map(|(_, value)| to_text(value)).collect();
+        texts.push(metadata);
+        let set: Vec<(&str, &str)> = names.iter().zip(&texts).map(|(name, text)| (*name, text.as_str())).collect();
+        let json = member::splice(json, &places, &set);
+        Some(Twin { id: self.id.clone(), etag, model: self.model.clone(), json: json.into() })
     }
 
     /// The size of the kept document text, in bytes.
@@ -235,30 +231,116 @@ impl StoredModel {
 /// Finding one member in the text of a JSON object that serde_json wrote (so known to be valid), without parsing the
 /// values before it and without reading past it.
 mod member {
+    use std::ops::Range;
+
     /// The text of the value of the member named `key`, if the object has one.
     pub(super) fn find<'a>(json: &'a str, key: &str) -> Option<&'a str> {
-        let b = json.as_bytes();
-        let mut i = skip_space(b, 1);
-        while b.get(i) == Some(&b'"') {
-            let key_end = string_end(b, i);
-            let raw_key = &json[i + 1..key_end - 1];
-            let start = skip_space(b, skip_space(b, key_end) + 1);
-            let end = value_end(b, start);
-            let same = if raw_key.contains('\\') {
-                serde_json::from_str::<String>(&json[i..key_end]).is_ok_and(|k| k == key)
-            } else {
-                raw_key == key
-            };
-            if same {
-                return Some(&json[start..end]);
+        Members::of(json).find(|m| m.is(key)).map(|m| &json[m.value.0..m.value.1])
+    }
+
+    /// The object `json` with each of `members` (name, value text) set: a member it has keeps its place with the new text, a new one goes at the end, in the order given; the text of the others is kept as it is.
+    pub(super) fn set(json: &str, members: &[(&str, &str)]) -> String {
+        let names: Vec<&str> = members.iter().map(|(name, _)| *name).collect();
+        splice(json, &spans(json, &names), members)
+    }
+
+    /// Where the value of each member named in `names` is in the object `json`, `None` for one it does not have; found in one pass over the object, which stops once all are found.
+    pub(super) fn spans(json: &str, names: &[&str]) -> Vec<Option<Range<usize>>> {
+        let mut found = vec![None; names.len()];
+        let mut missing = names.len();
+        for member in Members::of(json) {
+            if let Some(k) = names.iter().position(|name| member.is(name))
+                && found[k].is_none()
+            {
+                found[k] = Some(member.value.0..member.value.1);
+                missing -= 1;
+                if missing == 0 {
+                    break;
+                }
             }
-            i = skip_space(b, end);
-            if b.get(i) != Some(&b',') {
+        }
+        found
+    }
+
+    /// `set` with the members' places (`spans` of their names) known.
+    pub(super) fn splice(json: &str, spans: &[Option<Range<usize>>], members: &[(&str, &str)]) -> String {
+        let mut out =
+            String::with_capacity(json.len() + members.iter().map(|(n, t)| n.len() + t.len() + 4).sum::<usize>());
+        let mut replaced: Vec<(&Range<usize>, &str)> =
+            spans.iter().zip(members).filter_map(|(span, (_, text))| Some((span.as_ref()?, *text))).collect();
+        replaced.sort_by_key(|(span, _)| span.start);
+        let mut at = 0;
+        for (span, text) in replaced {
+            out.push_str(&json[at..span.start]);
+            out.push_str(text);
+            at = span.end;
+        }
+        // Everything up to the closing brace, then the new members.
+        let close = json.rfind('}').unwrap_or(json.len());
+        out.push_str(&json[at..close]);
+        for ((name, text), _) in members.iter().zip(spans).filter(|(_, span)| span.is_none()) {
+            if !out.trim_end().ends_with('{') {
+                out.push(',');
+            }
+            out.push_str(&super::to_text(name));
+            out.push(':');
+            out.push_str(text);
+        }
+        out.push_str(&json[close..]);
+        out
+    }
+
+    /// One member of an object's text: its key as written (between the quotes, escapes kept) and where its value's text starts and ends.
+    struct Member<'a> {
+        raw_key: &'a str,
+        value: (usize, usize),
+    }
+
+    impl Member<'_> {
+        fn is(&self, key: &str) -> bool {
+            // A key's escaped form is never shorter than the key, and without escapes it is the key itself.
+            let raw = self.raw_key.as_bytes();
+            if raw.len() < key.len() {
+                return false;
+            }
+            if !raw.contains(&b'\\') {
+                return raw == key.as_bytes();
+            }
+            serde_json::from_str::<String>(&format!("\"{}\"", self.raw_key)).is_ok_and(|k| k == key)
+        }
+    }
+
+    /// The members of an object's text, in order, each value skipped over without being parsed.
+    struct Members<'a> {
+        json: &'a str,
+        /// Where the next key's opening quote is, if there is one.
+        at: usize,
+    }
+
+    impl<'a> Members<'a> {
+        fn of(json: &'a str) -> Members<'a> {
+            Members { json, at: skip_space(json.as_bytes(), 1) }
+        }
+    }
+
+    impl<'a> Iterator for Members<'a> {
+        type Item = Member<'a>;
+
+        fn next(&mut self) -> Option<Member<'a>> {
+            let b = self.json.as_bytes();
+            let i = self.at;
+            if b.get(i) != Some(&b'"') {
                 return None;
             }
-            i = skip_space(b, i + 1);
+            let key_end = string_end(b, i);
+            let raw_key = &self.json[i + 1..key_end - 1];
+            let start = skip_space(b, skip_space(b, key_end) + 1);
+            let end = value_end(b, start);
+            let next = skip_space(b, end);
+            // Past the last member, `at` points at the closing brace, which ends the iteration.
+            self.at = if b.get(next) == Some(&b',') { skip_space(b, next + 1) } else { b.len() };
+            Some(Member { raw_key, value: (start, end) })
         }
-        None
     }
 
     fn skip_space(b: &[u8], mut i: usize) -> usize {
@@ -269,15 +351,17 @@ mod member {
     }
 
     /// One past the closing quote of the string that opens at `i`.
+    /// A plain loop: the strings of a twin are mostly short, where a vectorised search costs more to set up than it saves.
     fn string_end(b: &[u8], i: usize) -> usize {
         let mut j = i + 1;
-        loop {
-            match memchr::memchr2(b'"', b'\\', &b[j..]) {
-                Some(k) if b[j + k] == b'"' => return j + k + 1,
-                Some(k) => j += k + 2,
-                None => return b.len(),
+        while j < b.len() {
+            match b[j] {
+                b'"' => return j + 1,
+                b'\\' => j += 2,
+                _ => j += 1,
             }
         }
+        b.len()
     }
 
     /// One past the end of the value that starts at `i`.
@@ -317,6 +401,11 @@ mod member {
     }
 }
 
+/// A value's compact JSON text.
+fn to_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("serializing JSON into memory cannot fail")
+}
+
 fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("serializing JSON into memory cannot fail");
 }
@@ -351,6 +440,18 @@ mod tests {
         let twin = Twin::new("tw/1".to_owned(), 0x1234_5678_9abc_def0, &doc);
         assert_eq!(twin.to_json_bytes(), serde_json::to_vec(&twin.to_json()).unwrap());
         assert_eq!(twin.to_json()["$etag"], serde_json::json!(etag_text(0x1234_5678_9abc_def0)));
+    }
+
+    #[test]
+    fn members_are_set_in_the_text() {
+        let set = |json: &str, members: &[(&str, &str)]| member::set(json, members);
+        assert_eq!(set("{}", &[("a", "1"), ("b", "2")]), r#"{"a":1,"b":2}"#);
+        assert_eq!(
+            set(r#"{"a":1,"b":{"c":[1,"}"]},"d":"x"}"#, &[("b", "0"), ("e", "3")]),
+            r#"{"a":1,"b":0,"d":"x","e":3}"#
+        );
+        assert_eq!(set(r#"{"b\"q":1,"n":2}"#, &[("b\"q", "5"), ("n\"", "6")]), r#"{"b\"q":5,"n":2,"n\"":6}"#);
+        assert_eq!(set(r#"{ "a" : 1 , "b" : 2 }"#, &[("b", "3")]), r#"{ "a" : 1 , "b" : 3 }"#);
     }
 
     #[test]

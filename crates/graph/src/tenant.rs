@@ -803,7 +803,7 @@ impl TenantGraph {
         })
     }
 
-    /// `patched` for a patch `sets_properties_only` accepts: only the members it touches and `$metadata` are parsed, changed, checked and written back into the twin's text, the others' text kept as it is; the twin is the one the whole-document path makes.
+    /// `patched` for a patch `sets_properties_only` accepts: only the members it touches are parsed, changed and checked, and written back into the twin's text with their `$metadata` entries stamped in its text, everything else's text kept as it is; the twin is the one the whole-document path makes.
     fn patched_members(
         &self,
         current: &Twin,
@@ -816,40 +816,37 @@ impl TenantGraph {
                 touched.push(op.path[0].as_str());
             }
         }
-        let mut doc = Map::with_capacity(touched.len() + 1);
-        for name in touched.iter().copied().chain(["$metadata"]) {
-            if let Some(value) = current.property(name) {
+        // Only a `replace` needs the member it replaces; an `add` of a whole member sets it whatever it was.
+        let mut doc = Map::with_capacity(touched.len());
+        for name in touched.iter().copied() {
+            if ops.iter().any(|op| op.op == OpKind::Replace && op.path[0] == name)
+                && let Some(value) = current.property(name)
+            {
                 doc.insert(name.to_owned(), value);
             }
         }
+        // `$metadata` is stamped in its text by `with_stamped_members`, as `stamp_after_op` and `patched_document` stamp it.
         for op in &ops {
             patch::apply(&mut doc, op)?;
-            stamp_after_op(&mut doc, op, now);
         }
-        if let Some(Value::Object(meta)) = doc.get_mut("$metadata") {
-            meta.insert("$lastUpdateTime".to_owned(), Value::String(now.to_owned()));
-        }
-        let mut members = Vec::with_capacity(touched.len() + 1);
-        for name in touched.iter().copied().chain(["$metadata"]) {
+        let mut members = Vec::with_capacity(touched.len());
+        for name in touched.iter().copied() {
             let Some(value) = doc.get(name) else { continue };
-            if name != "$metadata" {
-                let violations = self.set.validate_content_value(current.model(), name, value);
-                if let Some(first) = violations.first() {
-                    let more = if violations.len() > 1 {
-                        format!(" (and {} more)", violations.len() - 1)
-                    } else {
-                        String::new()
-                    };
-                    return Err(GraphError::invalid(
-                        Invalid::ValidationFailed,
-                        format!("'{name}{}': {}{more}", first.pointer, first.message),
-                    ));
-                }
-                self.check_strings(name, value)?;
+            let violations = self.set.validate_content_value(current.model(), name, value);
+            if let Some(first) = violations.first() {
+                let more =
+                    if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+                return Err(GraphError::invalid(
+                    Invalid::ValidationFailed,
+                    format!("'{name}{}': {}{more}", first.pointer, first.message),
+                ));
             }
+            self.check_strings(name, value)?;
             members.push((name, value));
         }
-        let twin = current.with_members(self.version + 1, &members);
+        let Some(twin) = current.with_stamped_members(self.version + 1, &members, now) else {
+            return self.patched_document(current, ops, now);
+        };
         self.check_twin_size(&twin)?;
         Ok((twin, ops))
     }
@@ -1197,13 +1194,18 @@ impl TenantGraph {
     }
 
     fn insert_twin(&mut self, twin: Twin) {
+        let values = TenantGraph::indexed_values(&twin);
         if let Some(slot) = self.nodes.slot(&twin.id)
             && let Some(old) = self.nodes.twin_at(slot)
         {
-            let values = TenantGraph::indexed_values(old);
-            self.index_properties(values, slot, false);
+            let old_values = TenantGraph::indexed_values(old);
+            // A value write (most writes) leaves the indexed properties as they were.
+            if old_values == values {
+                self.nodes.put_twin(twin);
+                return;
+            }
+            self.index_properties(old_values, slot, false);
         }
-        let values = TenantGraph::indexed_values(&twin);
         let id = twin.id.clone();
         self.nodes.put_twin(twin);
         if !values.is_empty()
@@ -1554,6 +1556,8 @@ mod tests {
             json!([{ "op": "replace", "path": "/name", "value": "b" }, { "op": "add", "path": "/values", "value": { "Fresh": "yes" } }]),
             json!([{ "op": "add", "path": "/capacity", "value": 5 }, { "op": "add", "path": "/name", "value": "c" }]),
             json!([{ "op": "replace", "path": "/capacity", "value": 1.5 }]),
+            json!([{ "op": "add", "path": "/capacity", "value": 6 }, { "op": "replace", "path": "/capacity", "value": 7 }]),
+            json!([{ "op": "add", "path": "/name", "value": "d" }, { "op": "add", "path": "/value", "value": { "value": "1", "timestamp": "t" } }, { "op": "add", "path": "/name", "value": "e" }]),
             json!([{ "op": "add", "path": "/unknown", "value": 1 }]),
             json!([{ "op": "replace", "path": "/missing", "value": 1 }]),
         ];
@@ -1573,6 +1577,7 @@ mod tests {
             }
         }
         let current = graph.nodes.twin("t").expect("the twin");
-        assert!(current.property("values").is_some() && current.property("capacity") == Some(json!(5)));
+        assert!(current.property("values").is_some() && current.property("capacity") == Some(json!(7)));
+        assert_eq!(current.property("name"), Some(json!("e")));
     }
 }
