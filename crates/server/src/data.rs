@@ -3,12 +3,15 @@
 //! A write validates and applies in memory under the tenant's write lock and submits its store ops (records and events) before releasing it, so the store commits in the graph's order; the request is answered only once the store says the ops are durable.
 //! If the store fails, the tenant's graph is reloaded from what is durable and the request gets 503, so memory never holds what the disk lost.
 //! A write may carry store ops of its own besides its records and events (`Written::ops`: the history points of the values it sets, planned by the tenant's `history::Recorder` under the same lock), committed in the same batch.
+//! Events travel as `Event`: their JSON text, written once where they are made from a struct that borrows what it names, so the hot paths (a DeviceMessage and a Twin.Update per telemetry message) build no `Value` tree to serialize; the CloudEvents of graph changes and of telemetry to a twin are made here.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use graph::{Change, GraphError, TenantGraph};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use store::records::{load_tenant, ops_for};
 use store::{Backend, Op, StoreError, TenantId};
 
@@ -289,7 +292,49 @@ impl CommitLatency {
 }
 
 /// Events a write emits besides those of its graph changes (telemetry).
-pub type ExtraEvents = Vec<Value>;
+pub type ExtraEvents = Vec<Event>;
+
+/// An event as the event log stores it: its JSON text, serialized once where the event is made.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Event(Vec<u8>);
+
+/// Bytes reserved for an event's text: most events (a DeviceMessage, a Twin.Update of a value) fit, so their text is written without growing the buffer.
+const EVENT_BYTES_TYPICAL: usize = 1024;
+
+impl Event {
+    /// The JSON of `event`, a struct deriving `Serialize` whose fields, in their declared order, are the event's members; borrowed fields (`&str`, `&Value`) are written without copies.
+    pub fn new(event: &impl Serialize) -> Event {
+        let mut bytes = Vec::with_capacity(EVENT_BYTES_TYPICAL);
+        serde_json::to_writer(&mut bytes, event)
+            .expect("an event's fields are strings, numbers and JSON values, which always serialize");
+        Event(bytes)
+    }
+
+    /// The event's JSON text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The event's JSON text, to append to the event log.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Asserts that the event's text is, byte for byte, the serialization of the `Value` that `old` builds from the event's `id`: the event as it was built with `json!` before events were written from structs.
+    #[cfg(test)]
+    pub(crate) fn check_same_as(&self, old: impl FnOnce(&str) -> Value) {
+        let parsed: Value = serde_json::from_slice(&self.0).expect("an event is JSON");
+        let id = parsed["id"].as_str().expect("an event has an id");
+        let old = serde_json::to_vec(&old(id)).expect("a value serializes");
+        assert_eq!(std::str::from_utf8(&self.0), std::str::from_utf8(&old), "the same text, byte for byte");
+    }
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
 
 impl TenantState {
     /// Runs `f` on a consistent view of the graph.
@@ -388,8 +433,7 @@ impl TenantState {
         ops.extend(store::records::spatial_ops(&self.id, &records));
         ops.extend(more);
         for event in changes.iter().filter_map(|c| change_event(c, data.event_source(), now)).chain(events) {
-            let payload = serde_json::to_vec(&event).expect("serializing a JSON value into memory cannot fail");
-            ops.push(Op::AppendEvent { tenant: self.id.clone(), payload });
+            ops.push(Op::AppendEvent { tenant: self.id.clone(), payload: event.into_bytes() });
         }
         // Signalled here, on the store's writer thread as each batch is durable, rather than where the write awaits its outcome: a request dropped mid-write still announces its events.
         let appended = ops.iter().filter(|op| matches!(op, Op::AppendEvent { .. })).count() as u64;
@@ -531,35 +575,44 @@ pub fn now() -> String {
 }
 
 /// The CloudEvents 1.0 notification of a graph change, as ADT emits them; model changes emit none.
-fn change_event(change: &Change, source: &str, now: &str) -> Option<Value> {
+fn change_event(change: &Change, source: &str, now: &str) -> Option<Event> {
+    let relationship_subject = |r: &graph::Relationship| Cow::Owned(format!("{}/relationships/{}", r.source, r.id));
     let (kind, subject, data) = match change {
         Change::ModelPut(_) | Change::ModelDeleted(_) => return None,
-        Change::TwinCreated(t) => ("Twin.Create", t.id.clone(), t.to_json()),
-        Change::TwinUpdated { twin, patch } => {
-            ("Twin.Update", twin.id.clone(), json!({ "modelId": twin.model(), "patch": patch }))
+        Change::TwinCreated(t) => {
+            ("Microsoft.DigitalTwins.Twin.Create", Cow::Borrowed(t.id.as_str()), ChangeData::Document(t.to_json()))
         }
-        Change::TwinDeleted(t) => ("Twin.Delete", t.id.clone(), t.to_json()),
+        Change::TwinUpdated { twin, patch } => (
+            "Microsoft.DigitalTwins.Twin.Update",
+            Cow::Borrowed(twin.id.as_str()),
+            ChangeData::Patch { model_id: twin.model(), patch },
+        ),
+        Change::TwinDeleted(t) => {
+            ("Microsoft.DigitalTwins.Twin.Delete", Cow::Borrowed(t.id.as_str()), ChangeData::Document(t.to_json()))
+        }
         Change::RelationshipCreated(r) => {
-            ("Relationship.Create", format!("{}/relationships/{}", r.source, r.id), r.to_json())
+            ("Microsoft.DigitalTwins.Relationship.Create", relationship_subject(r), ChangeData::Document(r.to_json()))
         }
         Change::RelationshipUpdated { relationship: r, source_model, patch } => (
-            "Relationship.Update",
-            format!("{}/relationships/{}", r.source, r.id),
-            json!({ "modelId": source_model, "patch": patch }),
+            "Microsoft.DigitalTwins.Relationship.Update",
+            relationship_subject(r),
+            ChangeData::Patch { model_id: source_model, patch },
         ),
         Change::RelationshipDeleted(r) => {
-            ("Relationship.Delete", format!("{}/relationships/{}", r.source, r.id), r.to_json())
+            ("Microsoft.DigitalTwins.Relationship.Delete", relationship_subject(r), ChangeData::Document(r.to_json()))
         }
     };
-    Some(json!({
-        "specversion": "1.0",
-        "id": uuid::Uuid::new_v4().to_string(),
-        "type": format!("Microsoft.DigitalTwins.{kind}"),
-        "source": source,
-        "subject": subject,
-        "time": now,
-        "datacontenttype": "application/json",
-        "data": data,
+    let mut id = uuid::Uuid::encode_buffer();
+    Some(Event::new(&CloudEvent {
+        specversion: "1.0",
+        id: uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id),
+        kind,
+        source,
+        subject: &subject,
+        time: now,
+        datacontenttype: "application/json",
+        dataschema: None,
+        data,
     }))
 }
 
@@ -570,19 +623,48 @@ pub fn telemetry_event(
     component: Option<&str>,
     model: &str,
     message_id: &str,
-    data: Value,
-) -> Value {
-    json!({
-        "specversion": "1.0",
-        "id": message_id,
-        "type": "microsoft.iot.telemetry",
-        "source": format!("{source}/digitaltwins/{twin}"),
-        "subject": component.unwrap_or_default(),
-        "time": now(),
-        "datacontenttype": "application/json",
-        "dataschema": model,
-        "data": data,
+    data: &Value,
+) -> Event {
+    Event::new(&CloudEvent {
+        specversion: "1.0",
+        id: message_id,
+        kind: "microsoft.iot.telemetry",
+        source: &format!("{source}/digitaltwins/{twin}"),
+        subject: component.unwrap_or_default(),
+        time: &now(),
+        datacontenttype: "application/json",
+        dataschema: Some(model),
+        data,
     })
+}
+
+/// A CloudEvents 1.0 event, its members in the order ADT writes them.
+#[derive(Serialize)]
+struct CloudEvent<'a, D> {
+    specversion: &'static str,
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    source: &'a str,
+    subject: &'a str,
+    time: &'a str,
+    datacontenttype: &'static str,
+    /// The model of telemetry; graph changes have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataschema: Option<&'a str>,
+    data: D,
+}
+
+/// The `data` of a graph change's event: the twin or relationship as the REST face returns it, or the patch that changed it with the model it is of.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ChangeData<'a> {
+    Document(Value),
+    Patch {
+        #[serde(rename = "modelId")]
+        model_id: &'a str,
+        patch: &'a [Value],
+    },
 }
 
 impl From<GraphError> for ApiError {
@@ -725,5 +807,105 @@ mod tests {
             .assert_eq(logs.trim());
         let keys = tenant.read_all(|t| ["kept", "undone"].map(|d| t.spatial.device_key(d).map(str::to_owned)));
         assert_eq!(keys, [Some("a2V5".to_owned()), None], "the refused write's key is gone, the stored one stays");
+    }
+
+    /// A change's event as `change_event` built it with `json!` before events were written from structs, with the given id.
+    fn change_event_as_value(change: &graph::Change, source: &str, now: &str, id: &str) -> serde_json::Value {
+        use graph::Change;
+        let (kind, subject, data) = match change {
+            Change::ModelPut(_) | Change::ModelDeleted(_) => unreachable!("model changes have no event"),
+            Change::TwinCreated(t) => ("Twin.Create", t.id.clone(), t.to_json()),
+            Change::TwinUpdated { twin, patch } => {
+                ("Twin.Update", twin.id.clone(), json!({ "modelId": twin.model(), "patch": patch }))
+            }
+            Change::TwinDeleted(t) => ("Twin.Delete", t.id.clone(), t.to_json()),
+            Change::RelationshipCreated(r) => {
+                ("Relationship.Create", format!("{}/relationships/{}", r.source, r.id), r.to_json())
+            }
+            Change::RelationshipUpdated { relationship: r, source_model, patch } => (
+                "Relationship.Update",
+                format!("{}/relationships/{}", r.source, r.id),
+                json!({ "modelId": source_model, "patch": patch }),
+            ),
+            Change::RelationshipDeleted(r) => {
+                ("Relationship.Delete", format!("{}/relationships/{}", r.source, r.id), r.to_json())
+            }
+        };
+        json!({
+            "specversion": "1.0",
+            "id": id,
+            "type": format!("Microsoft.DigitalTwins.{kind}"),
+            "source": source,
+            "subject": subject,
+            "time": now,
+            "datacontenttype": "application/json",
+            "data": data,
+        })
+    }
+
+    #[test]
+    fn change_events_are_the_json_they_were_built_as_before() {
+        let source = "https://twinscape.example";
+        let mut graph = TenantGraph::new(graph::Limits::default());
+        let model = json!({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:t:Sensor;1", "@type": "Interface",
+            "contents": [
+                {"@type": "Property", "name": "value", "schema": {"@type": "Object", "fields": [
+                    {"name": "value", "schema": "string"}, {"name": "timestamp", "schema": "string"}]}},
+                {"@type": "Property", "name": "reading", "schema": "double"},
+                {"@type": "Relationship", "name": "feeds", "properties": [{"@type": "Property", "name": "weight", "schema": "double"}]}]});
+        let mut changes = graph.upload_models(vec![model], NOW).expect("a valid model").1;
+        for id in ["sensor-1", "sensor \"2\" é\u{1}"] {
+            let body = json!({"$metadata": {"$model": "dtmi:t:Sensor;1"}, "reading": 21.5});
+            changes.extend(graph.put_twin(id, body, &Precondition::None, NOW).expect("a valid twin").1);
+        }
+        let patch = json!([{"op": "add", "path": "/value", "value": {"value": "22.25", "timestamp": NOW}},
+            {"op": "replace", "path": "/reading", "value": 1e-7}]);
+        changes.extend(graph.patch_twin("sensor-1", &patch, &Precondition::None, NOW).expect("a valid patch").1);
+        let body = json!({"$targetId": "sensor \"2\" é\u{1}", "$relationshipName": "feeds", "weight": 0.5});
+        changes.extend(graph.put_relationship("sensor-1", "r/1", body, &Precondition::None, NOW).expect("allowed").1);
+        let patch = json!([{"op": "replace", "path": "/weight", "value": 2}]);
+        changes.extend(graph.patch_relationship("sensor-1", "r/1", &patch, &Precondition::None).expect("allowed").1);
+        changes.extend(graph.delete_relationship("sensor-1", "r/1", &Precondition::None).expect("allowed"));
+        changes.extend(graph.delete_twin("sensor-1", &Precondition::None, false).expect("allowed"));
+        let mut kinds = Vec::new();
+        for change in &changes {
+            let Some(event) = super::change_event(change, source, NOW) else { continue };
+            event.check_same_as(|id| change_event_as_value(change, source, NOW, id));
+            let parsed: serde_json::Value = serde_json::from_slice(event.as_bytes()).expect("JSON");
+            kinds.push(parsed["type"].as_str().expect("a type").to_owned());
+        }
+        expect_test::expect![[r#"
+            Microsoft.DigitalTwins.Twin.Create
+            Microsoft.DigitalTwins.Twin.Create
+            Microsoft.DigitalTwins.Twin.Update
+            Microsoft.DigitalTwins.Relationship.Create
+            Microsoft.DigitalTwins.Relationship.Update
+            Microsoft.DigitalTwins.Relationship.Delete
+            Microsoft.DigitalTwins.Twin.Delete
+        "#]]
+        .assert_eq(&(kinds.join("\n") + "\n"));
+    }
+
+    #[test]
+    fn telemetry_events_are_the_json_they_were_built_as_before() {
+        let source = "https://twinscape.example";
+        let data = json!({"temperature": 21.5, "nested": {"b": [1, "x", null], "a": true}, "text": "\"é\"\n"});
+        for component in [None, Some("thermostat")] {
+            let event = super::telemetry_event(source, "room 1", component, "dtmi:t:Room;1", "m-1", &data);
+            event.check_same_as(|id| {
+                let parsed: serde_json::Value = serde_json::from_slice(event.as_bytes()).expect("JSON");
+                json!({
+                    "specversion": "1.0",
+                    "id": id,
+                    "type": "microsoft.iot.telemetry",
+                    "source": format!("{source}/digitaltwins/{}", "room 1"),
+                    "subject": component.unwrap_or_default(),
+                    "time": parsed["time"],
+                    "datacontenttype": "application/json",
+                    "dataschema": "dtmi:t:Room;1",
+                    "data": data,
+                })
+            });
+        }
     }
 }

@@ -15,9 +15,11 @@ use axum::routing::post;
 use graph::{Precondition, TenantGraph};
 use ingest::{Telemetry, TelemetryError};
 use ontology::ObjectKind;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::{Value, json};
 
-use crate::data::{ExtraEvents, Tenant, Written};
+use crate::data::{Event, ExtraEvents, Tenant, Written};
 use crate::error::{ApiError, ErrorCode};
 use crate::management::keystores::sas;
 use crate::management::{MgmtError, is_kind, route, space_path};
@@ -505,19 +507,51 @@ fn sensor_value(body: &[u8]) -> Result<String, Refusal> {
 /// The DeviceMessage event of a stored message, in the 2018 service's Event Grid envelope with PascalCase data.
 ///
 /// The 2018 service forwarded the device's body unchanged and documented no more of this event; `data` carries the body as `Payload` (text) with the message's properties and the ids it was routed by.
-fn device_message_event(source: &str, now: &str, message: &Telemetry, resolved: &Resolved) -> Value {
-    let properties: Map<String, Value> =
-        message.properties.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
-    let data = json!({
-        "DeviceId": message.device_id,
-        "SensorId": resolved.sensor_id,
-        "HardwareId": message.hardware_id,
-        "CreationTimeUtc": resolved.timestamp,
-        "CorrelationId": message.correlation_id,
-        "Properties": properties,
-        "Payload": String::from_utf8_lossy(&message.body),
-    });
-    crate::functions::envelope(source, now, "DeviceMessage", data)
+fn device_message_event(source: &str, now: &str, message: &Telemetry, resolved: &Resolved) -> Event {
+    let data = DeviceMessage {
+        device_id: &message.device_id,
+        sensor_id: &resolved.sensor_id,
+        hardware_id: &message.hardware_id,
+        creation_time_utc: &resolved.timestamp,
+        correlation_id: message.correlation_id.as_deref(),
+        properties: Properties(&message.properties),
+        payload: &String::from_utf8_lossy(&message.body),
+    };
+    crate::functions::envelope(source, now, "DeviceMessage", &data)
+}
+
+/// The `data` of a DeviceMessage event.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeviceMessage<'a> {
+    device_id: &'a str,
+    sensor_id: &'a str,
+    hardware_id: &'a str,
+    creation_time_utc: &'a str,
+    /// `null` when the message has none.
+    correlation_id: Option<&'a str>,
+    properties: Properties<'a>,
+    /// The body as text, with U+FFFD for bytes that are not UTF-8.
+    payload: &'a str,
+}
+
+/// A message's properties as a JSON object: a name given more than once keeps the place of its first and the value of its last, as when the list is collected into a `serde_json::Map`.
+struct Properties<'a>(&'a [(String, String)]);
+
+impl Serialize for Properties<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let properties = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        // Quadratic, with no allocation: a message has few properties (`ingest::Limits::properties_max`, HTTP's header limit).
+        for (at, (name, value)) in properties.iter().enumerate() {
+            if properties[..at].iter().any(|(earlier, _)| earlier == name) {
+                continue;
+            }
+            let later = properties[at + 1..].iter().rev().find(|(same, _)| same == name);
+            map.serialize_entry(name, later.map_or(value, |(_, last)| last))?;
+        }
+        map.end()
+    }
 }
 
 /// The HTTP ingestion routes, relative to the management face's base; their bodies are limited by `limits.telemetry_payload_bytes_max` (one message) and `BATCH_LINES_MAX` times that (a batch), not by the face's default.
@@ -789,5 +823,62 @@ pub(crate) async fn store_for_sensor(
         // `store` counted it.
         Some(Err(refusal)) => Err(error(refusal)),
         _ => Ok(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+    use crate::functions::envelope_as_value;
+
+    #[test]
+    fn device_message_events_are_the_json_they_were_built_as_before() {
+        let (source, now) = ("https://twinscape.example", "2026-11-26T12:00:00.0000000Z");
+        let property = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let messages = [
+            (None, Vec::new(), b"21.5".to_vec()),
+            (
+                Some("c \"1\"".to_owned()),
+                vec![
+                    property("DigitalTwins-Telemetry", "1.0"),
+                    property("x-custom", "first"),
+                    property("DigitalTwins-SensorHardwareId", "HW-é"),
+                    property("x-custom", "last"),
+                    property("x-custom", "very last"),
+                ],
+                b"{\"SensorValue\": \"x\"}\n\xff".to_vec(),
+            ),
+        ];
+        for (correlation_id, properties, body) in messages {
+            let message = Telemetry {
+                device_id: "device-1".to_owned(),
+                hardware_id: "HW-é".to_owned(),
+                creation_time: None,
+                correlation_id,
+                properties,
+                body,
+            };
+            let resolved = Resolved {
+                sensor_id: "sensor-1".to_owned(),
+                value: "21.5".to_owned(),
+                timestamp: now.to_owned(),
+                ts: history::Timestamp::from_micros(0),
+            };
+            let properties: Map<String, Value> =
+                message.properties.iter().map(|(name, value)| (name.clone(), Value::String(value.clone()))).collect();
+            let old = json!({
+                "DeviceId": message.device_id,
+                "SensorId": resolved.sensor_id,
+                "HardwareId": message.hardware_id,
+                "CreationTimeUtc": resolved.timestamp,
+                "CorrelationId": message.correlation_id,
+                "Properties": properties,
+                "Payload": String::from_utf8_lossy(&message.body),
+            });
+            device_message_event(source, now, &message, &resolved)
+                .check_same_as(|id| envelope_as_value(source, now, "DeviceMessage", "DeviceMessage", old, id));
+        }
     }
 }

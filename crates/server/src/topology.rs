@@ -13,10 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use graph::{Change, Twin};
 use ontology::ObjectKind;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use spatial::state::RecordObject;
 
-use crate::data::{Tenant, Written};
+use crate::data::{Event, Tenant, Written};
 
 /// What a write needs of the state before it: where each 2018 object that events name was.
 pub(crate) struct Before {
@@ -62,7 +63,7 @@ enum Start {
 }
 
 /// The TopologyOperation events of a 2018 write, in the order the write touched the objects.
-pub(crate) fn events(before: &Before, tenant: &Tenant, written: &Written, source: &str, now: &str) -> Vec<Value> {
+pub(crate) fn events(before: &Before, tenant: &Tenant, written: &Written, source: &str, now: &str) -> Vec<Event> {
     let walk = Walk::new(tenant, &written.changes);
     let mut ops = Operations::default();
     for change in &written.changes {
@@ -120,18 +121,29 @@ pub(crate) fn events(before: &Before, tenant: &Tenant, written: &Written, source
                 Start::Space(Some(space)) => walk.spaces_from(&space),
                 Start::Space(None) => Vec::new(),
             };
-            let data = json!({
-                "SpacesToNotify": spaces,
-                "Id": id,
-                "Type": ty,
-                "AccessType": access.name(),
-                "CorrelationId": correlation,
-            });
-            let mut event = crate::functions::envelope(source, now, "TopologyOperation", data);
-            event["subject"] = Value::String(ty.to_owned());
-            event
+            let data = TopologyOperation {
+                spaces_to_notify: &spaces,
+                id: &id,
+                kind: ty,
+                access_type: access.name(),
+                correlation_id: &correlation,
+            };
+            crate::functions::envelope_about(source, now, "TopologyOperation", ty, &data)
         })
         .collect()
+}
+
+/// The `data` of a TopologyOperation event.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TopologyOperation<'a> {
+    spaces_to_notify: &'a [String],
+    id: &'a str,
+    /// The object's type, also the event's subject.
+    #[serde(rename = "Type")]
+    kind: &'a str,
+    access_type: &'a str,
+    correlation_id: &'a str,
 }
 
 /// The objects a write touched, each once, in the order first touched.
@@ -254,5 +266,41 @@ fn record_type(kind: RecordObject) -> &'static str {
         RecordObject::KeyStore => "KeyStore",
         RecordObject::Resource => "SpaceResource",
         RecordObject::RoleAssignment => "SpaceRoleAssignment",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::functions::envelope_as_value;
+
+    #[test]
+    fn topology_operation_events_are_the_json_they_were_built_as_before() {
+        let (source, now) = ("https://twinscape.example", "2026-11-26T12:00:00.0000000Z");
+        for spaces in [Vec::new(), vec!["room \"1\"".to_owned(), "floor-é".to_owned()]] {
+            let (id, ty, access, correlation) = ("sensor-1", "SensorExtendedProperty", Access::Delete, "c-1");
+            let data = TopologyOperation {
+                spaces_to_notify: &spaces,
+                id,
+                kind: ty,
+                access_type: access.name(),
+                correlation_id: correlation,
+            };
+            let old = json!({
+                "SpacesToNotify": spaces,
+                "Id": id,
+                "Type": ty,
+                "AccessType": access.name(),
+                "CorrelationId": correlation,
+            });
+            crate::functions::envelope_about(source, now, "TopologyOperation", ty, &data).check_same_as(|id| {
+                // As before: the envelope of the kind, its subject then set to the type.
+                let mut event = envelope_as_value(source, now, "TopologyOperation", "TopologyOperation", old, id);
+                event["subject"] = Value::String(ty.to_owned());
+                event
+            });
+        }
     }
 }

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use compute::sandbox::{self, RunOutcome, RunStatus};
 use graph::Precondition;
 use ontology::ObjectKind;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{Done, Effect, MESSAGE_BYTES_MAX, Ran, as_text, cut, envelope, kept_log, status_label};
-use crate::data::{Tenant, TenantState, Written};
+use crate::data::{Event, Tenant, TenantState, Written};
 use crate::error::ApiError;
 use crate::management::is_kind;
 use crate::router::AppState;
@@ -101,21 +102,17 @@ fn apply_run(
                     );
                 }
                 plan.point(history::SeriesId::sensor(sensor), &text);
-                plan.events.push(envelope(
-                    source,
-                    now,
-                    "SensorChange",
-                    json!({
-                        "Type": "Classic",
-                        "DataType": data_type,
-                        "Id": sensor,
-                        "Value": text,
-                        "PreviousValue": previous,
-                        "EventTimestamp": now,
-                        "MessageType": "sensor",
-                        "Properties": { "CorrelationId": correlation_id, "UserDefinedFunctionId": function_id },
-                    }),
-                ));
+                let data = SensorChange {
+                    kind: "Classic",
+                    data_type,
+                    id: sensor,
+                    value: &text,
+                    previous_value: previous.as_ref(),
+                    event_timestamp: now,
+                    message_type: "sensor",
+                    properties: SensorChangeProperties { correlation_id, user_defined_function_id: function_id },
+                };
+                plan.events.push(envelope(source, now, "SensorChange", &data));
             }
             Effect::SpaceValue { space, name, value } => {
                 if let Err(why) = exists(tenant, ObjectKind::Space, space) {
@@ -160,32 +157,25 @@ fn apply_run(
                     }
                     plan.point(history::SeriesId::space_value(space, &name), &text);
                 }
-                plan.events.push(envelope(
-                    source,
-                    now,
-                    "SpaceChange",
-                    json!({
-                        "DataType": name,
-                        "Id": space,
-                        "Value": if value.is_null() { Value::Null } else { json!(as_text(value)) },
-                        "PreviousValue": previous,
-                        "EventTimestamp": now,
-                        "CorrelationId": correlation_id,
-                    }),
-                ));
+                let text = (!value.is_null()).then(|| as_text(value));
+                let data = SpaceChange {
+                    data_type: &name,
+                    id: space,
+                    value: text.as_deref(),
+                    previous_value: previous.as_ref(),
+                    event_timestamp: now,
+                    correlation_id,
+                };
+                plan.events.push(envelope(source, now, "SpaceChange", &data));
             }
             Effect::Notification { object_id, object_type, payload } => {
-                plan.events.push(envelope(
-                    source,
-                    now,
-                    "UdfCustom",
-                    json!({
-                        "TopologyObjectId": object_id,
-                        "ResourceType": object_type.name(),
-                        "Payload": payload,
-                        "CorrelationId": correlation_id,
-                    }),
-                ));
+                let data = UdfCustom {
+                    topology_object_id: object_id,
+                    resource_type: object_type.name(),
+                    payload,
+                    correlation_id,
+                };
+                plan.events.push(envelope(source, now, "UdfCustom", &data));
             }
         }
     }
@@ -225,7 +215,7 @@ fn apply_run(
 struct Plan {
     patches: Vec<(String, Vec<Value>)>,
     points: Vec<(Result<history::SeriesId, history::HistoryError>, String)>,
-    events: Vec<Value>,
+    events: Vec<Event>,
 }
 
 impl Plan {
@@ -268,20 +258,74 @@ fn kind_name(kind: ObjectKind) -> &'static str {
 /// The UdfFailed event of a run that did not end well.
 ///
 /// The event is ours: the 2018 reference documents no event for a failed run. It has the envelope of the 2018 events, with `data` `{UserDefinedFunctionId, SensorId, CorrelationId, Status, Message}`: `Status` as the `function_runs_total` metric labels it (`threw`, `timed_out`, `out_of_memory`, `stack_overflow`), `Message` the error (at most `MESSAGE_BYTES_MAX` bytes).
-fn failure_event(source: &str, now: &str, run: &Finished) -> Value {
+fn failure_event(source: &str, now: &str, run: &Finished) -> Event {
     let status = &run.ran.outcome.status;
-    envelope(
-        source,
-        now,
-        "UdfFailed",
-        json!({
-            "UserDefinedFunctionId": run.function_id,
-            "SensorId": run.sensor_id,
-            "CorrelationId": run.correlation_id,
-            "Status": status_label(status),
-            "Message": cut(&status.to_string(), MESSAGE_BYTES_MAX),
-        }),
-    )
+    let data = UdfFailed {
+        user_defined_function_id: &run.function_id,
+        sensor_id: &run.sensor_id,
+        correlation_id: &run.correlation_id,
+        status: status_label(status),
+        message: &cut(&status.to_string(), MESSAGE_BYTES_MAX),
+    };
+    envelope(source, now, "UdfFailed", &data)
+}
+
+/// The `data` of a SensorChange event: a value a function set on a sensor.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SensorChange<'a> {
+    /// Always `Classic`.
+    #[serde(rename = "Type")]
+    kind: &'a str,
+    data_type: &'a str,
+    id: &'a str,
+    value: &'a str,
+    /// The sensor's value before, `null` for none.
+    previous_value: Option<&'a Value>,
+    event_timestamp: &'a str,
+    message_type: &'a str,
+    properties: SensorChangeProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SensorChangeProperties<'a> {
+    correlation_id: &'a str,
+    user_defined_function_id: &'a str,
+}
+
+/// The `data` of a SpaceChange event: a value a function set on a space, or cleared (`Value` `null`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SpaceChange<'a> {
+    /// The value's name.
+    data_type: &'a str,
+    id: &'a str,
+    value: Option<&'a str>,
+    previous_value: Option<&'a Value>,
+    event_timestamp: &'a str,
+    correlation_id: &'a str,
+}
+
+/// The `data` of a UdfCustom event: a notification a function sent.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UdfCustom<'a> {
+    topology_object_id: &'a str,
+    resource_type: &'a str,
+    payload: &'a str,
+    correlation_id: &'a str,
+}
+
+/// The `data` of a UdfFailed event (`failure_event`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UdfFailed<'a> {
+    user_defined_function_id: &'a str,
+    sensor_id: &'a str,
+    correlation_id: &'a str,
+    status: &'a str,
+    message: &'a str,
 }
 
 /// Counts a run by how it ended (the metric and the function's `Statistics`), keeps it with its log lines, and logs one that failed (at DEBUG: a user's function failing is the user's business, reported in the metric, the statistics and a UdfFailed event).
@@ -316,4 +360,100 @@ fn record(state: &AppState, tenant: &TenantState, run: &Finished) {
         log_lines_dropped,
     };
     state.functions.statistics.record(&tenant.id, &run.function_id, &outcome.status, record);
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::functions::envelope_as_value;
+
+    const SOURCE: &str = "https://twinscape.example";
+    const NOW: &str = "2026-11-26T12:00:00.0000000Z";
+
+    /// Asserts that the event of `data` is, byte for byte, the one built before from `old` with `json!`.
+    fn check_same(kind: &str, data: &impl Serialize, old: Value) {
+        envelope(SOURCE, NOW, kind, data).check_same_as(|id| envelope_as_value(SOURCE, NOW, kind, kind, old, id));
+    }
+
+    #[test]
+    fn function_events_are_the_json_they_were_built_as_before() {
+        let (sensor, text, correlation_id, function_id) = ("sensor \"1\"", "21.5\n", "c-1", "f-é");
+        for previous in [None, Some(json!("20")), Some(json!({"odd": [1, 2.5]}))] {
+            let data = SensorChange {
+                kind: "Classic",
+                data_type: "Temperature",
+                id: sensor,
+                value: text,
+                previous_value: previous.as_ref(),
+                event_timestamp: NOW,
+                message_type: "sensor",
+                properties: SensorChangeProperties { correlation_id, user_defined_function_id: function_id },
+            };
+            let old = json!({
+                "Type": "Classic",
+                "DataType": "Temperature",
+                "Id": sensor,
+                "Value": text,
+                "PreviousValue": previous,
+                "EventTimestamp": NOW,
+                "MessageType": "sensor",
+                "Properties": { "CorrelationId": correlation_id, "UserDefinedFunctionId": function_id },
+            });
+            check_same("SensorChange", &data, old);
+        }
+        for (value, previous) in [(json!(null), Some(json!("on"))), (json!(3), None), (json!("off"), Some(json!("on")))]
+        {
+            let text = (!value.is_null()).then(|| as_text(&value));
+            let data = SpaceChange {
+                data_type: "Occupancy",
+                id: "space-1",
+                value: text.as_deref(),
+                previous_value: previous.as_ref(),
+                event_timestamp: NOW,
+                correlation_id,
+            };
+            let old = json!({
+                "DataType": "Occupancy",
+                "Id": "space-1",
+                "Value": if value.is_null() { Value::Null } else { json!(as_text(&value)) },
+                "PreviousValue": previous,
+                "EventTimestamp": NOW,
+                "CorrelationId": correlation_id,
+            });
+            check_same("SpaceChange", &data, old);
+        }
+        let payload = r#"{"alert": "too \"hot\""}"#;
+        let data = UdfCustom { topology_object_id: "space-1", resource_type: "Space", payload, correlation_id };
+        let old = json!({
+            "TopologyObjectId": "space-1",
+            "ResourceType": "Space",
+            "Payload": payload,
+            "CorrelationId": correlation_id,
+        });
+        check_same("UdfCustom", &data, old);
+    }
+
+    #[test]
+    fn failure_events_are_the_json_they_were_built_as_before() {
+        let status = RunStatus::Threw { message: "Error: \"no\"".to_owned(), stack: Some("at f (udf:1)".to_owned()) };
+        let outcome = RunOutcome { status, duration: std::time::Duration::ZERO, log: Vec::new(), log_lines_dropped: 0 };
+        let run = Finished {
+            function_id: "f-1".to_owned(),
+            sensor_id: "sensor-1".to_owned(),
+            correlation_id: "c-1".to_owned(),
+            ran: Ran { outcome, effects: Vec::new() },
+        };
+        let status = &run.ran.outcome.status;
+        let old = json!({
+            "UserDefinedFunctionId": run.function_id,
+            "SensorId": run.sensor_id,
+            "CorrelationId": run.correlation_id,
+            "Status": status_label(status),
+            "Message": cut(&status.to_string(), MESSAGE_BYTES_MAX),
+        });
+        failure_event(SOURCE, NOW, &run)
+            .check_same_as(|id| envelope_as_value(SOURCE, NOW, "UdfFailed", "UdfFailed", old, id));
+    }
 }

@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use compute::sandbox::{self, ExecutionContext, ObjectType, RunOutcome, Sandbox};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use store::TenantId;
 
-use crate::data::TenantState;
+use crate::data::{Event, TenantState};
 
 mod apply;
 mod host;
@@ -354,11 +355,46 @@ fn as_text(value: &Value) -> String {
     }
 }
 
-/// An event in the Event Grid envelope of the 2018 service, with PascalCase data.
-pub(crate) fn envelope(source: &str, now: &str, kind: &str, data: Value) -> Value {
-    json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "subject": kind,
+/// An event in the Event Grid envelope of the 2018 service, with PascalCase data (a struct deriving `Serialize` with `rename_all = "PascalCase"`); its subject is its kind.
+pub(crate) fn envelope(source: &str, now: &str, kind: &str, data: &impl Serialize) -> Event {
+    envelope_about(source, now, kind, kind, data)
+}
+
+/// `envelope` with a subject other than the kind (a TopologyOperation's is the object's type).
+pub(crate) fn envelope_about(source: &str, now: &str, kind: &str, subject: &str, data: &impl Serialize) -> Event {
+    let mut id = uuid::Uuid::encode_buffer();
+    Event::new(&Envelope {
+        id: uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id),
+        subject,
+        data,
+        event_type: kind,
+        event_time: now,
+        data_version: "1",
+        metadata_version: "1",
+        topic: source,
+    })
+}
+
+/// The Event Grid envelope, its members in the order the 2018 service wrote them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a, D> {
+    id: &'a str,
+    subject: &'a str,
+    data: &'a D,
+    event_type: &'a str,
+    event_time: &'a str,
+    data_version: &'static str,
+    metadata_version: &'static str,
+    topic: &'a str,
+}
+
+/// The envelope as it was built with `json!` before events were written from structs, with the given id: what tests compare `envelope_about`'s text with.
+#[cfg(test)]
+pub(crate) fn envelope_as_value(source: &str, now: &str, kind: &str, subject: &str, data: Value, id: &str) -> Value {
+    serde_json::json!({
+        "id": id,
+        "subject": subject,
         "data": data,
         "eventType": kind,
         "eventTime": now,
@@ -426,6 +462,14 @@ mod tests {
         let log = vec![line.clone(); 5];
         assert_eq!(kept_log(&log), vec![line; 3]);
         assert_eq!(kept_log(&["a".to_owned(), "x".repeat(RUN_LOG_BYTES_MAX), "b".to_owned()]), ["a"]);
+    }
+
+    #[test]
+    fn envelopes_are_the_json_they_were_built_as_before() {
+        let (source, now) = ("https://twinscape.example", "2026-11-26T12:00:00.0000000Z");
+        let data = serde_json::json!({"Id": "s \"1\"", "Value": 2.5, "Nested": {"B": null, "A": [1, "é"]}});
+        envelope(source, now, "SensorChange", &data)
+            .check_same_as(|id| envelope_as_value(source, now, "SensorChange", "SensorChange", data.clone(), id));
     }
 
     #[test]

@@ -167,7 +167,7 @@ async fn telemetry(
         .tenant()
         .write(&state.data, move |graph| {
             let model = telemetry_model(graph, &id, component.as_deref())?;
-            let event = telemetry_event(&source, &id, component.as_deref(), &model, &message_id, body);
+            let event = telemetry_event(&source, &id, component.as_deref(), &model, &message_id, &body);
             Ok(((), Vec::new(), vec![event]))
         })
         .await?;
