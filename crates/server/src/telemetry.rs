@@ -2,9 +2,11 @@
 //!
 //! `store` runs one `TenantState::write_values` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
 //! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now), and appends in the same batch a point to the sensor's history series (`SeriesId::sensor`, at the value's timestamp, planned by the tenant's `history::Recorder`) and a DeviceMessage event.
-//! Once a batch's values are durable, the functions each stored value selects run (`functions`), and what they set and sent is durable before the messages are acknowledged.
+//! Once a batch's values are durable, the functions each stored value selects (found in the same write) run (`functions`), and what they set and sent is durable before the messages are acknowledged.
 //! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
 //! Reading MQTT packets and deciding when to acknowledge them is `mqtt`'s; parsing topics, properties and IoT Hub tokens is `ingest`'s.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -18,9 +20,11 @@ use ontology::ObjectKind;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
+use spatial::navigate::Kinds;
 
 use crate::data::{Event, ExtraEvents, Tenant, Written};
 use crate::error::{ApiError, ErrorCode};
+use crate::functions::Selected;
 use crate::management::keystores::sas;
 use crate::management::{MgmtError, is_kind, route, space_path};
 use crate::router::AppState;
@@ -227,15 +231,16 @@ pub(crate) async fn store(
     // Telemetry sets values only: the functions' selections stay valid.
     let (outcomes, stored) = tenant
         .write_values(data, |tenant| {
-            let Tenant { graph, history, .. } = tenant;
-            let graph = &mut *graph;
             let mut outcomes = Vec::with_capacity(messages.len());
             let mut stored = Vec::new();
             let mut changes = Vec::new();
             let mut events = ExtraEvents::new();
             let mut ops = Vec::new();
-            let mut resolved: Vec<Result<Resolved, Refusal>> =
-                messages.iter().map(|m| resolve(graph, device, m, &now, string_bytes_max)).collect();
+            let mut resolved: Vec<Result<Resolved, Refusal>> = {
+                let kinds = tenant.kinds();
+                messages.iter().map(|m| resolve(&kinds, device, m, &now, string_bytes_max)).collect()
+            };
+            let graph = &tenant.graph;
             if mode == Mode::AllOrNothing {
                 // Everything the graph and the history would refuse is found before anything changes, so a refused batch stores nothing.
                 for r in &mut resolved {
@@ -260,8 +265,17 @@ pub(crate) async fn store(
                 }
                 return Ok::<_, ApiError>(((outcomes, stored), Written { changes, events, ..Written::default() }));
             }
+            // The functions each stored value runs, found now rather than after the write: the write leaves the tenant's shape, and with it the selections, as they are.
+            let selected: Vec<Option<Arc<[Selected]>>> = resolved
+                .iter()
+                .map(|r| r.as_ref().ok().map(|r| crate::functions::selected(tenant, &r.sensor_id)))
+                .collect();
+            // The values before the batch are what its runs read for sensors a later message sets, so they are kept when any message runs a function.
+            let functions_run = selected.iter().flatten().any(|functions| !functions.is_empty());
+            let Tenant { graph, history, .. } = tenant;
+            let graph = &mut *graph;
             let mut stopped = None;
-            for (i, (message, resolved)) in messages.iter().zip(resolved).enumerate() {
+            for (i, ((message, resolved), functions)) in messages.iter().zip(resolved).zip(selected).enumerate() {
                 if let Some(first) = stopped {
                     outcomes.push(Err(Refusal::new(Reason::NotTried, format!("message {first} was refused"))));
                     continue;
@@ -271,7 +285,11 @@ pub(crate) async fn store(
                     let point = history_point(&resolved)?;
                     let planned = history.plan(&[point]).map_err(|err| history_refusal(&err))?;
                     // The value before this message, which the message's functions read for later messages of the batch and name as a SensorChange's previous value.
-                    let before = graph.twin(&resolved.sensor_id).and_then(|t| t.property("value"));
+                    let before = if functions_run {
+                        graph.twin(&resolved.sensor_id).and_then(|t| t.property("value"))
+                    } else {
+                        None
+                    };
                     let (_, done) = graph
                         .patch_twin(&resolved.sensor_id, &value_patch(&resolved), &Precondition::None, &now)
                         .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
@@ -284,7 +302,7 @@ pub(crate) async fn store(
                         timestamp: resolved.timestamp.clone(),
                         before,
                     };
-                    stored.push((trigger, message));
+                    stored.push((trigger, message, functions.unwrap_or_default()));
                     Ok(())
                 });
                 if let Err(refusal) = &outcome
@@ -302,11 +320,9 @@ pub(crate) async fn store(
             Ok(((outcomes, stored), Written { changes, events, ops, ..Written::default() }))
         })
         .await?;
-    for outcome in &outcomes {
-        match outcome {
-            Ok(()) => count(state, transport, Ok(())),
-            Err(refusal) => count(state, transport, Err(refusal.reason)),
-        }
+    count_stored(state, transport, stored.len() as u64);
+    for refusal in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
+        count(state, transport, Err(refusal.reason));
     }
     run_functions(state, &tenant, stored).await?;
     Ok(outcomes)
@@ -317,16 +333,14 @@ pub(crate) async fn store(
 async fn run_functions(
     state: &AppState,
     tenant: &std::sync::Arc<crate::data::TenantState>,
-    stored: Vec<(crate::functions::Trigger, &Telemetry)>,
+    stored: Vec<(crate::functions::Trigger, &Telemetry, Arc<[Selected]>)>,
 ) -> Result<(), ApiError> {
-    let selected: Vec<_> =
-        tenant.read_all(|t| stored.iter().map(|(trigger, _)| crate::functions::selected(t, &trigger.sensor)).collect());
-    if selected.iter().all(|functions| functions.is_empty()) {
+    if stored.iter().all(|(_, _, functions)| functions.is_empty()) {
         return Ok(());
     }
     let mut runs = Vec::new();
     let mut finished = Vec::new();
-    for (message, ((trigger, telemetry), functions)) in stored.iter().zip(&selected).enumerate() {
+    for (message, (trigger, telemetry, functions)) in stored.iter().enumerate() {
         // The sample's devices set `x-ms-client-request-id`, which the 2018 service used to correlate a message's effects.
         let correlation = telemetry
             .correlation_id
@@ -357,7 +371,7 @@ async fn run_functions(
             finished.push((function.function_id.to_string(), trigger.sensor.clone(), correlation.clone()));
         }
     }
-    let triggers = stored.into_iter().map(|(trigger, _)| trigger).collect();
+    let triggers = stored.into_iter().map(|(trigger, _, _)| trigger).collect();
     let Some(ran) = state.functions.run_batch(std::sync::Arc::clone(tenant), triggers, runs).await else {
         // The messages are not acknowledged: their functions did not run, and the devices will send them again.
         tracing::error!("no function worker is running; the functions did not run");
@@ -390,12 +404,28 @@ fn value_patch(resolved: &Resolved) -> Value {
     json!([{ "op": "add", "path": "/value", "value": { "value": resolved.value, "timestamp": resolved.timestamp } }])
 }
 
-/// Counts one message: stored, or refused for `reason`.
-pub(crate) fn count(state: &AppState, transport: Transport, outcome: Result<(), Reason>) {
-    let transport = match transport {
+/// Counts `stored` messages stored at once.
+fn count_stored(state: &AppState, transport: Transport, stored: u64) {
+    if stored == 0 {
+        return;
+    }
+    let transport = transport_label(transport);
+    state.metrics.record(|| {
+        metrics::counter!(MESSAGES_TOTAL, "transport" => transport, "result" => "stored", "reason" => "")
+            .increment(stored);
+    });
+}
+
+fn transport_label(transport: Transport) -> &'static str {
+    match transport {
         Transport::Mqtt => "mqtt",
         Transport::Http => "http",
-    };
+    }
+}
+
+/// Counts one message: stored, or refused for `reason`.
+pub(crate) fn count(state: &AppState, transport: Transport, outcome: Result<(), Reason>) {
+    let transport = transport_label(transport);
     let (result, reason) = match outcome {
         Ok(()) => ("stored", ""),
         Err(reason) => ("refused", reason.label()),
@@ -438,22 +468,23 @@ fn history_refusal(err: &history::HistoryError) -> Refusal {
 
 /// Finds the sensor of `message` among `device`'s own, and reads its value and timestamp.
 fn resolve(
-    graph: &TenantGraph,
+    kinds: &Kinds<'_>,
     device: &str,
     message: &Telemetry,
     now: &str,
     string_bytes_max: usize,
 ) -> Result<Resolved, Refusal> {
+    let graph = kinds.graph();
     let hardware_id = &message.hardware_id;
     let device_slot = graph
         .slot(device)
-        .filter(|&s| is_kind(graph, s, ObjectKind::Device))
+        .filter(|&s| kinds.kind_at(s) == Some(ObjectKind::Device))
         .ok_or_else(|| Refusal::new(Reason::UnknownDevice, format!("device '{device}' does not exist any more")))?;
     let sensors: Vec<u32> = graph
         .slots_with_property("hardwareId", hardware_id)
         .iter()
         .copied()
-        .filter(|&s| is_kind(graph, s, ObjectKind::Sensor))
+        .filter(|&s| kinds.kind_at(s) == Some(ObjectKind::Sensor))
         .collect();
     let Some(&sensor_slot) = sensors.iter().find(|&&s| graph.parent_at(s) == Some(device_slot)) else {
         return Err(if sensors.is_empty() {

@@ -217,6 +217,11 @@ impl<'g> Kinds<'g> {
         Kinds { graph, table }
     }
 
+    /// The graph whose twins these are the kinds of.
+    pub fn graph(&self) -> &'g TenantGraph {
+        self.graph
+    }
+
     /// The kind of a model id, `None` for a model of no kind or not in the set.
     pub fn kind_of_model(&self, model: &str) -> Option<ObjectKind> {
         self.table.by_model.get(model).copied()

@@ -24,7 +24,7 @@ mod selection;
 
 pub(crate) use apply::{Finished, apply_batch};
 pub(crate) use host::Rendered;
-pub(crate) use selection::{Selections, selected};
+pub(crate) use selection::{Selected, Selections, selected};
 
 /// The metric counting function runs by outcome.
 const RUNS_TOTAL: &str = "function_runs_total";
