@@ -790,12 +790,14 @@ impl TenantGraph {
         Ok((twin, ops))
     }
 
-    /// Whether every operation adds or replaces a whole top-level property (no component, no `$metadata`), the common patch of a value, which `patched_members` makes without parsing the rest of the twin.
+    /// Whether every operation changes one top-level property (no component, no `$metadata`): adds or replaces it whole, or changes something inside it (a map's entry, an object's field), the common patches of values, which `patched_members` makes without parsing the rest of the twin.
     fn sets_properties_only(&self, current: &Twin, ops: &[Operation]) -> bool {
         ops.iter().all(|op| {
-            let [name] = op.path.as_slice() else { return false };
-            matches!(op.op, OpKind::Add | OpKind::Replace)
+            let name = &op.path[0];
+            let inside = op.path.len() > 1;
+            (inside || matches!(op.op, OpKind::Add | OpKind::Replace))
                 && !name.starts_with('$')
+                && !op.path.iter().any(|token| token == "$metadata")
                 && !matches!(
                     self.set.content(current.model(), name).map(|c| &c.kind),
                     Some(ContentKind::Component { .. })
@@ -816,10 +818,10 @@ impl TenantGraph {
                 touched.push(op.path[0].as_str());
             }
         }
-        // Only a `replace` needs the member it replaces; an `add` of a whole member sets it whatever it was.
+        // Only a `replace` and a change inside a member need the member; an `add` of a whole member sets it whatever it was.
         let mut doc = Map::with_capacity(touched.len());
         for name in touched.iter().copied() {
-            if ops.iter().any(|op| op.op == OpKind::Replace && op.path[0] == name)
+            if ops.iter().any(|op| (op.op == OpKind::Replace || op.path.len() > 1) && op.path[0] == name)
                 && let Some(value) = current.property(name)
             {
                 doc.insert(name.to_owned(), value);
@@ -827,6 +829,10 @@ impl TenantGraph {
         }
         // `$metadata` is stamped in its text by `with_stamped_members`, as `stamp_after_op` and `patched_document` stamp it.
         for op in &ops {
+            // A member holding `$metadata` is stamped as a component is: the whole-document path does that.
+            if op.path.len() > 1 && doc.get(&op.path[0]).and_then(|member| member.get("$metadata")).is_some() {
+                return self.patched_document(current, ops, now);
+            }
             patch::apply(&mut doc, op)?;
         }
         let mut members = Vec::with_capacity(touched.len());
@@ -1558,11 +1564,17 @@ mod tests {
             json!([{ "op": "replace", "path": "/capacity", "value": 1.5 }]),
             json!([{ "op": "add", "path": "/capacity", "value": 6 }, { "op": "replace", "path": "/capacity", "value": 7 }]),
             json!([{ "op": "add", "path": "/name", "value": "d" }, { "op": "add", "path": "/value", "value": { "value": "1", "timestamp": "t" } }, { "op": "add", "path": "/name", "value": "e" }]),
+            json!([{ "op": "add", "path": "/values/Stale", "value": "no" }]),
+            json!([{ "op": "replace", "path": "/values/Fresh", "value": "no" }, { "op": "remove", "path": "/values/Stale" }]),
+            json!([{ "op": "add", "path": "/value/value", "value": "2" }]),
+            json!([{ "op": "remove", "path": "/values/Missing" }]),
+            json!([{ "op": "add", "path": "/values/Bad", "value": 3 }]),
+            json!([{ "op": "add", "path": "/nothing/x", "value": 3 }]),
             json!([{ "op": "add", "path": "/unknown", "value": 1 }]),
             json!([{ "op": "replace", "path": "/missing", "value": 1 }]),
         ];
         for (n, patch) in patches.iter().enumerate() {
-            let now = format!("2026-11-26T13:00:0{n}.0000000Z");
+            let now = format!("2026-11-26T13:00:{n:02}.0000000Z");
             let current = graph.nodes.twin("t").expect("the twin");
             let ops = patch::parse(patch).expect("a patch");
             assert!(graph.sets_properties_only(current, &ops), "patch {n} is member-wise");
