@@ -6,7 +6,7 @@
 //! Every change also moves `Spatial::generation`, so a caller can tell whether a refused write had changed the state without copying the state beforehand.
 //! Ids, keys and times come in as arguments (this crate has no clock and no randomness).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ontology::{Category, ExtendedType, Ontology, OntologySet, OntologyState, TypeId, catalogue};
 use serde_json::{Map, Value, json};
@@ -64,6 +64,8 @@ pub struct Spatial {
     counters: Counters,
     /// Role assignments by id.
     assignments: BTreeMap<String, RoleAssignment>,
+    /// Object id in ASCII lower case → the ids of its role assignments, kept with `assignments` (`insert_assignment`, `remove_assignment`), so an object's assignments (read at every host call of a function) are found without a scan.
+    assignments_by_object: HashMap<String, BTreeSet<String>>,
     /// User-defined functions by id.
     functions: BTreeMap<String, Function>,
     /// Grows by one with every change (see `generation`).
@@ -289,7 +291,7 @@ impl Spatial {
                     .assignment
                     .check()
                     .map_err(|why| format!("spatial record '{key}' is not a valid role assignment: {why}"))?;
-                state.assignments.insert(assignment.assignment.id.clone(), assignment);
+                state.insert_assignment(assignment);
             } else {
                 return Err(format!("spatial record '{key}' is of no known kind"));
             }
@@ -799,9 +801,35 @@ impl Spatial {
         self.assignments.get(id)
     }
 
-    /// The assignments given to `object_id` (ignoring case).
-    pub fn role_assignments_of<'a>(&'a self, object_id: &'a str) -> impl Iterator<Item = &'a RoleAssignment> + 'a {
-        self.assignments.values().filter(move |a| a.assignment.object_id.eq_ignore_ascii_case(object_id))
+    /// The assignments given to `object_id` (ignoring case), in the order of their ids.
+    pub fn role_assignments_of<'a>(&'a self, object_id: &str) -> impl Iterator<Item = &'a RoleAssignment> + 'a {
+        let ids = self.assignments_by_object.get(&object_id.to_ascii_lowercase());
+        ids.into_iter().flatten().filter_map(|id| self.assignments.get(id))
+    }
+
+    fn insert_assignment(&mut self, assignment: RoleAssignment) {
+        let id = assignment.assignment.id.clone();
+        if let Some(previous) = self.assignments.insert(id.clone(), assignment) {
+            self.unindex_assignment(&previous);
+        }
+        let object = self.assignments[&id].assignment.object_id.to_ascii_lowercase();
+        self.assignments_by_object.entry(object).or_default().insert(id);
+    }
+
+    fn remove_assignment(&mut self, id: &str) -> Option<RoleAssignment> {
+        let removed = self.assignments.remove(id)?;
+        self.unindex_assignment(&removed);
+        Some(removed)
+    }
+
+    fn unindex_assignment(&mut self, assignment: &RoleAssignment) {
+        let object = assignment.assignment.object_id.to_ascii_lowercase();
+        if let Some(ids) = self.assignments_by_object.get_mut(&object) {
+            ids.remove(&assignment.assignment.id);
+            if ids.is_empty() {
+                self.assignments_by_object.remove(&object);
+            }
+        }
     }
 
     /// Stores a checked assignment; the same role for the same object on the same space is refused.
@@ -822,14 +850,13 @@ impl Spatial {
             )));
         }
         let record = (format!("{ROLE_ASSIGNMENT}{}", a.id), Some(assignment.to_json()));
-        self.assignments.insert(a.id.clone(), assignment);
+        self.insert_assignment(assignment);
         self.changed();
         Ok(vec![record])
     }
 
     pub fn delete_role_assignment(&mut self, id: &str) -> Result<Records, StateError> {
-        self.assignments
-            .remove(id)
+        self.remove_assignment(id)
             .ok_or_else(|| StateError::NotFound { what: "role assignment", id: id.to_owned() })?;
         self.changed();
         Ok(vec![(format!("{ROLE_ASSIGNMENT}{id}"), None)])
@@ -874,13 +901,16 @@ impl Spatial {
             }
             keep
         });
-        self.assignments.retain(|id, a| {
-            let keep = a.space.as_deref().is_none_or(|space| !deleted(space));
-            if !keep {
-                records.push((format!("{ROLE_ASSIGNMENT}{id}"), None));
-            }
-            keep
-        });
+        let gone: Vec<String> = self
+            .assignments
+            .values()
+            .filter(|a| a.space.as_deref().is_some_and(deleted))
+            .map(|a| a.assignment.id.clone())
+            .collect();
+        for id in gone {
+            self.remove_assignment(&id);
+            records.push((format!("{ROLE_ASSIGNMENT}{id}"), None));
+        }
         // Matchers are found through the index, so the spaces are tested rather than every matcher.
         let gone: Vec<String> = self.matchers_by_space.keys().filter(|space| deleted(space)).cloned().collect();
         for space in gone {
@@ -1707,6 +1737,41 @@ mod tests {
         expect!["validationData: '[a-' is not a usable regular expression: unclosed character class (look-around and back-references are not supported)"]
             .assert_eq(&refused.to_string());
         assert_eq!((state.generation(), state.property_key(3)), (before, None));
+    }
+
+    /// An object's role assignments are found by its id in any case, and stay right through puts, deletes, forgetting a space and loading the records.
+    #[test]
+    fn an_objects_role_assignments_follow_puts_deletes_and_forgets() {
+        let assignment = |id: &str, object: &str, space: Option<&str>| super::RoleAssignment {
+            assignment: access::Assignment {
+                id: id.to_owned(),
+                role_id: "98e44ad7-28d4-4007-853b-b9968ad132d1".to_owned(),
+                object_id: object.to_owned(),
+                object_id_type: access::ObjectIdType::UserDefinedFunctionId,
+                tenant_id: None,
+                path: space.map_or("/".to_owned(), |s| format!("/{s}")),
+            },
+            space: space.map(str::to_owned),
+        };
+        let ids = |state: &Spatial, object: &str| {
+            state.role_assignments_of(object).map(|a| a.assignment.id.as_str()).collect::<Vec<_>>().join(" ")
+        };
+        let mut store = std::collections::BTreeMap::new();
+        let mut state = Spatial::default();
+        for (id, object, space) in
+            [("a3", "Fn-1", Some("hall")), ("a1", "fn-1", Some("campus")), ("a2", "fn-2", None), ("a4", "FN-1", None)]
+        {
+            persist(&mut store, state.put_role_assignment(assignment(id, object, space)).expect("a new assignment"));
+        }
+        assert_eq!(
+            (ids(&state, "fn-1"), ids(&state, "FN-2"), ids(&state, "fn-3")),
+            ("a1 a3 a4".into(), "a2".into(), "".into())
+        );
+        persist(&mut store, state.delete_role_assignment("a4").expect("assignment a4"));
+        persist(&mut store, state.forget(&|space| space == "campus"));
+        assert_eq!((ids(&state, "fn-1"), ids(&state, "fn-2")), ("a3".into(), "a2".into()));
+        let loaded = Spatial::load(store).expect("the records load");
+        assert_eq!((ids(&loaded, "FN-1"), ids(&loaded, "fn-2")), ("a3".into(), "a2".into()));
     }
 
     #[test]
