@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{Done, Effect, Trigger, as_text};
 use crate::data::{Tenant, TenantState};
 use crate::management::objects::View;
-use crate::management::{Includes, is_kind, roleassignments};
+use crate::management::{Includes, roleassignments};
 
 /// A value written in a batch, in the order the batch's messages and runs wrote them.
 pub(super) enum Write {
@@ -173,9 +173,12 @@ impl<'a> TenantHost<'a> {
         f: impl FnOnce(&Tenant, &View<'_>, u32) -> Result<T, HostError>,
     ) -> Result<T, HostError> {
         self.tenant.read_all(|tenant| {
-            let graph = &tenant.graph;
-            let slot = graph.slot(id).filter(|&s| is_kind(graph, s, kind)).ok_or(HostError::DataNotFound)?;
             let view = View::new(tenant);
+            let slot = tenant
+                .graph
+                .slot(id)
+                .filter(|&s| view.kinds.kind_at(s) == Some(kind))
+                .ok_or(HostError::DataNotFound)?;
             let path = view.path_text(slot, kind);
             if !roleassignments::allowed(&view, self.function_id, action, &resource(kind), &path) {
                 return Err(HostError::NotAuthorized);

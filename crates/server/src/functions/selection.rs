@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use ontology::ObjectKind;
 
 use crate::data::Tenant;
-use crate::management::is_kind;
 use crate::management::objects::View;
 
 /// A function a sensor's value runs.
@@ -49,8 +48,10 @@ fn shape(tenant: &Tenant) -> (u64, u64) {
 /// The enabled functions a stored value of `sensor` runs, in the order of the tenant's functions: those on the sensor's spaces (its own and those above) that list a matcher on those spaces whose conditions hold for the sensor.
 /// Called under the tenant's read lock; computed once per sensor for each shape of the tenant.
 pub(crate) fn selected(tenant: &Tenant, sensor: &str) -> Arc<[Selected]> {
-    let graph = &tenant.graph;
-    let Some(slot) = graph.slot(sensor).filter(|&s| is_kind(graph, s, ObjectKind::Sensor)) else { return Arc::new([]) };
+    let kinds = tenant.kinds();
+    let Some(slot) = tenant.graph.slot(sensor).filter(|&s| kinds.kind_at(s) == Some(ObjectKind::Sensor)) else {
+        return Arc::new([]);
+    };
     let shape = shape(tenant);
     {
         let kept = tenant.selections.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
