@@ -110,6 +110,8 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
         .map_err(|_| Exception::throw_internal(ctx, "the host objects' prototypes could not be kept"))?;
     ctx.store_userdata::<MemberNames<'js>>(RefCell::default())
         .map_err(|_| Exception::throw_internal(ctx, "the host objects' member names could not be kept"))?;
+    ctx.store_userdata::<Shapes<'js>>(RefCell::default())
+        .map_err(|_| Exception::throw_internal(ctx, "the host objects' shapes could not be kept"))?;
 
     for &(name, call) in GLOBALS {
         let function =
@@ -172,6 +174,13 @@ type MemberNames<'js> = RefCell<HashMap<String, Vec<Atom<'js>>>>;
 
 /// Member names `MemberNames` keeps at most; the members of later names are defined by name.
 const MEMBER_NAMES_MAX: usize = 256;
+
+/// For each kind and list of member names a host object was built with, a function that makes such an object from its members' values in one object literal (`shape_maker`), kept in the runtime's userdata.
+/// Objects of one kind nearly always have the same members, and a literal makes them several times faster than defining each member from Rust.
+type Shapes<'js> = RefCell<HashMap<String, Function<'js>>>;
+
+/// Shapes `Shapes` keeps at most; objects of later ones are built member by member.
+const SHAPES_MAX: usize = 64;
 
 /// The global holding the prototypes of host objects, out of the way of functions (not enumerable, not writable).
 const PROTOTYPES: &str = "__twinscapePrototypes";
@@ -607,14 +616,22 @@ fn host_object<'js>(ctx: &Ctx<'js>, kind: ObjectType, metadata: &Metadata) -> rq
         Some(prototype) => prototype,
         None => ctx.globals().get::<_, Object>(PROTOTYPES)?.get(kind.name())?,
     };
+    // Method names come in pairs that differ only in the case of their first letter, so a member named like a method is left out under both casings.
+    let members = || metadata.iter().filter(|(key, _)| !is_method(kind, key));
+    let mut shape = kind.name().to_owned();
+    for (key, _) in members() {
+        shape.push('\n');
+        shape.push_str(key);
+    }
+    if let Some(maker) = shape_maker(ctx, &shape, &prototype, members().map(|(key, _)| key.as_str()))? {
+        let values =
+            members().map(|(_, value)| json_value(ctx, value, Casing::Both)).collect::<rquickjs::Result<_>>()?;
+        return maker.call((Rest::<Value<'js>>(values),));
+    }
     let object = Object::new_proto(ctx.clone(), Some(&prototype))?;
     let names = ctx.userdata::<MemberNames<'js>>();
     let mut names = names.as_ref().and_then(|names| names.try_borrow_mut().ok());
-    for (key, value) in metadata.iter() {
-        // Method names come in pairs that differ only in the case of their first letter, so a member named like a method is left out under both casings.
-        if is_method(kind, key) {
-            continue;
-        }
+    for (key, value) in members() {
         let value = json_value(ctx, value, Casing::Both)?;
         match names.as_deref_mut() {
             Some(names) => define_named_member(ctx, names, &object, key, value)?,
@@ -622,6 +639,47 @@ fn host_object<'js>(ctx: &Ctx<'js>, kind: ObjectType, metadata: &Metadata) -> rq
         }
     }
     Ok(object.into_value())
+}
+
+/// The function that makes a host object of `shape` (its kind and member names) on `prototype` from its members' values, in the order of `names`: `(function (p) { return function (a0, …) { return { __proto__: p, "id": a0, "Id": a0, … }; }; })`, each member under both casings as `define_member` gives them.
+/// Made once per shape and runtime and kept in `Shapes`; `None` once `SHAPES_MAX` are kept.
+/// A member named `__proto__` is written as a computed key, which defines it rather than setting the prototype.
+fn shape_maker<'js, 'n>(
+    ctx: &Ctx<'js>,
+    shape: &str,
+    prototype: &Object<'js>,
+    names: impl Iterator<Item = &'n str>,
+) -> rquickjs::Result<Option<Function<'js>>> {
+    let Some(shapes) = ctx.userdata::<Shapes<'js>>() else { return Ok(None) };
+    if let Some(maker) = shapes.borrow().get(shape) {
+        return Ok(Some(maker.clone()));
+    }
+    if shapes.borrow().len() >= SHAPES_MAX {
+        return Ok(None);
+    }
+    let mut parameters = Vec::new();
+    let mut fields = String::new();
+    let mut buffer = [0_u8; KEY_BUFFER_BYTES];
+    for (n, name) in names.enumerate() {
+        parameters.push(format!("a{n}"));
+        let other = other_casing(name, &mut buffer);
+        for key in std::iter::once(name).chain(other.as_deref()) {
+            let quoted = serde_json::to_string(key).expect("a string serializes");
+            if key == "__proto__" {
+                fields.push_str(&format!(", [{quoted}]: a{n}"));
+            } else {
+                fields.push_str(&format!(", {quoted}: a{n}"));
+            }
+        }
+    }
+    let source = format!(
+        "(function (p) {{ return function ({}) {{ return {{ __proto__: p{fields} }}; }}; }})",
+        parameters.join(", ")
+    );
+    let outer: Function = ctx.eval(source)?;
+    let maker: Function = outer.call((prototype.clone(),))?;
+    shapes.borrow_mut().insert(shape.to_owned(), maker.clone());
+    Ok(Some(maker))
 }
 
 /// `define_member` with the atoms of `key` kept in `names`.

@@ -418,6 +418,32 @@ fn availability_function_over_the_sample_message_pattern() {
     assert_eq!(sandbox.runtimes_created(), 1);
 }
 
+/// Host objects of one shape (made from one object literal per shape) are each their own object: data members that can be changed, listed and deleted, on their kind's prototype; and a later run's objects are fresh.
+#[test]
+fn host_objects_of_one_shape_are_separate_plain_objects() {
+    let mut sandbox = Sandbox::new(limits());
+    let mut host = FakeHost::new();
+    let source = r#"
+        function process(telemetry, executionContext) {
+          const a = getSensorMetadata("sensor-motion"), b = getSensorMetadata("sensor-motion");
+          log(a === b, Object.getPrototypeOf(a) === Object.getPrototypeOf(b), typeof a.Value);
+          log(a.DataType, a.DataType = "changed", b.DataType, a.dataType, delete a.Id, "Id" in a, b.Id);
+          a.Extra = 1;
+          log(JSON.stringify(Object.getOwnPropertyDescriptor(b, "dataType")), "Extra" in b);
+        }
+    "#;
+    let expected = expect![[r#"
+        ok
+        log: false true function
+        log: Motion changed Motion Motion true false sensor-motion
+        log: {"value":"Motion","writable":true,"enumerable":true,"configurable":true} false
+        > getSensorMetadata(sensor-motion)
+        > getSensorMetadata(sensor-motion)
+    "#]];
+    expected.assert_eq(&run(&mut sandbox, &mut host, source, "sensor-motion", "{}"));
+    expected.assert_eq(&run(&mut sandbox, &mut host, source, "sensor-motion", "{}"));
+}
+
 #[test]
 fn members_and_methods_in_both_casings() {
     check(
