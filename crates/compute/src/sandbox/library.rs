@@ -176,7 +176,7 @@ type MemberNames<'js> = RefCell<HashMap<String, Vec<Atom<'js>>>>;
 const MEMBER_NAMES_MAX: usize = 256;
 
 /// For each kind and list of member names a host object was built with, a function that makes such an object from its members' values in one object literal (`shape_maker`), kept in the runtime's userdata.
-/// Objects of one kind nearly always have the same members, and a literal makes them several times faster than defining each member from Rust.
+/// Objects of one kind nearly always have the same members, and a literal makes them faster than defining each member from Rust, whose bindings pass every member through several conversions.
 type Shapes<'js> = RefCell<HashMap<String, Function<'js>>>;
 
 /// Shapes `Shapes` keeps at most; objects of later ones are built member by member.
