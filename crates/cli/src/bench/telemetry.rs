@@ -6,8 +6,10 @@
 //! The server acknowledges a message once its value and the function's effects are durable, so a latency is publish to stored value; in the rate-limited phases it is taken from when the message was due, so a sender that fell behind counts its wait.
 //! After each phase a sample of rooms is read back through the 2018 face: every sensor must hold the last value its device sent in that phase, and with the function every room its `AvailableAndFresh`; a mismatch counts as an error of the phase.
 //! With `--broker`, a phase `broker` comes first: the `mqtt` phase's load published to a plain MQTT broker (Mosquitto, say), the ceiling that phase is compared with on the same machine.
+//! A device's connection is a small client over TCP whose every packet rumqttc's MQTT 3.1.1 codec (`mqttbytes::v4`) writes and reads: each turn it writes all the messages due that its window has room for in one write and takes in every PUBACK it reads, so the generator leaves the CPU it shares with the server under test to the server.
 //! Checking the target and rendering results belong to `bench`; HTTP clients and the report type to `load`.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,12 +19,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use bytes::{Bytes, BytesMut};
 use hdrhistogram::Histogram;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Method, StatusCode};
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::mqttbytes::v4::{Connect, ConnectReturnCode, Disconnect, Packet, PingReq, Publish};
+use rumqttc::mqttbytes::{Error as CodecError, QoS};
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::load::{self, ERROR_SAMPLES_MAX, Phase, PhaseReport, Target, call};
 
@@ -30,8 +35,15 @@ use super::load::{self, ERROR_SAMPLES_MAX, Phase, PhaseReport, Target, call};
 const MANAGEMENT: &str = "/management/api/v1.0";
 /// The highest latency the histograms record, in microseconds.
 const LATENCY_US_MAX: u64 = 60_000_000;
-/// How long a connection may wait for any packet (CONNACK, a PUBACK) before it counts as failed.
+/// How long a connection may wait for any packet (CONNACK, a PUBACK), or for a write to go out, before it counts as failed.
 const MQTT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The keep-alive a device announces in CONNECT, in seconds; a connection that has written nothing for that long sends PINGREQ.
+const KEEP_ALIVE_S: u16 = 60;
+const KEEP_ALIVE: Duration = Duration::from_secs(KEEP_ALIVE_S as u64);
+/// The largest packet a connection takes from the server, as rumqttc's own client; the server sends it only CONNACK, PUBACK and PINGRESP, of 2 to 4 bytes.
+const INCOMING_MAX: usize = 10 * 1024;
+/// What a connection's buffers start with, and the room a read has at least: a thousand PUBACKs, or two dozen of the scenario's PUBLISHes.
+const BUFFER_SIZE: usize = 4096;
 /// Concurrent HTTP connections of provisioning; each room is three requests in a row.
 const PROVISION_CONNECTIONS: usize = 8;
 /// Rooms read back after each phase, spread evenly over the topology.
@@ -387,101 +399,244 @@ async fn publish_phase(rooms: Arc<Vec<Room>>, plan: Arc<Plan>) -> PhaseReport {
 
 /// One device's connection: CONNECT with its SAS token, `plan.messages` QoS 1 messages, DISCONNECT; every PUBACK's latency and every message not acknowledged go to `tally`.
 async fn session(room: &Room, index: usize, plan: &Plan, offset: f64, tally: &mut Tally) {
-    let mut options = MqttOptions::new(room.device.clone(), plan.mqtt.ip().to_string(), plan.mqtt.port());
-    options.set_credentials(room.username.clone(), room.token.clone());
-    options.set_keep_alive(Duration::from_secs(60));
-    options.set_inflight(u16::try_from(plan.inflight).unwrap_or(u16::MAX));
-    let (client, mut events) = AsyncClient::new(options, plan.inflight + 1);
-    let connected = tokio::time::timeout(MQTT_TIMEOUT, async {
-        loop {
-            match events.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(ack))) if ack.code == ConnectReturnCode::Success => return Ok(()),
-                Ok(Event::Incoming(Packet::ConnAck(ack))) => return Err(format!("refused: {:?}", ack.code)),
-                Ok(_) => {}
-                Err(err) => return Err(err.to_string()),
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| Err(format!("no CONNACK within {} s", MQTT_TIMEOUT.as_secs())));
-    if let Err(err) = connected {
-        tally.errors += plan.messages;
-        tally.sample(format!("connect {}: {err}", room.device));
-        return;
-    }
-    // The event loop runs on a task of its own, so waiting for a PUBACK never interrupts a write; it returns a permit to the publisher for every PUBACK and closes the permits when the connection fails.
-    let permits = Arc::new(Semaphore::new(plan.inflight));
-    let (starts, mut started) = mpsc::unbounded_channel::<Instant>();
-    let messages = plan.messages;
-    let acks = {
-        let permits = Arc::clone(&permits);
-        let client = client.clone();
-        tokio::spawn(async move {
-            let mut latencies = Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, 3).expect("valid bounds");
-            let mut acked = 0u64;
-            let mut failure = None;
-            while acked < messages {
-                match tokio::time::timeout(MQTT_TIMEOUT, events.poll()).await {
-                    Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => {
-                        let start = started.try_recv().expect("a message's start is sent before the message");
-                        latencies.saturating_record(start.elapsed().as_micros().max(1).try_into().unwrap_or(u64::MAX));
-                        acked += 1;
-                        permits.add_permits(1);
-                    }
-                    Ok(Ok(_)) => {}
-                    Ok(Err(err)) => {
-                        failure = Some(format!("after {acked} PUBACKs: {err}"));
-                        break;
-                    }
-                    Err(_) => {
-                        failure = Some(format!("after {acked} PUBACKs: none more within {} s", MQTT_TIMEOUT.as_secs()));
-                        break;
-                    }
-                }
-            }
-            permits.close();
-            if failure.is_none() && client.try_disconnect().is_ok() {
-                // DISCONNECT goes out on the next polls; the server closes the connection after it.
-                let _ = tokio::time::timeout(MQTT_TIMEOUT, async {
-                    while let Ok(event) = events.poll().await {
-                        if matches!(event, Event::Outgoing(Outgoing::Disconnect)) {
-                            break;
-                        }
-                    }
-                })
-                .await;
-            }
-            (latencies, acked, failure)
-        })
-    };
-    let interval = plan.rate.map(|rate| Duration::from_secs_f64(plan.connections as f64 / rate as f64));
-    let schedule = Instant::now() + interval.map(|i| i.mul_f64(offset)).unwrap_or_default();
-    for k in 0..messages {
-        let due = interval.map(|i| schedule + i * u32::try_from(k).unwrap_or(u32::MAX));
-        if let Some(due) = due {
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let Ok(permit) = permits.acquire().await else { break };
-        permit.forget();
-        let (sensor, value) = message(plan.index, index, k);
-        let payload = format!(r#"{{"SensorValue":"{value}"}}"#).into_bytes();
-        let _ = starts.send(due.unwrap_or_else(Instant::now));
-        if client.try_publish(room.topics[sensor].as_str(), QoS::AtLeastOnce, false, payload).is_err() {
-            break;
-        }
-    }
-    match acks.await {
-        Ok((latencies, acked, failure)) => {
-            tally.ops += acked;
-            tally.histogram.add(&latencies).expect("histograms with the same bounds merge");
-            if let Some(failure) = failure {
-                tally.errors += messages - acked;
-                tally.sample(format!("{}: {failure}", room.device));
-            }
-        }
+    let mut connection = match Connection::open(room, plan.mqtt).await {
+        Ok(connection) => connection,
         Err(err) => {
-            tally.errors += messages;
-            tally.sample(format!("{}: the event loop panicked: {err}", room.device));
+            tally.errors += plan.messages;
+            tally.sample(format!("connect {}: {err}", room.device));
+            return;
+        }
+    };
+    let schedule = Schedule::new(plan, offset);
+    let mut window = Window::new(plan.inflight);
+    match publish_all(&mut connection, &mut window, &schedule, room, index, plan, tally).await {
+        Ok(()) => connection.disconnect().await,
+        Err(failure) => {
+            tally.errors += plan.messages - window.acked;
+            tally.sample(format!("{}: after {} PUBACKs: {failure}", room.device, window.acked));
+        }
+    }
+}
+
+/// Publishes room `index`'s `plan.messages` messages on `connection` as `schedule` has them due, with at most `window`'s size waiting for their PUBACK, and records each PUBACK's latency in `tally`; an error says why the messages still waiting will not be acknowledged.
+///
+/// Each turn writes every due message the window has room for in one write, then reads what the server sent until the next message is due, a PUBACK is overdue or a PINGREQ is, and takes in every PUBACK read: one write and a read or two a turn, where a client with an event loop of its own pays a task switch and a channel send per message.
+async fn publish_all(
+    connection: &mut Connection,
+    window: &mut Window,
+    schedule: &Schedule,
+    room: &Room,
+    index: usize,
+    plan: &Plan,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    // One PUBLISH per sensor, of which a message changes only the packet id and the payload, so no topic is copied per message.
+    let mut publishes = room.topics.clone().map(|topic| Publish::from_bytes(topic, QoS::AtLeastOnce, Bytes::new()));
+    let mut sent = 0;
+    // Since when the connection has waited for a PUBACK: its last PUBACK, or the turn that wrote into an empty window; `MQTT_TIMEOUT` after it with messages waiting, the connection has failed.
+    let mut waiting_since = Instant::now();
+    while window.acked < plan.messages {
+        let now = Instant::now();
+        if window.is_empty() {
+            waiting_since = now;
+        }
+        while sent < plan.messages && window.has_room() {
+            let due = schedule.due(sent);
+            if due.is_some_and(|due| due > now) {
+                break;
+            }
+            let (sensor, value) = message(plan.index, index, sent);
+            let publish = &mut publishes[sensor];
+            // A message's latency counts from when it was due, so a sender that fell behind counts its wait.
+            publish.pkid = window.push(due.unwrap_or(now));
+            publish.payload = Bytes::from(format!(r#"{{"SensorValue":"{value}"}}"#));
+            connection.publish(publish)?;
+            sent += 1;
+        }
+        connection.flush().await?;
+        let mut wake = connection.last_write + KEEP_ALIVE;
+        if !window.is_empty() {
+            wake = wake.min(waiting_since + MQTT_TIMEOUT);
+        }
+        if sent < plan.messages && window.has_room() {
+            wake = schedule.due(sent).map_or(wake, |due| wake.min(due));
+        }
+        connection.fill(wake).await?;
+        let now = Instant::now();
+        while let Some(packet) = connection.next_packet()? {
+            match packet {
+                Packet::PubAck(ack) => {
+                    let Some(start) = window.ack(ack.pkid) else {
+                        return Err(format!("a PUBACK for packet id {}, for which no message waits", ack.pkid));
+                    };
+                    tally.ok(now.saturating_duration_since(start));
+                    waiting_since = now;
+                }
+                Packet::PingResp => {}
+                other => return Err(format!("an unexpected {other:?}")),
+            }
+        }
+        if !window.is_empty() && now >= waiting_since + MQTT_TIMEOUT {
+            return Err(format!("none more within {} s", MQTT_TIMEOUT.as_secs()));
+        }
+        if now >= connection.last_write + KEEP_ALIVE {
+            connection.ping()?;
+        }
+    }
+    Ok(())
+}
+
+/// When a connection's messages are due: with a rate, one every `interval`, the first `offset` of an interval after the connection is up; without one, each as soon as the window has room.
+struct Schedule {
+    first: Instant,
+    interval: Option<Duration>,
+}
+
+impl Schedule {
+    fn new(plan: &Plan, offset: f64) -> Schedule {
+        let interval = plan.rate.map(|rate| Duration::from_secs_f64(plan.connections as f64 / rate as f64));
+        Schedule { first: Instant::now() + interval.map(|i| i.mul_f64(offset)).unwrap_or_default(), interval }
+    }
+
+    /// When message `k` is due; `None` when the phase is not rate-limited.
+    fn due(&self, k: u64) -> Option<Instant> {
+        self.interval.map(|i| self.first + i * u32::try_from(k).unwrap_or(u32::MAX))
+    }
+}
+
+/// The messages of a connection written and not yet acknowledged, oldest first, each with its packet id and the instant its latency counts from.
+struct Window {
+    waiting: VecDeque<(u16, Instant)>,
+    /// Messages that may wait at once: `--inflight`, which is at most 1,024, so a packet id is never reused while its message waits.
+    size: usize,
+    /// The last packet id given out; ids run from 1 to 65,535 and start again at 1 (0 is not a packet id).
+    last_id: u16,
+    /// Messages acknowledged so far.
+    acked: u64,
+}
+
+impl Window {
+    fn new(size: usize) -> Window {
+        let size = size.clamp(1, usize::from(u16::MAX));
+        Window { waiting: VecDeque::with_capacity(size), size, last_id: 0, acked: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    fn has_room(&self) -> bool {
+        self.waiting.len() < self.size
+    }
+
+    /// Gives a message the next packet id and keeps it waiting, its latency counted from `start`.
+    fn push(&mut self, start: Instant) -> u16 {
+        self.last_id = self.last_id.checked_add(1).unwrap_or(1);
+        self.waiting.push_back((self.last_id, start));
+        self.last_id
+    }
+
+    /// Takes the message PUBACK `id` acknowledges out of the window and returns when its latency started; `None` if no message waits with that id.
+    /// A connection's PUBACKs come in the order of its messages, so the search stops at the oldest, but they are matched by id all the same.
+    fn ack(&mut self, id: u16) -> Option<Instant> {
+        let position = self.waiting.iter().position(|&(waiting, _)| waiting == id)?;
+        let (_, start) = self.waiting.remove(position)?;
+        self.acked += 1;
+        Some(start)
+    }
+}
+
+/// A device's MQTT 3.1.1 connection over TCP, every packet of which is encoded and decoded by rumqttc's codec (`mqttbytes::v4`): packets encoded wait in `outgoing` for one write, bytes read wait in `incoming` until they make a whole packet.
+struct Connection {
+    stream: TcpStream,
+    outgoing: BytesMut,
+    incoming: BytesMut,
+    /// When the last write went out; `KEEP_ALIVE` after it without another, the connection sends PINGREQ.
+    last_write: Instant,
+}
+
+impl Connection {
+    /// Connects to `address` as `room`'s device: CONNECT with its client id, username and SAS token, keep-alive `KEEP_ALIVE` and a clean session, then waits at most `MQTT_TIMEOUT` for a CONNACK that accepts it.
+    async fn open(room: &Room, address: SocketAddr) -> Result<Connection, String> {
+        let deadline = Instant::now() + MQTT_TIMEOUT;
+        let late = || format!("no CONNACK within {} s", MQTT_TIMEOUT.as_secs());
+        let stream = tokio::time::timeout_at(deadline.into(), TcpStream::connect(address))
+            .await
+            .map_err(|_| late())?
+            .map_err(|err| format!("{address}: {err}"))?;
+        // The connection batches its own writes, so the kernel holding a small one back for the last one's acknowledgement only adds latency; failing to turn that off costs nothing else.
+        let _ = stream.set_nodelay(true);
+        let mut connection = Connection {
+            stream,
+            outgoing: BytesMut::with_capacity(BUFFER_SIZE),
+            incoming: BytesMut::with_capacity(BUFFER_SIZE),
+            last_write: Instant::now(),
+        };
+        let mut connect = Connect::new(room.device.as_str());
+        connect.keep_alive = KEEP_ALIVE_S;
+        connect.clean_session = true;
+        connect.set_login(room.username.as_str(), room.token.as_str());
+        connect.write(&mut connection.outgoing).map_err(|err| format!("encode CONNECT: {err}"))?;
+        connection.flush().await?;
+        loop {
+            match connection.next_packet()? {
+                Some(Packet::ConnAck(ack)) if ack.code == ConnectReturnCode::Success => return Ok(connection),
+                Some(Packet::ConnAck(ack)) => return Err(format!("refused: {:?}", ack.code)),
+                Some(other) => return Err(format!("{other:?} before CONNACK")),
+                None if Instant::now() >= deadline => return Err(late()),
+                None => connection.fill(deadline).await?,
+            }
+        }
+    }
+
+    /// Encodes `publish` to go out with the next write.
+    fn publish(&mut self, publish: &Publish) -> Result<(), String> {
+        publish.write(&mut self.outgoing).map(drop).map_err(|err| format!("encode PUBLISH: {err}"))
+    }
+
+    /// Encodes a PINGREQ to go out with the next write.
+    fn ping(&mut self) -> Result<(), String> {
+        PingReq.write(&mut self.outgoing).map(drop).map_err(|err| format!("encode PINGREQ: {err}"))
+    }
+
+    /// Writes what was encoded since the last write, in one write that may take at most `MQTT_TIMEOUT`.
+    async fn flush(&mut self) -> Result<(), String> {
+        if self.outgoing.is_empty() {
+            return Ok(());
+        }
+        match tokio::time::timeout(MQTT_TIMEOUT, self.stream.write_all(&self.outgoing)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(format!("write: {err}")),
+            Err(_) => return Err(format!("a write took over {} s", MQTT_TIMEOUT.as_secs())),
+        }
+        self.outgoing.clear();
+        self.last_write = Instant::now();
+        Ok(())
+    }
+
+    /// Reads what the server sent, waiting for it until `wake` at most; having read nothing by then is no failure, the caller decides what is late.
+    async fn fill(&mut self, wake: Instant) -> Result<(), String> {
+        self.incoming.reserve(BUFFER_SIZE);
+        match tokio::time::timeout_at(wake.into(), self.stream.read_buf(&mut self.incoming)).await {
+            Ok(Ok(0)) => Err("the server closed the connection".to_owned()),
+            Ok(Ok(_)) | Err(_) => Ok(()),
+            Ok(Err(err)) => Err(format!("read: {err}")),
+        }
+    }
+
+    /// Decodes the next whole packet read, if there is one.
+    fn next_packet(&mut self) -> Result<Option<Packet>, String> {
+        match Packet::read(&mut self.incoming, INCOMING_MAX) {
+            Ok(packet) => Ok(Some(packet)),
+            Err(CodecError::InsufficientBytes(_)) => Ok(None),
+            Err(err) => Err(format!("decode: {err}")),
+        }
+    }
+
+    /// Sends DISCONNECT and closes the connection; the server or broker closes its side after it.
+    async fn disconnect(mut self) {
+        if Disconnect.write(&mut self.outgoing).is_ok() {
+            let _ = self.flush().await;
         }
     }
 }
@@ -638,5 +793,22 @@ mod tests {
         assert_eq!(availability(&last_values(2, 7, 6)), "Room is not available or air quality is poor");
         assert_eq!(availability(&last_values(2, 7, 4)), "Room is available and air is fresh");
         assert_eq!(availability(&["false".to_owned(), "999".to_owned()]), "Room is available and air is fresh");
+    }
+
+    #[test]
+    fn packet_ids_skip_0_when_they_wrap_and_pubacks_match_by_id() {
+        let start = Instant::now();
+        let mut window = Window::new(3);
+        window.last_id = u16::MAX - 2;
+        let ids: Vec<u16> = (0..3).map(|_| window.push(start)).collect();
+        assert_eq!(ids, [65_534, 65_535, 1]);
+        assert!(!window.has_room());
+        // Out of order, then one that no message waits for.
+        assert_eq!(window.ack(65_535), Some(start));
+        assert_eq!(window.ack(65_535), None);
+        assert_eq!((window.ack(65_534), window.ack(1)), (Some(start), Some(start)));
+        assert!(window.is_empty());
+        assert_eq!(window.acked, 3);
+        assert_eq!(window.push(start), 2);
     }
 }
