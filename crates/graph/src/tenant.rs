@@ -838,16 +838,7 @@ impl TenantGraph {
         let mut members = Vec::with_capacity(touched.len());
         for name in touched.iter().copied() {
             let Some(value) = doc.get(name) else { continue };
-            let violations = self.set.validate_content_value(current.model(), name, value);
-            if let Some(first) = violations.first() {
-                let more =
-                    if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-                return Err(GraphError::invalid(
-                    Invalid::ValidationFailed,
-                    format!("'{name}{}': {}{more}", first.pointer, first.message),
-                ));
-            }
-            self.check_strings(name, value)?;
+            self.check_member(current.model(), name, value)?;
             members.push((name, value));
         }
         let Some(twin) = current.with_stamped_members(self.version + 1, &members, now) else {
@@ -1356,16 +1347,7 @@ impl TenantGraph {
             if only.is_some_and(|keys| !keys.contains(k.as_str())) {
                 continue;
             }
-            let violations = self.set.validate_content_value(model_id, k, v);
-            if let Some(first) = violations.first() {
-                let more =
-                    if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
-                return Err(GraphError::invalid(
-                    Invalid::ValidationFailed,
-                    format!("'{k}{}': {}{more}", first.pointer, first.message),
-                ));
-            }
-            self.check_strings(k, v)?;
+            self.check_member(model_id, k, v)?;
         }
         for (_, content) in self.set.contents(model_id) {
             if matches!(content.kind, ContentKind::Component { .. }) && !doc.contains_key(&content.name) {
@@ -1404,6 +1386,20 @@ impl TenantGraph {
             self.check_strings(k, v)?;
         }
         Ok(())
+    }
+
+    /// Checks one top-level member of a twin of `model_id` against its content in the model, then its strings against the limits; the error names the first violation and counts the others.
+    fn check_member(&self, model_id: &str, name: &str, value: &Value) -> Result<(), GraphError> {
+        let violations = self.set.validate_content_value(model_id, name, value);
+        if let Some(first) = violations.first() {
+            let more =
+                if violations.len() > 1 { format!(" (and {} more)", violations.len() - 1) } else { String::new() };
+            return Err(GraphError::invalid(
+                Invalid::ValidationFailed,
+                format!("'{name}{}': {}{more}", first.pointer, first.message),
+            ));
+        }
+        self.check_strings(name, value)
     }
 
     fn check_strings(&self, name: &str, value: &Value) -> Result<(), GraphError> {
