@@ -516,6 +516,14 @@ impl Engine {
         });
         // Jobs still queued hold the run's objects and would run in the next one.
         let recycle = !reset || threw_null || self.runtime.is_job_pending() || self.retains(&shared);
+        // The host objects' shapes the run asked for are made now, outside it, and measured with the realm, as compiled functions are.
+        if !recycle {
+            match shared.with(|ctx| library::make_wanted_shapes(&ctx)) {
+                Ok(true) => self.measure(),
+                Ok(false) => {}
+                Err(_) => return (result, true),
+            }
+        }
         (result, recycle)
     }
 

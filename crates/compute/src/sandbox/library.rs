@@ -112,6 +112,8 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
         .map_err(|_| Exception::throw_internal(ctx, "the host objects' member names could not be kept"))?;
     ctx.store_userdata::<Shapes<'js>>(RefCell::default())
         .map_err(|_| Exception::throw_internal(ctx, "the host objects' shapes could not be kept"))?;
+    ctx.store_userdata::<WantedShapes>(RefCell::default())
+        .map_err(|_| Exception::throw_internal(ctx, "the host objects' shapes could not be kept"))?;
 
     for &(name, call) in GLOBALS {
         let function =
@@ -175,12 +177,19 @@ type MemberNames<'js> = RefCell<HashMap<String, Vec<Atom<'js>>>>;
 /// Member names `MemberNames` keeps at most; the members of later names are defined by name.
 const MEMBER_NAMES_MAX: usize = 256;
 
-/// For each kind and list of member names a host object was built with, a function that makes such an object from its members' values in one object literal (`shape_maker`), kept in the runtime's userdata.
+/// For each kind and list of member names host objects were built with, a function that makes such an object from its members' values in one object literal (`make_shape`), kept in the runtime's userdata.
 /// Objects of one kind nearly always have the same members, and a literal makes them faster than defining each member from Rust, whose bindings pass every member through several conversions.
+/// A run only asks for a shape (`wanted`); the functions are made between runs (`make_wanted_shapes`), where the sandbox measures what the realm holds, so they never count as memory a run kept.
 type Shapes<'js> = RefCell<HashMap<String, Function<'js>>>;
 
-/// Shapes `Shapes` keeps at most; objects of later ones are built member by member.
+/// Shapes runs asked for since the last `make_wanted_shapes`, by key: the kind's index in `KINDS`, then the member names.
+type WantedShapes = RefCell<HashMap<String, Vec<String>>>;
+
+/// Shapes kept at most, made and wanted; objects of later ones are built member by member.
 const SHAPES_MAX: usize = 64;
+
+/// Members a shape has at most; an object with more is built member by member.
+const SHAPE_MEMBERS_MAX: usize = 256;
 
 /// The global holding the prototypes of host objects, out of the way of functions (not enumerable, not writable).
 const PROTOTYPES: &str = "__twinscapePrototypes";
@@ -618,12 +627,7 @@ fn host_object<'js>(ctx: &Ctx<'js>, kind: ObjectType, metadata: &Metadata) -> rq
     };
     // Method names come in pairs that differ only in the case of their first letter, so a member named like a method is left out under both casings.
     let members = || metadata.iter().filter(|(key, _)| !is_method(kind, key));
-    let mut shape = kind.name().to_owned();
-    for (key, _) in members() {
-        shape.push('\n');
-        shape.push_str(key);
-    }
-    if let Some(maker) = shape_maker(ctx, &shape, &prototype, members().map(|(key, _)| key.as_str()))? {
+    if let Some(maker) = shape_maker(ctx, index, members().map(|(key, _)| key.as_str())) {
         let values =
             members().map(|(_, value)| json_value(ctx, value, Casing::Both)).collect::<rquickjs::Result<_>>()?;
         return maker.call((Rest::<Value<'js>>(values),));
@@ -641,45 +645,70 @@ fn host_object<'js>(ctx: &Ctx<'js>, kind: ObjectType, metadata: &Metadata) -> rq
     Ok(object.into_value())
 }
 
-/// The function that makes a host object of `shape` (its kind and member names) on `prototype` from its members' values, in the order of `names`: `(function (p) { return function (a0, …) { return { __proto__: p, "id": a0, "Id": a0, … }; }; })`, each member under both casings as `define_member` gives them.
-/// Made once per shape and runtime and kept in `Shapes`; `None` once `SHAPES_MAX` are kept.
-/// A member named `__proto__` is written as a computed key, which defines it rather than setting the prototype.
+/// The function that makes a host object of kind `KINDS[kind]` with the members `names`, once it is made; until then, the first time, the shape is noted as wanted (at most `SHAPES_MAX` shapes of at most `SHAPE_MEMBERS_MAX` members).
 fn shape_maker<'js, 'n>(
     ctx: &Ctx<'js>,
-    shape: &str,
-    prototype: &Object<'js>,
-    names: impl Iterator<Item = &'n str>,
-) -> rquickjs::Result<Option<Function<'js>>> {
-    let Some(shapes) = ctx.userdata::<Shapes<'js>>() else { return Ok(None) };
-    if let Some(maker) = shapes.borrow().get(shape) {
-        return Ok(Some(maker.clone()));
+    kind: usize,
+    names: impl Iterator<Item = &'n str> + Clone,
+) -> Option<Function<'js>> {
+    let made = ctx.userdata::<Shapes<'js>>()?;
+    let wanted = ctx.userdata::<WantedShapes>()?;
+    // Each name with its length, so no two lists of names make one key.
+    let mut key = kind.to_string();
+    for name in names.clone() {
+        key.push_str(&format!(" {}:{name}", name.len()));
     }
-    if shapes.borrow().len() >= SHAPES_MAX {
-        return Ok(None);
+    if let Some(maker) = made.borrow().get(&key) {
+        return Some(maker.clone());
     }
-    let mut parameters = Vec::new();
-    let mut fields = String::new();
-    let mut buffer = [0_u8; KEY_BUFFER_BYTES];
-    for (n, name) in names.enumerate() {
-        parameters.push(format!("a{n}"));
-        let other = other_casing(name, &mut buffer);
-        for key in std::iter::once(name).chain(other.as_deref()) {
-            let quoted = serde_json::to_string(key).expect("a string serializes");
-            if key == "__proto__" {
-                fields.push_str(&format!(", [{quoted}]: a{n}"));
-            } else {
-                fields.push_str(&format!(", {quoted}: a{n}"));
+    let mut wanted = wanted.try_borrow_mut().ok()?;
+    let kept = made.borrow().len() + wanted.len();
+    let members = names.clone().count();
+    if kept < SHAPES_MAX && members <= SHAPE_MEMBERS_MAX && !wanted.contains_key(&key) {
+        let shape = std::iter::once(kind.to_string()).chain(names.map(str::to_owned)).collect();
+        wanted.insert(key, shape);
+    }
+    None
+}
+
+/// Makes the shapes runs asked for since the last call (`shape_maker`): for each, `(function (p) { return function (a0, …) { return { __proto__: p, "id": a0, "Id": a0, … }; }; })` called with its kind's prototype, each member under both casings as `define_member` gives them (a member named `__proto__` as a computed key, which defines it rather than setting the prototype; every key quoted by `serde_json`, so no name can change the source).
+/// Called between runs; true when it made any, so the realm is to be measured again.
+pub(super) fn make_wanted_shapes<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<bool> {
+    let (Some(shapes), Some(wanted)) = (ctx.userdata::<Shapes<'js>>(), ctx.userdata::<WantedShapes>()) else {
+        return Ok(false);
+    };
+    let wanted = std::mem::take(&mut *wanted.borrow_mut());
+    let made = !wanted.is_empty();
+    for (key, shape) in wanted {
+        let Some((kind, names)) = shape.split_first() else { continue };
+        let kind: usize = kind.parse().unwrap_or(usize::MAX);
+        let Some(prototype) = ctx.userdata::<HostPrototypes<'js>>().and_then(|kept| kept.get(kind).cloned()) else {
+            continue;
+        };
+        let mut parameters = Vec::with_capacity(names.len());
+        let mut fields = String::new();
+        let mut buffer = [0_u8; KEY_BUFFER_BYTES];
+        for (n, name) in names.iter().enumerate() {
+            parameters.push(format!("a{n}"));
+            let other = other_casing(name, &mut buffer);
+            for key in std::iter::once(name.as_str()).chain(other.as_deref()) {
+                let quoted = serde_json::to_string(key).expect("a string serializes");
+                if key == "__proto__" {
+                    fields.push_str(&format!(", [{quoted}]: a{n}"));
+                } else {
+                    fields.push_str(&format!(", {quoted}: a{n}"));
+                }
             }
         }
+        let source = format!(
+            "(function (p) {{ return function ({}) {{ return {{ __proto__: p{fields} }}; }}; }})",
+            parameters.join(", ")
+        );
+        let outer: Function = ctx.eval(source)?;
+        let maker: Function = outer.call((prototype,))?;
+        shapes.borrow_mut().insert(key, maker);
     }
-    let source = format!(
-        "(function (p) {{ return function ({}) {{ return {{ __proto__: p{fields} }}; }}; }})",
-        parameters.join(", ")
-    );
-    let outer: Function = ctx.eval(source)?;
-    let maker: Function = outer.call((prototype.clone(),))?;
-    shapes.borrow_mut().insert(shape.to_owned(), maker.clone());
-    Ok(Some(maker))
+    Ok(made)
 }
 
 /// `define_member` with the atoms of `key` kept in `names`.
