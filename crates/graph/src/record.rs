@@ -81,6 +81,11 @@ impl Twin {
         Some(Twin { id: self.id.clone(), etag, model: self.model.clone(), json: json.into() })
     }
 
+    /// Where each of `names` (top-level members) is in the document, as an offset into its text; `None` for one it does not have. Offsets order members as the document does.
+    pub(crate) fn member_offsets(&self, names: &[&str]) -> Vec<Option<usize>> {
+        member::spans(&self.json, names).into_iter().map(|span| span.map(|span| span.start)).collect()
+    }
+
     /// The size of the kept document text, in bytes.
     pub fn doc_bytes(&self) -> usize {
         self.json.len()

@@ -835,12 +835,19 @@ impl TenantGraph {
             }
             patch::apply(&mut doc, op)?;
         }
-        let mut members = Vec::with_capacity(touched.len());
-        for name in touched.iter().copied() {
-            let Some(value) = doc.get(name) else { continue };
-            self.check_member(current.model(), name, value)?;
-            members.push((name, value));
+        // Checked in the order the whole-document path checks them (the twin's members in its order, then new ones), so both name the same first refusal.
+        let mut order: Vec<usize> = (0..touched.len()).collect();
+        if touched.len() > 1 {
+            let offsets = current.member_offsets(&touched);
+            order.sort_by_key(|&i| (offsets[i].is_none(), offsets[i]));
         }
+        for &i in &order {
+            if let Some(value) = doc.get(touched[i]) {
+                self.check_member(current.model(), touched[i], value)?;
+            }
+        }
+        let members: Vec<(&str, &Value)> =
+            touched.iter().filter_map(|name| doc.get(*name).map(|value| (*name, value))).collect();
         let Some(twin) = current.with_stamped_members(self.version + 1, &members, now) else {
             return self.patched_document(current, ops, now);
         };
@@ -1566,6 +1573,8 @@ mod tests {
             json!([{ "op": "remove", "path": "/values/Missing" }]),
             json!([{ "op": "add", "path": "/values/Bad", "value": 3 }]),
             json!([{ "op": "add", "path": "/nothing/x", "value": 3 }]),
+            json!([{ "op": "replace", "path": "/capacity", "value": "x" }, { "op": "replace", "path": "/name", "value": 5 }]),
+            json!([{ "op": "add", "path": "/values/Bad", "value": 3 }, { "op": "replace", "path": "/name", "value": 5 }]),
             json!([{ "op": "add", "path": "/unknown", "value": 1 }]),
             json!([{ "op": "replace", "path": "/missing", "value": 1 }]),
         ];
