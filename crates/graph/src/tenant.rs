@@ -1540,6 +1540,30 @@ mod tests {
 
     use super::*;
 
+    /// A write that parses the whole document writes its other numbers back exactly as they were.
+    #[test]
+    fn a_whole_document_write_keeps_other_numbers_exact() {
+        let mut graph = TenantGraph::new(Limits::default());
+        let model = json!({
+            "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Meter;1", "@type": "Interface",
+            "contents": [
+                { "@type": "Property", "name": "name", "schema": "string" },
+                { "@type": "Property", "name": "reading", "schema": "double" }
+            ]
+        });
+        graph.upload_models(vec![model], "2026-11-27T12:00:00.0000000Z").expect("a valid model");
+        let twin: Value = serde_json::from_str(
+            r#"{ "$metadata": { "$model": "dtmi:test:Meter;1" }, "name": "m", "reading": 1.947700395895162e-169 }"#,
+        )
+        .expect("JSON");
+        graph.put_twin("m", twin, &Precondition::None, "2026-11-27T12:00:00.0000000Z").expect("a valid twin");
+        // Removing a member takes the whole-document path.
+        let remove = json!([{ "op": "remove", "path": "/name" }]);
+        graph.patch_twin("m", &remove, &Precondition::None, "2026-11-27T12:00:01.0000000Z").expect("the patch applies");
+        let text = String::from_utf8(graph.nodes.twin("m").expect("the twin").to_json_bytes()).expect("UTF-8");
+        assert!(text.contains(r#""reading":1.947700395895162e-169"#), "{text}");
+    }
+
     /// Setting top-level properties member by member makes exactly the twin (text, etag) and the refusals that patching the whole document makes.
     #[test]
     fn setting_properties_member_wise_makes_the_twin_the_whole_document_makes() {
