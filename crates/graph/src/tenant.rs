@@ -1540,18 +1540,23 @@ mod tests {
 
     use super::*;
 
+    /// A graph with one model uploaded.
+    fn graph_with(model: Value) -> TenantGraph {
+        let mut graph = TenantGraph::new(Limits::default());
+        graph.upload_models(vec![model], "2026-11-26T12:00:00.0000000Z").expect("a valid model");
+        graph
+    }
+
     /// A write that parses the whole document writes its other numbers back exactly as they were.
     #[test]
     fn a_whole_document_write_keeps_other_numbers_exact() {
-        let mut graph = TenantGraph::new(Limits::default());
-        let model = json!({
+        let mut graph = graph_with(json!({
             "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Meter;1", "@type": "Interface",
             "contents": [
                 { "@type": "Property", "name": "name", "schema": "string" },
                 { "@type": "Property", "name": "reading", "schema": "double" }
             ]
-        });
-        graph.upload_models(vec![model], "2026-11-27T12:00:00.0000000Z").expect("a valid model");
+        }));
         let twin: Value = serde_json::from_str(
             r#"{ "$metadata": { "$model": "dtmi:test:Meter;1" }, "name": "m", "reading": 1.947700395895162e-169 }"#,
         )
@@ -1567,8 +1572,7 @@ mod tests {
     /// Setting top-level properties member by member makes exactly the twin (text, etag) and the refusals that patching the whole document makes.
     #[test]
     fn setting_properties_member_wise_makes_the_twin_the_whole_document_makes() {
-        let mut graph = TenantGraph::new(Limits::default());
-        let model = json!({
+        let mut graph = graph_with(json!({
             "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Sensor;1", "@type": "Interface",
             "contents": [
                 { "@type": "Property", "name": "name", "schema": "string" },
@@ -1578,8 +1582,7 @@ mod tests {
                 { "@type": "Property", "name": "values", "schema": { "@type": "Map",
                     "mapKey": { "name": "name", "schema": "string" }, "mapValue": { "name": "entry", "schema": "string" } } }
             ]
-        });
-        graph.upload_models(vec![model], "2026-11-26T12:00:00.0000000Z").expect("a valid model");
+        }));
         let twin =
             json!({ "$metadata": { "$model": "dtmi:test:Sensor;1" }, "name": "a \"quoted\" name", "capacity": 4 });
         graph.put_twin("t", twin, &Precondition::None, "2026-11-26T12:00:00.0000000Z").expect("a valid twin");
