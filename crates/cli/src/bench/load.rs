@@ -450,16 +450,8 @@ async fn work(job: Arc<Job>, client: Client, connection: usize) -> Tally {
 /// Sends `call` and reads the whole answer; the latency when it was 2xx, a message otherwise.
 async fn send(client: &Client, base: &str, call: Call) -> Result<Duration, String> {
     let Call { method, path, body, rows } = call;
-    let mut request = client.request(method.clone(), format!("{base}{path}?api-version={API_VERSION}"));
-    if let Some((content_type, body)) = body {
-        request = request.header(CONTENT_TYPE, content_type).body(body);
-    }
-    let request = request.build().map_err(|err| format!("{method} {path}: {}", chain(&err)))?;
-    let started = Instant::now();
-    let response = client.execute(request).await.map_err(|err| format!("{method} {path}: {}", chain(&err)))?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|err| format!("{method} {path}: read the answer: {}", chain(&err)))?;
-    let latency = started.elapsed();
+    let url = format!("{base}{path}?api-version={API_VERSION}");
+    let Answer { status, body, latency } = exchange(client, &method, &url, &format!("{method} {path}"), body).await?;
     if !status.is_success() {
         return Err(format!("{method} {path}: {status}: {}", truncate(&String::from_utf8_lossy(&body))));
     }
@@ -528,16 +520,27 @@ impl Answer {
 
 /// Sends one request with an optional JSON body and reads the whole answer, for the scenarios that time requests one by one; an error only when no answer came.
 pub(crate) async fn call(client: &Client, method: Method, url: &str, body: Option<&Value>) -> Result<Answer, String> {
+    let body = body.map(|body| ("application/json", serde_json::to_vec(body).expect("a JSON value encodes")));
+    exchange(client, &method, url, &format!("{method} {url}"), body).await
+}
+
+/// Sends a request with `body` (content type and bytes) and reads the whole answer, timed from sending to the last byte; an error that kept it from being answered is a message that starts with `what`.
+async fn exchange(
+    client: &Client,
+    method: &Method,
+    url: &str,
+    what: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Answer, String> {
     let mut request = client.request(method.clone(), url);
-    if let Some(body) = body {
-        let bytes = serde_json::to_vec(body).expect("a JSON value encodes");
-        request = request.header(CONTENT_TYPE, "application/json").body(bytes);
+    if let Some((content_type, body)) = body {
+        request = request.header(CONTENT_TYPE, content_type).body(body);
     }
-    let request = request.build().map_err(|err| format!("{method} {url}: {}", chain(&err)))?;
+    let request = request.build().map_err(|err| format!("{what}: {}", chain(&err)))?;
     let started = Instant::now();
-    let response = client.execute(request).await.map_err(|err| format!("{method} {url}: {}", chain(&err)))?;
+    let response = client.execute(request).await.map_err(|err| format!("{what}: {}", chain(&err)))?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|err| format!("{method} {url}: read the answer: {}", chain(&err)))?;
+    let body = response.bytes().await.map_err(|err| format!("{what}: read the answer: {}", chain(&err)))?;
     let latency = started.elapsed();
     Ok(Answer { status, body: body.to_vec(), latency })
 }
