@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use rquickjs::function::{Constructor, Rest, This};
 use rquickjs::object::Property;
@@ -656,7 +657,7 @@ fn shape_maker<'js, 'n>(
     // Each name with its length, so no two lists of names make one key.
     let mut key = kind.to_string();
     for name in names.clone() {
-        key.push_str(&format!(" {}:{name}", name.len()));
+        let _ = write!(key, " {}:{name}", name.len());
     }
     if let Some(maker) = made.borrow().get(&key) {
         return Some(maker.clone());
