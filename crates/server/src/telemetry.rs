@@ -2,7 +2,7 @@
 //!
 //! `store` runs one `TenantState::write_values` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
 //! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now), and appends in the same batch a point to the sensor's history series (`SeriesId::sensor`, at the value's timestamp, planned by the tenant's `history::Recorder`) and a DeviceMessage event.
-//! Once a batch's values are durable, the functions each stored value selects (found in the same write) run (`functions`), and what they set and sent is durable before the messages are acknowledged.
+//! The functions each value selects run before that write (`functions`), and what they set and sent is stored in it, after the value of the message that ran them; so a batch is acknowledged once one write is durable.
 //! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
 //! Reading MQTT packets and deciding when to acknowledge them is `mqtt`'s; parsing topics, properties and IoT Hub tokens is `ingest`'s.
 
@@ -22,7 +22,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
 use spatial::navigate::Kinds;
 
-use crate::data::{Event, ExtraEvents, Tenant, Written};
+use crate::data::{Event, Tenant, Written};
 use crate::error::{ApiError, ErrorCode};
 use crate::functions::Selected;
 use crate::management::keystores::sas;
@@ -214,8 +214,11 @@ fn device_slot(graph: &TenantGraph, id: &str) -> Result<u32, AuthError> {
         .ok_or_else(|| AuthError::UnknownDevice(id.to_owned()))
 }
 
-/// Stores the latest values `messages` of `device` carry, in one durable write, and says for each whether it was stored; answers only once what was stored is durable.
+/// Stores the latest values `messages` of `device` carry and what the functions they select did, in one durable write, and says for each whether it was stored; answers only once what was stored is durable.
 /// `Err` is a store failure: nothing of the batch is stored.
+///
+/// Each message's sensor and the functions its value selects are found under the tenant's read lock; the functions run (`run_functions`), reading the batch's values through their overlay; then one write stores message after message: its value, its history point and DeviceMessage event, and what its runs did (`functions::apply_runs`).
+/// A message whose value is refused in that write (its sensor was deleted while its functions ran) is refused, and its runs fail with it (`functions::fail_runs`).
 pub(crate) async fn store(
     state: &AppState,
     transport: Transport,
@@ -225,122 +228,166 @@ pub(crate) async fn store(
 ) -> Result<Vec<Result<(), Refusal>>, ApiError> {
     let data = &state.data;
     let string_bytes_max = state.limits.string_bytes_max.get();
-    let source = data.event_source().to_owned();
     let now = crate::data::now();
     let tenant = data.tenant();
-    // Telemetry sets values only: the functions' selections stay valid.
-    let (outcomes, stored) = tenant
+    let (resolved, selected) = tenant.read_all(|tenant| {
+        let kinds = tenant.kinds();
+        let mut resolved: Vec<Result<Resolved, Refusal>> =
+            messages.iter().map(|m| resolve(&kinds, device, m, &now, string_bytes_max)).collect();
+        if mode == Mode::AllOrNothing {
+            check_all(tenant, &mut resolved, &now);
+        }
+        let selected: Vec<Arc<[Selected]>> = resolved
+            .iter()
+            .map(|r| match r {
+                Ok(r) => crate::functions::selected(tenant, &r.sensor_id),
+                Err(_) => Arc::from([]),
+            })
+            .collect();
+        (resolved, selected)
+    });
+    if mode == Mode::AllOrNothing && resolved.iter().any(Result::is_err) {
+        let outcomes = refuse_all(&resolved);
+        count_refused(state, transport, &outcomes);
+        return Ok(outcomes);
+    }
+    let mut runs = run_functions(state, &tenant, &messages, &resolved, &selected).await?;
+    let source = data.event_source().to_owned();
+    let outcomes = tenant
+        // Telemetry and what functions set are values: the functions' selections stay valid.
         .write_values(data, |tenant| {
-            let mut outcomes = Vec::with_capacity(messages.len());
-            let mut stored = Vec::new();
-            let mut changes = Vec::new();
-            let mut events = ExtraEvents::new();
-            let mut ops = Vec::new();
-            let mut resolved: Vec<Result<Resolved, Refusal>> = {
-                let kinds = tenant.kinds();
-                messages.iter().map(|m| resolve(&kinds, device, m, &now, string_bytes_max)).collect()
-            };
-            let graph = &tenant.graph;
+            let mut written = Written::default();
             if mode == Mode::AllOrNothing {
-                // Everything the graph and the history would refuse is found before anything changes, so a refused batch stores nothing.
-                for r in &mut resolved {
-                    let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
-                        history_point(resolved)?;
-                        graph
-                            .check_patch(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, &now)
-                            .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))
-                    });
-                    if let Err(refusal) = checked {
-                        *r = Err(refusal);
-                    }
+                // Checked again: the graph may have changed while the functions ran, and a refused batch stores nothing.
+                let mut checked: Vec<Result<&Resolved, Refusal>> =
+                    resolved.iter().map(|r| r.as_ref().map_err(Clone::clone)).collect();
+                check_all(tenant, &mut checked, &now);
+                if checked.iter().any(Result::is_err) {
+                    return Ok::<_, ApiError>((refuse_all(&checked), written));
                 }
             }
-            if mode == Mode::AllOrNothing && resolved.iter().any(Result::is_err) {
-                let first = resolved.iter().position(Result::is_err).expect("one is an error");
-                for (i, r) in resolved.into_iter().enumerate() {
-                    outcomes.push(match r {
-                        Err(refusal) if i == first => Err(refusal),
-                        _ => Err(Refusal::new(Reason::NotTried, format!("message {} was refused", first + 1))),
-                    });
-                }
-                return Ok::<_, ApiError>(((outcomes, stored), Written { changes, events, ..Written::default() }));
-            }
-            // The functions each stored value runs, found now rather than after the write: the write leaves the tenant's shape, and with it the selections, as they are.
-            let selected: Vec<Option<Arc<[Selected]>>> = resolved
-                .iter()
-                .map(|r| r.as_ref().ok().map(|r| crate::functions::selected(tenant, &r.sensor_id)))
-                .collect();
-            // The values before the batch are what its runs read for sensors a later message sets, so they are kept when any message runs a function.
-            let functions_run = selected.iter().flatten().any(|functions| !functions.is_empty());
-            let Tenant { graph, history, .. } = tenant;
-            let graph = &mut *graph;
-            let mut stopped = None;
-            for (i, ((message, resolved), functions)) in messages.iter().zip(resolved).zip(selected).enumerate() {
-                if let Some(first) = stopped {
-                    outcomes.push(Err(Refusal::new(Reason::NotTried, format!("message {first} was refused"))));
-                    continue;
-                }
-                let outcome = resolved.and_then(|resolved| {
-                    // Planned before the value is set, so a point history refuses refuses the message with the graph untouched; a plan whose value is then refused only leaves a sequence number unused.
-                    let point = history_point(&resolved)?;
-                    let planned = history.plan(&[point]).map_err(|err| history_refusal(&err))?;
-                    // The value before this message, which the message's functions read for later messages of the batch and name as a SensorChange's previous value.
-                    let before = if functions_run {
-                        graph.twin(&resolved.sensor_id).and_then(|t| t.property("value"))
-                    } else {
-                        None
-                    };
-                    let (_, done) = graph
-                        .patch_twin(&resolved.sensor_id, &value_patch(&resolved), &Precondition::None, &now)
-                        .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
-                    changes.extend(done);
-                    ops.extend(planned);
-                    events.push(device_message_event(&source, &now, message, &resolved));
-                    let trigger = crate::functions::Trigger {
-                        sensor: resolved.sensor_id.clone(),
-                        value: resolved.value.clone(),
-                        timestamp: resolved.timestamp.clone(),
-                        before,
-                    };
-                    stored.push((trigger, message, functions.unwrap_or_default()));
-                    Ok(())
+            let mut outcomes = Vec::with_capacity(messages.len());
+            for (i, (message, resolved)) in messages.iter().zip(&resolved).enumerate() {
+                let runs = runs.get_mut(i).map(Vec::as_mut_slice).unwrap_or_default();
+                let outcome = resolved.as_ref().map_err(Clone::clone).and_then(|resolved| {
+                    let before = set_value(tenant, &source, &now, message, resolved, !runs.is_empty(), &mut written)?;
+                    let mut own = crate::functions::OwnSensor::new(&resolved.sensor_id, before);
+                    crate::functions::apply_runs(tenant, &source, &now, runs, &mut own, &mut written)
+                        .map_err(|err| Refusal::new(Reason::Refused, err.message().to_owned()))
                 });
-                if let Err(refusal) = &outcome
-                    && mode == Mode::AllOrNothing
-                {
-                    // Checked above, so not expected: the write fails and the tenant is put back to what is durable, with the earlier messages' values.
-                    if i > 0 {
+                if let Err(refusal) = &outcome {
+                    if mode == Mode::AllOrNothing {
+                        // Checked above, so not expected: the write fails and the tenant is put back to what is durable, with the earlier messages' values.
                         let message = format!("message {}: {}", i + 1, refusal.message);
                         return Err(ApiError::new(ErrorCode::BadRequest, message).with_status(refusal.reason.status()));
                     }
-                    stopped = Some(i + 1);
+                    crate::functions::fail_runs(&source, &now, runs, &refusal.message, &mut written);
                 }
                 outcomes.push(outcome);
             }
-            Ok(((outcomes, stored), Written { changes, events, ops, ..Written::default() }))
+            Ok((outcomes, written))
         })
         .await?;
-    count_stored(state, transport, stored.len() as u64);
-    for refusal in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
-        count(state, transport, Err(refusal.reason));
-    }
-    run_functions(state, &tenant, stored).await?;
+    count_stored(state, transport, outcomes.iter().filter(|outcome| outcome.is_ok()).count() as u64);
+    count_refused(state, transport, &outcomes);
+    crate::functions::record_runs(state, &tenant, runs.iter().flatten());
     Ok(outcomes)
 }
 
-/// Runs the functions the stored values select, the batch's runs in its order (`Functions::run_batch`), and applies what they did in one durable write before the messages are acknowledged.
-/// A function that fails is counted and logged, changes nothing, and raises a UdfFailed event (durable before the acknowledgement too); only a store failure, or no worker left, is an error.
+/// Refuses, in an all-or-nothing batch, each message the graph or history would refuse, so that a refused batch changes nothing.
+fn check_all<R: std::borrow::Borrow<Resolved>>(tenant: &Tenant, resolved: &mut [Result<R, Refusal>], now: &str) {
+    for r in resolved {
+        let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
+            let resolved = resolved.borrow();
+            history_point(resolved)?;
+            sensor_exists(tenant, &resolved.sensor_id)?;
+            tenant
+                .graph
+                .check_patch(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, now)
+                .map(drop)
+                .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))
+        });
+        if let Err(refusal) = checked {
+            *r = Err(refusal);
+        }
+    }
+}
+
+/// The outcomes of an all-or-nothing batch with a refused message: the first refusal, and the other messages not tried.
+fn refuse_all<R>(resolved: &[Result<R, Refusal>]) -> Vec<Result<(), Refusal>> {
+    let first = resolved.iter().position(Result::is_err).unwrap_or_default();
+    resolved
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Err(refusal) if i == first => Err(refusal.clone()),
+            _ => Err(Refusal::new(Reason::NotTried, format!("message {} was refused", first + 1))),
+        })
+        .collect()
+}
+
+/// Counts the refused messages among `outcomes`.
+fn count_refused(state: &AppState, transport: Transport, outcomes: &[Result<(), Refusal>]) {
+    for refusal in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
+        count(state, transport, Err(refusal.reason));
+    }
+}
+
+/// `Ok` when the sensor a message was resolved to is still one.
+fn sensor_exists(tenant: &Tenant, id: &str) -> Result<(), Refusal> {
+    let graph = &tenant.graph;
+    match graph.slot(id) {
+        Some(slot) if is_kind(graph, slot, ObjectKind::Sensor) => Ok(()),
+        _ => Err(Refusal::new(Reason::UnknownSensor, format!("sensor '{id}' was deleted"))),
+    }
+}
+
+/// Sets a message's value on its sensor, with its history point and DeviceMessage event in `written`; returns the sensor's value before the message when `keep_before` (its functions name it), else `None`.
+/// A refusal changes nothing: the history point is planned before the value is set, and a plan whose value is then refused only leaves a sequence number unused.
+fn set_value(
+    tenant: &mut Tenant,
+    source: &str,
+    now: &str,
+    message: &Telemetry,
+    resolved: &Resolved,
+    keep_before: bool,
+    written: &mut Written,
+) -> Result<Option<Value>, Refusal> {
+    sensor_exists(tenant, &resolved.sensor_id)?;
+    let point = history_point(resolved)?;
+    let planned = tenant.history.plan(&[point]).map_err(|err| history_refusal(&err))?;
+    let graph = &mut tenant.graph;
+    let before = if keep_before {
+        graph.twin(&resolved.sensor_id).and_then(|t| t.property("value")).and_then(|v| v.get("value").cloned())
+    } else {
+        None
+    };
+    let (_, changes) = graph
+        .patch_twin(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, now)
+        .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
+    written.changes.extend(changes);
+    written.ops.extend(planned);
+    written.events.push(device_message_event(source, now, message, resolved));
+    Ok(before)
+}
+
+/// Runs the functions the messages' values select, the batch's runs in its order (`Functions::run_batch`), and returns each message's runs; none when no message selects a function.
+/// A function that fails is only a failed run; `Err` is no worker left, when the batch is not stored and its messages not acknowledged, so their devices send them again.
 async fn run_functions(
     state: &AppState,
-    tenant: &std::sync::Arc<crate::data::TenantState>,
-    stored: Vec<(crate::functions::Trigger, &Telemetry, Arc<[Selected]>)>,
-) -> Result<(), ApiError> {
-    if stored.iter().all(|(_, _, functions)| functions.is_empty()) {
-        return Ok(());
+    tenant: &Arc<crate::data::TenantState>,
+    messages: &[Telemetry],
+    resolved: &[Result<Resolved, Refusal>],
+    selected: &[Arc<[Selected]>],
+) -> Result<Vec<Vec<crate::functions::Finished>>, ApiError> {
+    if selected.iter().all(|functions| functions.is_empty()) {
+        return Ok(Vec::new());
     }
+    let mut triggers = Vec::new();
     let mut runs = Vec::new();
     let mut finished = Vec::new();
-    for (message, (trigger, telemetry, functions)) in stored.iter().enumerate() {
+    for (message, (telemetry, resolved)) in messages.iter().zip(resolved).enumerate() {
+        let Ok(resolved) = resolved else { continue };
         // The sample's devices set `x-ms-client-request-id`, which the 2018 service used to correlate a message's effects.
         let correlation = telemetry
             .correlation_id
@@ -354,13 +401,16 @@ async fn run_functions(
             })
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let text = String::from_utf8_lossy(&telemetry.body);
-        for function in functions.iter() {
+        for function in selected[message].iter() {
             let received = unix_now_ms();
             runs.push(crate::functions::PlannedRun {
-                message,
+                message: triggers.len(),
                 function_id: function.function_id.to_string(),
-                script: std::sync::Arc::clone(&function.script),
-                telemetry: compute::sandbox::Telemetry { sensor_id: trigger.sensor.clone(), message: text.to_string() },
+                script: Arc::clone(&function.script),
+                telemetry: compute::sandbox::Telemetry {
+                    sensor_id: resolved.sensor_id.clone(),
+                    message: text.to_string(),
+                },
                 context: compute::sandbox::ExecutionContext {
                     enqueued_time_unix_ms: received,
                     processor_received_time_unix_ms: received,
@@ -368,31 +418,23 @@ async fn run_functions(
                     correlation_id: correlation.clone(),
                 },
             });
-            finished.push((function.function_id.to_string(), trigger.sensor.clone(), correlation.clone()));
+            finished.push((message, function.function_id.to_string(), resolved.sensor_id.clone(), correlation.clone()));
         }
+        triggers.push(crate::functions::Trigger {
+            sensor: resolved.sensor_id.clone(),
+            value: resolved.value.clone(),
+            timestamp: resolved.timestamp.clone(),
+        });
     }
-    let triggers = stored.into_iter().map(|(trigger, _, _)| trigger).collect();
-    let Some(ran) = state.functions.run_batch(std::sync::Arc::clone(tenant), triggers, runs).await else {
-        // The messages are not acknowledged: their functions did not run, and the devices will send them again.
+    let Some(ran) = state.functions.run_batch(Arc::clone(tenant), triggers, runs).await else {
         tracing::error!("no function worker is running; the functions did not run");
-        return Err(ApiError::new(
-            crate::error::ErrorCode::ServiceUnavailable,
-            "user-defined functions cannot run now",
-        ));
+        return Err(ApiError::new(ErrorCode::ServiceUnavailable, "user-defined functions cannot run now"));
     };
-    let finished = finished
-        .into_iter()
-        .zip(ran)
-        .map(|((function_id, sensor_id, correlation_id), ran)| crate::functions::Finished {
-            function_id,
-            sensor_id,
-            correlation_id,
-            ran,
-        })
-        .collect();
-    crate::functions::apply_batch(state, tenant, finished)
-        .await
-        .map_err(|err| ApiError::new(crate::error::ErrorCode::ServiceUnavailable, err.message().to_owned()))
+    let mut by_message: Vec<Vec<crate::functions::Finished>> = messages.iter().map(|_| Vec::new()).collect();
+    for ((message, function_id, sensor_id, correlation_id), ran) in finished.into_iter().zip(ran) {
+        by_message[message].push(crate::functions::Finished { function_id, sensor_id, correlation_id, ran });
+    }
+    Ok(by_message)
 }
 
 fn unix_now_ms() -> i64 {

@@ -1,9 +1,9 @@
-//! Applying what a batch's runs did: the values and notifications of the runs that ended well, with their SensorChange, SpaceChange and UdfCustom events and the history points of their values, and a UdfFailed event for each run that did not, all in one durable write; then each run is counted and kept (`record`).
+//! Applying what a message's runs did, in the write that stores the message's value (`apply_runs`): the values and notifications of the runs that ended well, with their SensorChange, SpaceChange and UdfCustom events and the history points of their values, and a UdfFailed event for each run that did not; then each run is counted and kept (`record_runs`).
 //!
 //! A run whose values cannot be applied (the object it set was deleted since, the graph refuses what it set, such as a space grown past the twin size limit, or its history refuses a point) fails as a whole: nothing of it is applied and its UdfFailed event says why; the batch's other runs are applied.
+//! A message whose value is refused when the batch is written, after its functions ran (its sensor was deleted meanwhile), has its runs fail the same way (`fail_runs`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use compute::sandbox::{self, RunOutcome, RunStatus};
 use graph::Precondition;
@@ -11,7 +11,7 @@ use ontology::ObjectKind;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{Done, Effect, MESSAGE_BYTES_MAX, Ran, as_text, cut, envelope, kept_log, status_label};
+use super::{Effect, MESSAGE_BYTES_MAX, Ran, as_text, cut, envelope, kept_log, status_label};
 use crate::data::{Event, Tenant, TenantState, Written};
 use crate::error::ApiError;
 use crate::management::is_kind;
@@ -27,43 +27,74 @@ pub(crate) struct Finished {
     pub(crate) ran: Ran,
 }
 
-/// Applies what the runs of a batch did in one durable write, then counts and keeps each run; `Err` is a store failure, after which nothing of the batch is applied or counted.
-pub(crate) async fn apply_batch(
-    state: &AppState,
-    tenant: &Arc<TenantState>,
-    finished: Vec<Finished>,
-) -> Result<(), ApiError> {
-    if finished.is_empty() {
-        return Ok(());
+/// The sensor whose value ran a message's functions, and the value it held before the message.
+/// The 2018 service ran a message's functions before the value was the sensor's, so a run that sets that sensor replaces the value before the message (as its SensorChange names it), until one of the message's runs has set it.
+pub(crate) struct OwnSensor<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) before: Option<Value>,
+    /// A run of the message set the sensor: later runs replace that value, which the graph holds.
+    replaced: bool,
+}
+
+impl<'a> OwnSensor<'a> {
+    pub(crate) fn new(id: &'a str, before: Option<Value>) -> OwnSensor<'a> {
+        OwnSensor { id, before, replaced: false }
     }
-    let source = state.data.event_source().to_owned();
-    let finished = tenant
-        // What the runs set are values: the functions' selections stay valid.
-        .write_values(&state.data, move |tenant| {
-            let now = crate::data::now();
-            let ts = crate::history::micros_of(&now).unwrap_or(history::Timestamp::from_micros(0));
-            let mut written = Written::default();
-            let mut finished = finished;
-            for run in &mut finished {
-                if run.ran.outcome.status == RunStatus::Ok
-                    && let Err(refused) = apply_run(tenant, &source, &now, ts, run, &mut written)?
-                {
+}
+
+/// Applies what a message's runs did, in their order, to the tenant (which holds the message's value), adding their ops and events to `written`: a run that ended well has its values and notifications applied, or fails as a whole when they are refused; every run that did not end well gets a UdfFailed event.
+/// `Err` is a failure after part of a run was applied (which its checks rule out), which fails the whole write.
+pub(crate) fn apply_runs(
+    tenant: &mut Tenant,
+    source: &str,
+    now: &str,
+    runs: &mut [Finished],
+    own: &mut OwnSensor<'_>,
+    written: &mut Written,
+) -> Result<(), ApiError> {
+    let ts = crate::history::micros_of(now).unwrap_or(history::Timestamp::from_micros(0));
+    for run in runs {
+        if run.ran.outcome.status == RunStatus::Ok {
+            match apply_run(tenant, source, now, ts, run, own, written)? {
+                Ok(()) => {
+                    own.replaced |= run.ran.effects.iter().any(|effect| sets_sensor(effect, own.id));
+                }
+                Err(refused) => {
                     run.ran.outcome.status = RunStatus::Threw {
                         message: format!("Error: what the function set was refused: {refused}"),
                         stack: None,
                     };
                 }
-                if run.ran.outcome.status != RunStatus::Ok {
-                    written.events.push(failure_event(&source, &now, run));
-                }
             }
-            Ok::<_, ApiError>((finished, written))
-        })
-        .await?;
-    for run in &finished {
-        record(state, tenant, run);
+        }
+        if run.ran.outcome.status != RunStatus::Ok {
+            written.events.push(failure_event(source, now, run));
+        }
     }
     Ok(())
+}
+
+/// Fails the runs of a message whose value was refused (`why`) after they ran: nothing of them is applied, and each gets a UdfFailed event in `written`.
+pub(crate) fn fail_runs(source: &str, now: &str, runs: &mut [Finished], why: &str, written: &mut Written) {
+    for run in runs {
+        run.ran.effects.clear();
+        run.ran.outcome.status = RunStatus::Threw {
+            message: format!("Error: the message that ran the function was refused: {why}"),
+            stack: None,
+        };
+        written.events.push(failure_event(source, now, run));
+    }
+}
+
+/// Counts and keeps runs once what they did is durable (`record`).
+pub(crate) fn record_runs<'a>(state: &AppState, tenant: &TenantState, runs: impl IntoIterator<Item = &'a Finished>) {
+    for run in runs {
+        record(state, tenant, run);
+    }
+}
+
+fn sets_sensor(effect: &Effect, id: &str) -> bool {
+    matches!(effect, Effect::SensorValue { sensor, .. } if sensor == id)
 }
 
 /// Applies one run's effects to the tenant, adding its store ops and events to `written`.
@@ -74,6 +105,7 @@ fn apply_run(
     now: &str,
     ts: history::Timestamp,
     run: &Finished,
+    own: &OwnSensor<'_>,
     written: &mut Written,
 ) -> Result<Result<(), String>, ApiError> {
     let Finished { function_id, correlation_id, .. } = run;
@@ -81,26 +113,23 @@ fn apply_run(
     // The sensors' values and the spaces' `values` as the run's effects so far left them.
     let mut sensors: HashMap<&str, Option<Value>> = HashMap::new();
     let mut spaces: HashMap<&str, Option<Map<String, Value>>> = HashMap::new();
-    for done in &run.ran.effects {
-        let Done { effect, previous, superseded } = done;
+    for effect in &run.ran.effects {
         match effect {
             Effect::SensorValue { sensor, data_type, value } => {
                 if let Err(why) = exists(tenant, ObjectKind::Sensor, sensor) {
                     return Ok(Err(why));
                 }
-                let previous = match previous {
-                    Some(known) => known.clone(),
-                    None => sensors.get(sensor.as_str()).cloned().unwrap_or_else(|| current_value(tenant, sensor)),
+                let previous = match sensors.get(sensor.as_str()) {
+                    Some(set) => set.clone(),
+                    None if sensor == own.id && !own.replaced => own.before.clone(),
+                    None => current_value(tenant, sensor),
                 };
                 let text = as_text(value);
                 sensors.insert(sensor, Some(json!(text)));
-                // A later message of the batch set the sensor after this run: its value stays.
-                if !superseded {
-                    plan.patch(
-                        sensor,
-                        json!({ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }),
-                    );
-                }
+                plan.patch(
+                    sensor,
+                    json!({ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }),
+                );
                 plan.point(history::SeriesId::sensor(sensor), &text);
                 let data = SensorChange {
                     kind: "Classic",

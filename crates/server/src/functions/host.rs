@@ -1,5 +1,5 @@
 //! The host of a run (`TenantHost`): what a function reaches through the client library.
-//! Every call reads the tenant under its read lock and is checked against the function's role assignments; what the function sets and sends is recorded for `apply`, and reads see the batch as it stood at the run (`Overlay`): its own values, what earlier runs of the batch set, and the values of the batch's messages up to its own.
+//! Every call reads the tenant under its read lock and is checked against the function's role assignments; what the function sets and sends is recorded for `apply`, and reads see the batch as it stood at the run (`Overlay`): its own values, what earlier runs of the batch set, and the values of the batch's messages up to its own, none of which the graph holds before the batch is written.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,37 +8,31 @@ use compute::sandbox::{self, Host, HostError, Metadata, ObjectType, Reading};
 use ontology::ObjectKind;
 use serde_json::{Map, Value, json};
 
-use super::{Done, Effect, Trigger, as_text};
+use super::{Effect, Trigger, as_text};
 use crate::data::{Tenant, TenantState};
 use crate::management::objects::View;
 use crate::management::{Includes, roleassignments};
 
 /// A value written in a batch, in the order the batch's messages and runs wrote them.
 pub(super) enum Write {
-    /// A sensor value; `message` is the batch's message that stored it, `None` for a run's.
-    Sensor { id: String, value: Value, timestamp: String, message: Option<usize> },
+    /// A sensor value, a message's or a run's.
+    Sensor { id: String, value: Value, timestamp: String },
     /// A space value; `null` cleared it.
     Space { id: String, name: String, value: Value, timestamp: String },
 }
 
 impl Write {
-    /// The value the batch's `message`th message stored.
+    /// The value the batch's `message`th message stores.
     pub(super) fn message(triggers: &[Trigger], message: usize) -> Write {
         let trigger = &triggers[message];
-        Write::Sensor {
-            id: trigger.sensor.clone(),
-            value: json!(trigger.value),
-            timestamp: trigger.timestamp.clone(),
-            message: Some(message),
-        }
+        Write::Sensor { id: trigger.sensor.clone(), value: json!(trigger.value), timestamp: trigger.timestamp.clone() }
     }
 }
 
-/// What the batch knows of values at the point of a run, which the graph does not show: it already holds every message's value, and not yet what the runs set.
+/// What the batch wrote before a run, which the graph does not show: the batch is written after its runs, so the graph holds the values from before it.
 #[derive(Clone, Copy)]
 pub(super) struct Overlay<'a> {
-    pub(super) triggers: &'a [Trigger],
-    /// The values written before the run.
+    /// The values the batch's messages up to the run's own and the runs before it wrote.
     pub(super) timeline: &'a [Write],
 }
 
@@ -46,25 +40,45 @@ pub(super) struct Overlay<'a> {
 type Known = (Value, String);
 
 impl Overlay<'_> {
-    /// The sensor's value at the run when the batch knows it (`Some(None)`: it had none), `None` when the graph's is right.
-    fn sensor(&self, id: &str) -> Option<Option<Known>> {
-        if let Some(written) = self.written(id) {
-            return Some(Some(written));
-        }
-        // Not written yet, but a later message sets it: the graph shows that message's value, the run the one before.
-        let later = self.triggers.iter().find(|t| t.sensor == id)?;
-        Some(later.before.as_ref().map(|before| {
-            let value = before.get("value").cloned().unwrap_or(Value::Null);
-            let timestamp = before.get("timestamp").and_then(Value::as_str).unwrap_or_default().to_owned();
-            (value, timestamp)
-        }))
+    /// The sensor's value as the batch last wrote it before the run, `None` when the graph's is right.
+    fn sensor(&self, id: &str) -> Option<Known> {
+        self.timeline.iter().rev().find_map(|write| match write {
+            Write::Sensor { id: written, value, timestamp } if written == id => {
+                Some((value.clone(), timestamp.clone()))
+            }
+            _ => None,
+        })
     }
 
-    /// The sensor's value as the timeline last wrote it.
-    fn written(&self, id: &str) -> Option<Known> {
-        self.timeline.iter().rev().find_map(|write| match write {
-            Write::Sensor { id: written, value, timestamp, .. } if written == id => {
-                Some((value.clone(), timestamp.clone()))
+    /// The points the batch wrote before the run to a sensor's history (`name` `None`) or to the history of a space's value `name`: each value's time and text, in the order they were written (a cleared space value is no point).
+    fn points(&self, id: &str, name: Option<&str>) -> Vec<(history::Timestamp, String)> {
+        let point = |value: &Value, timestamp: &str| {
+            let ts = crate::history::micros_of(timestamp).unwrap_or(history::Timestamp::from_micros(0));
+            (ts, value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+        };
+        self.timeline
+            .iter()
+            .filter_map(|write| match (write, name) {
+                (Write::Sensor { id: written, value, timestamp }, None) if written == id => {
+                    Some(point(value, timestamp))
+                }
+                (Write::Space { id: written, name: written_name, value, timestamp }, Some(name))
+                    if written == id && written_name.eq_ignore_ascii_case(name) && !value.is_null() =>
+                {
+                    Some(point(value, timestamp))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The spelling of a space's value `name` as the batch first set it.
+    fn space_name(&self, id: &str, name: &str) -> Option<String> {
+        self.timeline.iter().find_map(|write| match write {
+            Write::Space { id: written, name: written_name, .. }
+                if written == id && written_name.eq_ignore_ascii_case(name) =>
+            {
+                Some(written_name.clone())
             }
             _ => None,
         })
@@ -83,46 +97,25 @@ impl Overlay<'_> {
     }
 }
 
-/// Adds what a run that ended well set to the batch's timeline, and says of each sensor value what it replaced and whether a later message of the batch replaces it.
-pub(super) fn settle(
-    triggers: &[Trigger],
-    message: usize,
-    timeline: &mut Vec<Write>,
-    effects: Vec<Effect>,
-) -> Vec<Done> {
+/// Adds the values a run that ended well set to the batch's timeline, for the runs after it to read.
+pub(super) fn settle(timeline: &mut Vec<Write>, effects: &[Effect]) {
     let now = crate::data::now();
-    let mut done = Vec::with_capacity(effects.len());
     for effect in effects {
-        let (previous, superseded) = match &effect {
+        match effect {
             Effect::SensorValue { sensor, value, .. } => {
-                let last = timeline.iter().rposition(|write| matches!(write, Write::Sensor { id, .. } if id == sensor));
-                let own =
-                    last.filter(|&at| matches!(timeline[at], Write::Sensor { message: Some(m), .. } if m == message));
-                // The run's own message was the last to set the sensor: the previous value is the one before the message (its value was not yet the sensor's when the 2018 service ran functions), which is what the batch wrote before it, or else what the sensor held before the batch.
-                let previous = if let Some(at) = own {
-                    let earlier = Overlay { triggers, timeline: &timeline[..at] };
-                    Some(match earlier.written(sensor) {
-                        Some((value, _)) => Some(value),
-                        None => triggers[message].before.as_ref().and_then(|b| b.get("value").cloned()),
-                    })
-                } else {
-                    Overlay { triggers, timeline }.sensor(sensor).map(|known| known.map(|(value, _)| value))
-                };
-                let superseded = triggers[message + 1..].iter().any(|t| t.sensor == *sensor);
-                let (id, value, timestamp) = (sensor.clone(), json!(as_text(value)), now.clone());
-                timeline.push(Write::Sensor { id, value, timestamp, message: None });
-                (previous, superseded)
+                timeline.push(Write::Sensor {
+                    id: sensor.clone(),
+                    value: json!(as_text(value)),
+                    timestamp: now.clone(),
+                });
             }
             Effect::SpaceValue { space, name, value } => {
                 let value = if value.is_null() { Value::Null } else { json!(as_text(value)) };
                 timeline.push(Write::Space { id: space.clone(), name: name.clone(), value, timestamp: now.clone() });
-                (None, false)
             }
-            Effect::Notification { .. } => (None, false),
-        };
-        done.push(Done { effect, previous, superseded });
+            Effect::Notification { .. } => {}
+        }
     }
-    done
 }
 
 /// What a function reaches: the tenant, read under its read lock for each call, and every call checked against the function's role assignments; what it sets and sends is recorded, and its own values are what it reads back within the run.
@@ -243,26 +236,41 @@ impl<'a> TenantHost<'a> {
     }
 
     /// The newest points of a series as readings, newest first.
+    /// The newest `HOST_POINTS_MAX` points of a series, newest first: the store's, and the points the batch wrote before the run (`written`, in the order they were written), which the store does not hold yet.
     fn history(
         &self,
         series: Result<history::SeriesId, history::HistoryError>,
         data_type: &str,
+        written: Vec<(history::Timestamp, String)>,
     ) -> Result<Vec<Reading>, HostError> {
         let failed = |err: history::HistoryError| {
             tracing::warn!(function = %self.function_id, error = %err, "a function's history read failed");
             HostError::Invalid(format!("the history cannot be read: {err}"))
         };
         let series = series.map_err(failed)?;
-        let points =
-            crate::history::recent(self.tenant.points(), &series, crate::history::HOST_POINTS_MAX).map_err(failed)?;
-        Ok(points
-            .into_iter()
-            .map(|point| Reading {
+        let limit = crate::history::HOST_POINTS_MAX;
+        let stored = crate::history::recent(self.tenant.points(), &series, limit).map_err(failed)?;
+        let mut stored = stored.into_iter().map(|point| (point.position.ts, point.value.text().to_owned())).peekable();
+        // Newest first; of two points at one time the one written later comes first, as the store orders them.
+        let mut written: Vec<_> = written.into_iter().rev().collect();
+        written.sort_by_key(|point| std::cmp::Reverse(point.0));
+        let mut written = written.into_iter().peekable();
+        let mut readings = Vec::new();
+        while readings.len() < limit {
+            let from_batch = match (written.peek(), stored.peek()) {
+                (Some(batch), Some(store)) => batch.0 >= store.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let (ts, text) = if from_batch { written.next() } else { stored.next() }.expect("peeked");
+            readings.push(Reading {
                 data_type: data_type.to_owned(),
-                value: json!(point.value.text()),
-                timestamp: crate::history::rfc3339(point.position.ts),
-            })
-            .collect())
+                value: json!(text),
+                timestamp: crate::history::rfc3339(ts),
+            });
+        }
+        Ok(readings)
     }
 
     /// Records what the function set or sent, within the limits of a run.
@@ -358,8 +366,8 @@ impl Host for TenantHost<'_> {
         if let Some(value) = self.pending(Some(sensor_id), None) {
             return Ok(Some(Reading { data_type, value: json!(as_text(&value)), timestamp: now }));
         }
-        if let Some(known) = self.overlay.sensor(sensor_id) {
-            return Ok(known.map(|(value, timestamp)| Reading { data_type, value, timestamp }));
+        if let Some((value, timestamp)) = self.overlay.sensor(sensor_id) {
+            return Ok(Some(Reading { data_type, value, timestamp }));
         }
         Ok(stored.1.map(|v| Reading {
             data_type,
@@ -401,7 +409,7 @@ impl Host for TenantHost<'_> {
             Ok(twin.and_then(|t| t.property("dataType")).and_then(|v| v.as_str().map(str::to_owned)))
         })?;
         let data_type = kind.unwrap_or_else(|| data_type.to_owned());
-        self.history(history::SeriesId::sensor(sensor_id), &data_type)
+        self.history(history::SeriesId::sensor(sensor_id), &data_type, self.overlay.points(sensor_id, None))
     }
 
     fn get_space_history_values(&mut self, space_id: &str, value_name: &str) -> Result<Vec<Reading>, HostError> {
@@ -410,8 +418,10 @@ impl Host for TenantHost<'_> {
             let values = view.graph.twin_at(slot).and_then(|t| t.property("values"));
             Ok(values.and_then(|v| v.as_object()?.keys().find(|k| k.eq_ignore_ascii_case(value_name)).cloned()))
         })?;
-        let Some(name) = name else { return Ok(Vec::new()) };
-        self.history(history::SeriesId::space_value(space_id, &name), &name)
+        // A value the batch set first has no name in the graph yet.
+        let written = self.overlay.points(space_id, Some(name.as_deref().unwrap_or(value_name)));
+        let Some(name) = name.or_else(|| self.overlay.space_name(space_id, value_name)) else { return Ok(Vec::new()) };
+        self.history(history::SeriesId::space_value(space_id, &name), &name, written)
     }
 
     fn get_space_child_spaces(&mut self, space_id: &str) -> Result<Vec<Metadata>, HostError> {

@@ -1,7 +1,7 @@
 //! User-defined functions on telemetry: which functions a stored sensor value runs (`selection`: the matchers on the sensor's spaces that select it, and the enabled functions on those spaces that list one of them, computed once per sensor and shape of the tenant), a pool of worker threads that run them in `compute::sandbox` (QuickJS runtimes are not `Send`, so each worker keeps its own), the host the functions call (`host`: reads of the tenant under its read lock, every call checked against the function's role assignments, writes recorded), and applying what the runs set and sent (`apply`).
 //!
-//! The messages of a batch (what an MQTT connection has in flight, an HTTP batch) are stored first, in one durable write; then their runs go to the workers in the batch's order, in jobs of at most `JOB_RUNS_MAX` runs one after another (so other connections' jobs run between them), and what they did is applied in a second durable write, before any message of the batch is acknowledged.
-//! Each run sees the batch as if its messages and runs came one at a time: a sensor a later message sets still reads its earlier value, and what earlier runs set reads as set.
+//! The runs of a batch's messages (what an MQTT connection has in flight, an HTTP batch) go to the workers in the batch's order, in jobs of at most `JOB_RUNS_MAX` runs one after another (so other connections' jobs run between them); then the messages' values and what their runs did are stored in one durable write, message by message (`apply_runs`), before any message of the batch is acknowledged.
+//! Each run sees the batch as if its messages and runs came one at a time: the graph does not hold the batch yet, and the values of the messages up to the run's own and what earlier runs set read as set.
 //! Every value a run sets is recorded in its history series in the same batch (`SeriesId::sensor` for `setSensorValue`, `SeriesId::space_value` for `setSpaceValue`, at the time of the write); a `null` that clears a space value records no point, since history holds values, not their absence.
 //! The history calls of the host (`getSensorHistoryValues`, `getSpaceHistoryValues`, and `History()` on the objects) answer the newest `history::HOST_POINTS_MAX` points of the series, newest first, read from the store without the tenant's lock; what the batch's runs set is not among them until it is applied.
 //! A function that throws, runs out of time or memory, or is refused by the host does not stop the pipeline: its run is counted and logged, what it set before failing is not applied, and a UdfFailed event says so.
@@ -22,7 +22,7 @@ mod apply;
 mod host;
 mod selection;
 
-pub(crate) use apply::{Finished, apply_batch};
+pub(crate) use apply::{Finished, OwnSensor, apply_runs, fail_runs, record_runs};
 pub(crate) use host::Rendered;
 pub(crate) use selection::{Selected, Selections, selected};
 
@@ -174,15 +174,13 @@ struct Progress {
 /// Runs a job holds at most: a large batch goes to the workers in jobs this size, so the jobs of other connections run between them rather than after the whole batch.
 const JOB_RUNS_MAX: usize = 16;
 
-/// A value a message of a batch stored, in the batch's order.
+/// A value a message of a batch stores, in the batch's order.
 #[derive(Clone, Debug)]
 pub(crate) struct Trigger {
     pub(crate) sensor: String,
     /// The value as stored (text).
     pub(crate) value: String,
     pub(crate) timestamp: String,
-    /// The sensor's `value` before the message (`{"value", "timestamp"}`), `None` when it had none.
-    pub(crate) before: Option<Value>,
 }
 
 /// A run a batch asks for: a function its message's value selected.
@@ -198,7 +196,8 @@ pub(crate) struct PlannedRun {
 /// What a run did: how it ended and, when it ended well, what it set and sent.
 pub(crate) struct Ran {
     pub(crate) outcome: RunOutcome,
-    pub(crate) effects: Vec<Done>,
+    /// What it set and sent, in order; nothing when it did not end well.
+    pub(crate) effects: Vec<Effect>,
 }
 
 /// What a function set or sent.
@@ -207,16 +206,6 @@ pub(crate) enum Effect {
     SensorValue { sensor: String, data_type: String, value: Value },
     SpaceValue { space: String, name: String, value: Value },
     Notification { object_id: String, object_type: ObjectType, payload: String },
-}
-
-/// An effect of a run that ended well, with what the batch knows of it.
-#[derive(Clone, Debug)]
-pub(crate) struct Done {
-    pub(crate) effect: Effect,
-    /// For a sensor value: the sensor's value before it when the batch's messages set that sensor (the graph already holds their values), `Some(None)` for none; `None` when the graph's value at the time it is applied is the previous one.
-    pub(crate) previous: Option<Option<Value>>,
-    /// For a sensor value: a later message of the batch set the sensor, so its value stays the sensor's.
-    pub(crate) superseded: bool,
 }
 
 impl Functions {
@@ -284,7 +273,7 @@ fn work(sandbox: &mut Sandbox, limits: &sandbox::Limits, job: &Job, progress: Pr
             timeline.push(host::Write::message(&job.triggers, stored));
             stored += 1;
         }
-        let overlay = host::Overlay { triggers: &job.triggers, timeline: &timeline };
+        let overlay = host::Overlay { timeline: &timeline };
         let mut host = host::TenantHost::new(&job.tenant, &run.function_id, overlay);
         let started = std::time::Instant::now();
         // A panic in the engine or the host ends the run, not the worker: the run is a failure and the sandbox is replaced.
@@ -302,7 +291,8 @@ fn work(sandbox: &mut Sandbox, limits: &sandbox::Limits, job: &Job, progress: Pr
             RunOutcome { status, duration: started.elapsed(), log: Vec::new(), log_lines_dropped: 0 }
         });
         let effects = if outcome.status == sandbox::RunStatus::Ok {
-            host::settle(&job.triggers, run.message, &mut timeline, effects)
+            host::settle(&mut timeline, &effects);
+            effects
         } else {
             Vec::new()
         };
