@@ -22,7 +22,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
 use spatial::navigate::Kinds;
 
-use crate::data::{Event, Tenant, Written};
+use crate::data::{Event, Tenant, TenantState, Written};
 use crate::error::{ApiError, ErrorCode};
 use crate::functions::Selected;
 use crate::management::keystores::sas;
@@ -226,10 +226,35 @@ pub(crate) async fn store(
     messages: Vec<Telemetry>,
     mode: Mode,
 ) -> Result<Vec<Result<(), Refusal>>, ApiError> {
-    let data = &state.data;
+    let tenant = state.data.tenant();
+    let batch = prepare(state, &tenant, device, messages, mode);
+    if mode == Mode::AllOrNothing && batch.resolved.iter().any(Result::is_err) {
+        let outcomes = refuse_all(&batch.resolved);
+        count_refused(state, transport, &outcomes);
+        return Ok(outcomes);
+    }
+    let mut runs = run_functions(state, &tenant, &batch).await?;
+    let outcomes = write(state, &tenant, &batch, &mut runs).await?;
+    count_stored(state, transport, outcomes.iter().filter(|outcome| outcome.is_ok()).count() as u64);
+    count_refused(state, transport, &outcomes);
+    crate::functions::record_runs(state, &tenant, runs.iter().flatten());
+    Ok(outcomes)
+}
+
+/// A batch of one device's messages as `prepare` found them: each message's sensor and value (or why it is refused) and the functions its value selects.
+struct Batch {
+    messages: Vec<Telemetry>,
+    mode: Mode,
+    /// When the batch arrived: the time of a value without `CreationTimeUtc`, and of the batch's events.
+    now: String,
+    resolved: Vec<Result<Resolved, Refusal>>,
+    selected: Vec<Arc<[Selected]>>,
+}
+
+/// Finds each message's sensor and value and the functions it selects, under the tenant's read lock; in an all-or-nothing batch, also what the graph and history would refuse.
+fn prepare(state: &AppState, tenant: &TenantState, device: &str, messages: Vec<Telemetry>, mode: Mode) -> Batch {
     let string_bytes_max = state.limits.string_bytes_max.get();
     let now = crate::data::now();
-    let tenant = data.tenant();
     let (resolved, selected) = tenant.read_all(|tenant| {
         let kinds = tenant.kinds();
         let mut resolved: Vec<Result<Resolved, Refusal>> =
@@ -237,7 +262,7 @@ pub(crate) async fn store(
         if mode == Mode::AllOrNothing {
             check_all(tenant, &mut resolved, &now);
         }
-        let selected: Vec<Arc<[Selected]>> = resolved
+        let selected = resolved
             .iter()
             .map(|r| match r {
                 Ok(r) => crate::functions::selected(tenant, &r.sensor_id),
@@ -246,52 +271,71 @@ pub(crate) async fn store(
             .collect();
         (resolved, selected)
     });
-    if mode == Mode::AllOrNothing && resolved.iter().any(Result::is_err) {
-        let outcomes = refuse_all(&resolved);
-        count_refused(state, transport, &outcomes);
-        return Ok(outcomes);
-    }
-    let mut runs = run_functions(state, &tenant, &messages, &resolved, &selected).await?;
-    let source = data.event_source().to_owned();
-    let outcomes = tenant
+    Batch { messages, mode, now, resolved, selected }
+}
+
+/// Stores the batch in one durable write, message after message: its value (`set_value`), then what its runs did (`functions::apply_runs`); answers each message's outcome once the write is durable.
+/// A message refused here (its sensor was deleted since `prepare`) fails its runs (`functions::fail_runs`); an all-or-nothing batch is checked again first and, when a message is now refused, stores nothing and fails every run.
+async fn write(
+    state: &AppState,
+    tenant: &TenantState,
+    batch: &Batch,
+    runs: &mut [Vec<crate::functions::Finished>],
+) -> Result<Vec<Result<(), Refusal>>, ApiError> {
+    let data = &state.data;
+    let source = data.event_source();
+    let Batch { messages, mode, now, resolved, .. } = batch;
+    tenant
         // Telemetry and what functions set are values: the functions' selections stay valid.
         .write_values(data, |tenant| {
             let mut written = Written::default();
-            if mode == Mode::AllOrNothing {
-                // Checked again: the graph may have changed while the functions ran, and a refused batch stores nothing.
+            if *mode == Mode::AllOrNothing {
+                // Checked again: the graph may have changed while the functions ran.
                 let mut checked: Vec<Result<&Resolved, Refusal>> =
                     resolved.iter().map(|r| r.as_ref().map_err(Clone::clone)).collect();
-                check_all(tenant, &mut checked, &now);
-                if checked.iter().any(Result::is_err) {
+                check_all(tenant, &mut checked, now);
+                if let Some(first) = checked.iter().position(Result::is_err) {
+                    let refusal = checked[first].as_ref().err().map(|r| r.message.as_str()).unwrap_or_default();
+                    let why = format!(
+                        "the batch of the message that ran the function was refused: message {}: {refusal}",
+                        first + 1
+                    );
+                    // The runs fail with the batch, whose refusal stores nothing, their events neither.
+                    for runs in runs.iter_mut() {
+                        crate::functions::fail_runs(source, now, runs, &why, &mut Written::default());
+                    }
                     return Ok::<_, ApiError>((refuse_all(&checked), written));
                 }
             }
             let mut outcomes = Vec::with_capacity(messages.len());
-            for (i, (message, resolved)) in messages.iter().zip(&resolved).enumerate() {
+            for (i, (message, resolved)) in messages.iter().zip(resolved).enumerate() {
                 let runs = runs.get_mut(i).map(Vec::as_mut_slice).unwrap_or_default();
-                let outcome = resolved.as_ref().map_err(Clone::clone).and_then(|resolved| {
-                    let before = set_value(tenant, &source, &now, message, resolved, !runs.is_empty(), &mut written)?;
-                    let mut own = crate::functions::OwnSensor::new(&resolved.sensor_id, before);
-                    crate::functions::apply_runs(tenant, &source, &now, runs, &mut own, &mut written)
-                        .map_err(|err| Refusal::new(Reason::Refused, err.message().to_owned()))
+                let stored = resolved.as_ref().map_err(Clone::clone).and_then(|resolved| {
+                    set_value(tenant, source, now, message, resolved, !runs.is_empty(), &mut written)
+                        .map(|before| (resolved, before))
                 });
-                if let Err(refusal) = &outcome {
-                    if mode == Mode::AllOrNothing {
+                let outcome = match stored {
+                    Ok((resolved, before)) => {
+                        let mut own = crate::functions::OwnSensor::new(&resolved.sensor_id, before);
+                        crate::functions::apply_runs(tenant, source, now, runs, &mut own, &mut written)?;
+                        Ok(())
+                    }
+                    Err(refusal) if *mode == Mode::AllOrNothing => {
                         // Checked above, so not expected: the write fails and the tenant is put back to what is durable, with the earlier messages' values.
                         let message = format!("message {}: {}", i + 1, refusal.message);
                         return Err(ApiError::new(ErrorCode::BadRequest, message).with_status(refusal.reason.status()));
                     }
-                    crate::functions::fail_runs(&source, &now, runs, &refusal.message, &mut written);
-                }
+                    Err(refusal) => {
+                        let why = format!("the message that ran the function was refused: {}", refusal.message);
+                        crate::functions::fail_runs(source, now, runs, &why, &mut written);
+                        Err(refusal)
+                    }
+                };
                 outcomes.push(outcome);
             }
             Ok((outcomes, written))
         })
-        .await?;
-    count_stored(state, transport, outcomes.iter().filter(|outcome| outcome.is_ok()).count() as u64);
-    count_refused(state, transport, &outcomes);
-    crate::functions::record_runs(state, &tenant, runs.iter().flatten());
-    Ok(outcomes)
+        .await
 }
 
 /// Refuses, in an all-or-nothing batch, each message the graph or history would refuse, so that a refused batch changes nothing.
@@ -375,11 +419,10 @@ fn set_value(
 /// A function that fails is only a failed run; `Err` is no worker left, when the batch is not stored and its messages not acknowledged, so their devices send them again.
 async fn run_functions(
     state: &AppState,
-    tenant: &Arc<crate::data::TenantState>,
-    messages: &[Telemetry],
-    resolved: &[Result<Resolved, Refusal>],
-    selected: &[Arc<[Selected]>],
+    tenant: &Arc<TenantState>,
+    batch: &Batch,
 ) -> Result<Vec<Vec<crate::functions::Finished>>, ApiError> {
+    let Batch { messages, resolved, selected, .. } = batch;
     if selected.iter().all(|functions| functions.is_empty()) {
         return Ok(Vec::new());
     }
@@ -953,5 +996,140 @@ mod tests {
             device_message_event(source, now, &message, &resolved)
                 .check_same_as(|id| envelope_as_value(source, now, "DeviceMessage", "DeviceMessage", old, id));
         }
+    }
+
+    /// The first room of the demo building, provisioned in memory: its device with its CO2 and motion sensors, under the availability function.
+    struct DemoRoom {
+        state: AppState,
+        api: crate::demo::client::Api,
+        room: String,
+        device: String,
+        /// Each sensor's id and hardware id.
+        co2: (String, String),
+        motion: (String, String),
+    }
+
+    impl DemoRoom {
+        async fn new() -> DemoRoom {
+            let state = AppState::new(&crate::config::Config::default());
+            crate::demo::load(&state.data).expect("the demo building");
+            let api = crate::demo::client::Api::new(crate::router::router(state.clone()));
+            let rooms = crate::demo::rooms();
+            let devices = crate::demo::provision::provision(&api, &rooms[..1]).await.expect("the demo's objects");
+            let device = devices[0].id.clone();
+            let sensors = api.list(&format!("sensors?deviceIds={device}")).await.expect("the device's sensors");
+            let id_of = |prefix: &str| {
+                let sensor = sensors
+                    .iter()
+                    .find(|s| s["hardwareId"].as_str().is_some_and(|h| h.starts_with(prefix)))
+                    .unwrap_or_else(|| panic!("no {prefix} sensor in {sensors:?}"));
+                let id = |name: &str| sensor[name].as_str().expect("an id").to_owned();
+                (id("id"), id("hardwareId"))
+            };
+            let (co2, motion) = (id_of("SENSOR_CARBONDIOXIDE_"), id_of("SENSOR_MOTION_"));
+            DemoRoom { state, api, room: rooms[0].id.clone(), device, co2, motion }
+        }
+
+        /// The device's message setting the sensor of `hardware_id` to `value`.
+        fn message(&self, hardware_id: &str, value: &str) -> Telemetry {
+            Telemetry {
+                device_id: self.device.clone(),
+                hardware_id: hardware_id.to_owned(),
+                creation_time: None,
+                correlation_id: None,
+                properties: Vec::new(),
+                body: json!({ "SensorValue": value }).to_string().into_bytes(),
+            }
+        }
+
+        /// Prepares a batch of a CO2 reading of 500 and a motion reading of `false` and runs its functions; the motion message's run saw the batch's CO2 and its own motion, and set the room available.
+        async fn ran(&self, mode: Mode) -> (Batch, Vec<Vec<crate::functions::Finished>>) {
+            let tenant = self.state.data.tenant();
+            let messages = vec![self.message(&self.co2.1, "500"), self.message(&self.motion.1, "false")];
+            let batch = prepare(&self.state, &tenant, &self.device, messages, mode);
+            let runs = run_functions(&self.state, &tenant, &batch).await.expect("the functions ran");
+            assert_eq!(statuses(&runs), ["ok", "ok"]);
+            let sets_availability = |e: &crate::functions::Effect| matches!(e, crate::functions::Effect::SpaceValue { name, .. } if name == "AvailableAndFresh");
+            assert!(runs[1][0].ran.effects.iter().any(sets_availability), "the run set the room's availability");
+            (batch, runs)
+        }
+
+        async fn delete_motion(&self) {
+            let route = format!("sensors/{}", self.motion.0);
+            let deleted = self.api.send(axum::http::Method::DELETE, &route, &[], Body::empty()).await;
+            assert_eq!(deleted.expect("an answer").status, StatusCode::NO_CONTENT);
+        }
+
+        async fn room_values(&self) -> Vec<Value> {
+            self.api.list(&format!("spaces/{}/values", self.room)).await.expect("the room's values")
+        }
+
+        /// The CO2 sensor's value, `None` when it has none.
+        async fn co2_value(&self) -> Option<Value> {
+            let route = format!("sensors/{}/value", self.co2.0);
+            let answer = self.api.send(axum::http::Method::GET, &route, &[], Body::empty()).await.expect("an answer");
+            (answer.status == StatusCode::OK).then(|| answer.body["value"].clone())
+        }
+
+        /// The UdfFailed events, each as its sensor and message.
+        async fn failures(&self) -> Vec<String> {
+            let request = axum::http::Request::get("/events?limit=1000").body(Body::empty()).expect("a request");
+            let router = crate::router::router(self.state.clone());
+            let reply = tower::ServiceExt::oneshot(router, request).await.expect("an answer");
+            let body = axum::body::to_bytes(reply.into_body(), usize::MAX).await.expect("the body");
+            let events: Value = serde_json::from_slice(&body).expect("JSON");
+            events["value"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter(|e| e["eventType"] == "UdfFailed")
+                .map(|e| format!("{} {}", e["data"]["SensorId"], e["data"]["Message"]))
+                .collect()
+        }
+    }
+
+    fn statuses(runs: &[Vec<crate::functions::Finished>]) -> Vec<String> {
+        runs.iter().flatten().map(|run| run.ran.outcome.status.to_string()).collect()
+    }
+
+    /// A message whose sensor is deleted after its functions ran and before the batch is written is refused in that write: its value is not stored, and its run, which ended well, fails with a UdfFailed event and nothing of what it set applied; the batch's other message is stored with what its run did.
+    #[tokio::test]
+    async fn a_message_whose_sensor_goes_while_its_functions_run_is_refused_with_its_runs() {
+        let demo = DemoRoom::new().await;
+        let (batch, mut runs) = demo.ran(Mode::Each).await;
+        demo.delete_motion().await;
+        let tenant = demo.state.data.tenant();
+        let outcomes = write(&demo.state, &tenant, &batch, &mut runs).await.expect("the write");
+        let motion = &demo.motion.0;
+        let why = format!("sensor '{motion}' was deleted");
+        assert_eq!(outcomes, [Ok(()), Err(Refusal::new(Reason::UnknownSensor, why.clone()))]);
+        let failed = format!("Error: the message that ran the function was refused: {why}");
+        assert_eq!(statuses(&runs), ["ok".to_owned(), failed.clone()]);
+        assert_eq!(demo.room_values().await, Vec::<Value>::new(), "the refused run's availability is not applied");
+        assert_eq!(demo.co2_value().await, Some(json!("500")));
+        assert_eq!(demo.failures().await, [format!("{} {}", json!(motion), json!(failed))]);
+    }
+
+    /// An all-or-nothing batch is checked again when it is written: a message refused then (its sensor deleted while the functions ran) refuses the batch, which stores nothing (no value, no event), and its runs fail.
+    #[tokio::test]
+    async fn an_all_or_nothing_batch_refused_after_its_functions_ran_stores_nothing() {
+        let demo = DemoRoom::new().await;
+        let (batch, mut runs) = demo.ran(Mode::AllOrNothing).await;
+        demo.delete_motion().await;
+        let tenant = demo.state.data.tenant();
+        let outcomes = write(&demo.state, &tenant, &batch, &mut runs).await.expect("the write");
+        let why = format!("sensor '{}' was deleted", demo.motion.0);
+        assert_eq!(
+            outcomes,
+            [
+                Err(Refusal::new(Reason::NotTried, "message 2 was refused")),
+                Err(Refusal::new(Reason::UnknownSensor, why.clone()))
+            ]
+        );
+        let failed = format!("Error: the batch of the message that ran the function was refused: message 2: {why}");
+        assert_eq!(statuses(&runs), [failed.clone(), failed]);
+        assert_eq!(demo.room_values().await, Vec::<Value>::new());
+        assert_eq!(demo.co2_value().await, None, "the batch stored no value");
+        assert_eq!(demo.failures().await, Vec::<String>::new(), "the refused batch stored no event");
     }
 }

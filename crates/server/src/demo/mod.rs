@@ -5,8 +5,8 @@
 //! The 2018 objects and the readings go through the server's own router in process (`client`), the way a provisioning script and devices would send them over HTTP, so the demo uses no path a client could not.
 //! Every start is idempotent: twins already there are left as they are (the rooms keep the values the function set), and every 2018 object is looked up before it is made.
 
-mod client;
-mod provision;
+pub(crate) mod client;
+pub(crate) mod provision;
 mod simulation;
 
 use axum::Router;
@@ -78,7 +78,7 @@ pub async fn run(app: Router) {
 /// A room of the demo building.
 pub(crate) struct Room {
     /// Its twin id (`demo-room-101`).
-    id: String,
+    pub(crate) id: String,
     /// Its number (`101`): its device's and sensors' hardware ids are made from it.
     number: String,
     capacity: u32,
@@ -93,7 +93,7 @@ impl Room {
 }
 
 /// The rooms of the demo building, in the file's order.
-fn rooms() -> Vec<Room> {
+pub(crate) fn rooms() -> Vec<Room> {
     BUILDING
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())

@@ -74,14 +74,11 @@ pub(crate) fn apply_runs(
     Ok(())
 }
 
-/// Fails the runs of a message whose value was refused (`why`) after they ran: nothing of them is applied, and each gets a UdfFailed event in `written`.
+/// Fails runs whose message was refused after they ran, saying `why`: nothing of them is applied, and each gets a UdfFailed event in `written`.
 pub(crate) fn fail_runs(source: &str, now: &str, runs: &mut [Finished], why: &str, written: &mut Written) {
     for run in runs {
         run.ran.effects.clear();
-        run.ran.outcome.status = RunStatus::Threw {
-            message: format!("Error: the message that ran the function was refused: {why}"),
-            stack: None,
-        };
+        run.ran.outcome.status = RunStatus::Threw { message: format!("Error: {why}"), stack: None };
         written.events.push(failure_event(source, now, run));
     }
 }
