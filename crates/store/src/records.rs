@@ -11,9 +11,14 @@ use crate::{Backend, Op, StoreError, Table, TenantId};
 pub const RECORD_FORMAT: u8 = 1;
 
 /// The store ops that persist what a graph write did.
+///
+/// A twin or relationship the write changed more than once is written once, as its last change left it: the ops commit as one batch, so no reader could see the earlier versions (a batch of telemetry sets the same sensors and rooms again and again).
 pub fn ops_for(tenant: &TenantId, changes: &[Change]) -> Vec<Op> {
     let mut ops = Vec::with_capacity(changes.len());
-    for change in changes {
+    let mut later = std::collections::HashSet::new();
+    let last: Vec<bool> =
+        changes.iter().rev().map(|change| record_key(change).is_none_or(|key| later.insert(key))).collect();
+    for (change, _) in changes.iter().zip(last.into_iter().rev()).filter(|(_, last)| *last) {
         match change {
             Change::ModelPut(m) => ops.push(put(tenant, Table::Models, m.id.to_string(), &m.to_stored_json())),
             Change::ModelDeleted(id) => {
@@ -39,6 +44,19 @@ pub fn ops_for(tenant: &TenantId, changes: &[Change]) -> Vec<Op> {
         }
     }
     ops
+}
+
+/// The table and key of the record a twin or relationship change writes; `None` for models, which are written each time.
+fn record_key(change: &Change) -> Option<(Table, std::borrow::Cow<'_, str>)> {
+    match change {
+        Change::TwinCreated(t) | Change::TwinUpdated { twin: t, .. } | Change::TwinDeleted(t) => {
+            Some((Table::Twins, t.id.as_str().into()))
+        }
+        Change::RelationshipCreated(r)
+        | Change::RelationshipUpdated { relationship: r, .. }
+        | Change::RelationshipDeleted(r) => Some((Table::Relationships, Relationship::key(&r.source, &r.id).into())),
+        Change::ModelPut(_) | Change::ModelDeleted(_) => None,
+    }
 }
 
 /// The store ops of records of the 2018 face's state (`Table::Spatial`): each key with its new value, or `None` to delete it.

@@ -57,6 +57,53 @@ fn graph_changes_load_back_after_reopen() {
     assert_eq!(loaded.twin("room3").map(|t| t.etag), graph.twin("room3").map(|t| t.etag), "ETags survive a restart");
 }
 
+/// The changes of many writes persisted as one batch load back to the same graph, and a twin or relationship changed more than once in it is written once, as it ended (a created then deleted one as deleted).
+#[test]
+fn a_batch_writes_each_record_once_as_its_last_change_left_it() {
+    let tenant = TenantId::default_tenant();
+    let mut graph = TenantGraph::new(GraphLimits::default());
+    let mut changes = Vec::new();
+    let models = vec![json!({
+        "@context": "dtmi:dtdl:context;3", "@id": "dtmi:t:Room;1", "@type": "Interface",
+        "contents": [{"@type": "Property", "name": "n", "schema": "integer"}, {"@type": "Relationship", "name": "next"}]
+    })];
+    changes.extend(graph.upload_models(models, NOW).expect("valid models").1);
+    for id in ["a", "b", "gone"] {
+        let body = json!({"$metadata": {"$model": "dtmi:t:Room;1"}, "n": 0});
+        changes.extend(graph.put_twin(id, body, &Precondition::None, NOW).expect("valid twin").1);
+    }
+    let relationship = json!({"$targetId": "b", "$relationshipName": "next"});
+    changes.extend(graph.put_relationship("a", "r", relationship, &Precondition::None, NOW).expect("valid").1);
+    for n in 1..=3 {
+        for id in ["a", "b"] {
+            let patch = json!([{"op": "replace", "path": "/n", "value": n}]);
+            changes.extend(graph.patch_twin(id, &patch, &Precondition::None, NOW).expect("valid patch").1);
+        }
+    }
+    changes.extend(graph.delete_twin("gone", &Precondition::None, false).expect("exists"));
+    let ops = ops_for(&tenant, &changes);
+    let written: Vec<String> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Put { table, key, .. } => format!("put {table:?} {}", key.escape_debug()),
+            Op::Delete { table, key, .. } => format!("delete {table:?} {}", key.escape_debug()),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    expect![[r#"
+        put Models dtmi:t:Room;1
+        put Relationships a\0r
+        put Twins a
+        put Twins b
+        delete Twins gone"#]]
+    .assert_eq(&written.join("\n"));
+    let backend = store::MemoryBackend::new(Limits::default()).expect("memory backend");
+    backend.commit(ops).expect("commit");
+    let loaded = load_tenant(&backend, &tenant, GraphLimits::default(), Containment::none()).expect("load");
+    assert_eq!(loaded.export_ndjson(), graph.export_ndjson());
+    assert_eq!(loaded.twin("a").map(|t| t.etag), graph.twin("a").map(|t| t.etag));
+}
+
 #[test]
 fn damaged_records_are_reported() {
     let backend = store::MemoryBackend::new(Limits::default()).expect("memory backend");
