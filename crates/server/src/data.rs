@@ -77,6 +77,11 @@ impl Tenant {
         spatial::navigate::Kinds::with(&self.graph, table)
     }
 
+    /// Whether the twin `id` is an object of `kind`, told by the kind table (`kinds`).
+    pub(crate) fn is_object(&self, kind: ontology::ObjectKind, id: &str) -> bool {
+        self.graph.slot(id).is_some_and(|slot| self.kinds().kind_at(slot) == Some(kind))
+    }
+
     /// What changes with every graph write (versions grow, deletes change counts), to tell whether a refused write changed anything.
     fn footprint(&self) -> (u64, usize, usize, usize) {
         let graph = &self.graph;

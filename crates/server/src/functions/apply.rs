@@ -14,7 +14,6 @@ use serde_json::{Map, Value, json};
 use super::{Effect, MESSAGE_BYTES_MAX, Ran, as_text, cut, envelope, kept_log, status_label};
 use crate::data::{Event, Tenant, TenantState, Written};
 use crate::error::ApiError;
-use crate::management::is_kind;
 use crate::router::AppState;
 
 /// A run of a batch, as it is applied and recorded.
@@ -259,12 +258,7 @@ impl Plan {
 
 /// `Ok` when the object `id` of `kind` still exists; the refusal of a run that set it otherwise.
 fn exists(tenant: &Tenant, kind: ObjectKind, id: &str) -> Result<(), String> {
-    let graph = &tenant.graph;
-    if graph.slot(id).is_some_and(|s| is_kind(graph, s, kind)) {
-        Ok(())
-    } else {
-        Err(format!("{} '{id}' no longer exists", kind_name(kind)))
-    }
+    if tenant.is_object(kind, id) { Ok(()) } else { Err(format!("{} '{id}' no longer exists", kind_name(kind))) }
 }
 
 /// The sensor's value as the graph holds it.
