@@ -1,4 +1,4 @@
-//! The server's metrics registry and the HTTP layer that feeds it: `http_requests_total{method,route,status}` and `http_request_duration_seconds{method,route}`.
+//! The server's metrics registry and the HTTP layer that feeds it: `http_requests_total{method,route,status}` and `http_request_duration_seconds{method,route}`; the buckets of the telemetry pipeline's `telemetry_batch_stage_seconds{stage}` are set here too.
 //!
 //! The registry belongs to one server, not to the process: recording goes through `metrics::with_local_recorder`, so servers in one test binary do not share counters and nothing global is installed.
 //! `route` is the matched route template (`/digitaltwins/{id}`), never the raw path, so ids cannot explode the number of series; requests no route matched are counted under `unmatched`.
@@ -25,6 +25,13 @@ const DURATION_BUCKETS_SECONDS: [f64; 13] =
 const REQUESTS_TOTAL: &str = "http_requests_total";
 const REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 
+/// Time a telemetry batch spends in each stage of the pipeline (`stage`: `prepare`, `functions`, `write`), recorded by `telemetry::store`.
+pub(crate) const TELEMETRY_STAGE_SECONDS: &str = "telemetry_batch_stage_seconds";
+
+/// Buckets of `TELEMETRY_STAGE_SECONDS`, in seconds: 50 µs to 10 s.
+const STAGE_BUCKETS_SECONDS: [f64; 16] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
 /// A Prometheus registry and the handle that renders it; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Metrics {
@@ -37,6 +44,8 @@ impl Metrics {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION_SECONDS.to_owned()), &DURATION_BUCKETS_SECONDS)
             .expect("the bucket list is not empty")
+            .set_buckets_for_metric(Matcher::Full(TELEMETRY_STAGE_SECONDS.to_owned()), &STAGE_BUCKETS_SECONDS)
+            .expect("the bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
         let metrics = Metrics { recorder: Arc::new(recorder), handle };
@@ -46,6 +55,11 @@ impl Metrics {
                 REQUEST_DURATION_SECONDS,
                 metrics::Unit::Seconds,
                 "Time from receiving a request to sending its response head, by method and route template."
+            );
+            metrics::describe_histogram!(
+                TELEMETRY_STAGE_SECONDS,
+                metrics::Unit::Seconds,
+                "Time a batch of telemetry messages spends in each stage: prepare (finding sensors and functions), functions (running them), write (storing everything until durable)."
             );
         });
         metrics

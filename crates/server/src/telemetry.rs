@@ -227,14 +227,26 @@ pub(crate) async fn store(
     mode: Mode,
 ) -> Result<Vec<Result<(), Refusal>>, ApiError> {
     let tenant = state.data.tenant();
+    let started = std::time::Instant::now();
     let batch = prepare(state, &tenant, device, messages, mode);
+    let prepared = std::time::Instant::now();
     if mode == Mode::AllOrNothing && batch.resolved.iter().any(Result::is_err) {
         let outcomes = refuse_all(&batch.resolved);
         count_refused(state, transport, &outcomes);
         return Ok(outcomes);
     }
     let mut runs = run_functions(state, &tenant, &batch).await?;
+    let ran = std::time::Instant::now();
     let outcomes = write(state, &tenant, &batch, &mut runs).await?;
+    // A batch that ran no function has no `functions` stage.
+    let functions = (!runs.is_empty()).then(|| ("functions", ran - prepared));
+    let stages = [Some(("prepare", prepared - started)), functions, Some(("write", ran.elapsed()))];
+    state.metrics.record(|| {
+        for (stage, took) in stages.into_iter().flatten() {
+            metrics::histogram!(crate::http_metrics::TELEMETRY_STAGE_SECONDS, "stage" => stage)
+                .record(took.as_secs_f64());
+        }
+    });
     count_stored(state, transport, outcomes.iter().filter(|outcome| outcome.is_ok()).count() as u64);
     count_refused(state, transport, &outcomes);
     crate::functions::record_runs(state, &tenant, runs.iter().flatten());
@@ -290,10 +302,14 @@ async fn write(
         .write_values(data, |tenant| {
             let mut written = Written::default();
             if *mode == Mode::AllOrNothing {
-                // Checked again: the graph may have changed while the functions ran.
-                let mut checked: Vec<Result<&Resolved, Refusal>> =
-                    resolved.iter().map(|r| r.as_ref().map_err(Clone::clone)).collect();
-                check_all(tenant, &mut checked, now);
+                // `prepare` checked every message; what may have changed while the functions ran is whether the sensors are still there.
+                let checked: Vec<Result<&Resolved, Refusal>> = resolved
+                    .iter()
+                    .map(|r| {
+                        let resolved = r.as_ref().map_err(Clone::clone)?;
+                        sensor_exists(tenant, &resolved.sensor_id).map(|()| resolved)
+                    })
+                    .collect();
                 if let Some(first) = checked.iter().position(Result::is_err) {
                     let refusal = checked[first].as_ref().err().map(|r| r.message.as_str()).unwrap_or_default();
                     let why = format!(
@@ -321,7 +337,7 @@ async fn write(
                         Ok(())
                     }
                     Err(refusal) if *mode == Mode::AllOrNothing => {
-                        // Checked above, so not expected: the write fails and the tenant is put back to what is durable, with the earlier messages' values.
+                        // Checked by `prepare` and above, so not expected (the twin would have grown past its size limit meanwhile): the write fails and the tenant is put back to what is durable, with the earlier messages' values.
                         let message = format!("message {}: {}", i + 1, refusal.message);
                         return Err(ApiError::new(ErrorCode::BadRequest, message).with_status(refusal.reason.status()));
                     }
@@ -339,10 +355,9 @@ async fn write(
 }
 
 /// Refuses, in an all-or-nothing batch, each message the graph or history would refuse, so that a refused batch changes nothing.
-fn check_all<R: std::borrow::Borrow<Resolved>>(tenant: &Tenant, resolved: &mut [Result<R, Refusal>], now: &str) {
+fn check_all(tenant: &Tenant, resolved: &mut [Result<Resolved, Refusal>], now: &str) {
     for r in resolved {
         let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
-            let resolved = resolved.borrow();
             history_point(resolved)?;
             sensor_exists(tenant, &resolved.sensor_id)?;
             tenant
@@ -379,10 +394,10 @@ fn count_refused(state: &AppState, transport: Transport, outcomes: &[Result<(), 
 
 /// `Ok` when the sensor a message was resolved to is still one.
 fn sensor_exists(tenant: &Tenant, id: &str) -> Result<(), Refusal> {
-    let graph = &tenant.graph;
-    match graph.slot(id) {
-        Some(slot) if is_kind(graph, slot, ObjectKind::Sensor) => Ok(()),
-        _ => Err(Refusal::new(Reason::UnknownSensor, format!("sensor '{id}' was deleted"))),
+    if tenant.is_object(ObjectKind::Sensor, id) {
+        Ok(())
+    } else {
+        Err(Refusal::new(Reason::UnknownSensor, format!("sensor '{id}' was deleted")))
     }
 }
 
@@ -1013,21 +1028,18 @@ mod tests {
         async fn new() -> DemoRoom {
             let state = AppState::new(&crate::config::Config::default());
             crate::demo::load(&state.data).expect("the demo building");
-            let api = crate::demo::client::Api::new(crate::router::router(state.clone()));
-            let rooms = crate::demo::rooms();
-            let devices = crate::demo::provision::provision(&api, &rooms[..1]).await.expect("the demo's objects");
-            let device = devices[0].id.clone();
-            let sensors = api.list(&format!("sensors?deviceIds={device}")).await.expect("the device's sensors");
-            let id_of = |prefix: &str| {
-                let sensor = sensors
-                    .iter()
-                    .find(|s| s["hardwareId"].as_str().is_some_and(|h| h.starts_with(prefix)))
-                    .unwrap_or_else(|| panic!("no {prefix} sensor in {sensors:?}"));
-                let id = |name: &str| sensor[name].as_str().expect("an id").to_owned();
-                (id("id"), id("hardwareId"))
+            let app = crate::router::router(state.clone());
+            let devices = crate::demo::provision(app.clone(), 1).await.expect("the demo's objects");
+            let device = devices.into_iter().next().expect("the first room's device");
+            let sensors = api_sensors(&crate::demo::client::Api::new(app.clone()), &device.id).await;
+            let id_of = |data_type: &str| {
+                let (_, hardware_id) = device.sensors.iter().find(|(t, _)| *t == data_type).expect("a sensor");
+                let id = sensors.iter().find(|(_, h)| h == hardware_id).map(|(id, _)| id.clone()).expect("its id");
+                (id, hardware_id.clone())
             };
-            let (co2, motion) = (id_of("SENSOR_CARBONDIOXIDE_"), id_of("SENSOR_MOTION_"));
-            DemoRoom { state, api, room: rooms[0].id.clone(), device, co2, motion }
+            let (co2, motion) = (id_of("CarbonDioxide"), id_of("Motion"));
+            let api = crate::demo::client::Api::new(app);
+            DemoRoom { state, api, room: device.room, device: device.id, co2, motion }
         }
 
         /// The device's message setting the sensor of `hardware_id` to `value`.
@@ -1086,6 +1098,13 @@ mod tests {
                 .map(|e| format!("{} {}", e["data"]["SensorId"], e["data"]["Message"]))
                 .collect()
         }
+    }
+
+    /// The device's sensors, as `(id, hardware id)`.
+    async fn api_sensors(api: &crate::demo::client::Api, device: &str) -> Vec<(String, String)> {
+        let sensors = api.list(&format!("sensors?deviceIds={device}")).await.expect("the device's sensors");
+        let text = |sensor: &Value, name: &str| sensor[name].as_str().expect("an id").to_owned();
+        sensors.iter().map(|s| (text(s, "id"), text(s, "hardwareId"))).collect()
     }
 
     fn statuses(runs: &[Vec<crate::functions::Finished>]) -> Vec<String> {

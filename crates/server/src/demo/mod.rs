@@ -6,7 +6,7 @@
 //! Every start is idempotent: twins already there are left as they are (the rooms keep the values the function set), and every 2018 object is looked up before it is made.
 
 pub(crate) mod client;
-pub(crate) mod provision;
+mod provision;
 mod simulation;
 
 use axum::Router;
@@ -75,10 +75,43 @@ pub async fn run(app: Router) {
     }
 }
 
+/// A device of the demo building as `provision` made it: what a sender needs to send its readings.
+#[derive(Clone, Debug)]
+pub struct DemoDevice {
+    pub id: String,
+    /// The room it is in (its twin id).
+    pub room: String,
+    /// The device's key, to sign its SAS tokens with.
+    pub key: String,
+    /// Its sensors' hardware ids, as `(data type, hardware id)`: Motion and CarbonDioxide, which the availability function runs for, and Temperature, which runs no function.
+    pub sensors: Vec<(&'static str, String)>,
+}
+
+/// Provisions through `app` what `run` provisions before it simulates, for the building's first `rooms` rooms (at most its eight): the IoT Hub, each room's device and sensors, the matchers, the availability function and its role; the rooms' devices.
+/// For load generators that drive the demo building themselves (`cargo bench -p server --bench telemetry`); `load` must have imported the building.
+pub async fn provision(app: Router, rooms: usize) -> Result<Vec<DemoDevice>, String> {
+    let api = client::Api::new(app);
+    let rooms: Vec<Room> = self::rooms().into_iter().take(rooms).collect();
+    let devices = provision::provision(&api, &rooms).await.map_err(|err| err.to_string())?;
+    Ok(devices
+        .into_iter()
+        .zip(&rooms)
+        .map(|(device, room)| DemoDevice {
+            id: device.id,
+            room: room.id.clone(),
+            key: device.key,
+            sensors: provision::SENSORS
+                .iter()
+                .map(|(data_type, _, prefix)| (*data_type, provision::sensor_hardware_id(prefix, room)))
+                .collect(),
+        })
+        .collect())
+}
+
 /// A room of the demo building.
 pub(crate) struct Room {
     /// Its twin id (`demo-room-101`).
-    pub(crate) id: String,
+    id: String,
     /// Its number (`101`): its device's and sensors' hardware ids are made from it.
     number: String,
     capacity: u32,
@@ -93,7 +126,7 @@ impl Room {
 }
 
 /// The rooms of the demo building, in the file's order.
-pub(crate) fn rooms() -> Vec<Room> {
+fn rooms() -> Vec<Room> {
     BUILDING
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())

@@ -687,6 +687,16 @@ async fn a_batch_names_the_value_each_run_replaced() {
     let co2 = id_named(&t.names, "co2");
     let (_, value) = call(&server, "GET", &format!("sensors/{co2}/value"), None).await;
     assert_eq!(value["value"], json!("6"), "{value}");
+    // The batch went through each stage of the pipeline once; the time of each is a histogram.
+    let metrics = server.get("/metrics").await.body;
+    let mut counts: Vec<&str> =
+        metrics.lines().filter(|line| line.starts_with("telemetry_batch_stage_seconds_count")).collect();
+    counts.sort_unstable();
+    expect![[r#"
+        telemetry_batch_stage_seconds_count{stage="functions"} 1
+        telemetry_batch_stage_seconds_count{stage="prepare"} 1
+        telemetry_batch_stage_seconds_count{stage="write"} 1"#]]
+    .assert_eq(&counts.join("\n"));
     server.stop().await;
 }
 
