@@ -32,6 +32,10 @@ pub struct EmbeddedBackend {
     writer: Option<JoinHandle<()>>,
 }
 
+/// The write buffer (memtable) of the records and events keyspaces, in bytes, set when a keyspace is created (fjall keeps it with the keyspace, so a store created with another size keeps its own).
+/// fjall's default is 64 MiB: flushing that much at once held the journal's fsyncs up behind it, so a few percent of commits took 10 to 100 ms while a busy server's acknowledgements waited for them. Smaller buffers flush more often and less at a time (BENCHMARKS.md, "Telemetry over MQTT").
+const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
+
 impl EmbeddedBackend {
     /// Opens the store in `dir`, creating it when the directory is empty or missing.
     ///
@@ -41,8 +45,9 @@ impl EmbeddedBackend {
         let db = Database::builder(dir).open()?;
         let meta = db.keyspace(layout::KEYSPACE_META, KeyspaceCreateOptions::default)?;
         check_format(&db, &meta)?;
-        let records = db.keyspace(layout::KEYSPACE_RECORDS, KeyspaceCreateOptions::default)?;
-        let events = db.keyspace(layout::KEYSPACE_EVENTS, KeyspaceCreateOptions::default)?;
+        let buffered = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+        let records = db.keyspace(layout::KEYSPACE_RECORDS, buffered)?;
+        let events = db.keyspace(layout::KEYSPACE_EVENTS, buffered)?;
         let engine = Arc::new(Engine { db, meta, records, events });
 
         let tenants: HashSet<TenantId> = engine.tenants()?.into_iter().collect();
