@@ -1066,10 +1066,18 @@ mod tests {
             (batch, runs)
         }
 
-        async fn delete_motion(&self) {
+        /// Runs the functions of the batch of `ran`, deletes the motion sensor, then writes the batch; its outcomes and runs.
+        async fn written_after_the_motion_sensor_went(
+            &self,
+            mode: Mode,
+        ) -> (Vec<Result<(), Refusal>>, Vec<Vec<crate::functions::Finished>>) {
+            let (batch, mut runs) = self.ran(mode).await;
             let route = format!("sensors/{}", self.motion.0);
             let deleted = self.api.send(axum::http::Method::DELETE, &route, &[], Body::empty()).await;
             assert_eq!(deleted.expect("an answer").status, StatusCode::NO_CONTENT);
+            let tenant = self.state.data.tenant();
+            let outcomes = write(&self.state, &tenant, &batch, &mut runs).await.expect("the write");
+            (outcomes, runs)
         }
 
         async fn room_values(&self) -> Vec<Value> {
@@ -1115,10 +1123,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_whose_sensor_goes_while_its_functions_run_is_refused_with_its_runs() {
         let demo = DemoRoom::new().await;
-        let (batch, mut runs) = demo.ran(Mode::Each).await;
-        demo.delete_motion().await;
-        let tenant = demo.state.data.tenant();
-        let outcomes = write(&demo.state, &tenant, &batch, &mut runs).await.expect("the write");
+        let (outcomes, runs) = demo.written_after_the_motion_sensor_went(Mode::Each).await;
         let motion = &demo.motion.0;
         let why = format!("sensor '{motion}' was deleted");
         assert_eq!(outcomes, [Ok(()), Err(Refusal::new(Reason::UnknownSensor, why.clone()))]);
@@ -1133,10 +1138,7 @@ mod tests {
     #[tokio::test]
     async fn an_all_or_nothing_batch_refused_after_its_functions_ran_stores_nothing() {
         let demo = DemoRoom::new().await;
-        let (batch, mut runs) = demo.ran(Mode::AllOrNothing).await;
-        demo.delete_motion().await;
-        let tenant = demo.state.data.tenant();
-        let outcomes = write(&demo.state, &tenant, &batch, &mut runs).await.expect("the write");
+        let (outcomes, runs) = demo.written_after_the_motion_sensor_went(Mode::AllOrNothing).await;
         let why = format!("sensor '{}' was deleted", demo.motion.0);
         assert_eq!(
             outcomes,
