@@ -235,7 +235,6 @@ impl<'a> TenantHost<'a> {
         })
     }
 
-    /// The newest points of a series as readings, newest first.
     /// The newest `HOST_POINTS_MAX` points of a series, newest first: the store's, and the points the batch wrote before the run (`written`, in the order they were written), which the store does not hold yet.
     fn history(
         &self,
