@@ -255,10 +255,13 @@ pub(crate) async fn store(
 
 /// A batch of one device's messages as `prepare` found them: each message's sensor and value (or why it is refused) and the functions its value selects.
 struct Batch {
+    device: String,
     messages: Vec<Telemetry>,
     mode: Mode,
-    /// When the batch arrived: the time of a value without `CreationTimeUtc`, and of the batch's events.
+    /// When the batch arrived: the time of a value without `CreationTimeUtc`.
     now: String,
+    /// The tenant's shape when the messages were resolved: while it stays, every sensor found is still the device's sensor of its hardware id.
+    shape: u64,
     resolved: Vec<Result<Resolved, Refusal>>,
     selected: Vec<Arc<[Selected]>>,
 }
@@ -267,10 +270,13 @@ struct Batch {
 fn prepare(state: &AppState, tenant: &TenantState, device: &str, messages: Vec<Telemetry>, mode: Mode) -> Batch {
     let string_bytes_max = state.limits.string_bytes_max.get();
     let now = crate::data::now();
-    let (resolved, selected) = tenant.read_all(|tenant| {
+    let (shape, resolved, selected) = tenant.read_all(|tenant| {
         let kinds = tenant.kinds();
-        let mut resolved: Vec<Result<Resolved, Refusal>> =
-            messages.iter().map(|m| resolve(&kinds, device, m, &now, string_bytes_max)).collect();
+        // A message whose history point would be refused is refused now, before its functions run.
+        let mut resolved: Vec<Result<Resolved, Refusal>> = messages
+            .iter()
+            .map(|m| resolve(&kinds, device, m, &now, string_bytes_max).and_then(|r| history_point(&r).map(|_| r)))
+            .collect();
         if mode == Mode::AllOrNothing {
             check_all(tenant, &mut resolved, &now);
         }
@@ -281,13 +287,14 @@ fn prepare(state: &AppState, tenant: &TenantState, device: &str, messages: Vec<T
                 Err(_) => Arc::from([]),
             })
             .collect();
-        (resolved, selected)
+        (tenant.shape, resolved, selected)
     });
-    Batch { messages, mode, now, resolved, selected }
+    Batch { device: device.to_owned(), messages, mode, now, shape, resolved, selected }
 }
 
 /// Stores the batch in one durable write, message after message: its value (`set_value`), then what its runs did (`functions::apply_runs`); answers each message's outcome once the write is durable.
-/// A message refused here (its sensor was deleted since `prepare`) fails its runs (`functions::fail_runs`); an all-or-nothing batch is checked again first and, when a message is now refused, stores nothing and fails every run.
+/// When the tenant's shape changed since `prepare` (a sensor deleted, moved or given another hardware id while the functions ran), each message's sensor is found again, and a message whose sensor is now none or another is refused and fails its runs (`functions::fail_runs`); an all-or-nothing batch is then checked again as a whole and, when a message is refused, stores nothing and fails every run.
+/// The write's time, taken under the tenant's lock, is that of the twins' changes and of every event, so they follow the order of the writes.
 async fn write(
     state: &AppState,
     tenant: &TenantState,
@@ -296,54 +303,72 @@ async fn write(
 ) -> Result<Vec<Result<(), Refusal>>, ApiError> {
     let data = &state.data;
     let source = data.event_source();
-    let Batch { messages, mode, now, resolved, .. } = batch;
+    let string_bytes_max = state.limits.string_bytes_max.get();
+    let Batch { device, messages, mode, shape, .. } = batch;
     tenant
         // Telemetry and what functions set are values: the functions' selections stay valid.
         .write_values(data, |tenant| {
+            let now = crate::data::now();
             let mut written = Written::default();
-            if *mode == Mode::AllOrNothing {
-                // `prepare` checked every message; what may have changed while the functions ran is whether the sensors are still there.
-                let checked: Vec<Result<&Resolved, Refusal>> = resolved
-                    .iter()
-                    .map(|r| {
-                        let resolved = r.as_ref().map_err(Clone::clone)?;
-                        sensor_exists(tenant, &resolved.sensor_id).map(|()| resolved)
-                    })
-                    .collect();
-                if let Some(first) = checked.iter().position(Result::is_err) {
-                    let refusal = checked[first].as_ref().err().map(|r| r.message.as_str()).unwrap_or_default();
-                    let why = format!(
-                        "the batch of the message that ran the function was refused: message {}: {refusal}",
-                        first + 1
-                    );
-                    // The runs fail with the batch, whose refusal stores nothing, their events neither.
-                    for runs in runs.iter_mut() {
-                        crate::functions::fail_runs(source, now, runs, &why, &mut Written::default());
+            let found_again;
+            let resolved = if tenant.shape == *shape {
+                &batch.resolved
+            } else {
+                let kinds = tenant.kinds();
+                let again = messages.iter().zip(&batch.resolved).map(|(message, before)| {
+                    let before = before.as_ref().map_err(Clone::clone)?;
+                    let found = resolve(&kinds, device, message, &batch.now, string_bytes_max)?;
+                    if found.sensor_id == before.sensor_id {
+                        Ok(found)
+                    } else {
+                        let hardware_id = &message.hardware_id;
+                        let why = format!("the sensor with hardware id '{hardware_id}' changed while the message's functions ran; send it again");
+                        Err(Refusal::new(Reason::Refused, why))
                     }
-                    return Ok::<_, ApiError>((refuse_all(&checked), written));
+                });
+                let mut again: Vec<Result<Resolved, Refusal>> = again.collect();
+                drop(kinds);
+                if *mode == Mode::AllOrNothing {
+                    check_all(tenant, &mut again, &now);
                 }
+                found_again = again;
+                &found_again
+            };
+            if *mode == Mode::AllOrNothing
+                && let Some(first) = resolved.iter().position(Result::is_err)
+            {
+                let refusal = resolved[first].as_ref().err().map(|r| r.message.as_str()).unwrap_or_default();
+                let why = format!(
+                    "the batch of the message that ran the function was refused: message {}: {refusal}",
+                    first + 1
+                );
+                // The runs fail with the batch, whose refusal stores nothing, their events neither.
+                for runs in runs.iter_mut() {
+                    crate::functions::fail_runs(source, &now, runs, &why, &mut Written::default());
+                }
+                return Ok::<_, ApiError>((refuse_all(resolved), written));
             }
             let mut outcomes = Vec::with_capacity(messages.len());
             for (i, (message, resolved)) in messages.iter().zip(resolved).enumerate() {
                 let runs = runs.get_mut(i).map(Vec::as_mut_slice).unwrap_or_default();
                 let stored = resolved.as_ref().map_err(Clone::clone).and_then(|resolved| {
-                    set_value(tenant, source, now, message, resolved, !runs.is_empty(), &mut written)
+                    set_value(tenant, source, &now, message, resolved, !runs.is_empty(), &mut written)
                         .map(|before| (resolved, before))
                 });
                 let outcome = match stored {
                     Ok((resolved, before)) => {
                         let mut own = crate::functions::OwnSensor::new(&resolved.sensor_id, before);
-                        crate::functions::apply_runs(tenant, source, now, runs, &mut own, &mut written)?;
+                        crate::functions::apply_runs(tenant, source, &now, runs, &mut own, &mut written)?;
                         Ok(())
                     }
                     Err(refusal) if *mode == Mode::AllOrNothing => {
-                        // Checked by `prepare` and above, so not expected (the twin would have grown past its size limit meanwhile): the write fails and the tenant is put back to what is durable, with the earlier messages' values.
+                        // Checked by `prepare`, so not expected (the twin would have grown past its size limit meanwhile): the write fails and the tenant is put back to what is durable, with the earlier messages' values.
                         let message = format!("message {}: {}", i + 1, refusal.message);
                         return Err(ApiError::new(ErrorCode::BadRequest, message).with_status(refusal.reason.status()));
                     }
                     Err(refusal) => {
                         let why = format!("the message that ran the function was refused: {}", refusal.message);
-                        crate::functions::fail_runs(source, now, runs, &why, &mut written);
+                        crate::functions::fail_runs(source, &now, runs, &why, &mut written);
                         Err(refusal)
                     }
                 };
@@ -359,7 +384,6 @@ fn check_all(tenant: &Tenant, resolved: &mut [Result<Resolved, Refusal>], now: &
     for r in resolved {
         let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
             history_point(resolved)?;
-            sensor_exists(tenant, &resolved.sensor_id)?;
             tenant
                 .graph
                 .check_patch(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, now)
@@ -392,15 +416,6 @@ fn count_refused(state: &AppState, transport: Transport, outcomes: &[Result<(), 
     }
 }
 
-/// `Ok` when the sensor a message was resolved to is still one.
-fn sensor_exists(tenant: &Tenant, id: &str) -> Result<(), Refusal> {
-    if tenant.is_object(ObjectKind::Sensor, id) {
-        Ok(())
-    } else {
-        Err(Refusal::new(Reason::UnknownSensor, format!("sensor '{id}' was deleted")))
-    }
-}
-
 /// Sets a message's value on its sensor, with its history point and DeviceMessage event in `written`; returns the sensor's value before the message when `keep_before` (its functions name it), else `None`.
 /// A refusal changes nothing: the history point is planned before the value is set, and a plan whose value is then refused only leaves a sequence number unused.
 fn set_value(
@@ -412,7 +427,6 @@ fn set_value(
     keep_before: bool,
     written: &mut Written,
 ) -> Result<Option<Value>, Refusal> {
-    sensor_exists(tenant, &resolved.sensor_id)?;
     let point = history_point(resolved)?;
     let planned = tenant.history.plan(&[point]).map_err(|err| history_refusal(&err))?;
     let graph = &mut tenant.graph;
@@ -1066,15 +1080,20 @@ mod tests {
             (batch, runs)
         }
 
-        /// Runs the functions of the batch of `ran`, deletes the motion sensor, then writes the batch; its outcomes and runs.
+        /// Runs the functions of the batch of `ran`, deletes the motion sensor (and, with `replaced`, makes a new one on the device with its hardware id), then writes the batch; its outcomes and runs.
         async fn written_after_the_motion_sensor_went(
             &self,
             mode: Mode,
+            replaced: bool,
         ) -> (Vec<Result<(), Refusal>>, Vec<Vec<crate::functions::Finished>>) {
             let (batch, mut runs) = self.ran(mode).await;
             let route = format!("sensors/{}", self.motion.0);
             let deleted = self.api.send(axum::http::Method::DELETE, &route, &[], Body::empty()).await;
             assert_eq!(deleted.expect("an answer").status, StatusCode::NO_CONTENT);
+            if replaced {
+                let sensor = json!({"DeviceId": self.device, "HardwareId": self.motion.1, "DataType": "Motion"});
+                self.api.create("sensors", &sensor).await.expect("a new motion sensor");
+            }
             let tenant = self.state.data.tenant();
             let outcomes = write(&self.state, &tenant, &batch, &mut runs).await.expect("the write");
             (outcomes, runs)
@@ -1119,27 +1138,37 @@ mod tests {
         runs.iter().flatten().map(|run| run.ran.outcome.status.to_string()).collect()
     }
 
-    /// A message whose sensor is deleted after its functions ran and before the batch is written is refused in that write: its value is not stored, and its run, which ended well, fails with a UdfFailed event and nothing of what it set applied; the batch's other message is stored with what its run did.
+    /// A message whose sensor is deleted after its functions ran and before the batch is written is refused in that write, its sensor being found again: its value is not stored, and its run, which ended well, fails with a UdfFailed event and nothing of what it set applied; the batch's other message is stored with what its run did.
+    /// A sensor made meanwhile with the same hardware id is another sensor: the message is refused too.
     #[tokio::test]
     async fn a_message_whose_sensor_goes_while_its_functions_run_is_refused_with_its_runs() {
-        let demo = DemoRoom::new().await;
-        let (outcomes, runs) = demo.written_after_the_motion_sensor_went(Mode::Each).await;
-        let motion = &demo.motion.0;
-        let why = format!("sensor '{motion}' was deleted");
-        assert_eq!(outcomes, [Ok(()), Err(Refusal::new(Reason::UnknownSensor, why.clone()))]);
-        let failed = format!("Error: the message that ran the function was refused: {why}");
-        assert_eq!(statuses(&runs), ["ok".to_owned(), failed.clone()]);
-        assert_eq!(demo.room_values().await, Vec::<Value>::new(), "the refused run's availability is not applied");
-        assert_eq!(demo.co2_value().await, Some(json!("500")));
-        assert_eq!(demo.failures().await, [format!("{} {}", json!(motion), json!(failed))]);
+        for replaced in [false, true] {
+            let demo = DemoRoom::new().await;
+            let (outcomes, runs) = demo.written_after_the_motion_sensor_went(Mode::Each, replaced).await;
+            let hardware_id = &demo.motion.1;
+            let refusal = if replaced {
+                let why = format!(
+                    "the sensor with hardware id '{hardware_id}' changed while the message's functions ran; send it again"
+                );
+                Refusal::new(Reason::Refused, why)
+            } else {
+                Refusal::new(Reason::UnknownSensor, format!("no sensor has the hardware id '{hardware_id}'"))
+            };
+            let failed = format!("Error: the message that ran the function was refused: {}", refusal.message);
+            assert_eq!(outcomes, [Ok(()), Err(refusal)]);
+            assert_eq!(statuses(&runs), ["ok".to_owned(), failed.clone()]);
+            assert_eq!(demo.room_values().await, Vec::<Value>::new(), "the refused run's availability is not applied");
+            assert_eq!(demo.co2_value().await, Some(json!("500")));
+            assert_eq!(demo.failures().await, [format!("{} {}", json!(demo.motion.0), json!(failed))]);
+        }
     }
 
     /// An all-or-nothing batch is checked again when it is written: a message refused then (its sensor deleted while the functions ran) refuses the batch, which stores nothing (no value, no event), and its runs fail.
     #[tokio::test]
     async fn an_all_or_nothing_batch_refused_after_its_functions_ran_stores_nothing() {
         let demo = DemoRoom::new().await;
-        let (outcomes, runs) = demo.written_after_the_motion_sensor_went(Mode::AllOrNothing).await;
-        let why = format!("sensor '{}' was deleted", demo.motion.0);
+        let (outcomes, runs) = demo.written_after_the_motion_sensor_went(Mode::AllOrNothing, false).await;
+        let why = format!("no sensor has the hardware id '{}'", demo.motion.1);
         assert_eq!(
             outcomes,
             [

@@ -73,11 +73,13 @@ pub(crate) fn apply_runs(
     Ok(())
 }
 
-/// Fails runs whose message was refused after they ran, saying `why`: nothing of them is applied, and each gets a UdfFailed event in `written`.
+/// Fails runs whose message was refused after they ran, saying `why` of those that ended well (a run that failed keeps its own failure): nothing of them is applied, and each gets a UdfFailed event in `written`.
 pub(crate) fn fail_runs(source: &str, now: &str, runs: &mut [Finished], why: &str, written: &mut Written) {
     for run in runs {
         run.ran.effects.clear();
-        run.ran.outcome.status = RunStatus::Threw { message: format!("Error: {why}"), stack: None };
+        if run.ran.outcome.status == RunStatus::Ok {
+            run.ran.outcome.status = RunStatus::Threw { message: format!("Error: {why}"), stack: None };
+        }
         written.events.push(failure_event(source, now, run));
     }
 }
@@ -475,5 +477,35 @@ mod tests {
         });
         failure_event(SOURCE, NOW, &run)
             .check_same_as(|id| envelope_as_value(SOURCE, NOW, "UdfFailed", "UdfFailed", old, id));
+    }
+
+    /// Runs of a message refused after they ran all fail with a UdfFailed event; a run that ended well fails for the refusal, one that failed keeps its own failure.
+    #[test]
+    fn failing_a_refused_messages_runs_keeps_their_own_failures() {
+        let run = |status: RunStatus| Finished {
+            function_id: "f-1".to_owned(),
+            sensor_id: "sensor-1".to_owned(),
+            correlation_id: "c-1".to_owned(),
+            ran: Ran {
+                outcome: RunOutcome {
+                    status,
+                    duration: std::time::Duration::ZERO,
+                    log: Vec::new(),
+                    log_lines_dropped: 0,
+                },
+                effects: vec![Effect::Notification {
+                    object_id: "space-1".to_owned(),
+                    object_type: sandbox::ObjectType::Space,
+                    payload: "{}".to_owned(),
+                }],
+            },
+        };
+        let mut runs = [run(RunStatus::Ok), run(RunStatus::TimedOut)];
+        let mut written = Written::default();
+        fail_runs(SOURCE, NOW, &mut runs, "the sensor went", &mut written);
+        let statuses: Vec<String> = runs.iter().map(|r| r.ran.outcome.status.to_string()).collect();
+        assert_eq!(statuses, ["Error: the sensor went", "timed out"]);
+        assert!(runs.iter().all(|r| r.ran.effects.is_empty()), "nothing of them is applied");
+        assert_eq!(written.events.len(), 2, "one UdfFailed event each");
     }
 }
