@@ -218,7 +218,7 @@ fn device_slot(graph: &TenantGraph, id: &str) -> Result<u32, AuthError> {
 /// `Err` is a store failure: nothing of the batch is stored.
 ///
 /// Each message's sensor and the functions its value selects are found under the tenant's read lock; the functions run (`run_functions`), reading the batch's values through their overlay; then one write stores message after message: its value, its history point and DeviceMessage event, and what its runs did (`functions::apply_runs`).
-/// A message whose value is refused in that write (its sensor was deleted while its functions ran) is refused, and its runs fail with it (`functions::fail_runs`).
+/// A message whose value is refused in that write (its sensor deleted, moved or given another hardware id while its functions ran) is refused, and its runs fail with it (`functions::fail_runs`).
 pub(crate) async fn store(
     state: &AppState,
     transport: Transport,
