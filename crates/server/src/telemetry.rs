@@ -1,7 +1,7 @@
 //! The first stage of the telemetry pipeline, shared by the MQTT listener and the HTTP routes: who a device is (`authenticate`), and `store`, which finds each message's sensor and sets its latest value, durably, with a DeviceMessage event.
 //!
 //! `store` runs one `TenantState::write_values` for a batch of messages of one device (the MQTT listener batches what a connection has in flight, the HTTP batch route its lines), so a batch costs one commit.
-//! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else now), and appends in the same batch a point to the sensor's history series (`SeriesId::sensor`, at the value's timestamp, planned by the tenant's `history::Recorder`) and a DeviceMessage event.
+//! For each message it finds the sensor by hardware id among the device's own sensors (the graph's `hardwareId` index, ignoring ASCII case), sets the sensor twin's `value` to `{value, timestamp}` (the body's `SensorValue` when the body is a JSON object with one, else the body as text; `CreationTimeUtc`, else the time of the batch's write, which its functions' values and every event of the write share), and appends in the same batch a point to the sensor's history series (`SeriesId::sensor`, at the value's timestamp, planned by the tenant's `history::Recorder`) and a DeviceMessage event.
 //! The functions each value selects run before that write (`functions`), and what they set and sent is stored in it, after the value of the message that ran them; so a batch is acknowledged once one write is durable.
 //! The HTTP face is here too: `POST /management/api/v1.0/telemetry` (one message: properties as headers, the body as payload) and `…/telemetry/batch` (NDJSON, one message a line, all or nothing), authenticated by `Authorization: SharedAccessSignature …` naming the device.
 //! Reading MQTT packets and deciding when to acknowledge them is `mqtt`'s; parsing topics, properties and IoT Hub tokens is `ingest`'s.
@@ -258,7 +258,7 @@ struct Batch {
     device: String,
     messages: Vec<Telemetry>,
     mode: Mode,
-    /// When the batch arrived: the time of a value without `CreationTimeUtc`.
+    /// When the batch arrived: the time its runs see on a value without `CreationTimeUtc`, which the write stamps with its own time.
     now: String,
     /// The tenant's shape when the messages were resolved: while it stays, every sensor found is still the device's sensor of its hardware id.
     shape: u64,
@@ -427,6 +427,16 @@ fn set_value(
     keep_before: bool,
     written: &mut Written,
 ) -> Result<Option<Value>, Refusal> {
+    // A value without a time of its own takes the write's, as the values the functions set do: the points a write appends to a series are then in order, and each write's come after the last write's.
+    let resolved = match &message.creation_time {
+        Some(_) => std::borrow::Cow::Borrowed(resolved),
+        None => std::borrow::Cow::Owned(Resolved {
+            timestamp: now.to_owned(),
+            ts: crate::history::micros_of(now).unwrap_or(resolved.ts),
+            ..resolved.clone()
+        }),
+    };
+    let resolved = resolved.as_ref();
     let point = history_point(resolved)?;
     let planned = tenant.history.plan(&[point]).map_err(|err| history_refusal(&err))?;
     let graph = &mut tenant.graph;
@@ -551,6 +561,7 @@ pub(crate) fn count(state: &AppState, transport: Transport, outcome: Result<(), 
 }
 
 /// A message whose sensor is found and whose value is read.
+#[derive(Clone)]
 struct Resolved {
     sensor_id: String,
     value: String,

@@ -687,6 +687,10 @@ async fn a_batch_names_the_value_each_run_replaced() {
     let co2 = id_named(&t.names, "co2");
     let (_, value) = call(&server, "GET", &format!("sensors/{co2}/value"), None).await;
     assert_eq!(value["value"], json!("6"), "{value}");
+    // The sensor's history holds every value it took, newest first, in the order the messages and runs set them: the newest point is the value the sensor holds.
+    let (_, history) = call(&server, "GET", &format!("sensors/{co2}/history"), None).await;
+    let values: Vec<&Value> = history["value"].as_array().expect("points").iter().map(|p| &p["value"]).collect();
+    assert_eq!(values, [&json!("6"), &json!("3"), &json!("2"), &json!("1")], "{history}");
     // The batch went through each stage of the pipeline once; the time of each is a histogram.
     let metrics = server.get("/metrics").await.body;
     let mut counts: Vec<&str> =
