@@ -272,11 +272,8 @@ fn prepare(state: &AppState, tenant: &TenantState, device: &str, messages: Vec<T
     let now = crate::data::now();
     let (shape, resolved, selected) = tenant.read_all(|tenant| {
         let kinds = tenant.kinds();
-        // A message whose history point would be refused is refused now, before its functions run.
-        let mut resolved: Vec<Result<Resolved, Refusal>> = messages
-            .iter()
-            .map(|m| resolve(&kinds, device, m, &now, string_bytes_max).and_then(|r| history_point(&r).map(|_| r)))
-            .collect();
+        let mut resolved: Vec<Result<Resolved, Refusal>> =
+            messages.iter().map(|m| resolve(&kinds, device, m, &now, string_bytes_max)).collect();
         if mode == Mode::AllOrNothing {
             check_all(tenant, &mut resolved, &now);
         }
@@ -379,11 +376,10 @@ async fn write(
         .await
 }
 
-/// Refuses, in an all-or-nothing batch, each message the graph or history would refuse, so that a refused batch changes nothing.
+/// Refuses, in an all-or-nothing batch, each message the graph would refuse (`resolve` has refused those history would), so that a refused batch changes nothing.
 fn check_all(tenant: &Tenant, resolved: &mut [Result<Resolved, Refusal>], now: &str) {
     for r in resolved {
         let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
-            history_point(resolved)?;
             tenant
                 .graph
                 .check_patch(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, now)
@@ -591,7 +587,7 @@ fn history_refusal(err: &history::HistoryError) -> Refusal {
     Refusal::new(reason, format!("the value's history cannot be recorded: {err}"))
 }
 
-/// Finds the sensor of `message` among `device`'s own, and reads its value and timestamp.
+/// Finds the sensor of `message` among `device`'s own, and reads its value and timestamp; refuses a message whose history point history would refuse.
 fn resolve(
     kinds: &Kinds<'_>,
     device: &str,
@@ -641,7 +637,10 @@ fn resolve(
             }
         },
     };
-    Ok(Resolved { sensor_id, value, timestamp, ts })
+    let resolved = Resolved { sensor_id, value, timestamp, ts };
+    // A message whose history point would be refused is refused now, before its functions run.
+    history_point(&resolved)?;
+    Ok(resolved)
 }
 
 /// The value a body carries: its `SensorValue` member (as text; a member of another JSON type as its JSON) when the body is a JSON object with one, else the body as text.
