@@ -24,7 +24,7 @@ pub enum StoreError {
     Unavailable { what: String },
 
     /// The data directory was written by a newer (or unknown) store format than this build understands; nothing was changed.
-    #[error("unsupported store format version {found} (this build reads version {supported})")]
+    #[error("unsupported store format version {found} (this build reads versions 1 to {supported})")]
     UnsupportedFormat { found: u32, supported: u32 },
 
     /// Data read from disk is not what the store wrote: a broken checksum, a malformed key, a missing record.

@@ -13,8 +13,10 @@ pub(crate) const KEYSPACE_EVENTS: &str = "events";
 
 /// The key of the `FORMAT` record in `meta`.
 pub(crate) const FORMAT_KEY: &[u8] = b"FORMAT";
-/// The store format this build writes and the only one it reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The store format this build writes: events are stored in pages.
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The earlier format, which stored each event under its own key; this build reads such events, and upgrades the directory to `FORMAT_VERSION` when it opens it.
+pub(crate) const FORMAT_VERSION_SINGLE_EVENTS: u32 = 1;
 const FORMAT_MAGIC: &[u8; 4] = b"TWSC";
 
 /// The prefix of tenant registry keys in `meta`; the tenant id follows.
@@ -85,11 +87,132 @@ pub(crate) fn event_key(tenant: &TenantId, seq: u64) -> Vec<u8> {
     encoded
 }
 
-/// Recovers the sequence number from an `events` key found under a tenant prefix of `prefix_len` bytes.
-pub(crate) fn decode_event_seq(encoded: &[u8], prefix_len: usize) -> Result<u64, StoreError> {
-    encoded.get(prefix_len..).and_then(|bytes| <[u8; 8]>::try_from(bytes).ok()).map(u64::from_be_bytes).ok_or_else(
-        || StoreError::Corrupt { what: format!("event key {encoded:?} does not end in an 8-byte sequence number") },
-    )
+/// The key of a page of events in `events`: the tenant prefix, the sequence number of the page's last event as a big-endian `u64`, then `PAGE_TAG`.
+/// It sorts after the single-event key of the same number and before that of the next, so single events (format 1) and pages share one order.
+pub(crate) fn event_page_key(tenant: &TenantId, last: u64) -> Vec<u8> {
+    let mut encoded = event_key(tenant, last);
+    encoded.push(PAGE_TAG);
+    encoded
+}
+
+/// The byte after the sequence number that makes an `events` key a page's.
+const PAGE_TAG: u8 = b'p';
+
+/// What an `events` key holds: one event (format 1) or a page of events ending at `last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventEntry {
+    One(u64),
+    Page { last: u64 },
+}
+
+impl EventEntry {
+    /// The sequence number of the entry's last event.
+    pub(crate) fn last(self) -> u64 {
+        match self {
+            EventEntry::One(seq) | EventEntry::Page { last: seq } => seq,
+        }
+    }
+}
+
+/// Recovers what an `events` key found under a tenant prefix of `prefix_len` bytes holds.
+pub(crate) fn decode_event_key(encoded: &[u8], prefix_len: usize) -> Result<EventEntry, StoreError> {
+    let corrupt = || StoreError::Corrupt {
+        what: format!("event key {encoded:?} does not end in an 8-byte sequence number, with or without a page tag"),
+    };
+    let rest = encoded.get(prefix_len..).ok_or_else(corrupt)?;
+    match rest {
+        [seq @ .., PAGE_TAG] if seq.len() == 8 => {
+            Ok(EventEntry::Page { last: u64::from_be_bytes(seq.try_into().map_err(|_| corrupt())?) })
+        }
+        seq => Ok(EventEntry::One(u64::from_be_bytes(seq.try_into().map_err(|_| corrupt())?))),
+    }
+}
+
+/// The first byte of a page's value: the page format.
+const PAGE_FORMAT: u8 = 1;
+/// How a page's body is stored: as it is, or compressed with LZ4 (the block format).
+const PAGE_RAW: u8 = 0;
+const PAGE_LZ4: u8 = 1;
+/// Page format, codec, count of events, length of the body before compression.
+const PAGE_HEADER_BYTES: usize = 1 + 1 + 4 + 4;
+/// The body bytes a page gathers before the writer starts another: a read of one event decompresses its whole page, so pages stay small, while a commit of a busy server's batches, a few hundred events, still compresses as one.
+pub(crate) const PAGE_BODY_BYTES_MAX: usize = 256 * 1024;
+
+/// The value of a page holding `payloads` in order: the page format, the codec, the count of events and the body's length (each `u32` big-endian), then the body, compressed when that makes it smaller.
+/// The body is each payload's length (`u32` big-endian) followed by the payload.
+pub(crate) fn encode_page<P: AsRef<[u8]>>(payloads: &[P]) -> Vec<u8> {
+    let body_len: usize = payloads.iter().map(|p| 4 + p.as_ref().len()).sum();
+    let mut body = Vec::with_capacity(body_len);
+    for payload in payloads {
+        let payload = payload.as_ref();
+        body.extend_from_slice(&u32::try_from(payload.len()).expect("events are below 4 GiB").to_be_bytes());
+        body.extend_from_slice(payload);
+    }
+    let count = u32::try_from(payloads.len()).expect("a page holds fewer than 2^32 events");
+    let raw_len = u32::try_from(body.len()).expect("a page is below 4 GiB");
+    let compressed = lz4_flex::block::compress(&body);
+    let (codec, stored) = if compressed.len() < body.len() { (PAGE_LZ4, &compressed) } else { (PAGE_RAW, &body) };
+    let mut value = Vec::with_capacity(PAGE_HEADER_BYTES + stored.len());
+    value.push(PAGE_FORMAT);
+    value.push(codec);
+    value.extend_from_slice(&count.to_be_bytes());
+    value.extend_from_slice(&raw_len.to_be_bytes());
+    value.extend_from_slice(stored);
+    value
+}
+
+/// How many events the page `value` holds, read from its header alone.
+pub(crate) fn page_len(value: &[u8]) -> Result<u64, StoreError> {
+    page_header(value).map(|(_, count, _)| u64::from(count))
+}
+
+/// The payloads of the page `value`, in order; anything malformed is `Corrupt`.
+pub(crate) fn decode_page(value: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    let corrupt = |why: &str| StoreError::Corrupt { what: format!("event page: {why}") };
+    let (codec, count, raw_len) = page_header(value)?;
+    let stored = &value[PAGE_HEADER_BYTES..];
+    let decompressed;
+    let body = match codec {
+        PAGE_RAW => stored,
+        PAGE_LZ4 => {
+            decompressed = lz4_flex::block::decompress(stored, raw_len as usize)
+                .map_err(|err| corrupt(&format!("the body does not decompress: {err}")))?;
+            &decompressed[..]
+        }
+        other => return Err(corrupt(&format!("unknown codec {other}"))),
+    };
+    if body.len() != raw_len as usize {
+        return Err(corrupt(&format!("the body has {} bytes where the header says {raw_len}", body.len())));
+    }
+    let mut payloads = Vec::with_capacity(count as usize);
+    let mut rest = body;
+    for _ in 0..count {
+        let (len, after) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt("an event's length is cut short"))?;
+        let len = u32::from_be_bytes(*len) as usize;
+        let payload = after.get(..len).ok_or_else(|| corrupt("an event is cut short"))?;
+        payloads.push(payload.to_vec());
+        rest = &after[len..];
+    }
+    if !rest.is_empty() {
+        return Err(corrupt(&format!("{} bytes follow the last event", rest.len())));
+    }
+    Ok(payloads)
+}
+
+/// The codec, count of events and body length of a page, checked for a known page format and at least one event.
+fn page_header(value: &[u8]) -> Result<(u8, u32, u32), StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt { what: format!("event page: {why}") };
+    let header: &[u8; PAGE_HEADER_BYTES] =
+        value.first_chunk().ok_or_else(|| corrupt(format!("{} bytes are too short for its header", value.len())))?;
+    let [format, codec, c0, c1, c2, c3, l0, l1, l2, l3] = *header;
+    if format != PAGE_FORMAT {
+        return Err(corrupt(format!("unknown page format {format}")));
+    }
+    let count = u32::from_be_bytes([c0, c1, c2, c3]);
+    if count == 0 {
+        return Err(corrupt("it holds no event".to_owned()));
+    }
+    Ok((codec, count, u32::from_be_bytes([l0, l1, l2, l3])))
 }
 
 /// The key of a tenant's entry in the registry in `meta`; its value is empty.
@@ -137,15 +260,77 @@ mod tests {
     fn event_key_bytes() {
         let encoded = event_key(&tenant("acme"), 258);
         assert_eq!(encoded, b"\x04acme\x00\x00\x00\x00\x00\x00\x01\x02");
-        assert_eq!(decode_event_seq(&encoded, 5).ok(), Some(258));
-        assert!(decode_event_seq(&encoded[..12], 5).is_err());
+        assert_eq!(decode_event_key(&encoded, 5).ok(), Some(EventEntry::One(258)));
+        assert!(decode_event_key(&encoded[..12], 5).is_err());
+        let page = event_page_key(&tenant("acme"), 258);
+        assert_eq!(page, b"\x04acme\x00\x00\x00\x00\x00\x00\x01\x02p");
+        assert_eq!(decode_event_key(&page, 5).ok(), Some(EventEntry::Page { last: 258 }));
+        let mut other_tag = page.clone();
+        other_tag[13] = b'q';
+        assert!(decode_event_key(&other_tag, 5).is_err());
+        assert!(decode_event_key(&[page.as_slice(), b"p"].concat(), 5).is_err());
     }
 
     #[test]
     fn event_keys_sort_by_seq() {
-        let keys: Vec<Vec<u8>> =
-            [1, 255, 256, 65_536, u64::MAX].iter().map(|&seq| event_key(&tenant("t"), seq)).collect();
+        // Single events (format 1) and pages interleave by the sequence number their key names.
+        let t = tenant("t");
+        let keys = [
+            event_key(&t, 1),
+            event_page_key(&t, 1),
+            event_key(&t, 255),
+            event_page_key(&t, 256),
+            event_key(&t, 65_536),
+            event_key(&t, u64::MAX),
+            event_page_key(&t, u64::MAX),
+        ];
         assert!(keys.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn pages_round_trip_compressed_or_not() {
+        let alike: Vec<Vec<u8>> =
+            (0..50).map(|i| format!("{{\"eventType\":\"DeviceMessage\",\"n\":{i}}}").into_bytes()).collect();
+        let page = encode_page(&alike);
+        assert_eq!(page[..2], [PAGE_FORMAT, PAGE_LZ4]);
+        assert!(page.len() < alike.iter().map(Vec::len).sum::<usize>() / 2, "{} bytes", page.len());
+        assert_eq!(page_len(&page).ok(), Some(50));
+        assert_eq!(decode_page(&page).ok(), Some(alike));
+        // Bytes that do not compress are stored as they are; an empty payload is an event too.
+        let small = vec![b"\x01\x02\x03".to_vec(), Vec::new()];
+        let page = encode_page(&small);
+        assert_eq!(page, b"\x01\x00\x00\x00\x00\x02\x00\x00\x00\x0b\x00\x00\x00\x03\x01\x02\x03\x00\x00\x00\x00");
+        assert_eq!(decode_page(&page).ok(), Some(small));
+    }
+
+    #[test]
+    fn malformed_pages_are_corrupt() {
+        let page = encode_page(&[b"abc".to_vec()]);
+        let mut trailing = page.clone();
+        trailing.push(0);
+        let mut zero = page.clone();
+        zero[2..6].copy_from_slice(&0u32.to_be_bytes());
+        let mut two = page.clone();
+        two[2..6].copy_from_slice(&2u32.to_be_bytes());
+        let mut format = page.clone();
+        format[0] = 9;
+        let mut codec = page.clone();
+        codec[1] = 7;
+        let mut lz4 = encode_page(&[b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".to_vec()]);
+        let at = lz4.len() - 3;
+        lz4.truncate(at);
+        for (what, bad) in [
+            ("short", &page[..5]),
+            ("trailing", &trailing[..]),
+            ("no event", &zero[..]),
+            ("count", &two[..]),
+            ("format", &format[..]),
+            ("codec", &codec[..]),
+            ("lz4", &lz4[..]),
+        ] {
+            assert!(matches!(decode_page(bad), Err(StoreError::Corrupt { .. })), "{what}");
+        }
+        assert!(page_len(&zero).is_err());
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 
 use crate::backend::Reply;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+use fjall::config::{CompressionPolicy, FilterPolicy};
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::{Backend, Committed, KeyRange, Limits, Op, ScanOrder, StoreError, Table, TenantId, Visit};
 use writer::{Request, Writer};
@@ -47,7 +48,12 @@ impl EmbeddedBackend {
         check_format(&db, &meta)?;
         let buffered = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
         let records = db.keyspace(layout::KEYSPACE_RECORDS, buffered)?;
-        let events = db.keyspace(layout::KEYSPACE_EVENTS, buffered)?;
+        // Pages of events are compressed already, and events are only read in ranges, never looked up one by one: no block compression, no filters.
+        let events = db.keyspace(layout::KEYSPACE_EVENTS, || {
+            buffered()
+                .data_block_compression_policy(CompressionPolicy::all(CompressionType::None))
+                .filter_policy(FilterPolicy::disabled())
+        })?;
         let engine = Arc::new(Engine { db, meta, records, events });
 
         let tenants: HashSet<TenantId> = engine.tenants()?.into_iter().collect();
@@ -128,19 +134,38 @@ impl Backend for EmbeddedBackend {
     fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let Some(first) = after.checked_add(1) else { return Ok(Vec::new()) };
         let prefix_len = layout::tenant_prefix(tenant).len();
-        let range = layout::event_key(tenant, first)..=layout::event_key(tenant, u64::MAX);
+        // The entry holding `first` is the first whose key is not below `first`'s single-event key: a page's key names its last event.
+        let range = layout::event_key(tenant, first)..=layout::event_page_key(tenant, u64::MAX);
         let mut found = Vec::new();
         // Sequence numbers are dense, so the n-th event read must be `first + n`; anything else means lost events.
-        let events = self.engine.db.snapshot().range(&self.engine.events, range);
-        for (expected, entry) in (first..).zip(events.take(limit)) {
-            let (key, payload) = entry.into_inner()?;
-            let seq = layout::decode_event_seq(&key, prefix_len)?;
-            if seq != expected {
-                return Err(StoreError::Corrupt {
-                    what: format!("event log of tenant {tenant} has event {seq} where {expected} belongs"),
-                });
+        let mut expected = first;
+        for entry in self.engine.db.snapshot().range(&self.engine.events, range) {
+            if found.len() >= limit {
+                break;
             }
-            found.push((seq, payload.to_vec()));
+            let (key, value) = entry.into_inner()?;
+            let (start, payloads) = match layout::decode_event_key(&key, prefix_len)? {
+                layout::EventEntry::One(seq) => (seq, vec![value.to_vec()]),
+                layout::EventEntry::Page { last } => {
+                    let payloads = layout::decode_page(&value)?;
+                    (page_start(last, payloads.len() as u64, &key)?, payloads)
+                }
+            };
+            for (seq, payload) in (start..).zip(payloads) {
+                if seq < expected {
+                    continue;
+                }
+                if seq != expected {
+                    return Err(StoreError::Corrupt {
+                        what: format!("event log of tenant {tenant} has event {seq} where {expected} belongs"),
+                    });
+                }
+                if found.len() >= limit {
+                    break;
+                }
+                found.push((seq, payload));
+                expected += 1;
+            }
         }
         Ok(found)
     }
@@ -180,7 +205,7 @@ impl Engine {
         let prefix = layout::tenant_prefix(tenant);
         match self.db.snapshot().prefix(&self.events, &prefix).next_back() {
             None => Ok(0),
-            Some(entry) => layout::decode_event_seq(&entry.key()?, prefix.len()),
+            Some(entry) => Ok(layout::decode_event_key(&entry.key()?, prefix.len())?.last()),
         }
     }
 
@@ -193,18 +218,22 @@ impl Engine {
     }
 }
 
-/// Checks the `FORMAT` record, writing it (durably) when the directory is new.
+/// Checks the `FORMAT` record, writing it (durably) when the directory is new and upgrading it when the directory is of format 1.
 ///
 /// A directory is new when it has no `FORMAT` record and no data keyspace; `open` creates the data keyspaces only after this returns, so a crash during creation leaves a directory that is still new.
 fn check_format(db: &Database, meta: &Keyspace) -> Result<(), StoreError> {
     match meta.get(layout::FORMAT_KEY)? {
-        Some(value) => {
-            let found = layout::decode_format_value(&value)?;
-            if found != layout::FORMAT_VERSION {
-                return Err(StoreError::UnsupportedFormat { found, supported: layout::FORMAT_VERSION });
+        Some(value) => match layout::decode_format_value(&value)? {
+            layout::FORMAT_VERSION => Ok(()),
+            layout::FORMAT_VERSION_SINGLE_EVENTS => {
+                // Format 1 differs only in storing each event under its own key, which this build still reads; the new version goes first, so that no build that knows only format 1 opens the directory once it holds pages.
+                let mut batch = db.batch().durability(Some(PersistMode::SyncAll));
+                batch.insert(meta, layout::FORMAT_KEY, layout::format_value(layout::FORMAT_VERSION).to_vec());
+                batch.commit()?;
+                Ok(())
             }
-            Ok(())
-        }
+            found => Err(StoreError::UnsupportedFormat { found, supported: layout::FORMAT_VERSION }),
+        },
         None => {
             let has_data = db.keyspace_exists(layout::KEYSPACE_RECORDS)
                 || db.keyspace_exists(layout::KEYSPACE_EVENTS)
@@ -227,10 +256,23 @@ fn check_log_start(engine: &Engine, tenant: &TenantId) -> Result<(), StoreError>
     let prefix = layout::tenant_prefix(tenant);
     let first = match engine.db.snapshot().prefix(&engine.events, &prefix).next() {
         None => return Ok(()),
-        Some(entry) => layout::decode_event_seq(&entry.key()?, prefix.len())?,
+        Some(entry) => {
+            let (key, value) = entry.into_inner()?;
+            match layout::decode_event_key(&key, prefix.len())? {
+                layout::EventEntry::One(seq) => seq,
+                layout::EventEntry::Page { last } => page_start(last, layout::page_len(&value)?, &key)?,
+            }
+        }
     };
     if first != 1 {
         return Err(StoreError::Corrupt { what: format!("event log of tenant {tenant} starts at {first}, not 1") });
     }
     Ok(())
+}
+
+/// The sequence number of the first of the `len` events of the page stored under `key`, which names its last, `last`.
+fn page_start(last: u64, len: u64, key: &[u8]) -> Result<u64, StoreError> {
+    len.checked_sub(1).and_then(|before| last.checked_sub(before)).filter(|start| *start >= 1).ok_or_else(|| {
+        StoreError::Corrupt { what: format!("event page {key:?} ends at event {last} but holds {len} events") }
+    })
 }

@@ -66,7 +66,8 @@ impl Writer {
         let engine = Arc::clone(&self.engine);
         // Later ops on the same record win, across requests too; collapsing them here means the batch never holds one key twice.
         let mut records: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        let mut events: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        // Each tenant's events of the group, in sequence order: they are stored as pages.
+        let mut events: BTreeMap<TenantId, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
         let mut seqs: HashMap<TenantId, u64> = HashMap::new();
         let mut new_tenants: BTreeSet<TenantId> = BTreeSet::new();
         let mut replies = Vec::with_capacity(group.len());
@@ -91,8 +92,9 @@ impl Writer {
                         let seq = seqs.entry(tenant.clone()).or_insert(last);
                         *seq = seq.checked_add(1).expect("a tenant cannot append 2^64 events");
                         first_event_seq.get_or_insert(*seq);
-                        events.push((layout::event_key(&tenant, *seq), payload));
-                        self.note_tenant(tenant, &mut new_tenants);
+                        let seq = *seq;
+                        self.note_tenant(tenant.clone(), &mut new_tenants);
+                        events.entry(tenant).or_default().push((seq, payload));
                     }
                 }
             }
@@ -109,8 +111,10 @@ impl Writer {
                 None => batch.remove(&engine.records, key),
             }
         }
-        for (key, payload) in events {
-            batch.insert(&engine.events, key, payload);
+        for (tenant, events) in &events {
+            for (key, page) in pages(tenant, events) {
+                batch.insert(&engine.events, key, page);
+            }
         }
 
         // `commit` writes the batch to the journal, fsyncs the journal (`File::sync_all`) because of `SyncAll`, and only then makes it visible to readers.
@@ -140,6 +144,28 @@ impl Writer {
             new_tenants.insert(tenant);
         }
     }
+}
+
+/// A tenant's events of one group (consecutive sequence numbers, in order) as keys and values of pages, each page's body at most `PAGE_BODY_BYTES_MAX` unless one event alone is larger.
+fn pages(tenant: &TenantId, events: &[(u64, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pages = Vec::new();
+    let mut start = 0;
+    while start < events.len() {
+        let mut end = start + 1;
+        let mut bytes = 4 + events[start].1.len();
+        while let Some((_, next)) = events.get(end)
+            && bytes + 4 + next.len() <= layout::PAGE_BODY_BYTES_MAX
+        {
+            bytes += 4 + next.len();
+            end += 1;
+        }
+        let page = &events[start..end];
+        let payloads: Vec<&[u8]> = page.iter().map(|(_, payload)| payload.as_slice()).collect();
+        let last = page.last().map(|(seq, _)| *seq).expect("a page holds at least one event");
+        pages.push((layout::event_page_key(tenant, last), layout::encode_page(&payloads)));
+        start = end;
+    }
+    pages
 }
 
 /// Ops and caller bytes of one request, for the group bounds.

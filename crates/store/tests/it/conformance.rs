@@ -51,6 +51,7 @@ conformance!(
     scan_range_stops_on_visitor_error,
     tenants_are_isolated,
     events_are_dense_per_tenant,
+    large_batches_of_events_read_back_from_any_point,
     batch_applies_in_order,
     empty_batch_commits_nothing,
     limits_reject_and_write_nothing,
@@ -288,6 +289,40 @@ fn events_are_dense_per_tenant(open: fn(Limits) -> Fixture) {
     check_events(b, "default", u64::MAX, 100, &[]);
     check_events(b, "default", 0, 0, &[]);
     check_events(b, "other", 0, 100, &[(1, b"o1"), (2, b"o2")]);
+}
+
+/// Batches of events larger than one page of the embedded backend (`PAGE_BODY_BYTES_MAX`, 256 KiB), of text that compresses and bytes that do not, read back from every point with every kind of limit.
+fn large_batches_of_events_read_back_from_any_point(open: fn(Limits) -> Fixture) {
+    let f = open(Limits::default());
+    let b = &*f.backend;
+    let mut rng = crate::Rng::new(7);
+    let mut expected: Vec<Vec<u8>> = Vec::new();
+    for batch in 0..3 {
+        let mut ops = Vec::new();
+        for i in 0..8 {
+            let payload: Vec<u8> = if i % 2 == 0 {
+                format!("{{\"batch\":{batch},\"event\":{i}}}").repeat(4_000).into_bytes()
+            } else {
+                (0..60_000).map(|_| rng.next() as u8).collect()
+            };
+            ops.push(event("default", &payload));
+            // Another tenant's events in the same batch are numbered and paged on their own.
+            ops.push(event("other", format!("o{batch}-{i}").as_bytes()));
+            expected.push(payload);
+        }
+        check_commit(b, ops);
+    }
+    check_last_event_seq(b, "default", 24);
+    check_last_event_seq(b, "other", 24);
+    let numbered: Vec<(u64, &[u8])> = (1..).zip(expected.iter().map(Vec::as_slice)).collect();
+    for after in 0..=24 {
+        for limit in [1, 5, 100] {
+            let from = (after as usize).min(numbered.len());
+            let to = (from + limit).min(numbered.len());
+            check_events(b, "default", after, limit, &numbered[from..to]);
+        }
+    }
+    check_events(b, "other", 15, 2, &[(16, b"o1-7"), (17, b"o2-0")]);
 }
 
 fn batch_applies_in_order(open: fn(Limits) -> Fixture) {

@@ -61,10 +61,53 @@ fn second_open_is_unavailable() {
 fn newer_format_is_refused() {
     let dir = tempfile::tempdir().expect("create temp dir");
     drop(open_embedded(dir.path(), Limits::default()));
-    write_meta(dir.path(), b"FORMAT", b"TWSC\x00\x00\x00\x02");
+    write_meta(dir.path(), b"FORMAT", b"TWSC\x00\x00\x00\x03");
     let err = open_embedded_err(dir.path(), Limits::default());
-    expect![[r#"UnsupportedFormat { found: 2, supported: 1 }"#]].assert_eq(&format!("{err:?}"));
-    expect![[r#"unsupported store format version 2 (this build reads version 1)"#]].assert_eq(&err.to_string());
+    expect![[r#"UnsupportedFormat { found: 3, supported: 2 }"#]].assert_eq(&format!("{err:?}"));
+    expect![[r#"unsupported store format version 3 (this build reads versions 1 to 2)"#]].assert_eq(&err.to_string());
+}
+
+#[test]
+fn format_1_directories_are_read_and_upgraded() {
+    let dir = tempfile::tempdir().expect("create temp dir");
+    {
+        // A format 1 directory as an earlier build wrote it: each event under its own key, tenant prefix then sequence number.
+        let db = Database::builder(dir.path()).open().expect("open fjall");
+        let meta = db.keyspace("meta", KeyspaceCreateOptions::default).expect("create meta");
+        meta.insert(b"FORMAT", b"TWSC\x00\x00\x00\x01").expect("insert");
+        meta.insert(b"tenant/default", b"").expect("insert");
+        let records = db.keyspace("records", KeyspaceCreateOptions::default).expect("create records");
+        records.insert(b"\x07default\x02pump", b"twin").expect("insert");
+        let events = db.keyspace("events", KeyspaceCreateOptions::default).expect("create events");
+        for (seq, payload) in [(1u64, b"e1"), (2, b"e2"), (3, b"e3")] {
+            events.insert([b"\x07default".as_slice(), &seq.to_be_bytes()].concat(), payload).expect("insert");
+        }
+        db.persist(PersistMode::SyncAll).expect("persist");
+    }
+    {
+        let b = open_embedded(dir.path(), Limits::default());
+        check_scan(&b, "default", Table::Twins, &[("pump", b"twin")]);
+        check_last_event_seq(&b, "default", 3);
+        // Events appended now are stored as a page after the single ones, and reads cross from one to the other.
+        assert_eq!(check_commit(&b, vec![event("default", b"e4"), event("default", b"e5")]).first_event_seq, Some(4));
+        check_events(&b, "default", 0, 10, &[(1, b"e1"), (2, b"e2"), (3, b"e3"), (4, b"e4"), (5, b"e5")]);
+        check_events(&b, "default", 2, 2, &[(3, b"e3"), (4, b"e4")]);
+        check_events(&b, "default", 4, 10, &[(5, b"e5")]);
+    }
+    // The directory now says format 2, so a build that reads only format 1 refuses it instead of misreading its pages.
+    let db = Database::builder(dir.path()).open().expect("open fjall");
+    let meta = db.keyspace("meta", KeyspaceCreateOptions::default).expect("open meta");
+    let format = meta.get(b"FORMAT").expect("read FORMAT").expect("FORMAT is present");
+    assert_eq!(&*format, b"TWSC\x00\x00\x00\x02");
+    let events = db.keyspace("events", KeyspaceCreateOptions::default).expect("open events");
+    let keys: Vec<Vec<u8>> = events.iter().map(|entry| entry.key().expect("read key").to_vec()).collect();
+    let mut page = [b"\x07default".as_slice(), &5u64.to_be_bytes()].concat();
+    page.push(b'p');
+    assert_eq!(keys.last(), Some(&page));
+    assert_eq!(keys.len(), 4);
+    drop((events, meta, db));
+    let b = open_embedded(dir.path(), Limits::default());
+    check_events(&b, "default", 1, 10, &[(2, b"e2"), (3, b"e3"), (4, b"e4"), (5, b"e5")]);
 }
 
 #[test]
