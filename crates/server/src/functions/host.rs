@@ -172,12 +172,17 @@ impl<'a> TenantHost<'a> {
                 .slot(id)
                 .filter(|&s| view.kinds.kind_at(s) == Some(kind))
                 .ok_or(HostError::DataNotFound)?;
-            let path = view.path_text(slot, kind);
-            if !roleassignments::allowed(&view, self.function_id, action, &resource(kind), &path) {
+            if !self.allows(tenant, &view, action, slot, kind) {
                 return Err(HostError::NotAuthorized);
             }
             f(tenant, &view, slot)
         })
+    }
+
+    /// Whether the function's role assignments let it do `action` to the object of `kind` at `slot`, where it is now.
+    fn allows(&self, tenant: &Tenant, view: &View<'_>, action: access::Action, slot: u32, kind: ObjectKind) -> bool {
+        let grants = grants(tenant, view, self.function_id);
+        access::authorize(grants.iter(), action, &resource(kind), &view.path_text(slot, kind))
     }
 
     fn metadata(&self, kind: ObjectKind, id: &str) -> Result<Metadata, HostError> {
@@ -195,10 +200,7 @@ impl<'a> TenantHost<'a> {
         self.with(of, id, access::Action::Read, |tenant, view, slot| {
             Ok(related(view, slot)
                 .into_iter()
-                .filter(|&s| {
-                    let path = view.path_text(s, kind);
-                    roleassignments::allowed(view, self.function_id, access::Action::Read, &resource(kind), &path)
-                })
+                .filter(|&s| self.allows(tenant, view, access::Action::Read, s, kind))
                 .map(|s| render(tenant, view, s, kind))
                 .collect())
         })
@@ -299,7 +301,7 @@ impl<'a> TenantHost<'a> {
     }
 }
 
-/// The objects functions read, kept per tenant until its shape or its 2018 state changes: rendering one parses its twin's document, and the runs of a building read the same few again and again.
+/// The objects functions read and the functions' role assignments, kept per tenant until its shape or its 2018 state changes: rendering an object parses its twin's document, finding where an assignment's space is now walks the tree, and the runs of a building read the same few objects again and again.
 /// What is kept holds no values (a sensor's `value`, a space's `values`), which value writes change without moving the shape.
 #[derive(Default)]
 pub(crate) struct Rendered {
@@ -311,9 +313,39 @@ struct KeptRendered {
     /// The tenant's shape and 2018 state generation the objects were rendered in.
     shape: (u64, u64),
     by_slot: HashMap<(u32, ObjectKind), Metadata>,
+    /// Each function's role assignments at their spaces' current paths (`roleassignments::current_assignments`), by function id.
+    grants: HashMap<String, Arc<[access::Assignment]>>,
 }
 
-/// Objects `Rendered` keeps at most; past it, it starts over (an object takes about a kilobyte).
+impl KeptRendered {
+    /// The kept objects and grants, forgotten first when they were made in another shape than `shape` or fill the cache.
+    fn current(&mut self, shape: (u64, u64)) -> &mut KeptRendered {
+        if self.shape != shape || self.by_slot.len() + self.grants.len() >= RENDERED_MAX {
+            *self = KeptRendered { shape, ..KeptRendered::default() };
+        }
+        self
+    }
+}
+
+/// The role assignments of the function `function_id` as `access::authorize` checks them, kept in `Rendered`.
+fn grants(tenant: &Tenant, view: &View<'_>, function_id: &str) -> Arc<[access::Assignment]> {
+    let shape = (tenant.shape, tenant.spatial.generation());
+    let rendered = &tenant.rendered.inner;
+    {
+        let kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.shape == shape
+            && let Some(found) = kept.grants.get(function_id)
+        {
+            return Arc::clone(found);
+        }
+    }
+    let grants: Arc<[access::Assignment]> = roleassignments::current_assignments(view, function_id).into();
+    let mut kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    kept.current(shape).grants.insert(function_id.to_owned(), Arc::clone(&grants));
+    grants
+}
+
+/// Objects and grants `Rendered` keeps at most; past it, it starts over (an object takes about a kilobyte).
 const RENDERED_MAX: usize = 1 << 16;
 
 /// An object as functions see it: its 2018 shape with types and extended properties.
@@ -333,10 +365,7 @@ fn render(tenant: &Tenant, view: &View<'_>, slot: u32, kind: ObjectKind) -> Meta
         _ => Map::new(),
     });
     let mut kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if kept.shape != shape || kept.by_slot.len() >= RENDERED_MAX {
-        *kept = KeptRendered { shape, by_slot: HashMap::new() };
-    }
-    kept.by_slot.insert((slot, kind), Arc::clone(&object));
+    kept.current(shape).by_slot.insert((slot, kind), Arc::clone(&object));
     object
 }
 

@@ -173,7 +173,15 @@ impl<'a> View<'a> {
     pub(crate) fn path_text(&self, slot: u32, kind: ObjectKind) -> String {
         let space = if kind == ObjectKind::Space { Some(slot) } else { self.space_of(slot, kind) };
         match space {
-            Some(space) => self.graph.path_at(space).iter().fold(String::new(), |path, id| path + "/" + id),
+            Some(space) => {
+                let ids = self.graph.path_at(space);
+                let mut path = String::with_capacity(ids.iter().map(|id| 1 + id.len()).sum());
+                for id in ids {
+                    path.push('/');
+                    path.push_str(id);
+                }
+                path
+            }
             None => "/".to_owned(),
         }
     }

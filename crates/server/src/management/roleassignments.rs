@@ -52,20 +52,12 @@ pub(crate) fn current_path(view: &View<'_>, assignment: &RoleAssignment) -> Opti
     }
 }
 
-/// Whether the assignments of `object_id` allow `action` on `resource` at `path`, each at its space's current path.
-pub(crate) fn allowed(
-    view: &View<'_>,
-    object_id: &str,
-    action: access::Action,
-    resource: &access::Resource<'_>,
-    path: &str,
-) -> bool {
-    let current: Vec<access::Assignment> = view
-        .spatial
+/// The assignments of `object_id`, each at its space's current path, as `access::authorize` checks them; an assignment whose space is gone grants nothing and is left out.
+pub(crate) fn current_assignments(view: &View<'_>, object_id: &str) -> Vec<access::Assignment> {
+    view.spatial
         .role_assignments_of(object_id)
         .filter_map(|a| current_path(view, a).map(|path| access::Assignment { path, ..a.assignment.clone() }))
-        .collect();
-    access::authorize(&current, action, resource, path)
+        .collect()
 }
 
 fn render(view: &View<'_>, assignment: &RoleAssignment) -> Option<Value> {
@@ -176,6 +168,8 @@ async fn check(State(state): State<AppState>, params: Params) -> Result<Response
     } else {
         access::Resource { kind: &resource_type, category: None }
     };
-    let allowed = state.data.tenant().read_all(|tenant| allowed(&View::new(tenant), &object, action, &resource, &path));
+    let allowed = state.data.tenant().read_all(|tenant| {
+        access::authorize(&current_assignments(&View::new(tenant), &object), action, &resource, &path)
+    });
     Ok(axum::Json(allowed).into_response())
 }
