@@ -711,7 +711,12 @@ impl TenantGraph {
         self.version += 1;
         twin.etag = self.version;
         let patch = ops.iter().map(op_json).collect();
-        self.insert_twin(twin.clone());
+        if ops.iter().any(|op| INDEXED_PROPERTIES.contains(&op.path[0].as_str())) {
+            self.insert_twin(twin.clone());
+        } else {
+            // The indexed properties are top-level members the patch did not touch, so their index stays as it is.
+            self.nodes.put_twin(twin.clone());
+        }
         Ok((twin.clone(), vec![Change::TwinUpdated { twin, patch }]))
     }
 

@@ -382,7 +382,10 @@ fn twins_are_found_by_hardware_id_through_every_write() {
     let mut f = Fixture::new();
     f.upload(vec![json!({
         "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Sensor;1", "@type": "Interface",
-        "contents": [ { "@type": "Property", "name": "hardwareId", "schema": "string" } ]
+        "contents": [
+            { "@type": "Property", "name": "hardwareId", "schema": "string" },
+            { "@type": "Property", "name": "serial", "schema": "string" }
+        ]
     })]);
     let sensor = |hw: &str| json!({"$metadata": {"$model": "dtmi:test:Sensor;1"}, "hardwareId": hw});
     f.put("s1", sensor("AA"));
@@ -411,4 +414,9 @@ fn twins_are_found_by_hardware_id_through_every_write() {
     // Only the indexed properties are looked up, ignoring ASCII case.
     check(found(&f, "cc"), expect!["s2"]);
     assert!(f.graph.slots_with_property("serial", "CC").is_empty());
+    // A patch of another member keeps the twin where it is; one that removes the hardware id takes it out.
+    f.patch("s2", json!([{"op": "add", "path": "/serial", "value": "CC"}]));
+    check(found(&f, "CC"), expect!["s2"]);
+    f.patch("s2", json!([{"op": "remove", "path": "/hardwareId"}]));
+    check(found(&f, "CC"), expect![""]);
 }
