@@ -37,13 +37,16 @@ pub struct EmbeddedBackend {
 /// fjall's default is 64 MiB: flushing that much at once held the journal's fsyncs up behind it, so a few percent of commits took 10 to 100 ms while a busy server's acknowledgements waited for them. Smaller buffers flush more often and less at a time (BENCHMARKS.md, "Telemetry over MQTT").
 const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// fjall's background threads (flushes and compactions). fjall's default is one per core up to four; with two, the first worker hands every compaction it receives back to the queue for the other and takes it again at once, spinning for as long as the other is busy, which took a few percent of a 2-core server's CPU under telemetry load (BENCHMARKS.md, "Telemetry over MQTT"). With four, another worker is almost always free to take it.
+const FJALL_WORKERS: usize = 4;
+
 impl EmbeddedBackend {
     /// Opens the store in `dir`, creating it when the directory is empty or missing.
     ///
     /// Refuses with `UnsupportedFormat` a directory written by another store format version, and with `Unavailable` one that another process has open.
     pub fn open(dir: &Path, limits: Limits) -> Result<EmbeddedBackend, StoreError> {
         limits.validate()?;
-        let db = Database::builder(dir).open()?;
+        let db = Database::builder(dir).worker_threads(FJALL_WORKERS).open()?;
         let meta = db.keyspace(layout::KEYSPACE_META, KeyspaceCreateOptions::default)?;
         check_format(&db, &meta)?;
         let buffered = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
