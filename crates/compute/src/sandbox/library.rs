@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use rquickjs::function::{Constructor, Rest, This};
 use rquickjs::object::Property;
@@ -181,10 +180,10 @@ const MEMBER_NAMES_MAX: usize = 256;
 /// For each kind and list of member names host objects were built with, a function that makes such an object from its members' values in one object literal (`make_shape`), kept in the runtime's userdata.
 /// Objects of one kind nearly always have the same members, and a literal makes them faster than defining each member from Rust, whose bindings pass every member through several conversions.
 /// A run only asks for a shape (`wanted`); the functions are made between runs (`make_wanted_shapes`), where the sandbox measures what the realm holds, so they never count as memory a run kept.
-type Shapes<'js> = RefCell<HashMap<String, Function<'js>>>;
+type Shapes<'js> = RefCell<HashMap<Vec<u8>, Function<'js>>>;
 
-/// Shapes runs asked for since the last `make_wanted_shapes`, by key: the kind's index in `KINDS`, then the member names.
-type WantedShapes = RefCell<HashMap<String, Vec<String>>>;
+/// Shapes runs asked for since the last `make_wanted_shapes`, by key (`shape_key`): the kind's index in `KINDS`, then the member names.
+type WantedShapes = RefCell<HashMap<Vec<u8>, Vec<String>>>;
 
 /// Shapes kept at most, made and wanted; objects of later ones are built member by member.
 const SHAPES_MAX: usize = 64;
@@ -654,11 +653,7 @@ fn shape_maker<'js, 'n>(
 ) -> Option<Function<'js>> {
     let made = ctx.userdata::<Shapes<'js>>()?;
     let wanted = ctx.userdata::<WantedShapes>()?;
-    // Each name with its length, so no two lists of names make one key.
-    let mut key = kind.to_string();
-    for name in names.clone() {
-        let _ = write!(key, " {}:{name}", name.len());
-    }
+    let key = shape_key(kind, names.clone());
     if let Some(maker) = made.borrow().get(&key) {
         return Some(maker.clone());
     }
@@ -670,6 +665,18 @@ fn shape_maker<'js, 'n>(
         wanted.insert(key, shape);
     }
     None
+}
+
+/// The key of a shape: the kind's index, then each name preceded by its length (each length a `u32`, little-endian), so no two lists of names make one key.
+fn shape_key<'n>(kind: usize, names: impl Iterator<Item = &'n str> + Clone) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + names.clone().map(|name| 4 + name.len()).sum::<usize>());
+    let length = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    key.extend_from_slice(&length(kind));
+    for name in names {
+        key.extend_from_slice(&length(name.len()));
+        key.extend_from_slice(name.as_bytes());
+    }
+    key
 }
 
 /// Makes the shapes runs asked for since the last call (`shape_maker`): for each, `(function (p) { return function (a0, …) { return { __proto__: p, "id": a0, "Id": a0, … }; }; })` called with its kind's prototype, each member under both casings as `define_member` gives them (a member named `__proto__` as a computed key, which defines it rather than setting the prototype; every key quoted by `serde_json`, so no name can change the source).
