@@ -685,6 +685,19 @@ impl TenantGraph {
         self.apply_prepared(prepared)
     }
 
+    /// `patch_twin` with the patch's operations already parsed (`patch::parse`), as a caller that makes the same patch for every message builds them, without writing and parsing its JSON.
+    pub fn patch_twin_ops(
+        &mut self,
+        id: &str,
+        ops: Vec<Operation>,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Twin, Vec<Change>), GraphError> {
+        let base_etag = self.nodes.twin(id).map(|t| t.etag).unwrap_or_default();
+        let (twin, ops) = self.patched_ops(id, ops, condition, now)?;
+        self.apply_prepared(PreparedPatch { twin, ops, base_etag })
+    }
+
     /// Checks a patch as `patch_twin` would and prepares the twin it makes, changing nothing; `apply_prepared` stores it.
     /// A caller that must apply patches to several twins all or none prepares them all first.
     pub fn prepare_patch(
@@ -731,6 +744,17 @@ impl TenantGraph {
         self.patched(id, patch_doc, condition, now).map(|_| ())
     }
 
+    /// `check_patch` with the operations already parsed, as `patch_twin_ops` takes them.
+    pub fn check_patch_ops(
+        &self,
+        id: &str,
+        ops: Vec<Operation>,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(), GraphError> {
+        self.patched_ops(id, ops, condition, now).map(|_| ())
+    }
+
     /// The twin `patch_twin` would store, and the patch's operations, without storing it.
     fn patched(
         &self,
@@ -742,8 +766,30 @@ impl TenantGraph {
         let Some(current) = self.nodes.twin(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
+        // The precondition is answered before the patch is read, as ADT does.
         check_precondition(condition, Some(current.etag), "twin", id)?;
         let ops = patch::parse(patch_doc)?;
+        self.patched_ops(id, ops, condition, now)
+    }
+
+    /// `patched` with the operations parsed.
+    fn patched_ops(
+        &self,
+        id: &str,
+        ops: Vec<Operation>,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<(Twin, Vec<patch::Operation>), GraphError> {
+        let Some(current) = self.nodes.twin(id) else {
+            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
+        };
+        check_precondition(condition, Some(current.etag), "twin", id)?;
+        if ops.iter().any(|op| op.path.is_empty()) {
+            return Err(GraphError::invalid(
+                Invalid::JsonPatchInvalid,
+                "a patch operation needs a path below the twin",
+            ));
+        }
         for op in &ops {
             self.check_twin_patch_path(op)?;
         }

@@ -382,7 +382,7 @@ fn check_all(tenant: &Tenant, resolved: &mut [Result<Resolved, Refusal>], now: &
         let checked = r.as_ref().map_err(Clone::clone).and_then(|resolved| {
             tenant
                 .graph
-                .check_patch(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, now)
+                .check_patch_ops(&resolved.sensor_id, value_patch(resolved), &Precondition::None, now)
                 .map(drop)
                 .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))
         });
@@ -442,7 +442,7 @@ fn set_value(
         None
     };
     let (_, changes) = graph
-        .patch_twin(&resolved.sensor_id, &value_patch(resolved), &Precondition::None, now)
+        .patch_twin_ops(&resolved.sensor_id, value_patch(resolved), &Precondition::None, now)
         .map_err(|err| Refusal::new(Reason::Refused, err.to_string()))?;
     written.changes.extend(changes);
     written.ops.extend(planned);
@@ -520,8 +520,10 @@ fn unix_now_ms() -> i64 {
 }
 
 /// The patch that sets a sensor's value to a message's.
-fn value_patch(resolved: &Resolved) -> Value {
-    json!([{ "op": "add", "path": "/value", "value": { "value": resolved.value, "timestamp": resolved.timestamp } }])
+/// The patch that sets a message's value on its sensor, `[{"op": "add", "path": "/value", "value": {"value": …, "timestamp": …}}]`, as parsed operations.
+fn value_patch(resolved: &Resolved) -> Vec<graph::patch::Operation> {
+    let value = json!({ "value": resolved.value, "timestamp": resolved.timestamp });
+    vec![graph::patch::Operation { op: graph::patch::OpKind::Add, path: vec!["value".to_owned()], value: Some(value) }]
 }
 
 /// Counts `stored` messages stored at once.

@@ -420,3 +420,47 @@ fn twins_are_found_by_hardware_id_through_every_write() {
     f.patch("s2", json!([{"op": "remove", "path": "/hardwareId"}]));
     check(found(&f, "CC"), expect![""]);
 }
+
+#[test]
+fn parsed_patches_do_what_their_json_does() {
+    let mut f = Fixture::new();
+    f.put("a", room("a"));
+    f.put("b", room("a"));
+    let now = "2026-11-26T13:00:00.0000000Z";
+    let patches = [
+        json!([{"op": "add", "path": "/capacity", "value": 6}]),
+        json!([{"op": "replace", "path": "/name", "value": "hall"}, {"op": "add", "path": "/capacity", "value": 8}]),
+        json!([{"op": "add", "path": "/capacity", "value": "many"}]),
+        json!([{"op": "remove", "path": "/capacity"}]),
+        json!([{"op": "add", "path": "/thermostat/$metadata", "value": {}}]),
+    ];
+    for patch in patches {
+        let by_json = f.graph.patch_twin("a", &patch, &Precondition::None, now);
+        let ops = graph::patch::parse(&patch).expect("the test patches parse");
+        let checked = f.graph.check_patch_ops("b", ops.clone(), &Precondition::None, now);
+        let by_ops = f.graph.patch_twin_ops("b", ops, &Precondition::None, now);
+        let render = |r: &Result<(graph::Twin, Vec<graph::Change>), graph::GraphError>| match r {
+            Ok((twin, changes)) => {
+                // The twins differ in id and ETag only.
+                let mut doc = twin.to_json();
+                if let Some(members) = doc.as_object_mut() {
+                    members.remove("$dtId");
+                    members.remove("$etag");
+                }
+                let patches: Vec<String> = changes
+                    .iter()
+                    .map(|change| match change {
+                        graph::Change::TwinUpdated { patch, .. } => Value::Array(patch.clone()).to_string(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                format!("{doc} {patches:?}")
+            }
+            Err(err) => format!("{err:?}"),
+        };
+        assert_eq!(render(&by_json), render(&by_ops), "{patch}");
+        assert_eq!(checked.is_ok(), by_ops.is_ok(), "{patch}");
+    }
+    let refused = f.graph.patch_twin_ops("a", vec![], &Precondition::IfMatch("W/\"1\"".to_owned()), now);
+    assert!(matches!(refused, Err(graph::GraphError::Conflict { .. })), "{refused:?}");
+}
