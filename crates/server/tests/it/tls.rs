@@ -34,7 +34,13 @@ async fn healthz_over_https() {
 
 /// Starts a server with `tls` and prints why it could not start, with `dir` written as `<dir>`.
 async fn check_start_error(tls: TlsConfig, dir: &Path, expect: Expect) {
-    let config = Config { listen: "127.0.0.1:0".parse().expect("an address"), tls: Some(tls), ..Config::default() };
+    // The store opens before TLS is read, so the data directory is the test's own, not the default one in the working directory.
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        tls: Some(tls),
+        data_dir: dir.join("data"),
+        ..Config::default()
+    };
     expect.assert_eq(&start_error(config, dir).await);
 }
 
