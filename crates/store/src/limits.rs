@@ -40,8 +40,8 @@ impl Default for Limits {
 impl Limits {
     /// The largest `key_bytes_max` allowed: fjall keys hold at most 65,536 bytes, and the encoded key adds up to 65 bytes of prefix.
     pub const KEY_BYTES_CEILING: usize = 65_536 - 65;
-    /// The largest `value_bytes_max` allowed: fjall values hold less than 4 GiB.
-    pub const VALUE_BYTES_CEILING: usize = u32::MAX as usize;
+    /// The largest `value_bytes_max` allowed: fjall values hold less than 4 GiB, and the embedded backend stores an event in a page with 14 bytes more (its header and length).
+    pub const VALUE_BYTES_CEILING: usize = u32::MAX as usize - 14;
 
     /// Checks that the limits themselves make sense: nothing is zero and nothing is above what the engine can store.
     pub fn validate(&self) -> Result<(), StoreError> {

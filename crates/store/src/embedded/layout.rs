@@ -135,6 +135,8 @@ const PAGE_RAW: u8 = 0;
 const PAGE_LZ4: u8 = 1;
 /// Page format, codec, count of events, length of the body before compression.
 const PAGE_HEADER_BYTES: usize = 1 + 1 + 4 + 4;
+/// The most bytes LZ4 makes of one compressed byte, which bounds the body a page can state before it is decompressed.
+const LZ4_EXPANSION_MAX: usize = 255;
 /// The body bytes a page gathers before the writer starts another: a read of one event decompresses its whole page, so pages stay small, while a commit of a busy server's batches, a few hundred events, still compresses as one.
 pub(crate) const PAGE_BODY_BYTES_MAX: usize = 256 * 1024;
 
@@ -174,6 +176,10 @@ pub(crate) fn decode_page(value: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
     let decompressed;
     let body = match codec {
         PAGE_RAW => stored,
+        // The stated length is checked against what the stored bytes can hold before anything is allocated for it.
+        PAGE_LZ4 if raw_len as usize > stored.len().saturating_mul(LZ4_EXPANSION_MAX) => {
+            return Err(corrupt(&format!("{} compressed bytes cannot hold a body of {raw_len}", stored.len())));
+        }
         PAGE_LZ4 => {
             decompressed = lz4_flex::block::decompress(stored, raw_len as usize)
                 .map_err(|err| corrupt(&format!("the body does not decompress: {err}")))?;
@@ -184,7 +190,8 @@ pub(crate) fn decode_page(value: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
     if body.len() != raw_len as usize {
         return Err(corrupt(&format!("the body has {} bytes where the header says {raw_len}", body.len())));
     }
-    let mut payloads = Vec::with_capacity(count as usize);
+    // Each event takes at least its 4-byte length, so a count the body cannot hold allocates no more than the body.
+    let mut payloads = Vec::with_capacity((count as usize).min(body.len() / 4));
     let mut rest = body;
     for _ in 0..count {
         let (len, after) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt("an event's length is cut short"))?;
@@ -317,6 +324,10 @@ mod tests {
         let mut codec = page.clone();
         codec[1] = 7;
         let mut lz4 = encode_page(&[b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".to_vec()]);
+        assert_eq!(lz4[1], PAGE_LZ4);
+        // A body longer than the compressed bytes can hold is refused before anything is allocated for it.
+        let mut huge = lz4.clone();
+        huge[6..10].copy_from_slice(&u32::MAX.to_be_bytes());
         let at = lz4.len() - 3;
         lz4.truncate(at);
         for (what, bad) in [
@@ -327,6 +338,7 @@ mod tests {
             ("format", &format[..]),
             ("codec", &codec[..]),
             ("lz4", &lz4[..]),
+            ("huge", &huge[..]),
         ] {
             assert!(matches!(decode_page(bad), Err(StoreError::Corrupt { .. })), "{what}");
         }

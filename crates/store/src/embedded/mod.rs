@@ -43,12 +43,12 @@ const FJALL_WORKERS: usize = 4;
 impl EmbeddedBackend {
     /// Opens the store in `dir`, creating it when the directory is empty or missing.
     ///
-    /// Refuses with `UnsupportedFormat` a directory written by another store format version, and with `Unavailable` one that another process has open.
+    /// Reads a directory of format 1 too, which its first page of events makes format 2 (`docs/storage-format.md`); refuses with `UnsupportedFormat` a directory of any other version, and with `Unavailable` one that another process has open.
     pub fn open(dir: &Path, limits: Limits) -> Result<EmbeddedBackend, StoreError> {
         limits.validate()?;
         let db = Database::builder(dir).worker_threads(FJALL_WORKERS).open()?;
         let meta = db.keyspace(layout::KEYSPACE_META, KeyspaceCreateOptions::default)?;
-        check_format(&db, &meta)?;
+        let format_1 = check_format(&db, &meta)?;
         let buffered = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
         let records = db.keyspace(layout::KEYSPACE_RECORDS, buffered)?;
         // Pages of events are compressed already, and events are only read in ranges, never looked up one by one: no block compression, no filters.
@@ -70,7 +70,7 @@ impl EmbeddedBackend {
         }
 
         let (requests, receiver) = mpsc::sync_channel(limits.queue_commits_max);
-        let writer = Writer::new(Arc::clone(&engine), limits.clone(), last_seqs, tenants);
+        let writer = Writer::new(Arc::clone(&engine), limits.clone(), last_seqs, tenants, format_1);
         let writer = std::thread::Builder::new().name("store-writer".to_owned()).spawn(move || writer.run(receiver))?;
         Ok(EmbeddedBackend { engine, limits, requests: Some(requests), writer: Some(writer) })
     }
@@ -150,14 +150,13 @@ impl Backend for EmbeddedBackend {
             let (start, payloads) = match layout::decode_event_key(&key, prefix_len)? {
                 layout::EventEntry::One(seq) => (seq, vec![value.to_vec()]),
                 layout::EventEntry::Page { last } => {
-                    let payloads = layout::decode_page(&value)?;
+                    let payloads = layout::decode_page(&value).map_err(|err| name_page(err, &key))?;
                     (page_start(last, payloads.len() as u64, &key)?, payloads)
                 }
             };
-            for (seq, payload) in (start..).zip(payloads) {
-                if seq < expected {
-                    continue;
-                }
+            // Only the first entry read may begin before `first`: it is the page holding it. A later entry that does overlaps the one before.
+            let skip = if expected == first { first.saturating_sub(start) } else { 0 };
+            for (seq, payload) in (start..).zip(payloads).skip(skip as usize) {
                 if seq != expected {
                     return Err(StoreError::Corrupt {
                         what: format!("event log of tenant {tenant} has event {seq} where {expected} belongs"),
@@ -221,20 +220,14 @@ impl Engine {
     }
 }
 
-/// Checks the `FORMAT` record, writing it (durably) when the directory is new and upgrading it when the directory is of format 1.
+/// Checks the `FORMAT` record, writing it (durably) when the directory is new; true when the directory is of format 1, which this build reads and its writer makes format 2 with the first page of events.
 ///
 /// A directory is new when it has no `FORMAT` record and no data keyspace; `open` creates the data keyspaces only after this returns, so a crash during creation leaves a directory that is still new.
-fn check_format(db: &Database, meta: &Keyspace) -> Result<(), StoreError> {
+fn check_format(db: &Database, meta: &Keyspace) -> Result<bool, StoreError> {
     match meta.get(layout::FORMAT_KEY)? {
         Some(value) => match layout::decode_format_value(&value)? {
-            layout::FORMAT_VERSION => Ok(()),
-            layout::FORMAT_VERSION_SINGLE_EVENTS => {
-                // Format 1 differs only in storing each event under its own key, which this build still reads; the new version goes first, so that no build that knows only format 1 opens the directory once it holds pages.
-                let mut batch = db.batch().durability(Some(PersistMode::SyncAll));
-                batch.insert(meta, layout::FORMAT_KEY, layout::format_value(layout::FORMAT_VERSION).to_vec());
-                batch.commit()?;
-                Ok(())
-            }
+            layout::FORMAT_VERSION => Ok(false),
+            layout::FORMAT_VERSION_SINGLE_EVENTS => Ok(true),
             found => Err(StoreError::UnsupportedFormat { found, supported: layout::FORMAT_VERSION }),
         },
         None => {
@@ -249,7 +242,7 @@ fn check_format(db: &Database, meta: &Keyspace) -> Result<(), StoreError> {
             let mut batch = db.batch().durability(Some(PersistMode::SyncAll));
             batch.insert(meta, layout::FORMAT_KEY, layout::format_value(layout::FORMAT_VERSION).to_vec());
             batch.commit()?;
-            Ok(())
+            Ok(false)
         }
     }
 }
@@ -263,7 +256,9 @@ fn check_log_start(engine: &Engine, tenant: &TenantId) -> Result<(), StoreError>
             let (key, value) = entry.into_inner()?;
             match layout::decode_event_key(&key, prefix.len())? {
                 layout::EventEntry::One(seq) => seq,
-                layout::EventEntry::Page { last } => page_start(last, layout::page_len(&value)?, &key)?,
+                layout::EventEntry::Page { last } => {
+                    page_start(last, layout::page_len(&value).map_err(|err| name_page(err, &key))?, &key)?
+                }
             }
         }
     };
@@ -271,6 +266,14 @@ fn check_log_start(engine: &Engine, tenant: &TenantId) -> Result<(), StoreError>
         return Err(StoreError::Corrupt { what: format!("event log of tenant {tenant} starts at {first}, not 1") });
     }
     Ok(())
+}
+
+/// `err` of the page stored under `key`, naming the key.
+fn name_page(err: StoreError, key: &[u8]) -> StoreError {
+    match err {
+        StoreError::Corrupt { what } => StoreError::Corrupt { what: format!("{what} (key {key:?})") },
+        other => other,
+    }
 }
 
 /// The sequence number of the first of the `len` events of the page stored under `key`, which names its last, `last`.

@@ -27,6 +27,8 @@ pub(crate) struct Writer {
     last_seqs: HashMap<TenantId, u64>,
     /// Tenants whose registry entry is durable.
     tenants: HashSet<TenantId>,
+    /// The directory says format 1: the first group with events writes `FORMAT` version 2 with its pages, so a build that reads only format 1 keeps opening the directory until it holds a page.
+    format_1: bool,
 }
 
 impl Writer {
@@ -35,8 +37,9 @@ impl Writer {
         limits: Limits,
         last_seqs: HashMap<TenantId, u64>,
         tenants: HashSet<TenantId>,
+        format_1: bool,
     ) -> Writer {
-        Writer { engine, limits, last_seqs, tenants }
+        Writer { engine, limits, last_seqs, tenants, format_1 }
     }
 
     /// Serves requests until every sender is gone, which happens when the backend is dropped.
@@ -116,10 +119,15 @@ impl Writer {
                 batch.insert(&engine.events, key, page);
             }
         }
+        let upgrades = self.format_1 && !events.is_empty();
+        if upgrades {
+            batch.insert(&engine.meta, layout::FORMAT_KEY, layout::format_value(layout::FORMAT_VERSION).to_vec());
+        }
 
         // `commit` writes the batch to the journal, fsyncs the journal (`File::sync_all`) because of `SyncAll`, and only then makes it visible to readers.
         match batch.commit() {
             Ok(()) => {
+                self.format_1 &= !upgrades;
                 for (tenant, seq) in seqs {
                     let previous = self.last_seqs.insert(tenant, seq).unwrap_or(0);
                     assert!(seq > previous, "event sequence numbers only grow");
