@@ -763,13 +763,19 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(Twin, Vec<patch::Operation>), GraphError> {
+        // The precondition is answered before the patch is read, as ADT does.
+        self.twin_to_patch(id, condition)?;
+        let ops = patch::parse(patch_doc)?;
+        self.patched_ops(id, ops, condition, now)
+    }
+
+    /// The twin `id`, when it exists and `condition` holds for it.
+    fn twin_to_patch(&self, id: &str, condition: &Precondition) -> Result<&Twin, GraphError> {
         let Some(current) = self.nodes.twin(id) else {
             return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
         };
-        // The precondition is answered before the patch is read, as ADT does.
         check_precondition(condition, Some(current.etag), "twin", id)?;
-        let ops = patch::parse(patch_doc)?;
-        self.patched_ops(id, ops, condition, now)
+        Ok(current)
     }
 
     /// `patched` with the operations parsed.
@@ -780,10 +786,7 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(Twin, Vec<patch::Operation>), GraphError> {
-        let Some(current) = self.nodes.twin(id) else {
-            return Err(GraphError::not_found(Missing::Twin, format!("there is no twin with id '{id}'")));
-        };
-        check_precondition(condition, Some(current.etag), "twin", id)?;
+        let current = self.twin_to_patch(id, condition)?;
         if ops.iter().any(|op| op.path.is_empty()) {
             return Err(GraphError::invalid(
                 Invalid::JsonPatchInvalid,
