@@ -519,7 +519,6 @@ fn unix_now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// The patch that sets a sensor's value to a message's.
 /// The patch that sets a message's value on its sensor, `[{"op": "add", "path": "/value", "value": {"value": …, "timestamp": …}}]`, as parsed operations.
 fn value_patch(resolved: &Resolved) -> Vec<graph::patch::Operation> {
     let value = json!({ "value": resolved.value, "timestamp": resolved.timestamp });

@@ -15,7 +15,7 @@ pub(crate) const KEYSPACE_EVENTS: &str = "events";
 pub(crate) const FORMAT_KEY: &[u8] = b"FORMAT";
 /// The store format this build writes: events are stored in pages.
 pub(crate) const FORMAT_VERSION: u32 = 2;
-/// The earlier format, which stored each event under its own key; this build reads such events, and upgrades the directory to `FORMAT_VERSION` when it opens it.
+/// The earlier format, which stored each event under its own key; this build reads such events, and its writer makes such a directory `FORMAT_VERSION` in the commit of its first page.
 pub(crate) const FORMAT_VERSION_SINGLE_EVENTS: u32 = 1;
 const FORMAT_MAGIC: &[u8; 4] = b"TWSC";
 
