@@ -16,6 +16,18 @@ pub struct Operation {
     pub value: Option<Value>,
 }
 
+impl Operation {
+    /// `add` of `value` at `path` (reference tokens, unescaped, at least one).
+    pub fn add(path: &[&str], value: Value) -> Operation {
+        Operation { op: OpKind::Add, path: path.iter().map(|token| (*token).to_owned()).collect(), value: Some(value) }
+    }
+
+    /// `remove` of what is at `path` (reference tokens, unescaped, at least one).
+    pub fn remove(path: &[&str]) -> Operation {
+        Operation { op: OpKind::Remove, path: path.iter().map(|token| (*token).to_owned()).collect(), value: None }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     Add,

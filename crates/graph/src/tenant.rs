@@ -693,9 +693,8 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(Twin, Vec<Change>), GraphError> {
-        let base_etag = self.nodes.twin(id).map(|t| t.etag).unwrap_or_default();
-        let (twin, ops) = self.patched_ops(id, ops, condition, now)?;
-        self.apply_prepared(PreparedPatch { twin, ops, base_etag })
+        let prepared = self.prepare_patch_ops(id, ops, condition, now)?;
+        self.apply_prepared(prepared)
     }
 
     /// Checks a patch as `patch_twin` would and prepares the twin it makes, changing nothing; `apply_prepared` stores it.
@@ -709,6 +708,19 @@ impl TenantGraph {
     ) -> Result<PreparedPatch, GraphError> {
         let base_etag = self.nodes.twin(id).map(|t| t.etag);
         let (twin, ops) = self.patched(id, patch_doc, condition, now)?;
+        Ok(PreparedPatch { twin, ops, base_etag: base_etag.unwrap_or_default() })
+    }
+
+    /// `prepare_patch` with the operations already parsed, as `patch_twin_ops` takes them.
+    pub fn prepare_patch_ops(
+        &self,
+        id: &str,
+        ops: Vec<Operation>,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<PreparedPatch, GraphError> {
+        let base_etag = self.nodes.twin(id).map(|t| t.etag);
+        let (twin, ops) = self.patched_ops(id, ops, condition, now)?;
         Ok(PreparedPatch { twin, ops, base_etag: base_etag.unwrap_or_default() })
     }
 

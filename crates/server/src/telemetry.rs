@@ -519,10 +519,14 @@ fn unix_now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// The patch that sets a message's value on its sensor, `[{"op": "add", "path": "/value", "value": {"value": …, "timestamp": …}}]`, as parsed operations.
+/// The patch that sets a message's value on its sensor.
 fn value_patch(resolved: &Resolved) -> Vec<graph::patch::Operation> {
-    let value = json!({ "value": resolved.value, "timestamp": resolved.timestamp });
-    vec![graph::patch::Operation { op: graph::patch::OpKind::Add, path: vec!["value".to_owned()], value: Some(value) }]
+    vec![sensor_value_op(&resolved.value, &resolved.timestamp)]
+}
+
+/// The operation that sets a sensor's value, `{"op": "add", "path": "/value", "value": {"value": …, "timestamp": …}}`, as a message or a function sets it.
+pub(crate) fn sensor_value_op(text: &str, timestamp: &str) -> graph::patch::Operation {
+    graph::patch::Operation::add(&["value"], json!({ "value": text, "timestamp": timestamp }))
 }
 
 /// Counts `stored` messages stored at once.

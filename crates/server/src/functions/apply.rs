@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use compute::sandbox::{self, RunOutcome, RunStatus};
 use graph::Precondition;
+use graph::patch::Operation;
 use ontology::ObjectKind;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -124,10 +125,7 @@ fn apply_run(
                 };
                 let text = as_text(value);
                 sensors.insert(sensor, Some(json!(text)));
-                plan.patch(
-                    sensor,
-                    json!({ "op": "add", "path": "/value", "value": { "value": text, "timestamp": now } }),
-                );
+                plan.patch(sensor, crate::telemetry::sensor_value_op(&text, now));
                 plan.point(history::SeriesId::sensor(sensor), &text);
                 let data = SensorChange {
                     kind: "Classic",
@@ -157,12 +155,11 @@ fn apply_run(
                     .and_then(|v| v.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned())
                     .unwrap_or_else(|| name.clone());
                 let previous = values.as_ref().and_then(|v| v.get(&name)).and_then(|v| v.get("value").cloned());
-                let pointer = format!("/values/{}", name.replace('~', "~0").replace('/', "~1"));
                 if value.is_null() {
                     if previous.is_none() {
                         continue;
                     }
-                    plan.patch(space, json!({ "op": "remove", "path": pointer }));
+                    plan.patch(space, Operation::remove(&["values", &name]));
                     if let Some(values) = values.as_mut() {
                         values.remove(&name);
                     }
@@ -171,14 +168,11 @@ fn apply_run(
                     let entry = json!({ "value": text, "timestamp": now });
                     match values.as_mut() {
                         Some(values) => {
-                            plan.patch(space, json!({ "op": "add", "path": pointer, "value": entry }));
+                            plan.patch(space, Operation::add(&["values", &name], entry.clone()));
                             values.insert(name.clone(), entry);
                         }
                         None => {
-                            plan.patch(
-                                space,
-                                json!({ "op": "add", "path": "/values", "value": { name.clone(): entry } }),
-                            );
+                            plan.patch(space, Operation::add(&["values"], json!({ name.clone(): entry })));
                             *values = Some(Map::from_iter([(name.clone(), entry)]));
                         }
                     }
@@ -208,7 +202,7 @@ fn apply_run(
     }
     let mut prepared = Vec::with_capacity(plan.patches.len());
     for (id, ops) in plan.patches {
-        match tenant.graph.prepare_patch(&id, &Value::Array(ops), &Precondition::None, now) {
+        match tenant.graph.prepare_patch_ops(&id, ops, &Precondition::None, now) {
             Ok(patch) => prepared.push(patch),
             Err(err) => return Ok(Err(err.to_string())),
         }
@@ -240,13 +234,13 @@ fn apply_run(
 /// What a run will change: one patch per twin (in the order the run first touched them), its history points and its events.
 #[derive(Default)]
 struct Plan {
-    patches: Vec<(String, Vec<Value>)>,
+    patches: Vec<(String, Vec<Operation>)>,
     points: Vec<(Result<history::SeriesId, history::HistoryError>, String)>,
     events: Vec<Event>,
 }
 
 impl Plan {
-    fn patch(&mut self, id: &str, op: Value) {
+    fn patch(&mut self, id: &str, op: Operation) {
         match self.patches.iter_mut().find(|(twin, _)| twin == id) {
             Some((_, ops)) => ops.push(op),
             None => self.patches.push((id.to_owned(), vec![op])),
