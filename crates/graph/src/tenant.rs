@@ -706,9 +706,8 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<PreparedPatch, GraphError> {
-        let base_etag = self.nodes.twin(id).map(|t| t.etag);
-        let (twin, ops) = self.patched(id, patch_doc, condition, now)?;
-        Ok(PreparedPatch { twin, ops, base_etag: base_etag.unwrap_or_default() })
+        let ops = self.parse_patch(id, patch_doc, condition)?;
+        self.prepare_patch_ops(id, ops, condition, now)
     }
 
     /// `prepare_patch` with the operations already parsed, as `patch_twin_ops` takes them.
@@ -753,7 +752,8 @@ impl TenantGraph {
         condition: &Precondition,
         now: &str,
     ) -> Result<(), GraphError> {
-        self.patched(id, patch_doc, condition, now).map(|_| ())
+        let ops = self.parse_patch(id, patch_doc, condition)?;
+        self.check_patch_ops(id, ops, condition, now)
     }
 
     /// `check_patch` with the operations already parsed, as `patch_twin_ops` takes them.
@@ -767,18 +767,10 @@ impl TenantGraph {
         self.patched_ops(id, ops, condition, now).map(|_| ())
     }
 
-    /// The twin `patch_twin` would store, and the patch's operations, without storing it.
-    fn patched(
-        &self,
-        id: &str,
-        patch_doc: &Value,
-        condition: &Precondition,
-        now: &str,
-    ) -> Result<(Twin, Vec<patch::Operation>), GraphError> {
-        // The precondition is answered before the patch is read, as ADT does.
+    /// The operations of the JSON Patch `patch_doc` of twin `id`; the twin and the precondition are answered before the patch is read, as ADT does.
+    fn parse_patch(&self, id: &str, patch_doc: &Value, condition: &Precondition) -> Result<Vec<Operation>, GraphError> {
         self.twin_to_patch(id, condition)?;
-        let ops = patch::parse(patch_doc)?;
-        self.patched_ops(id, ops, condition, now)
+        patch::parse(patch_doc)
     }
 
     /// The twin `id`, when it exists and `condition` holds for it.
@@ -790,7 +782,7 @@ impl TenantGraph {
         Ok(current)
     }
 
-    /// `patched` with the operations parsed.
+    /// The twin a patch of `ops` makes, and the operations, without storing it.
     fn patched_ops(
         &self,
         id: &str,
