@@ -329,20 +329,14 @@ impl KeptRendered {
 
 /// The role assignments of the function `function_id` as `access::authorize` checks them, kept in `Rendered`.
 fn grants(tenant: &Tenant, view: &View<'_>, function_id: &str) -> Arc<[access::Assignment]> {
-    let shape = (tenant.shape, tenant.spatial.generation());
-    let rendered = &tenant.rendered.inner;
-    {
-        let kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.shape == shape
-            && let Some(found) = kept.grants.get(function_id)
-        {
-            return Arc::clone(found);
-        }
-    }
-    let grants: Arc<[access::Assignment]> = roleassignments::current_assignments(view, function_id).into();
-    let mut kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    kept.current(shape).grants.insert(function_id.to_owned(), Arc::clone(&grants));
-    grants
+    kept(
+        tenant,
+        |kept| kept.grants.get(function_id).cloned(),
+        || roleassignments::current_assignments(view, function_id).into(),
+        |kept, grants| {
+            kept.grants.insert(function_id.to_owned(), grants);
+        },
+    )
 }
 
 /// Objects and grants `Rendered` keeps at most; past it, it starts over (an object takes about a kilobyte).
@@ -350,23 +344,42 @@ const RENDERED_MAX: usize = 1 << 16;
 
 /// An object as functions see it: its 2018 shape with types and extended properties.
 fn render(tenant: &Tenant, view: &View<'_>, slot: u32, kind: ObjectKind) -> Metadata {
+    kept(
+        tenant,
+        |kept| kept.by_slot.get(&(slot, kind)).cloned(),
+        || {
+            Arc::new(match view.render(slot, kind, &Includes::of(&["types", "properties"])) {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            })
+        },
+        |kept, object| {
+            kept.by_slot.insert((slot, kind), object);
+        },
+    )
+}
+
+/// What `get` finds kept in the tenant's `Rendered` for its current shape, or else what `make` makes, kept by `put`; made outside the lock, so runs on other workers are not held up.
+fn kept<T: Clone>(
+    tenant: &Tenant,
+    get: impl FnOnce(&KeptRendered) -> Option<T>,
+    make: impl FnOnce() -> T,
+    put: impl FnOnce(&mut KeptRendered, T),
+) -> T {
     let shape = (tenant.shape, tenant.spatial.generation());
     let rendered = &tenant.rendered.inner;
     {
         let kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if kept.shape == shape
-            && let Some(found) = kept.by_slot.get(&(slot, kind))
+            && let Some(found) = get(&kept)
         {
-            return Arc::clone(found);
+            return found;
         }
     }
-    let object = Arc::new(match view.render(slot, kind, &Includes::of(&["types", "properties"])) {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    });
+    let made = make();
     let mut kept = rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    kept.current(shape).by_slot.insert((slot, kind), Arc::clone(&object));
-    object
+    put(kept.current(shape), made.clone());
+    made
 }
 
 impl Host for TenantHost<'_> {
